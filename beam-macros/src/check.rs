@@ -1,0 +1,157 @@
+//! Phase 3: checks on the graph that do not need types. Type checks (a closure that
+//! does not accept its input, keyed transforms on non-pairs, keys that cannot be
+//! hashed) are left to rustc, through the spanned code and the runtime's
+//! `#[diagnostic::on_unimplemented]` traits.
+
+use crate::diag::Diagnostics;
+use crate::graph::{Graph, NodeId};
+use crate::ops::Kind;
+
+pub fn check(graph: &mut Graph, diag: &mut Diagnostics) {
+    for id in 0..graph.nodes.len() {
+        check_node(graph, id, diag);
+    }
+    check_unused(graph, diag);
+    check_cycles(graph, diag);
+}
+
+fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
+    let consumers = graph.consumers(id);
+    let node = &graph.nodes[id];
+    let Some(spec) = node.spec else { return };
+    let op = node.call.op.clone();
+    let span = op.span();
+    let before = diag.len();
+
+    // `map(f, g)`
+    if node.call.args.len() != spec.args.len() {
+        let expected = match spec.args.len() {
+            0 => "no arguments".to_owned(),
+            1 => "1 argument".to_owned(),
+            n => format!("{n} arguments"),
+        };
+        let given = match node.call.args.len() {
+            1 => "1 was given".to_owned(),
+            n => format!("{n} were given"),
+        };
+        diag.error(span, format!("`{op}` takes {expected} (`{}`), but {given}", spec.signature()));
+    }
+
+    if spec.kind == Kind::Source {
+        // `words -> from_iter(v)`
+        if !node.at_head {
+            diag.error(span, format!("`{op}` is a source: it starts a statement and cannot read the output of another stage"));
+        }
+    } else if node.at_head {
+        // `xs = map(|x| x + 1);`
+        diag.error(span, format!("`{op}` needs an input: write `collection -> {}`", spec.signature()));
+    } else if !node.failed {
+        let inputs = node.inputs.len();
+        if spec.kind == Kind::Flatten && inputs < 2 {
+            // `xs -> flatten()`
+            diag.error(span, format!("`{op}` takes two or more inputs, as in `(a, b) -> {op}()`, but 1 is given"));
+        } else if spec.kind != Kind::Flatten && inputs != 1 {
+            // `(a, b) -> map(f)`
+            diag.error(span, format!("`{op}` takes one input, but {inputs} are given; combine them first with `({}) -> flatten()`", input_names(graph, id)));
+        }
+    }
+
+    if spec.kind == Kind::Sink {
+        // `xs -> collect() -> map(f)` (reading a sink by name is reported by `graph`)
+        if let Some(&next) = consumers.first() {
+            diag.error(graph.nodes[next].call.op.span(), format!("`{op}` ends a chain: nothing can follow it"));
+        }
+        match (&node.name, spec.name == "collect") {
+            // `xs -> collect();`
+            (None, true) => diag.error(span, "`collect()` needs a name for its output: `name = ... -> collect();`"),
+            // `n = xs -> for_each(f);`
+            (Some(name), false) => diag.error(name.span(), format!("`{op}` produces no output, so there is nothing to name `{name}`: remove `{name} =`")),
+            _ => {}
+        }
+    }
+    if diag.len() > before {
+        graph.nodes[id].failed = true;
+    }
+}
+
+fn input_names(graph: &Graph, id: NodeId) -> String {
+    let names: Vec<String> = graph.nodes[id]
+        .inputs
+        .iter()
+        .filter_map(|i| i.node)
+        .map(|n| graph.nodes[n].name.as_ref().map_or_else(|| "..".to_owned(), ToString::to_string))
+        .collect();
+    names.join(", ")
+}
+
+/// `evens = xs -> filter(f);` and nothing reads `evens`.
+fn check_unused(graph: &Graph, diag: &mut Diagnostics) {
+    for node in &graph.nodes {
+        let Some(name) = &node.name else { continue };
+        if node.is(Kind::Sink) || name.to_string().starts_with('_') {
+            continue;
+        }
+        if graph.consumers(node.id).is_empty() {
+            diag.error(
+                name.span(),
+                format!("collection `{name}` is never used; read it in another statement, or name it `_{name}` if it is computed only for its side effects"),
+            );
+        }
+    }
+}
+
+/// `a = b -> map(f); b = a -> map(g);`
+fn check_cycles(graph: &mut Graph, diag: &mut Diagnostics) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let mut marks = vec![Mark::New; graph.nodes.len()];
+    let mut cycles = Vec::new();
+    for start in 0..graph.nodes.len() {
+        if marks[start] != Mark::New {
+            continue;
+        }
+        // Depth-first over inputs, with an explicit stack of (node, next input index).
+        let mut stack = vec![(start, 0)];
+        marks[start] = Mark::Active;
+        while let Some(&(id, next)) = stack.last() {
+            if let Some(input) = graph.nodes[id].inputs.get(next) {
+                if let Some(top) = stack.last_mut() {
+                    top.1 += 1;
+                }
+                let Some(to) = input.node else { continue };
+                match marks[to] {
+                    Mark::New => {
+                        marks[to] = Mark::Active;
+                        stack.push((to, 0));
+                    }
+                    Mark::Active => {
+                        let at = stack.iter().position(|&(n, _)| n == to).unwrap_or(0);
+                        cycles.push(stack[at..].iter().map(|&(n, _)| n).collect::<Vec<_>>());
+                    }
+                    Mark::Done => {}
+                }
+            } else {
+                marks[id] = Mark::Done;
+                stack.pop();
+            }
+        }
+    }
+    for cycle in cycles {
+        let names: Vec<String> = cycle.iter().rev().filter_map(|&n| graph.nodes[n].name.as_ref()).map(|n| format!("`{n}`")).collect();
+        let reader = cycle[0];
+        let input = graph.nodes[reader].inputs.iter().find(|i| i.node.is_some_and(|n| cycle.contains(&n)));
+        let span = input.map_or_else(|| graph.nodes[reader].call.op.span(), |i| i.span);
+        let mut path = names.join(" -> ");
+        if let Some(first) = names.first() {
+            path = format!("{path} -> {first}");
+        }
+        diag.error(span, format!("these collections depend on each other in a cycle: {path}; a pipeline must be acyclic"));
+        for n in cycle {
+            graph.nodes[n].failed = true;
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Phase 2: syntax tree to a flat graph of stages, with names resolved.
+//!
+//! Every stage becomes a node; a statement's name is attached to its last node. Name
+//! errors (undefined, defined twice) are reported here; a node whose transform is
+//! unknown or whose input is undefined is kept but marked, so later phases skip it
+//! instead of reporting follow-on errors.
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use syn::Ident;
+
+use crate::diag::Diagnostics;
+use crate::ops::{self, Kind, OpSpec};
+use crate::parse::{Head, PipelineAst, StageCall};
+
+pub type NodeId = usize;
+
+pub struct Graph {
+    pub nodes: Vec<Node>,
+}
+
+pub struct Node {
+    pub id: NodeId,
+    pub call: StageCall,
+    /// `None` when the transform is unknown (already reported).
+    pub spec: Option<&'static OpSpec>,
+    pub inputs: Vec<Input>,
+    /// The name the statement gives this node's result (`words = ...`), if it is the
+    /// statement's last node.
+    pub name: Option<Ident>,
+    /// Whether the node is at the head of its statement (where sources belong).
+    pub at_head: bool,
+    /// Set when a check failed on this node, so later phases leave it alone.
+    pub failed: bool,
+    pub line: usize,
+    pub column: usize,
+}
+
+pub struct Input {
+    /// `None` when the name is undefined (already reported).
+    pub node: Option<NodeId>,
+    /// Where the input is named: the collection's name, or the previous stage.
+    pub span: Span,
+}
+
+impl Node {
+    pub fn op_name(&self) -> String {
+        self.call.op.to_string()
+    }
+
+    pub fn is(&self, kind: Kind) -> bool {
+        self.spec.is_some_and(|s| s.kind == kind)
+    }
+}
+
+impl Graph {
+    pub fn build(ast: PipelineAst, diag: &mut Diagnostics) -> Graph {
+        let mut nodes: Vec<Node> = Vec::new();
+        // Names are resolved after every statement is seen: a statement may read a
+        // collection defined further down.
+        let mut defined: HashMap<String, (Ident, NodeId)> = HashMap::new();
+        let mut pending: Vec<(NodeId, Vec<Ident>)> = Vec::new();
+
+        for statement in ast.statements {
+            let mut head_refs = Vec::new();
+            let mut head_span = None;
+            let mut calls = Vec::new();
+            match statement.head {
+                Head::Stage(call) => calls.push((call, true)),
+                Head::Collection(name) => {
+                    head_span = Some(name.span());
+                    head_refs.push(name);
+                }
+                Head::Tuple { names, span } => {
+                    head_span = Some(span);
+                    head_refs = names;
+                }
+            }
+            calls.extend(statement.stages.into_iter().map(|c| (c, false)));
+            if calls.is_empty() {
+                // `a = b;` or `b;`: a statement that does nothing.
+                let span = head_span.unwrap_or_else(Span::call_site);
+                diag.error(span, "expected `->` and a stage after this: a statement must apply at least one transform");
+                continue;
+            }
+
+            let mut previous: Option<NodeId> = None;
+            for (call, at_head) in calls {
+                let id = nodes.len();
+                let spec = ops::lookup(&call.op.to_string());
+                let mut failed = false;
+                if spec.is_none() {
+                    failed = true;
+                    let message = match ops::suggest(&call.op.to_string()) {
+                        Some(near) => format!("unknown transform `{}`; did you mean `{near}`?", call.op),
+                        None => format!("unknown transform `{}`", call.op),
+                    };
+                    diag.error(call.op.span(), message);
+                }
+                let start = call.op.span().start();
+                let inputs = match previous {
+                    Some(prev) => vec![Input { node: Some(prev), span: nodes[prev].call.op.span() }],
+                    None => {
+                        if !head_refs.is_empty() {
+                            pending.push((id, head_refs.clone()));
+                        }
+                        Vec::new()
+                    }
+                };
+                nodes.push(Node {
+                    id,
+                    call,
+                    spec,
+                    inputs,
+                    name: None,
+                    at_head,
+                    failed,
+                    line: start.line,
+                    column: start.column + 1,
+                });
+                previous = Some(id);
+            }
+
+            let last = previous.expect("statement has at least one stage");
+            if let Some(name) = statement.name {
+                let key = name.to_string();
+                if let Some((first, _)) = defined.get(&key) {
+                    let line = first.span().start().line;
+                    diag.error(name.span(), format!("`{name}` is defined twice (first on line {line}); give this collection another name"));
+                } else {
+                    defined.insert(key, (name.clone(), last));
+                }
+                nodes[last].name = Some(name);
+            }
+        }
+
+        for (id, refs) in pending {
+            let mut inputs = Vec::new();
+            for name in refs {
+                let node = match defined.get(&name.to_string()) {
+                    Some(&(_, node)) if nodes[node].is(Kind::Sink) => {
+                        diag.error(
+                            name.span(),
+                            format!("`{name}` is the output of `{}()`, not a collection: read the collection that feeds it instead", nodes[node].op_name()),
+                        );
+                        None
+                    }
+                    Some(&(_, node)) => Some(node),
+                    None => {
+                        let near = defined
+                            .keys()
+                            .map(|k| (ops::edit_distance(&name.to_string(), k), k))
+                            .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+                            .min();
+                        let message = match near {
+                            Some((_, k)) => format!("cannot find collection `{name}` in this pipeline; did you mean `{k}`?"),
+                            None => format!("cannot find collection `{name}` in this pipeline"),
+                        };
+                        diag.error(name.span(), message);
+                        None
+                    }
+                };
+                inputs.push(Input { node, span: name.span() });
+            }
+            if inputs.iter().any(|i| i.node.is_none()) {
+                nodes[id].failed = true;
+            }
+            nodes[id].inputs = inputs;
+        }
+        Graph { nodes }
+    }
+
+    /// The nodes that read `id`'s result, in the order they were written.
+    pub fn consumers(&self, id: NodeId) -> Vec<NodeId> {
+        self.nodes
+            .iter()
+            .filter(|n| n.inputs.iter().any(|i| i.node == Some(id)))
+            .map(|n| n.id)
+            .collect()
+    }
+}

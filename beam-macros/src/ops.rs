@@ -1,0 +1,146 @@
+//! The transform registry: one entry per transform, read by every later phase.
+//! Adding a transform means one entry here and one function of the same name in
+//! `beam-runtime` (`__private::ops`).
+
+/// How a transform fits into the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Takes no input, produces elements.
+    Source,
+    /// One element in, zero or more out: fused into the loop.
+    ElementWise,
+    /// Groups or combines by key: pre-combines in the loop, then a shuffle.
+    KeyedShuffle,
+    /// Combines all elements into one result: per-worker state, merged after the loop.
+    GlobalCombine,
+    /// Concatenates several collections.
+    Flatten,
+    /// Ends a chain: `collect` gives an output of `run()`, the others nothing.
+    Sink,
+}
+
+/// How a transform's closure argument takes the element, for checking the type the
+/// closure declares against the stage's input (`|l: u32|` after a `String` stage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakesElement {
+    ByValue,
+    ByRef,
+}
+
+pub struct OpSpec {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Argument names, as shown in messages: `map(f)`, `top(n, key)`.
+    pub args: &'static [&'static str],
+    /// Which argument is a closure that takes the whole element, and how.
+    pub closure: Option<(usize, TakesElement)>,
+    /// One line for the README's table of transforms (checked by a test).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub doc: &'static str,
+}
+
+impl OpSpec {
+    pub fn signature(&self) -> String {
+        format!("{}({})", self.name, self.args.join(", "))
+    }
+
+    /// Whether the stage ends the loop of its segment (its result is materialized).
+    pub fn is_barrier(&self) -> bool {
+        matches!(self.kind, Kind::KeyedShuffle | Kind::GlobalCombine | Kind::Sink)
+    }
+}
+
+use Kind::*;
+use TakesElement::*;
+
+const fn op(name: &'static str, kind: Kind, args: &'static [&'static str], doc: &'static str) -> OpSpec {
+    OpSpec { name, kind, args, closure: None, doc }
+}
+
+const fn with_closure(spec: OpSpec, arg: usize, takes: TakesElement) -> OpSpec {
+    OpSpec { closure: Some((arg, takes)), ..spec }
+}
+
+pub static OPS: &[OpSpec] = &[
+    // Sources.
+    op("from_iter", Source, &["items"], "the items of any `IntoIterator` (bounded)"),
+    op("read_text", Source, &["path"], "the lines of a UTF-8 text file, as `String`"),
+    // Element-wise.
+    with_closure(op("map", ElementWise, &["f"], "`f(x)` for every element"), 0, ByValue),
+    with_closure(op("flat_map", ElementWise, &["f"], "every item of the `IntoIterator` `f(x)`"), 0, ByValue),
+    with_closure(op("filter", ElementWise, &["predicate"], "the elements for which `predicate(&x)` is true"), 0, ByRef),
+    with_closure(op("filter_map", ElementWise, &["f"], "`y` for every `f(x)` that is `Some(y)`"), 0, ByValue),
+    with_closure(op("inspect", ElementWise, &["f"], "calls `f(&x)`, passes `x` on"), 0, ByRef),
+    with_closure(op("key_by", ElementWise, &["key"], "`(key(&x), x)`"), 0, ByRef),
+    op("keys", ElementWise, &[], "`k` of every `(k, v)`"),
+    op("values", ElementWise, &[], "`v` of every `(k, v)`"),
+    op("map_values", ElementWise, &["f"], "`(k, f(v))` for every `(k, v)`"),
+    // Keyed: pre-combined, then shuffled by key.
+    op("group_by_key", KeyedShuffle, &[], "`(k, Vec<v>)`: all values of each key"),
+    op("combine_per_key", KeyedShuffle, &["combiner"], "`(k, out)`: a `CombineFn` over each key's values"),
+    op("count_per_element", KeyedShuffle, &[], "`(x, n)`: how often each distinct element occurs"),
+    op("count_per_key", KeyedShuffle, &[], "`(k, n)`: how many values each key has"),
+    op("sum_per_key", KeyedShuffle, &[], "`(k, sum)` of each key's values"),
+    op("min_per_key", KeyedShuffle, &[], "`(k, min)` of each key's values"),
+    op("max_per_key", KeyedShuffle, &[], "`(k, max)` of each key's values"),
+    op("mean_per_key", KeyedShuffle, &[], "`(k, mean)` of each key's values, as `f64`"),
+    // Global.
+    op("combine_globally", GlobalCombine, &["combiner"], "one element: a `CombineFn` over all elements"),
+    op("count", GlobalCombine, &[], "one element: the number of elements (`u64`)"),
+    with_closure(op("top", GlobalCombine, &["n", "key"], "the `n` elements with the largest `key(&x)`, largest first"), 1, ByRef),
+    // Several inputs.
+    op("flatten", Flatten, &[], "all elements of several collections of one type"),
+    // Sinks.
+    op("collect", Sink, &[], "a `Vec` of all elements, as a field of `run()`'s result"),
+    with_closure(op("for_each", Sink, &["f"], "calls `f(x)` for every element, in parallel"), 0, ByValue),
+    with_closure(op("write_text", Sink, &["dir", "format"], "one line `format(&x)` per element, into part files in `dir`"), 1, ByRef),
+];
+
+pub fn lookup(name: &str) -> Option<&'static OpSpec> {
+    OPS.iter().find(|op| op.name == name)
+}
+
+/// The known transform closest to a misspelled `name`, if one is close enough.
+pub fn suggest(name: &str) -> Option<&'static str> {
+    OPS.iter()
+        .map(|op| (edit_distance(name, op.name), op.name))
+        .filter(|&(d, candidate)| d <= 2.max(candidate.len() / 3))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance, counting a missing `_` as a cheap edit (`flatmap`).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut row = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = prev[j] + usize::from(ca != cb);
+            row.push(substitute.min(prev[j + 1] + 1).min(row[j] + 1));
+        }
+        prev = row;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_near_names() {
+        assert_eq!(suggest("flatmap"), Some("flat_map"));
+        assert_eq!(suggest("group_by"), Some("group_by_key"));
+        assert_eq!(suggest("mapp"), Some("map"));
+        assert_eq!(suggest("completely_different"), None);
+    }
+
+    #[test]
+    fn names_are_unique() {
+        for (i, op) in OPS.iter().enumerate() {
+            assert!(OPS[i + 1..].iter().all(|o| o.name != op.name), "{} twice", op.name);
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Phase 1: tokens to syntax tree. Only the shape of the language is checked here.
+//!
+//! ```text
+//! pipeline   := statement*
+//! statement  := (name '=')? head ('->' stage)* ';'
+//! head       := name | '(' name (',' name)+ ')' | stage
+//! stage      := (label ':')? transform '(' args ')'
+//! ```
+
+use proc_macro2::Span;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Ident, Token, parenthesized};
+
+pub struct PipelineAst {
+    pub statements: Vec<Statement>,
+}
+
+pub struct Statement {
+    /// `name = ...`: the collection (or `collect()` output) the statement defines.
+    pub name: Option<Ident>,
+    pub head: Head,
+    pub stages: Vec<StageCall>,
+}
+
+pub enum Head {
+    /// `words -> ...`
+    Collection(Ident),
+    /// `(a, b) -> ...`
+    Tuple { names: Vec<Ident>, span: Span },
+    /// `from_iter(...) -> ...`
+    Stage(StageCall),
+}
+
+pub struct StageCall {
+    pub label: Option<Ident>,
+    pub op: Ident,
+    pub args: Vec<Expr>,
+    /// The span of `op(args)`, where errors about the call land.
+    pub span: Span,
+}
+
+impl Parse for PipelineAst {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut statements = Vec::new();
+        while !input.is_empty() {
+            statements.push(input.parse()?);
+        }
+        Ok(PipelineAst { statements })
+    }
+}
+
+impl Parse for Statement {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let name = if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+            let name: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            Some(name)
+        } else {
+            None
+        };
+        let head = input.parse()?;
+        let mut stages = Vec::new();
+        while input.peek(Token![->]) {
+            input.parse::<Token![->]>()?;
+            stages.push(input.parse()?);
+        }
+        if !input.peek(Token![;]) {
+            return Err(input.error("expected `->` and a stage, or `;` to end the statement"));
+        }
+        input.parse::<Token![;]>()?;
+        Ok(Statement { name, head, stages })
+    }
+}
+
+impl Parse for Head {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(syn::token::Paren) {
+            let content;
+            let parens = parenthesized!(content in input);
+            let names = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+            return Ok(Head::Tuple { names: names.into_iter().collect(), span: parens.span.join() });
+        }
+        let fork = input.fork();
+        let _: Ident = fork.parse()?;
+        if fork.peek(syn::token::Paren) || (fork.peek(Token![:]) && !fork.peek(Token![::])) {
+            return Ok(Head::Stage(input.parse()?));
+        }
+        Ok(Head::Collection(input.parse()?))
+    }
+}
+
+impl Parse for StageCall {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut label = None;
+        if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
+            label = Some(input.parse()?);
+            input.parse::<Token![:]>()?;
+        }
+        let op: Ident = input.parse().map_err(|e| syn::Error::new(e.span(), "expected a transform, e.g. `map(|x| ...)`"))?;
+        if !input.peek(syn::token::Paren) {
+            return Err(syn::Error::new(op.span(), format!("expected `(` after `{op}`: transforms are called like functions, `{op}(...)`")));
+        }
+        let content;
+        let parens = parenthesized!(content in input);
+        let args = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
+        let span = op.span().join(parens.span.close()).unwrap_or_else(|| op.span());
+        Ok(StageCall { label, op, args: args.into_iter().collect(), span })
+    }
+}
+
+impl StageCall {
+    /// The name the stage goes by: its label, or its transform.
+    pub fn display_name(&self) -> &Ident {
+        self.label.as_ref().unwrap_or(&self.op)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> PipelineAst {
+        syn::parse_str(src).unwrap()
+    }
+
+    #[test]
+    fn statements_heads_and_labels() {
+        let ast = parse(
+            "words = from_iter(v) -> split: flat_map(|l| f(l));
+             (a, b) -> flatten() -> collect();
+             words -> for_each(|w| g(w), );",
+        );
+        assert_eq!(ast.statements.len(), 3);
+        let first = &ast.statements[0];
+        assert_eq!(first.name.as_ref().unwrap(), "words");
+        assert!(matches!(&first.head, Head::Stage(s) if s.op == "from_iter"));
+        assert_eq!(first.stages[0].label.as_ref().unwrap(), "split");
+        assert!(matches!(&ast.statements[1].head, Head::Tuple { names, .. } if names.len() == 2));
+        assert!(matches!(&ast.statements[2].head, Head::Collection(n) if n == "words"));
+        assert_eq!(ast.statements[2].stages[0].args.len(), 1);
+    }
+
+    #[test]
+    fn missing_semicolon_is_an_error() {
+        assert!(syn::parse_str::<PipelineAst>("a = from_iter(v) b = a -> map(f);").is_err());
+    }
+}

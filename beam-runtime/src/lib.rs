@@ -1,0 +1,41 @@
+//! The runtime of [beam](https://docs.rs/beam): executes the fused code that
+//! `pipeline!` generates on a rayon thread pool.
+//!
+//! Users depend on the `beam` crate, which re-exports what is public here. The
+//! runtime is split by concern:
+//!
+//! - [`execute`](crate::__private::Context::run_segment): one fused segment, a worker per
+//!   thread pulling chunks of its input;
+//! - `shuffle`: the hash-partitioned shuffle behind keyed transforms;
+//! - `source`, `sink`, `transform`: the runtime half of each transform;
+//! - [`combine`]: Beam's `CombineFn` and the built-in combiners;
+//! - [`plan`]: the plan the macro builds, as text and Graphviz DOT;
+//! - [`error`]: the one error type.
+
+pub mod combine;
+pub mod error;
+pub mod plan;
+
+mod collection;
+mod execute;
+mod pipeline;
+mod shuffle;
+mod sink;
+mod source;
+mod transform;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use combine::CombineFn;
+pub use error::{Error, ErrorKind, InputPosition, Result};
+pub use execute::CHUNK;
+pub use pipeline::Pipeline;
+pub use plan::{Plan, StageInfo};
+
+/// Everything a pipeline's author needs in scope.
+pub mod prelude {
+    pub use crate::combine::{CombineFn, Count, Max, Mean, Min, Sum, Top};
+    pub use crate::error::{Error, ErrorKind};
+    pub use crate::pipeline::Pipeline;
+}

@@ -1,0 +1,89 @@
+//! The value `pipeline!` evaluates to: a plan plus the fused code that runs it.
+
+use std::marker::PhantomData;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::execute::Context;
+use crate::plan::Plan;
+
+/// A checked, planned pipeline, ready to [`run`](Pipeline::run). Nothing runs until
+/// then; [`explain`](Pipeline::explain) shows what will.
+///
+/// `run()` returns a struct with one public field per `collect()` sink, named after
+/// the statement that defines it.
+///
+/// ```
+/// use beam::prelude::*;
+///
+/// let text = "the cat and the hat";
+/// let out = pipeline! {
+///     words = from_iter(text.split(' '));
+///     counts = words -> count_per_element() -> collect();
+///     total = words -> count() -> collect();
+/// }
+/// .threads(2)
+/// .run()?;
+/// assert_eq!(out.total, vec![5]);
+/// assert!(out.counts.contains(&("the", 2)));
+/// # Ok::<(), beam::Error>(())
+/// ```
+#[must_use = "a pipeline does nothing until `.run()` is called"]
+pub struct Pipeline<Out, Body> {
+    plan: &'static Plan,
+    body: Body,
+    threads: Option<usize>,
+    _out: PhantomData<fn() -> Out>,
+}
+
+impl<Out, Body> Pipeline<Out, Body>
+where
+    Body: FnOnce(&Context) -> Result<Out> + Send,
+    Out: Send,
+{
+    #[doc(hidden)]
+    pub fn new(plan: &'static Plan, body: Body) -> Self {
+        Pipeline { plan, body, threads: None, _out: PhantomData }
+    }
+
+    /// Runs on a pool of `threads` threads instead of rayon's global pool (which has
+    /// one thread per core).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads.max(1));
+        self
+    }
+
+    /// The plan: stages, fused segments, shuffles.
+    pub fn plan(&self) -> &'static Plan {
+        self.plan
+    }
+
+    /// The plan as text. See [`Plan::explain`].
+    pub fn explain(&self) -> String {
+        self.plan.explain()
+    }
+
+    /// The plan as Graphviz DOT. See [`Plan::to_dot`].
+    pub fn to_dot(&self) -> String {
+        self.plan.to_dot()
+    }
+
+    /// Runs the pipeline to completion and returns its `collect()` outputs.
+    ///
+    /// # Errors
+    ///
+    /// The first failure of any stage: a panic in user code, an unreadable or
+    /// malformed input, a failed write. The error names the stage.
+    pub fn run(self) -> Result<Out> {
+        let context = Context::new(self.plan);
+        let body = self.body;
+        match self.threads {
+            None => body(&context),
+            Some(threads) => {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| {
+                    Error::new(ErrorKind::Runner, format!("could not start {threads} threads")).with_source(e)
+                })?;
+                pool.install(|| body(&context))
+            }
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! The plan of a pipeline: its stages, which of them fuse into one loop, and where
+//! data is shuffled. The `pipeline!` macro builds it at compile time; [`Plan::explain`]
+//! and [`Plan::to_dot`] show it without running anything.
+
+use std::fmt::{self, Write as _};
+
+/// What a stage does to the shape of the data, as far as planning is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageKind {
+    /// Produces elements (`from_iter`, `read_text`).
+    Source,
+    /// One element in, zero or more out; fused into the loop of its segment.
+    ElementWise,
+    /// Groups or combines by key: pre-combines inside the loop, then shuffles by key hash.
+    KeyedShuffle,
+    /// Combines everything into one result: per-worker accumulators, merged at the end.
+    GlobalCombine,
+    /// Concatenates several collections.
+    Flatten,
+    /// Ends a chain (`collect`, `for_each`, `write_text`).
+    Sink,
+}
+
+/// One stage of a pipeline as the user wrote it.
+///
+/// Its `Display` form, `` `map` (line 4) `` or `` `parse` (`map`, line 4) `` with a
+/// label, is how errors, metrics and the plan name it.
+///
+/// ```
+/// use beam::prelude::*;
+/// let p = pipeline! {
+///     xs = from_iter(0..10u32);
+///     _out = xs -> double: map(|x: u32| x * 2) -> collect();
+/// };
+/// let double = &p.plan().stages[1];
+/// assert_eq!(double.op, "map");
+/// assert_eq!(double.label, Some("double"));
+/// assert_eq!(double.to_string(), "`double` (`map`, line 5)");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageInfo {
+    /// Position in [`Plan::stages`].
+    pub id: usize,
+    /// The transform's name, e.g. `"map"`.
+    pub op: &'static str,
+    /// The label the user gave (`label: map(...)`), if any.
+    pub label: Option<&'static str>,
+    /// Line in the user's source.
+    pub line: u32,
+    /// Column in the user's source (1-based).
+    pub column: u32,
+    /// What the stage does to the shape of the data.
+    pub kind: StageKind,
+    /// The stages whose output this one reads.
+    pub inputs: &'static [usize],
+    /// The collection (or `collect()` output) this stage's result is named, if any.
+    pub name: Option<&'static str>,
+}
+
+impl StageInfo {
+    /// The label if there is one, else the transform's name.
+    pub fn display_name(&self) -> &'static str {
+        self.label.unwrap_or(self.op)
+    }
+}
+
+impl fmt::Display for StageInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.label {
+            Some(label) => write!(f, "`{label}` (`{}`, line {})", self.op, self.line),
+            None => write!(f, "`{}` (line {})", self.op, self.line),
+        }
+    }
+}
+
+/// A fused group of stages: one parallel loop over the chunks of its input, running
+/// every stage in `stages` on each element with no intermediate collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentInfo {
+    /// What the loop reads.
+    pub input: SegmentInput,
+    /// The stages run inside the loop, in plan order.
+    pub stages: &'static [usize],
+}
+
+/// Where a segment's elements come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentInput {
+    /// A source stage, run inside the segment.
+    Source(usize),
+    /// The result of a shuffle or global combine computed by an earlier segment.
+    Shuffled(usize),
+    /// The concatenation of several collections (a `flatten` stage).
+    Flatten(usize),
+}
+
+/// The whole plan: every stage and how they are grouped into segments.
+///
+/// ```
+/// use beam::prelude::*;
+/// let p = pipeline! {
+///     words = from_iter(vec!["a b", "b"]) -> flat_map(|l: &str| l.split(' '));
+///     counts = words -> count_per_element() -> collect();
+/// };
+/// let text = p.explain();
+/// assert!(text.contains("flat_map"));
+/// assert!(p.to_dot().starts_with("digraph"));
+/// assert_eq!(p.plan().segments.len(), 2);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// Every stage, indexed by [`StageInfo::id`].
+    pub stages: &'static [StageInfo],
+    /// The fused segments, in the order they run.
+    pub segments: &'static [SegmentInfo],
+}
+
+impl Plan {
+    /// The plan as text: one block per segment, one line per stage.
+    pub fn explain(&self) -> String {
+        let mut out = String::new();
+        let shuffles = self.stages.iter().filter(|s| s.kind == StageKind::KeyedShuffle).count();
+        let _ = writeln!(
+            out,
+            "plan: {} stages in {} fused segments, {} shuffle{}",
+            self.stages.len(),
+            self.segments.len(),
+            shuffles,
+            if shuffles == 1 { "" } else { "s" }
+        );
+        for (n, segment) in self.segments.iter().enumerate() {
+            let input = match segment.input {
+                SegmentInput::Source(id) => format!("reads source [{id}]"),
+                SegmentInput::Shuffled(id) => format!("reads the output of [{id}]"),
+                SegmentInput::Flatten(id) => format!("reads the inputs of flatten [{id}]"),
+            };
+            let _ = writeln!(out, "segment {n}: one fused loop per chunk, {input}");
+            for &id in segment.stages {
+                let stage = &self.stages[id];
+                let inputs: Vec<String> = stage.inputs.iter().map(|i| format!("[{i}]")).collect();
+                let from = if inputs.is_empty() { String::new() } else { format!("<- {}", inputs.join(" ")) };
+                let _ = write!(out, "  [{id}] {:<24} line {:<4} {from:<10}", describe_op(stage), stage.line);
+                if let Some(note) = kind_note(stage.kind) {
+                    let _ = write!(out, " {note}");
+                }
+                if let Some(name) = stage.name {
+                    let _ = write!(out, " => {name}");
+                }
+                out.truncate(out.trim_end().len());
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// The plan as a Graphviz DOT graph: one cluster per fused segment; shuffles are
+    /// dashed edges. Render it with `dot -Tsvg plan.dot > plan.svg`.
+    pub fn to_dot(&self) -> String {
+        let mut out = String::from("digraph pipeline {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n");
+        for (n, segment) in self.segments.iter().enumerate() {
+            let _ = writeln!(out, "  subgraph cluster_{n} {{\n    label=\"segment {n} (fused)\";\n    style=rounded;");
+            for &id in segment.stages {
+                let stage = &self.stages[id];
+                let mut label = format!("{}\\nline {}", describe_op(stage), stage.line);
+                if let Some(name) = stage.name {
+                    let _ = write!(label, "\\n=> {name}");
+                }
+                let shape = match stage.kind {
+                    StageKind::Source => ", shape=cds",
+                    StageKind::Sink => ", shape=house",
+                    StageKind::KeyedShuffle | StageKind::GlobalCombine => ", style=bold",
+                    _ => "",
+                };
+                let _ = writeln!(out, "    s{id} [label=\"{}\"{shape}];", label.replace('"', "\\\""));
+            }
+            out.push_str("  }\n");
+        }
+        for stage in self.stages {
+            for &input in stage.inputs {
+                let style = match self.stages[input].kind {
+                    StageKind::KeyedShuffle => " [style=dashed, label=\"shuffled by key\"]",
+                    StageKind::GlobalCombine => " [style=dashed, label=\"merged\"]",
+                    _ => "",
+                };
+                let _ = writeln!(out, "  s{input} -> s{}{style};", stage.id);
+            }
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+fn describe_op(stage: &StageInfo) -> String {
+    match stage.label {
+        Some(label) => format!("{label}: {}", stage.op),
+        None => stage.op.to_owned(),
+    }
+}
+
+fn kind_note(kind: StageKind) -> Option<&'static str> {
+    match kind {
+        StageKind::KeyedShuffle => Some("(pre-combined per worker, then shuffled by key)"),
+        StageKind::GlobalCombine => Some("(combined per worker, then merged)"),
+        _ => None,
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.explain())
+    }
+}

@@ -1,0 +1,98 @@
+//! The hash-partitioned shuffle behind every keyed transform.
+//!
+//! Each worker keeps its keyed state split into [`PARTITIONS`] hash tables by key
+//! hash. After the loop, partition `p` of every worker is merged by one parallel task,
+//! so the merge runs on all threads and never moves a key between threads twice.
+
+use std::hash::{BuildHasher, Hash};
+
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
+use rayon::prelude::*;
+
+/// How many partitions a shuffle splits keys into. A power of two, several times the
+/// thread count of common machines, so the merge tasks balance.
+pub const PARTITIONS: usize = 64;
+
+/// The hasher of every shuffle: fast, and seeded per run.
+pub type KeyHasher = foldhash::fast::RandomState;
+
+/// The partition of a key hash. Uses bits that the hash table inside the partition
+/// does not: its buckets take the low bits, its control bytes the top seven.
+#[inline(always)]
+pub fn partition_of(hash: u64) -> usize {
+    ((hash >> 40) as usize) & (PARTITIONS - 1)
+}
+
+/// Per-worker keyed state: one table of `(key, state)` per partition.
+pub struct KeyedTables<K, S> {
+    tables: Vec<HashTable<(K, S)>>,
+}
+
+impl<K: Hash + Eq, S> KeyedTables<K, S> {
+    pub fn new() -> Self {
+        KeyedTables { tables: (0..PARTITIONS).map(|_| HashTable::new()).collect() }
+    }
+
+    /// The state of `key`, created by `create` the first time the key is seen.
+    #[inline(always)]
+    pub fn entry(&mut self, hasher: &KeyHasher, key: K, create: impl FnOnce() -> S) -> &mut S {
+        let hash = hasher.hash_one(&key);
+        let table = &mut self.tables[partition_of(hash)];
+        match table.entry(hash, |e| e.0 == key, |e| hasher.hash_one(&e.0)) {
+            Entry::Occupied(e) => &mut e.into_mut().1,
+            Entry::Vacant(e) => &mut e.insert((key, create())).into_mut().1,
+        }
+    }
+}
+
+impl<K: Hash + Eq, S> Default for KeyedTables<K, S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Merges the workers' tables partition by partition, in parallel, and turns each
+/// merged `(key, state)` into an output element with `extract`.
+pub fn merge_keyed<K, S, Out>(
+    hasher: &KeyHasher,
+    workers: Vec<KeyedTables<K, S>>,
+    merge: impl Fn(&mut S, S) + Sync,
+    extract: impl Fn(K, S) -> Out + Sync,
+) -> Vec<Vec<Out>>
+where
+    K: Hash + Eq + Send,
+    S: Send,
+    Out: Send,
+{
+    let mut by_partition: Vec<Vec<HashTable<(K, S)>>> =
+        (0..PARTITIONS).map(|_| Vec::with_capacity(workers.len())).collect();
+    for worker in workers {
+        for (p, table) in worker.tables.into_iter().enumerate() {
+            if !table.is_empty() {
+                by_partition[p].push(table);
+            }
+        }
+    }
+    by_partition
+        .into_par_iter()
+        .map(|mut tables| {
+            // Merge into the largest table so the fewest entries move.
+            tables.sort_by_key(|t| std::cmp::Reverse(t.len()));
+            let mut tables = tables.into_iter();
+            let Some(mut merged) = tables.next() else { return Vec::new() };
+            for table in tables {
+                for (key, state) in table {
+                    let hash = hasher.hash_one(&key);
+                    match merged.entry(hash, |e| e.0 == key, |e| hasher.hash_one(&e.0)) {
+                        Entry::Occupied(e) => merge(&mut e.into_mut().1, state),
+                        Entry::Vacant(e) => {
+                            e.insert((key, state));
+                        }
+                    }
+                }
+            }
+            merged.into_iter().map(|(key, state)| extract(key, state)).collect()
+        })
+        .collect()
+}

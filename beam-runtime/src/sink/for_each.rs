@@ -1,0 +1,31 @@
+use std::marker::PhantomData;
+
+use crate::__private::{Leaf, Witness, Worker};
+
+/// `for_each(f)`: calls `f(x)` for every element, on many threads at once.
+#[doc(hidden)]
+pub struct ForEach<F, T> {
+    f: F,
+    _in: PhantomData<fn(T)>,
+}
+
+pub fn for_each<T, F: Fn(T) + Sync>(_: &Witness<T>, f: F) -> ForEach<F, T> {
+    ForEach { f, _in: PhantomData }
+}
+
+impl<T, F: Fn(T) + Sync> Leaf for ForEach<F, T> {
+    type In = T;
+    type Local = ();
+    type Output = ();
+
+    fn local(&self, _: Worker) {}
+
+    #[inline(always)]
+    fn push(&self, _: &mut (), input: T) {
+        (self.f)(input)
+    }
+
+    fn finish(self, _: Vec<()>) -> crate::Result<()> {
+        Ok(())
+    }
+}

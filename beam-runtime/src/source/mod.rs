@@ -1,0 +1,23 @@
+//! Where a segment's elements come from: user sources (`from_iter`, `read_text`) and
+//! collections materialized by an earlier segment.
+
+mod collection;
+mod from_iter;
+mod read_text;
+
+pub use collection::{CollectionSource, flatten};
+pub use from_iter::from_iter;
+pub use read_text::read_text;
+
+use crate::error::Result;
+
+/// A bounded input that parallel workers pull chunks from.
+#[doc(hidden)]
+pub trait Source: Sync {
+    /// The element type.
+    type Item: Send;
+
+    /// Appends the next chunk of about [`CHUNK`](crate::execute::CHUNK) elements to
+    /// `chunk` (which is empty). Returns `Ok(false)` once the input is exhausted.
+    fn next_chunk(&self, chunk: &mut Vec<Self::Item>) -> Result<bool>;
+}
