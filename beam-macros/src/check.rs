@@ -61,7 +61,7 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
         if let Some(&next) = consumers.first() {
             diag.error(graph.nodes[next].call.op.span(), format!("`{op}` ends a chain: nothing can follow it"));
         }
-        match (&node.name, spec.name == "collect") {
+        match (&graph.nodes[id].name, spec.name == "collect" && consumers.is_empty()) {
             // `xs -> collect();`
             (None, true) => diag.error(span, "`collect()` needs a name for its output: `name = ... -> collect();`"),
             // `n = xs -> for_each(f);`
@@ -88,7 +88,7 @@ fn input_names(graph: &Graph, id: NodeId) -> String {
 fn check_unused(graph: &Graph, diag: &mut Diagnostics) {
     for node in &graph.nodes {
         let Some(name) = &node.name else { continue };
-        if node.is(Kind::Sink) || name.to_string().starts_with('_') {
+        if node.is(Kind::Sink) || name.to_string().starts_with('_') || graph.excused.contains(&name.to_string()) {
             continue;
         }
         if graph.consumers(node.id).is_empty() {

@@ -25,7 +25,7 @@ pub fn expand(graph: &Graph, plan: &Plan) -> TokenStream {
     let outputs = collect_outputs(graph);
     let segments: Vec<TokenStream> = plan.segments.iter().map(|s| segment(graph, s)).collect();
     let fields: Vec<&Ident> = outputs.iter().map(|(name, _)| name).collect();
-    let values: Vec<Ident> = outputs.iter().map(|&(_, n)| var("out", n)).collect();
+    let values: Vec<Ident> = outputs.iter().map(|&(_, n)| var(graph, "out", n)).collect();
     let output = output_struct(&fields);
     let inferred = fields.iter().map(|_| quote!(_));
     quote! {{
@@ -81,15 +81,25 @@ fn collect_outputs(graph: &Graph) -> Vec<(Ident, NodeId)> {
         .collect()
 }
 
-/// An internal variable, hygienic so it cannot clash with the user's names.
-fn var(prefix: &str, id: NodeId) -> Ident {
-    Ident::new(&format!("__{prefix}{id}"), Span::mixed_site())
+/// An internal variable. Its `__` name keeps it apart from the user's names; it is
+/// not hygienic (mixed-site) because errors about a variable with a macro's span
+/// are shown at the whole `pipeline!` call instead of at the user's stage.
+fn var(graph: &Graph, prefix: &str, id: NodeId) -> Ident {
+    // Located at the node's stage: every error about the node's values lands there,
+    // and rustc folds identical ones into one.
+    var_at(prefix, id, graph.nodes[id].call.op.span())
+}
+
+/// The same variable, located at `span` of the user's code: an error about the
+/// value (a missing trait, a type mismatch) then points there.
+fn var_at(prefix: &str, id: NodeId, span: Span) -> Ident {
+    Ident::new(&format!("__{prefix}{id}"), span)
 }
 
 fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
     let head = segment.input.node();
-    let source = Ident::new("__source", Span::mixed_site());
-    let head_witness = var("w", head);
+    let source = Ident::new("__source", Span::call_site());
+    let head_witness = var(graph, "w", head);
 
     let open = match segment.input {
         SegmentInput::Source(n) => {
@@ -102,20 +112,24 @@ fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
             }
         }
         SegmentInput::Shuffled(n) => {
-            let out = var("out", n);
+            let out = var(graph, "out", n);
             quote! { let #source = ::beam::__private::ops::CollectionSource::new(#out); }
         }
         SegmentInput::Flatten(n) => {
             let node = &graph.nodes[n];
-            let inputs: Vec<NodeId> = node.inputs.iter().filter_map(|i| i.node).collect();
-            let first = var("w", inputs[0]);
-            let checks = node.inputs.iter().skip(1).filter_map(|input| {
-                let w = var("w", input.node?);
-                Some(quote_spanned! {input.span=> ::beam::__private::same_element(&#first, &#w); })
+            let first = node.inputs[0].node.expect("planned nodes have inputs");
+            let collections = node.inputs.iter().enumerate().map(|(i, input)| {
+                let n = input.node.expect("planned nodes have inputs");
+                let collection = var_at(if is_barrier_output(graph, n) { "out" } else { "mat" }, n, input.span);
+                if i == 0 {
+                    quote!(#collection)
+                } else {
+                    // Each further input is checked against the first one's type.
+                    let w = var_at("w", first, input.span);
+                    quote_spanned! {input.span=> ::beam::__private::same_element(&#w, #collection) }
+                }
             });
-            let collections = inputs.iter().map(|&i| if is_barrier_output(graph, i) { var("out", i) } else { var("mat", i) });
             quote_spanned! {node.call.span=>
-                #(#checks)*
                 let (#source, #head_witness) = ::beam::__private::ops::flatten(::std::vec![#(#collections),*]);
             }
         }
@@ -127,51 +141,78 @@ fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
         let node = &graph.nodes[n];
         let spec = node.spec.expect("planned nodes are known");
         let op = &node.call.op;
-        let args = &node.call.args;
         let input = node.inputs[0].node.expect("planned nodes have inputs");
-        let witness = match declared_input(graph, n) {
-            Some(declared) => quote_spanned!(declared.span=> &::beam::__private::Witness::<#declared>::new()),
-            None => {
-                let w = var("w", input);
-                quote!(&#w)
+        // The input's witness, checked as the transform asks; the stage is built
+        // against the checked type, so a mistake is reported once, here.
+        let checked = var(graph, "in", n);
+        let input_witness = var_at("w", input, op.span());
+        let check = match (declared_input(graph, n), spec.input_check.function()) {
+            (Some(declared), _) => quote_spanned!(declared.span=> ::beam::__private::Witness::<#declared>::new()),
+            (None, Some(check)) => {
+                let check = Ident::new(check, op.span());
+                quote_spanned!(op.span()=> ::beam::__private::#check(#input_witness))
             }
+            (None, None) => quote_spanned!(op.span()=> #input_witness),
         };
+        build.push(quote_spanned! {op.span()=> let #checked = #check; });
+
+        let (op, mut args): (Ident, Vec<TokenStream>) = match spec.via {
+            Some((generic, combiner)) => {
+                let combiner = Ident::new(combiner, op.span());
+                (Ident::new(generic, op.span()), vec![quote_spanned!(op.span()=> ::beam::combine::#combiner)])
+            }
+            None => (op.clone(), node.call.args.iter().map(|a| quote!(#a)).collect()),
+        };
+        if let Some((index, check)) = spec.arg_check {
+            let check = Ident::new(check, node.call.op.span());
+            let arg = &args[index];
+            let span = node.call.args.get(index).map_or_else(|| node.call.op.span(), syn::spanned::Spanned::span);
+            args[index] = quote_spanned!(span=> ::beam::__private::#check(#checked, #arg));
+        }
+        // Bindings located at the stage, so errors about their types land there.
+        let at = node.call.op.span();
         if spec.kind == Kind::ElementWise {
-            let (stage, out) = (var("op", n), var("w", n));
-            build.push(quote_spanned! {node.call.span=>
-                let (#stage, #out) = ::beam::__private::ops::#op(#witness, #(#args),*);
+            let (stage, out) = (var_at("op", n, at), var_at("w", n, at));
+            build.push(quote_spanned! {at=>
+                let (#stage, #out) = ::beam::__private::ops::#op(#checked, #(#args),*);
             });
         } else {
-            let leaf = var("leaf", n);
-            build.push(quote_spanned! {node.call.span=>
-                let #leaf = ::beam::__private::ops::#op(#witness, #(#args),*);
+            let leaf = var_at("leaf", n, at);
+            build.push(quote_spanned! {at=>
+                let #leaf = ::beam::__private::ops::#op(#checked, #(#args),*);
             });
-            leaves.push((leaf, var("l", n), n, false));
+            leaves.push((leaf, var(graph, "l", n), n, false));
         }
     }
     for &m in &segment.materialized {
-        let (leaf, w) = (var("mat", m), var("w", m));
-        build.push(quote! { let #leaf = ::beam::__private::ops::materialize(&#w); });
-        leaves.push((leaf, var("m", m), m, true));
+        let (leaf, w) = (var(graph, "mat", m), var(graph, "w", m));
+        build.push(quote! { let #leaf = ::beam::__private::ops::materialize(#w); });
+        leaves.push((leaf, var(graph, "m", m), m, true));
     }
 
-    let element = var("x", head);
+    build.extend(fan_out_cloner(graph, segment, head));
+    build.extend(segment.members.iter().filter_map(|&n| fan_out_cloner(graph, segment, n)));
+    let element = var(graph, "x", head);
     let tree = consumers(graph, segment, head, &element);
     let leaf_names: Vec<&Ident> = leaves.iter().map(|(leaf, ..)| leaf).collect();
     let locals: Vec<&Ident> = leaves.iter().map(|(_, local, ..)| local).collect();
-    let collected: Vec<Ident> = leaves.iter().map(|&(_, _, n, mat)| var(if mat { "ms" } else { "ls" }, n)).collect();
-    let state = Ident::new("__state", Span::mixed_site());
-    let all = Ident::new("__locals", Span::mixed_site());
+    let collected: Vec<Ident> = leaves.iter().map(|&(_, _, n, mat)| var(graph, if mat { "ms" } else { "ls" }, n)).collect();
+    // Code about all of the segment's per-worker state is located at its first leaf:
+    // a type error there (a leaf whose stage already failed its checks) then repeats
+    // an error at that stage rather than pointing at the whole `pipeline!`.
+    let segment_span = leaves.first().map_or_else(Span::call_site, |(leaf, ..)| leaf.span());
+    let state = Ident::new("__state", segment_span);
+    let all = Ident::new("__locals", segment_span);
 
     let finishes = leaves.iter().zip(&collected).map(|((leaf, _, n, mat), states)| {
         let id = *n;
         if *mat {
-            let out = var("mat", id);
+            let out = var(graph, "mat", id);
             quote! { let #out = __ctx.finish(#id, || ::beam::__private::Leaf::finish(#leaf, #states))?; }
         } else {
-            let out = var("out", id);
+            let out = var(graph, "out", id);
             let witness = if is_barrier_output(graph, id) {
-                let w = var("w", id);
+                let w = var(graph, "w", id);
                 quote! { let #w = ::beam::__private::witness_of(&#out); }
             } else {
                 quote!()
@@ -184,7 +225,7 @@ fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
         }
     });
 
-    quote! {
+    quote_spanned! {segment_span=>
         #open
         #(#build)*
         let #all = __ctx.run_segment(
@@ -211,15 +252,15 @@ fn is_barrier_output(graph: &Graph, id: NodeId) -> bool {
 /// The code that hands `element`, the output of `id`, to every stage of the segment
 /// that reads it. All but the last reader get a clone.
 fn consumers(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> TokenStream {
-    let readers: Vec<NodeId> = graph.consumers(id).into_iter().filter(|r| segment.members.contains(r)).collect();
+    let readers = readers(graph, segment, id);
     let mut targets: Vec<TokenStream> = Vec::new();
     let count = readers.len() + usize::from(segment.materialized.contains(&id));
-    let copy = Ident::new("__copy", Span::mixed_site());
-    let fan_out_span = graph.nodes[id].name.as_ref().map_or_else(|| graph.nodes[id].call.op.span(), Ident::span);
+    let copy = Ident::new("__copy", Span::call_site());
+    let cloner = var(graph, "clone", id);
     let mut give = |target: &dyn Fn(&Ident) -> TokenStream| {
         if targets.len() + 1 < count {
             let body = target(&copy);
-            targets.push(quote_spanned! {fan_out_span=> { let #copy = ::beam::__private::fan_out(&#element); #body } });
+            targets.push(quote! { { let #copy = #cloner(&#element); #body } });
         } else {
             targets.push(target(element));
         }
@@ -228,10 +269,28 @@ fn consumers(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> T
         give(&|value: &Ident| stage_call(graph, segment, reader, value));
     }
     if segment.materialized.contains(&id) {
-        let (leaf, local) = (var("mat", id), var("m", id));
+        let (leaf, local) = (var(graph, "mat", id), var(graph, "m", id));
         give(&|value: &Ident| quote! { ::beam::__private::Leaf::push(&#leaf, #local, #value); });
     }
     quote!(#(#targets)*)
+}
+
+/// The stages of `segment` that read the output of `id`.
+fn readers(graph: &Graph, segment: &Segment, id: NodeId) -> Vec<NodeId> {
+    graph.consumers(id).into_iter().filter(|r| segment.members.contains(r)).collect()
+}
+
+/// For a collection read by several stages of the segment, the function that clones
+/// its elements: `let __clone3 = fan_out(__w3);`. The `Clone` check happens here, once,
+/// at the collection's name.
+fn fan_out_cloner(graph: &Graph, segment: &Segment, id: NodeId) -> Option<TokenStream> {
+    let count = readers(graph, segment, id).len() + usize::from(segment.materialized.contains(&id));
+    if count < 2 {
+        return None;
+    }
+    let span = graph.nodes[id].name.as_ref().map_or_else(|| graph.nodes[id].call.op.span(), Ident::span);
+    let (cloner, witness) = (var(graph, "clone", id), var_at("w", id, span));
+    Some(quote_spanned! {span=> let #cloner = ::beam::__private::fan_out(#witness); })
 }
 
 /// The code that runs stage `id` on `element`, then everything downstream of it.
@@ -246,10 +305,15 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
                 ::beam::__private::accept::<_, #declared, #marker>(#element)
             }}
         }
+        None if node.spec.is_some_and(|s| s.input_check.function().is_some()) => {
+            let checked = var(graph, "in", id);
+            let element = Ident::new(&element.to_string(), node.call.op.span());
+            quote_spanned!(node.call.op.span()=> ::beam::__private::cast(#checked, #element))
+        }
         None => quote!(#element),
     };
     if node.is(Kind::ElementWise) {
-        let (stage, out) = (var("op", id), var("x", id));
+        let (stage, out) = (var_at("op", id, node.call.op.span()), var(graph, "x", id));
         let downstream = consumers(graph, segment, id, &out);
         let emit = if downstream.is_empty() { quote!(|_| {}) } else { quote!(|#out| { #downstream __stage.set(#id); }) };
         quote! {
@@ -257,8 +321,8 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
             ::beam::__private::Stage::process(&#stage, #input, &mut #emit);
         }
     } else {
-        let (leaf, local) = (var("leaf", id), var("l", id));
-        quote! {
+        let (leaf, local) = (var_at("leaf", id, node.call.op.span()), var(graph, "l", id));
+        quote_spanned! {node.call.op.span()=>
             __stage.set(#id);
             ::beam::__private::Leaf::push(&#leaf, #local, #input);
         }

@@ -5,7 +5,7 @@
 //! unknown or whose input is undefined is kept but marked, so later phases skip it
 //! instead of reporting follow-on errors.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::Span;
 use syn::Ident;
@@ -18,6 +18,8 @@ pub type NodeId = usize;
 
 pub struct Graph {
     pub nodes: Vec<Node>,
+    /// Names a reported mistake may have meant to read: not reported as unused.
+    pub excused: HashSet<String>,
 }
 
 pub struct Node {
@@ -61,6 +63,7 @@ impl Graph {
         // collection defined further down.
         let mut defined: HashMap<String, (Ident, NodeId)> = HashMap::new();
         let mut pending: Vec<(NodeId, Vec<Ident>)> = Vec::new();
+        let mut excused: HashSet<String> = HashSet::new();
 
         for statement in ast.statements {
             let mut head_refs = Vec::new();
@@ -79,9 +82,12 @@ impl Graph {
             }
             calls.extend(statement.stages.into_iter().map(|c| (c, false)));
             if calls.is_empty() {
-                // `a = b;` or `b;`: a statement that does nothing.
+                // `a = b;` or `b;`: a statement that does nothing. Its names are
+                // excused from "never used" and "cannot find", to not cascade.
                 let span = head_span.unwrap_or_else(Span::call_site);
                 diag.error(span, "expected `->` and a stage after this: a statement must apply at least one transform");
+                excused.extend(head_refs.iter().map(ToString::to_string));
+                excused.extend(statement.name.iter().map(ToString::to_string));
                 continue;
             }
 
@@ -128,10 +134,11 @@ impl Graph {
                 if let Some((first, _)) = defined.get(&key) {
                     let line = first.span().start().line;
                     diag.error(name.span(), format!("`{name}` is defined twice (first on line {line}); give this collection another name"));
+                    nodes[last].failed = true;
                 } else {
                     defined.insert(key, (name.clone(), last));
+                    nodes[last].name = Some(name);
                 }
-                nodes[last].name = Some(name);
             }
         }
 
@@ -147,12 +154,17 @@ impl Graph {
                         None
                     }
                     Some(&(_, node)) => Some(node),
+                    None if excused.contains(&name.to_string()) => None,
                     None => {
                         let near = defined
                             .keys()
                             .map(|k| (ops::edit_distance(&name.to_string(), k), k))
                             .filter(|(d, k)| *d <= 2.max(k.len() / 3))
                             .min();
+                        if let Some((_, k)) = near {
+                            // The user likely meant `k`: do not also call it unused.
+                            excused.insert(k.clone());
+                        }
                         let message = match near {
                             Some((_, k)) => format!("cannot find collection `{name}` in this pipeline; did you mean `{k}`?"),
                             None => format!("cannot find collection `{name}` in this pipeline"),
@@ -168,7 +180,7 @@ impl Graph {
             }
             nodes[id].inputs = inputs;
         }
-        Graph { nodes }
+        Graph { nodes, excused }
     }
 
     /// The nodes that read `id`'s result, in the order they were written.

@@ -21,16 +21,21 @@ pub mod ops {
     pub use crate::transform::elementwise::{
         filter, filter_map, flat_map, inspect, key_by, keys, map, map_values, values,
     };
-    pub use crate::transform::global::{combine_globally, count, top};
-    pub use crate::transform::keyed::{
-        combine_per_key, count_per_element, count_per_key, group_by_key, max_per_key,
-        mean_per_key, min_per_key, sum_per_key,
-    };
+    pub use crate::transform::global::{combine_globally, top};
+    pub use crate::transform::keyed::{combine_per_key, count_per_element, group_by_key};
 }
 
 /// Stands for "a collection whose elements are `T`" while the generated code is
 /// type-checked, so each stage's closure is checked against its real input type.
 pub struct Witness<T>(PhantomData<fn() -> T>);
+
+// By hand: a witness is `Copy` whatever `T` is.
+impl<T> Clone for Witness<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Witness<T> {}
 
 impl<T> Witness<T> {
     #[allow(clippy::new_without_default)]
@@ -59,6 +64,10 @@ pub trait Leaf: Sync {
     fn finish(self, locals: Vec<Self::Local>) -> crate::Result<Self::Output>;
 }
 
+// Input checks. Each maps a witness to the witness of the checked type through an
+// associated type, so that when a check fails the type becomes an error type and
+// rustc reports the mistake once, here, instead of again at every later use.
+
 /// `(key, value)` pairs, the input of every keyed transform.
 #[diagnostic::on_unimplemented(
     message = "this stage needs `(key, value)` pairs, but its input is `{Self}`",
@@ -68,16 +77,15 @@ pub trait Leaf: Sync {
 pub trait KeyValue {
     type Key;
     type Value;
-    fn into_pair(self) -> (Self::Key, Self::Value);
+    /// `(Key, Value)`, as one projection: for a non-pair it is an error type as a
+    /// whole, which keeps rustc from reporting the mistake again downstream.
+    type Pair;
 }
 
 impl<K, V> KeyValue for (K, V) {
     type Key = K;
     type Value = V;
-    #[inline(always)]
-    fn into_pair(self) -> (K, V) {
-        self
-    }
+    type Pair = (K, V);
 }
 
 /// A type elements can be grouped by.
@@ -86,18 +94,130 @@ impl<K, V> KeyValue for (K, V) {
     label = "keys must implement `Hash` and `Eq`",
     note = "floating-point numbers are neither: group by an integer, or by `f64::to_bits`"
 )]
-pub trait GroupKey: Hash + Eq + Send {}
-impl<T: Hash + Eq + Send> GroupKey for T {}
+pub trait GroupKey {
+    type Checked;
+}
 
-/// Checks that two inputs of a multi-input stage have the same element type.
+impl<T: Hash + Eq + Send> GroupKey for T {
+    type Checked = T;
+}
+
+/// The input of `keys`, `values`, `map_values`: `(key, value)` pairs.
+pub fn pairs<In: KeyValue>(_: Witness<In>) -> Witness<In::Pair> {
+    Witness::new()
+}
+
+/// The input of a keyed shuffle: pairs whose key can be hashed.
+pub fn keyed<In>(_: Witness<In>) -> Witness<In::Pair>
+where
+    In: KeyValue,
+    In::Key: GroupKey,
+{
+    Witness::new()
+}
+
+/// The input of `count_per_element`: elements that can be hashed.
+pub fn group_key<T: GroupKey>(_: Witness<T>) -> Witness<T::Checked> {
+    Witness::new()
+}
+
+/// Hands an element to a stage whose input type was checked: the identity when the
+/// check passed; when it failed, `T` is an error type and rustc stays quiet here.
+#[inline(always)]
+pub fn cast<T, U: Identical<T>>(_checked: Witness<T>, element: U) -> T {
+    element.identical()
+}
+
+#[diagnostic::on_unimplemented(
+    message = "this stage cannot take `{Self}`: it needs `{T}`",
+    label = "the input here is `{Self}`"
+)]
+pub trait Identical<T> {
+    fn identical(self) -> T;
+}
+
+impl<T> Identical<T> for T {
+    #[inline(always)]
+    fn identical(self) -> T {
+        self
+    }
+}
+
+/// A combiner for values of type `V`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot combine values of type `{V}`",
+    label = "this combiner does not take `{V}`",
+    note = "a combiner for `{V}` implements `CombineFn<{V}>`"
+)]
+pub trait Combines<V> {
+    type Checked;
+    fn checked(self) -> Self::Checked;
+}
+
+impl<V, C: crate::CombineFn<V>> Combines<V> for C {
+    type Checked = C;
+    #[inline(always)]
+    fn checked(self) -> C {
+        self
+    }
+}
+
+/// The combiner of `combine_per_key`, checked against the value type.
+pub fn combiner<K, V, C: Combines<V>>(_: Witness<(K, V)>, combiner: C) -> C::Checked {
+    combiner.checked()
+}
+
+/// The combiner of `combine_globally`, checked against the element type.
+pub fn global_combiner<T, C: Combines<T>>(_: Witness<T>, combiner: C) -> C::Checked {
+    combiner.checked()
+}
+
+/// The key function of `top`, checked to return an `Ord` key.
+pub fn rank_key<T, K, F>(_: Witness<T>, key: F) -> <K as RankKey>::Checked<F>
+where
+    F: Fn(&T) -> K,
+    K: RankKey,
+{
+    K::checked(key)
+}
+
+/// Checks that the inputs of a multi-input stage have the same element type.
 #[diagnostic::on_unimplemented(
     message = "the inputs of `flatten` must have one element type, found `{T}` and `{Self}`",
     label = "this input has elements of type `{Self}`, the first has `{T}`"
 )]
-pub trait SameAs<T> {}
-impl<T> SameAs<T> for T {}
+pub trait SameAs<T>: Sized {
+    fn same(collection: Collection<Self>) -> Collection<T>;
+}
 
-pub fn same_element<T, U: SameAs<T>>(_first: &Witness<T>, _other: &Witness<U>) {}
+impl<T> SameAs<T> for T {
+    fn same(collection: Collection<T>) -> Collection<T> {
+        collection
+    }
+}
+
+/// `collection`, checked to have the element type of the first input.
+pub fn same_element<T, U: SameAs<T>>(_first: &Witness<T>, collection: Collection<U>) -> Collection<T> {
+    U::same(collection)
+}
+
+/// A key `top` ranks elements by.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot rank elements: `top` needs a key that implements `Ord`",
+    label = "this key is `{Self}`",
+    note = "floating-point numbers are not `Ord`; rank by an integer, or wrap the number in a type with a total order"
+)]
+pub trait RankKey {
+    type Checked<F>;
+    fn checked<F>(key: F) -> Self::Checked<F>;
+}
+
+impl<T: Ord + Send> RankKey for T {
+    type Checked<F> = F;
+    fn checked<F>(key: F) -> F {
+        key
+    }
+}
 
 /// Checks a closure's declared parameter type against the stage's real input.
 /// `Stage` is a marker type named after the stage, so the message can name it.
@@ -131,9 +251,12 @@ pub fn accept<In: Accepts<Declared, Stage>, Declared, Stage>(input: In) -> Decla
 pub trait FanOut: Clone {}
 impl<T: Clone> FanOut for T {}
 
+/// The clone function for the elements of a collection that feeds several stages.
+/// A plain `fn` pointer (inlined in release builds), so the `Clone` requirement is
+/// checked and reported here, once, and not again at every use in the fused loop.
 #[inline(always)]
-pub fn fan_out<T: FanOut>(element: &T) -> T {
-    element.clone()
+pub fn fan_out<T: FanOut>(_: Witness<T>) -> fn(&T) -> T {
+    T::clone
 }
 
 /// A value of any type, for the placeholder `pipeline!` emits next to a compile error

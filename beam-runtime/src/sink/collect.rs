@@ -7,7 +7,7 @@ use crate::collection::Collection;
 #[doc(hidden)]
 pub struct Collect<T>(PhantomData<fn(T)>);
 
-pub fn collect<T: Send>(_: &Witness<T>) -> Collect<T> {
+pub fn collect<T: Send>(_: Witness<T>) -> impl Leaf<In = T, Output = Vec<T>> {
     Collect(PhantomData)
 }
 
@@ -34,7 +34,7 @@ impl<T: Send> Leaf for Collect<T> {
 #[doc(hidden)]
 pub struct Materialize<T>(PhantomData<fn(T)>);
 
-pub fn materialize<T: Send>(_: &Witness<T>) -> Materialize<T> {
+pub fn materialize<T: Send>(_: Witness<T>) -> impl Leaf<In = T, Output = Collection<T>> {
     Materialize(PhantomData)
 }
 

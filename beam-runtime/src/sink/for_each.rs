@@ -9,7 +9,7 @@ pub struct ForEach<F, T> {
     _in: PhantomData<fn(T)>,
 }
 
-pub fn for_each<T, F: Fn(T) + Sync>(_: &Witness<T>, f: F) -> ForEach<F, T> {
+pub fn for_each<T, F: Fn(T) + Sync>(_: Witness<T>, f: F) -> impl Leaf<In = T, Output = ()> {
     ForEach { f, _in: PhantomData }
 }
 

@@ -16,7 +16,7 @@ pub struct WriteText<F, T> {
     _in: PhantomData<fn(T)>,
 }
 
-pub fn write_text<T, S, F>(_: &Witness<T>, dir: impl AsRef<Path>, format: F) -> WriteText<F, T>
+pub fn write_text<T, S, F>(_: Witness<T>, dir: impl AsRef<Path>, format: F) -> impl Leaf<In = T, Output = ()>
 where
     F: Fn(&T) -> S + Sync,
     S: Display,

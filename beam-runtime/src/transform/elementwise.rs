@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use crate::__private::{KeyValue, Stage, Witness};
+use crate::__private::{Stage, Witness};
 
 macro_rules! stage_struct {
     ($name:ident) => {
@@ -28,7 +28,7 @@ stage_struct!(KeyBy);
 stage_struct!(MapValues);
 
 /// `map(f)`: one output per input.
-pub fn map<In, Out, F>(_: &Witness<In>, f: F) -> (Map<F, In>, Witness<Out>)
+pub fn map<In, Out, F>(_: Witness<In>, f: F) -> (impl Stage<In = In, Out = Out>, Witness<Out>)
 where
     F: Fn(In) -> Out + Sync,
 {
@@ -45,7 +45,7 @@ impl<In, Out, F: Fn(In) -> Out + Sync> Stage for Map<F, In> {
 }
 
 /// `flat_map(f)`: every item of the `IntoIterator` that `f` returns.
-pub fn flat_map<In, I, F>(_: &Witness<In>, f: F) -> (FlatMap<F, In>, Witness<I::Item>)
+pub fn flat_map<In, I, F>(_: Witness<In>, f: F) -> (impl Stage<In = In, Out = I::Item>, Witness<I::Item>)
 where
     F: Fn(In) -> I + Sync,
     I: IntoIterator,
@@ -65,7 +65,7 @@ impl<In, I: IntoIterator, F: Fn(In) -> I + Sync> Stage for FlatMap<F, In> {
 }
 
 /// `filter(f)`: the inputs for which `f(&x)` is true.
-pub fn filter<In, F>(_: &Witness<In>, f: F) -> (Filter<F, In>, Witness<In>)
+pub fn filter<In, F>(_: Witness<In>, f: F) -> (impl Stage<In = In, Out = In>, Witness<In>)
 where
     F: Fn(&In) -> bool + Sync,
 {
@@ -84,7 +84,7 @@ impl<In, F: Fn(&In) -> bool + Sync> Stage for Filter<F, In> {
 }
 
 /// `filter_map(f)`: the `Some` results of `f`.
-pub fn filter_map<In, Out, F>(_: &Witness<In>, f: F) -> (FilterMap<F, In>, Witness<Out>)
+pub fn filter_map<In, Out, F>(_: Witness<In>, f: F) -> (impl Stage<In = In, Out = Out>, Witness<Out>)
 where
     F: Fn(In) -> Option<Out> + Sync,
 {
@@ -103,7 +103,7 @@ impl<In, Out, F: Fn(In) -> Option<Out> + Sync> Stage for FilterMap<F, In> {
 }
 
 /// `inspect(f)`: calls `f(&x)` and passes `x` on unchanged.
-pub fn inspect<In, F>(_: &Witness<In>, f: F) -> (Inspect<F, In>, Witness<In>)
+pub fn inspect<In, F>(_: Witness<In>, f: F) -> (impl Stage<In = In, Out = In>, Witness<In>)
 where
     F: Fn(&In) + Sync,
 {
@@ -121,7 +121,7 @@ impl<In, F: Fn(&In) + Sync> Stage for Inspect<F, In> {
 }
 
 /// `key_by(f)`: `(f(&x), x)`.
-pub fn key_by<In, K, F>(_: &Witness<In>, f: F) -> (KeyBy<F, In>, Witness<(K, In)>)
+pub fn key_by<In, K, F>(_: Witness<In>, f: F) -> (impl Stage<In = In, Out = (K, In)>, Witness<(K, In)>)
 where
     F: Fn(&In) -> K + Sync,
 {
@@ -137,21 +137,22 @@ impl<In, K, F: Fn(&In) -> K + Sync> Stage for KeyBy<F, In> {
     }
 }
 
+// The keyed stages take `(K, V)` directly: the macro first passes the input's
+// witness through `__private::pairs`, which reports a non-pair input once.
+
 /// `map_values(f)`: `(k, f(v))` for every `(k, v)`.
-pub fn map_values<In, W, F>(_: &Witness<In>, f: F) -> (MapValues<F, In>, Witness<(In::Key, W)>)
+pub fn map_values<K, V, W, F>(_: Witness<(K, V)>, f: F) -> (impl Stage<In = (K, V), Out = (K, W)>, Witness<(K, W)>)
 where
-    In: KeyValue,
-    F: Fn(In::Value) -> W + Sync,
+    F: Fn(V) -> W + Sync,
 {
     (MapValues::new(f), Witness::new())
 }
 
-impl<In: KeyValue, W, F: Fn(In::Value) -> W + Sync> Stage for MapValues<F, In> {
-    type In = In;
-    type Out = (In::Key, W);
+impl<K, V, W, F: Fn(V) -> W + Sync> Stage for MapValues<F, (K, V)> {
+    type In = (K, V);
+    type Out = (K, W);
     #[inline(always)]
-    fn process<E: FnMut(Self::Out)>(&self, input: In, emit: &mut E) {
-        let (key, value) = input.into_pair();
+    fn process<E: FnMut((K, W))>(&self, (key, value): (K, V), emit: &mut E) {
         emit((key, (self.f)(value)))
     }
 }
@@ -161,29 +162,29 @@ impl<In: KeyValue, W, F: Fn(In::Value) -> W + Sync> Stage for MapValues<F, In> {
 pub struct Half<In, const KEY: bool>(PhantomData<fn(In)>);
 
 /// `keys()`: the `k` of every `(k, v)`.
-pub fn keys<In: KeyValue>(_: &Witness<In>) -> (Half<In, true>, Witness<In::Key>) {
-    (Half(PhantomData), Witness::new())
+pub fn keys<K, V>(_: Witness<(K, V)>) -> (impl Stage<In = (K, V), Out = K>, Witness<K>) {
+    (Half::<(K, V), true>(PhantomData), Witness::new())
 }
 
 /// `values()`: the `v` of every `(k, v)`.
-pub fn values<In: KeyValue>(_: &Witness<In>) -> (Half<In, false>, Witness<In::Value>) {
-    (Half(PhantomData), Witness::new())
+pub fn values<K, V>(_: Witness<(K, V)>) -> (impl Stage<In = (K, V), Out = V>, Witness<V>) {
+    (Half::<(K, V), false>(PhantomData), Witness::new())
 }
 
-impl<In: KeyValue> Stage for Half<In, true> {
-    type In = In;
-    type Out = In::Key;
+impl<K, V> Stage for Half<(K, V), true> {
+    type In = (K, V);
+    type Out = K;
     #[inline(always)]
-    fn process<E: FnMut(In::Key)>(&self, input: In, emit: &mut E) {
-        emit(input.into_pair().0)
+    fn process<E: FnMut(K)>(&self, input: (K, V), emit: &mut E) {
+        emit(input.0)
     }
 }
 
-impl<In: KeyValue> Stage for Half<In, false> {
-    type In = In;
-    type Out = In::Value;
+impl<K, V> Stage for Half<(K, V), false> {
+    type In = (K, V);
+    type Out = V;
     #[inline(always)]
-    fn process<E: FnMut(In::Value)>(&self, input: In, emit: &mut E) {
-        emit(input.into_pair().1)
+    fn process<E: FnMut(V)>(&self, input: (K, V), emit: &mut E) {
+        emit(input.1)
     }
 }

@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 
 use crate::__private::{Leaf, Witness, Worker};
 use crate::collection::Collection;
-use crate::combine::{CombineFn, Count, Top};
+use crate::combine::{CombineFn, Top};
 
 /// Combines the whole collection into one element.
 #[doc(hidden)]
@@ -15,13 +15,12 @@ pub struct CombineGlobally<In, C> {
 
 /// `combine_globally(c)`: one element, `c`'s output over the whole input (for an
 /// empty input, `c.default_output()` if there is one, else no element).
-pub fn combine_globally<In, C: CombineFn<In>>(_: &Witness<In>, combiner: C) -> CombineGlobally<In, C> {
-    CombineGlobally { combiner, _in: PhantomData }
+pub fn combine_globally<In, C: CombineFn<In>>(_: Witness<In>, combiner: C) -> impl Leaf<In = In, Output = Collection<C::Out>> {
+    globally(combiner)
 }
 
-/// `count()`: one element, the number of elements.
-pub fn count<In>(w: &Witness<In>) -> CombineGlobally<In, Count> {
-    combine_globally(w, Count)
+fn globally<In, C>(combiner: C) -> CombineGlobally<In, C> {
+    CombineGlobally { combiner, _in: PhantomData }
 }
 
 impl<In, C: CombineFn<In>> CombineGlobally<In, C> {
@@ -69,13 +68,13 @@ impl<In, C: CombineFn<In>> Leaf for CombineGlobally<In, C> {
 pub struct TopLeaf<In, F>(CombineGlobally<In, Top<F>>);
 
 /// `top(n, key)`: the `n` largest elements by `key`, emitted largest first.
-pub fn top<In, K, F>(w: &Witness<In>, n: usize, key: F) -> TopLeaf<In, F>
+pub fn top<In, K, F>(_: Witness<In>, n: usize, key: F) -> impl Leaf<In = In, Output = Collection<In>>
 where
     F: Fn(&In) -> K + Sync,
     K: Ord + Send,
     In: Send,
 {
-    TopLeaf(combine_globally(w, Top::by(n, key)))
+    TopLeaf(globally(Top::by(n, key)))
 }
 
 impl<In, K, F> Leaf for TopLeaf<In, F>

@@ -3,9 +3,11 @@
 
 use std::marker::PhantomData;
 
-use crate::__private::{GroupKey, KeyValue, Leaf, Witness, Worker};
+use std::hash::Hash;
+
+use crate::__private::{Leaf, Witness, Worker};
 use crate::collection::Collection;
-use crate::combine::{CombineFn, Count, Max, Mean, Min, Sum};
+use crate::combine::{CombineFn, Count};
 use crate::shuffle::{KeyHasher, KeyedTables, merge_keyed};
 
 /// How a keyed stage turns its input element into `(key, value)`.
@@ -20,12 +22,12 @@ pub trait Split<In>: Sync {
 #[doc(hidden)]
 pub struct Pairs;
 
-impl<In: KeyValue> Split<In> for Pairs {
-    type Key = In::Key;
-    type Value = In::Value;
+impl<K, V> Split<(K, V)> for Pairs {
+    type Key = K;
+    type Value = V;
     #[inline(always)]
-    fn split(input: In) -> (In::Key, In::Value) {
-        input.into_pair()
+    fn split(input: (K, V)) -> (K, V) {
+        input
     }
 }
 
@@ -55,74 +57,32 @@ fn keyed_combine<In, S, C>(combiner: C) -> CombinePerKey<In, S, C> {
     CombinePerKey { combiner, hasher: KeyHasher::default(), _split: PhantomData }
 }
 
+// The keyed constructors take `(K, V)` directly: the macro first passes the input's
+// witness through `__private::keyed`, which reports a non-pair input or a key that
+// cannot be hashed once, at the stage. `count_per_key`, `sum_per_key` and the like
+// are `combine_per_key` with a built-in combiner (see the macro's registry).
+
 /// `combine_per_key(c)`: `(k, c's output over all values of k)` for every key.
-pub fn combine_per_key<In, C>(_: &Witness<In>, combiner: C) -> CombinePerKey<In, Pairs, C>
+pub fn combine_per_key<K, V, C>(_: Witness<(K, V)>, combiner: C) -> impl Leaf<In = (K, V), Output = Collection<(K, C::Out)>>
 where
-    In: KeyValue,
-    In::Key: GroupKey,
-    C: CombineFn<In::Value>,
+    K: Hash + Eq + Send,
+    C: CombineFn<V>,
 {
-    keyed_combine(combiner)
+    keyed_combine::<(K, V), Pairs, C>(combiner)
 }
 
 /// `count_per_element()`: `(x, how many times x occurs)`.
-pub fn count_per_element<In: GroupKey>(_: &Witness<In>) -> CombinePerKey<In, Elements, Count> {
-    keyed_combine(Count)
-}
-
-/// `count_per_key()`: `(k, how many values k has)`.
-pub fn count_per_key<In>(w: &Witness<In>) -> CombinePerKey<In, Pairs, Count>
+pub fn count_per_element<T>(_: Witness<T>) -> impl Leaf<In = T, Output = Collection<(T, u64)>>
 where
-    In: KeyValue,
-    In::Key: GroupKey,
+    T: Hash + Eq + Send,
 {
-    combine_per_key(w, Count)
-}
-
-/// `sum_per_key()`: `(k, sum of k's values)`.
-pub fn sum_per_key<In>(w: &Witness<In>) -> CombinePerKey<In, Pairs, Sum>
-where
-    In: KeyValue,
-    In::Key: GroupKey,
-    Sum: CombineFn<In::Value>,
-{
-    combine_per_key(w, Sum)
-}
-
-/// `min_per_key()`: `(k, smallest value of k)`.
-pub fn min_per_key<In>(w: &Witness<In>) -> CombinePerKey<In, Pairs, Min>
-where
-    In: KeyValue,
-    In::Key: GroupKey,
-    Min: CombineFn<In::Value>,
-{
-    combine_per_key(w, Min)
-}
-
-/// `max_per_key()`: `(k, largest value of k)`.
-pub fn max_per_key<In>(w: &Witness<In>) -> CombinePerKey<In, Pairs, Max>
-where
-    In: KeyValue,
-    In::Key: GroupKey,
-    Max: CombineFn<In::Value>,
-{
-    combine_per_key(w, Max)
-}
-
-/// `mean_per_key()`: `(k, mean of k's values as f64)`.
-pub fn mean_per_key<In>(w: &Witness<In>) -> CombinePerKey<In, Pairs, Mean>
-where
-    In: KeyValue,
-    In::Key: GroupKey,
-    Mean: CombineFn<In::Value>,
-{
-    combine_per_key(w, Mean)
+    keyed_combine::<T, Elements, Count>(Count)
 }
 
 impl<In, S, C> Leaf for CombinePerKey<In, S, C>
 where
     S: Split<In>,
-    S::Key: GroupKey,
+    S::Key: Hash + Eq + Send,
     C: CombineFn<S::Value>,
     C::Acc: Send,
 {
@@ -162,31 +122,29 @@ pub struct GroupByKey<In> {
 }
 
 /// `group_by_key()`: `(k, Vec of k's values)`.
-pub fn group_by_key<In>(_: &Witness<In>) -> GroupByKey<In>
+pub fn group_by_key<K, V>(_: Witness<(K, V)>) -> impl Leaf<In = (K, V), Output = Collection<(K, Vec<V>)>>
 where
-    In: KeyValue,
-    In::Key: GroupKey,
+    K: Hash + Eq + Send,
+    V: Send,
 {
     GroupByKey { hasher: KeyHasher::default(), _in: PhantomData }
 }
 
-impl<In> Leaf for GroupByKey<In>
+impl<K, V> Leaf for GroupByKey<(K, V)>
 where
-    In: KeyValue,
-    In::Key: GroupKey,
-    In::Value: Send,
+    K: Hash + Eq + Send,
+    V: Send,
 {
-    type In = In;
-    type Local = KeyedTables<In::Key, Vec<In::Value>>;
-    type Output = Collection<(In::Key, Vec<In::Value>)>;
+    type In = (K, V);
+    type Local = KeyedTables<K, Vec<V>>;
+    type Output = Collection<(K, Vec<V>)>;
 
     fn local(&self, _: Worker) -> Self::Local {
         KeyedTables::new()
     }
 
     #[inline(always)]
-    fn push(&self, local: &mut Self::Local, input: In) {
-        let (key, value) = input.into_pair();
+    fn push(&self, local: &mut Self::Local, (key, value): (K, V)) {
         local.entry(&self.hasher, key, Vec::new).push(value);
     }
 

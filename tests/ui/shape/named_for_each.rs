@@ -1,0 +1,8 @@
+use beam::prelude::*;
+
+fn main() {
+    let _p = pipeline! {
+        xs = from_iter(0..10u32);
+        printed = xs -> for_each(|x: u32| println!("{x}"));
+    };
+}
