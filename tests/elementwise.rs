@@ -1,0 +1,141 @@
+//! Element-wise transforms against std iterators on the same data.
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use beam::prelude::*;
+use common::{keyed_datasets, sorted, value_datasets};
+
+#[test]
+fn map_filter_flat_map_filter_map_fused() {
+    for (name, data) in value_datasets() {
+        let out = pipeline! {
+            xs = from_iter(data.iter().copied());
+            _doubled = xs -> map(|x: i64| x * 2) -> collect();
+            _evens = xs -> filter(|x: &i64| x % 2 == 0) -> collect();
+            _spread = xs -> flat_map(|x: i64| vec![x; (x.unsigned_abs() % 3) as usize]) -> collect();
+            _halves = xs -> filter_map(|x: i64| (x % 2 == 0).then_some(x / 2)) -> collect();
+            _chain = xs -> map(|x: i64| x + 1) -> filter(|x: &i64| *x > 0) -> map(|x: i64| x.to_string()) -> collect();
+        }
+        .run()
+        .unwrap();
+        let expect_doubled: Vec<i64> = data.iter().map(|x| x * 2).collect();
+        assert_eq!(sorted(out._doubled), sorted(expect_doubled), "{name}: map");
+        let expect_evens: Vec<i64> = data.iter().copied().filter(|x| x % 2 == 0).collect();
+        assert_eq!(sorted(out._evens), sorted(expect_evens), "{name}: filter");
+        let expect_spread: Vec<i64> = data.iter().flat_map(|&x| vec![x; (x.unsigned_abs() % 3) as usize]).collect();
+        assert_eq!(sorted(out._spread), sorted(expect_spread), "{name}: flat_map");
+        let expect_halves: Vec<i64> = data.iter().filter_map(|&x| (x % 2 == 0).then_some(x / 2)).collect();
+        assert_eq!(sorted(out._halves), sorted(expect_halves), "{name}: filter_map");
+        let expect_chain: Vec<String> = data.iter().map(|x| x + 1).filter(|x| *x > 0).map(|x| x.to_string()).collect();
+        assert_eq!(sorted(out._chain), sorted(expect_chain), "{name}: chain");
+    }
+}
+
+#[test]
+fn key_by_keys_values_map_values() {
+    for (name, data) in keyed_datasets() {
+        let out = pipeline! {
+            pairs = from_iter(data.clone());
+            _keys = pairs -> keys() -> collect();
+            _values = pairs -> values() -> collect();
+            _scaled = pairs -> map_values(|v: i64| v * 10) -> collect();
+            _by_sign = pairs -> values() -> key_by(|v: &i64| v.signum()) -> collect();
+        }
+        .run()
+        .unwrap();
+        assert_eq!(sorted(out._keys), sorted(data.iter().map(|p| p.0).collect()), "{name}: keys");
+        assert_eq!(sorted(out._values), sorted(data.iter().map(|p| p.1).collect()), "{name}: values");
+        assert_eq!(sorted(out._scaled), sorted(data.iter().map(|&(k, v)| (k, v * 10)).collect()), "{name}: map_values");
+        assert_eq!(sorted(out._by_sign), sorted(data.iter().map(|&(_, v)| (v.signum(), v)).collect()), "{name}: key_by");
+    }
+}
+
+#[test]
+fn inspect_and_for_each_see_every_element_once() {
+    for (name, data) in value_datasets() {
+        let inspected = AtomicU64::new(0);
+        let summed = AtomicU64::new(0);
+        pipeline! {
+            xs = from_iter(data.iter().copied());
+            xs -> inspect(|_x: &i64| { inspected.fetch_add(1, Ordering::Relaxed); })
+               -> for_each(|x: i64| { summed.fetch_add(x.unsigned_abs(), Ordering::Relaxed); });
+        }
+        .run()
+        .unwrap();
+        assert_eq!(inspected.into_inner(), data.len() as u64, "{name}: inspect");
+        assert_eq!(summed.into_inner(), data.iter().map(|x| x.unsigned_abs()).sum::<u64>(), "{name}: for_each");
+    }
+}
+
+#[test]
+fn fan_out_computes_a_collection_once() {
+    let (_, data) = value_datasets().pop().unwrap();
+    let calls = AtomicU64::new(0);
+    let out = pipeline! {
+        squares = from_iter(data.iter().copied()) -> map(|x: i64| { calls.fetch_add(1, Ordering::Relaxed); x * x });
+        small = squares -> filter(|x: &i64| *x < 100) -> collect();
+        n = squares -> count() -> collect();
+        all = squares -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!(calls.into_inner(), data.len() as u64, "the shared stage ran once per element");
+    assert_eq!(out.n, vec![data.len() as u64]);
+    assert_eq!(out.all.len(), data.len());
+    assert_eq!(sorted(out.small), sorted(data.iter().map(|x| x * x).filter(|x| *x < 100).collect()));
+}
+
+#[test]
+fn flatten_concatenates_inputs() {
+    for (name, data) in value_datasets() {
+        let out = pipeline! {
+            xs = from_iter(data.iter().copied());
+            negated = xs -> map(|x: i64| -x);
+            counts = xs -> map(|x: i64| (x % 5, 1u64)) -> count_per_key() -> keys();
+            both = (xs, negated, counts) -> flatten() -> collect();
+        }
+        .run()
+        .unwrap();
+        let mut expect: Vec<i64> = data.iter().copied().chain(data.iter().map(|x| -x)).collect();
+        let mut rems: Vec<i64> = data.iter().map(|x| x % 5).collect();
+        rems.sort();
+        rems.dedup();
+        expect.extend(rems);
+        assert_eq!(sorted(out.both), sorted(expect), "{name}: flatten");
+    }
+}
+
+#[test]
+fn owned_strings_and_borrowed_captures() {
+    let text = "the cat\nthe hat\n\nand the bat";
+    let stop = ["and"];
+    let out = pipeline! {
+        words = from_iter(text.lines().map(str::to_owned))
+            -> flat_map(|l: String| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            -> filter(|w: &String| !stop.contains(&w.as_str()));
+        counts = words -> count_per_element() -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!(sorted(out.counts), vec![("bat".into(), 1), ("cat".into(), 1), ("hat".into(), 1), ("the".into(), 3)]);
+}
+
+#[test]
+fn thread_count_does_not_change_results() {
+    let (_, data) = value_datasets().pop().unwrap();
+    let run = |threads: usize| {
+        pipeline! {
+            xs = from_iter(data.iter().copied());
+            sums = xs -> map(|x: i64| (x.rem_euclid(97), x)) -> sum_per_key() -> collect();
+        }
+        .threads(threads)
+        .run()
+        .unwrap()
+        .sums
+    };
+    let one = sorted(run(1));
+    assert_eq!(one, sorted(run(3)));
+    assert_eq!(one, sorted(run(8)));
+}

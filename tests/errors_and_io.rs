@@ -1,0 +1,189 @@
+//! Failures become errors that name the stage; text in and out; the plan.
+
+use std::fs;
+
+use beam::prelude::*;
+
+#[test]
+fn a_panic_in_a_closure_is_an_error_naming_the_stage() {
+    let data: Vec<u32> = (0..50_000).collect();
+    let result = pipeline! {
+        xs = from_iter(data.iter().copied());
+        _out = xs
+            -> map(|x: u32| x + 1)
+            -> check: filter(|x: &u32| { assert!(*x != 40_000, "bad element {x}"); true })
+            -> collect();
+    }
+    .run();
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UserPanic);
+    let stage = err.stage().expect("the error names a stage");
+    assert_eq!((stage.op, stage.label), ("filter", Some("check")));
+    assert!(err.message().contains("bad element 40000"), "{err}");
+    assert!(err.to_string().starts_with("stage `check` (`filter`, line "), "{err}");
+}
+
+#[test]
+fn a_panic_in_a_sink_or_combiner_names_that_stage() {
+    struct Fragile;
+    impl CombineFn<u64> for Fragile {
+        type Acc = u64;
+        type Out = u64;
+        fn create_accumulator(&self) -> u64 {
+            0
+        }
+        fn add_input(&self, acc: &mut u64, x: u64) {
+            *acc += x;
+        }
+        fn merge_accumulators(&self, acc: &mut u64, other: u64) {
+            *acc += other;
+        }
+        fn extract_output(&self, _: u64) -> u64 {
+            panic!("cannot extract")
+        }
+    }
+    let err = pipeline! {
+        xs = from_iter(0..10u64);
+        xs -> for_each(|x: u64| assert!(x < 5, "too big"));
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.stage().unwrap().op, "for_each");
+
+    let err = pipeline! {
+        xs = from_iter(0..10u64);
+        _total = xs -> combine_globally(Fragile) -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.stage().unwrap().op, "combine_globally");
+    assert_eq!(err.message(), "cannot extract");
+}
+
+#[test]
+fn a_panicking_source_iterator_is_an_error() {
+    let err = pipeline! {
+        xs = from_iter((0..10_000u32).map(|x| if x == 9_000 { panic!("source broke") } else { x }));
+        _n = xs -> count() -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.stage().unwrap().op, "from_iter");
+    assert_eq!(err.message(), "source broke");
+}
+
+#[test]
+fn read_text_reads_every_line_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &[u8], &[&str])] = &[
+        ("empty", b"", &[]),
+        ("no trailing newline", b"a\nb", &["a", "b"]),
+        ("crlf", b"a\r\nb\r\n\r\nc", &["a", "b", "", "c"]),
+        ("blank lines", b"\n\nx\n", &["", "", "x"]),
+    ];
+    for (name, bytes, expect) in cases {
+        let path = dir.path().join(name);
+        fs::write(&path, bytes).unwrap();
+        let out = pipeline! {
+            lines = read_text(&path);
+            all = lines -> collect();
+        }
+        .run()
+        .unwrap();
+        let mut got = out.all;
+        got.sort();
+        let mut expect: Vec<String> = expect.iter().map(|s| s.to_string()).collect();
+        expect.sort();
+        assert_eq!(got, expect, "{name}");
+    }
+
+    // Large enough for many chunks across workers.
+    let big: Vec<String> = (0..100_000).map(|i| format!("line {i}")).collect();
+    let path = dir.path().join("big.txt");
+    fs::write(&path, big.join("\n")).unwrap();
+    let out = pipeline! {
+        lines = read_text(&path);
+        all = lines -> collect();
+    }
+    .run()
+    .unwrap();
+    let mut got = out.all;
+    got.sort();
+    let mut expect = big;
+    expect.sort();
+    assert_eq!(got, expect);
+}
+
+#[test]
+fn read_text_errors_name_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.txt");
+    let err = pipeline! {
+        lines = read_text(&missing);
+        _n = lines -> count() -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert_eq!(err.stage().unwrap().op, "read_text");
+    assert_eq!(err.input().unwrap().path, missing);
+
+    let bad = dir.path().join("bad.txt");
+    fs::write(&bad, b"fine\nalso fine\nnot \xff utf-8\n").unwrap();
+    let err = pipeline! {
+        lines = read_text(&bad);
+        _n = lines -> count() -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(err.input().unwrap().line, Some(3));
+    assert!(err.to_string().contains("bad.txt:3"), "{err}");
+    assert!(std::error::Error::source(&err).is_some(), "the UTF-8 error is chained");
+}
+
+#[test]
+fn write_text_writes_one_line_per_element_in_part_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let data: Vec<(String, u64)> = (0..20_000u64).map(|i| (format!("k{i}"), i)).collect();
+    pipeline! {
+        pairs = from_iter(data.clone());
+        pairs -> write_text(&out_dir, |(k, v): &(String, u64)| format!("{k}\t{v}"));
+    }
+    .threads(3)
+    .run()
+    .unwrap();
+    let mut names: Vec<String> = fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, vec!["part-00000-of-00003", "part-00001-of-00003", "part-00002-of-00003"]);
+    let mut lines: Vec<String> = names.iter().flat_map(|n| fs::read_to_string(out_dir.join(n)).unwrap().lines().map(str::to_owned).collect::<Vec<_>>()).collect();
+    lines.sort();
+    let mut expect: Vec<String> = data.iter().map(|(k, v)| format!("{k}\t{v}")).collect();
+    expect.sort();
+    assert_eq!(lines, expect);
+}
+
+#[test]
+fn the_plan_shows_fusion_and_shuffles_without_running() {
+    let text = "a b\nc";
+    let p = pipeline! {
+        words = from_iter(text.lines()) -> split: flat_map(|l: &str| l.split(' '));
+        counts = words -> count_per_element();
+        top = counts -> top(3, |(_, n): &(&str, u64)| *n) -> collect();
+        total = words -> count() -> collect();
+    };
+    let plan = p.plan();
+    assert_eq!(plan.stages.len(), 7);
+    assert_eq!(plan.segments.len(), 4);
+    // The source, the flat_map and both pre-combining stages run in one loop.
+    assert_eq!(plan.segments[0].stages, &[0, 1, 2, 5]);
+    let text = p.explain();
+    assert!(text.contains("1 shuffle"), "{text}");
+    assert!(text.contains("split: flat_map"), "{text}");
+    assert!(text.contains("=> counts"), "{text}");
+    let dot = p.to_dot();
+    assert!(dot.contains("subgraph cluster_0") && dot.contains("style=dashed"), "{dot}");
+    // Explaining does not run: running still works afterwards.
+    assert_eq!(p.run().unwrap().total, vec![3]);
+}

@@ -1,0 +1,167 @@
+//! Keyed and global transforms against sequential folds on the same data, including
+//! empty input, one element, one key holding 90% of the data, and a million keys.
+
+mod common;
+
+use beam::prelude::*;
+use common::{as_map, keyed_datasets, many_keys, per_key, sorted};
+
+#[test]
+fn group_by_key_matches_sequential_grouping() {
+    for (name, data) in keyed_datasets() {
+        let out = pipeline! {
+            pairs = from_iter(data.clone());
+            groups = pairs -> group_by_key() -> collect();
+        }
+        .run()
+        .unwrap();
+        let got = as_map(out.groups.into_iter().map(|(k, vs)| (k, sorted(vs))).collect());
+        let expect = per_key(&data, Vec::new, |acc, v| acc.push(*v));
+        let expect = expect.into_iter().map(|(k, vs)| (k, sorted(vs))).collect();
+        assert_eq!(got, expect, "{name}");
+    }
+}
+
+#[test]
+fn built_in_per_key_combiners() {
+    let mut datasets = keyed_datasets();
+    datasets.push(("a million keys", many_keys()));
+    for (name, data) in datasets {
+        let out = pipeline! {
+            pairs = from_iter(data.iter().copied());
+            sums = pairs -> sum_per_key() -> collect();
+            counts = pairs -> count_per_key() -> collect();
+            mins = pairs -> min_per_key() -> collect();
+            maxs = pairs -> max_per_key() -> collect();
+            means = pairs -> mean_per_key() -> collect();
+        }
+        .run()
+        .unwrap();
+        assert_eq!(as_map(out.sums), per_key(&data, || 0, |a, v| *a += v), "{name}: sum");
+        assert_eq!(as_map(out.counts), per_key(&data, || 0, |a, _| *a += 1), "{name}: count");
+        assert_eq!(as_map(out.mins), per_key(&data, || i64::MAX, |a, v| *a = (*a).min(*v)), "{name}: min");
+        assert_eq!(as_map(out.maxs), per_key(&data, || i64::MIN, |a, v| *a = (*a).max(*v)), "{name}: max");
+        let expect = per_key(&data, || (0i64, 0u32), |a, v| *a = (a.0 + v, a.1 + 1));
+        let got = as_map(out.means);
+        assert_eq!(got.len(), expect.len(), "{name}: mean keys");
+        for (k, (sum, n)) in expect {
+            assert!((got[&k] - sum as f64 / f64::from(n)).abs() < 1e-9, "{name}: mean of {k}");
+        }
+    }
+}
+
+/// A top-3 per key, as a user would write one: keeps the three largest values.
+struct Top3;
+
+impl CombineFn<i64> for Top3 {
+    type Acc = Vec<i64>;
+    type Out = Vec<i64>;
+    fn create_accumulator(&self) -> Vec<i64> {
+        Vec::new()
+    }
+    fn add_input(&self, acc: &mut Vec<i64>, x: i64) {
+        acc.push(x);
+        acc.sort_unstable_by(|a, b| b.cmp(a));
+        acc.truncate(3);
+    }
+    fn merge_accumulators(&self, acc: &mut Vec<i64>, other: Vec<i64>) {
+        for x in other {
+            self.add_input(acc, x);
+        }
+    }
+    fn extract_output(&self, acc: Vec<i64>) -> Vec<i64> {
+        acc
+    }
+}
+
+#[test]
+fn user_combine_fn_per_key_and_globally() {
+    for (name, data) in keyed_datasets() {
+        let out = pipeline! {
+            pairs = from_iter(data.clone());
+            per_key = pairs -> combine_per_key(Top3) -> collect();
+            overall = pairs -> values() -> combine_globally(Top3) -> collect();
+        }
+        .run()
+        .unwrap();
+        let expect = per_key(&data, Vec::new, |acc, v| acc.push(*v));
+        let expect = expect.into_iter().map(|(k, vs)| (k, sorted(vs).into_iter().rev().take(3).collect::<Vec<_>>())).collect();
+        assert_eq!(as_map(out.per_key), expect, "{name}: per key");
+        // A user combiner has no default: no element for an empty input.
+        let all: Vec<i64> = sorted(data.iter().map(|p| p.1).collect()).into_iter().rev().take(3).collect();
+        let expect_overall = if data.is_empty() { vec![] } else { vec![all] };
+        assert_eq!(out.overall, expect_overall, "{name}: globally");
+    }
+}
+
+#[test]
+fn count_per_element_and_count() {
+    let mut datasets = keyed_datasets();
+    datasets.push(("a million keys", many_keys()));
+    for (name, data) in datasets {
+        let out = pipeline! {
+            keys = from_iter(data.iter().map(|p| p.0));
+            counts = keys -> count_per_element() -> collect();
+            n = keys -> count() -> collect();
+            total = keys -> map(|k: u32| u64::from(k)) -> combine_globally(Sum) -> collect();
+        }
+        .run()
+        .unwrap();
+        assert_eq!(as_map(out.counts), per_key(&data, || 0u64, |a, _| *a += 1), "{name}: count_per_element");
+        assert_eq!(out.n, vec![data.len() as u64], "{name}: count");
+        assert_eq!(out.total, vec![data.iter().map(|p| u64::from(p.0)).sum::<u64>()], "{name}: sum");
+    }
+}
+
+#[test]
+fn top_returns_the_largest_first() {
+    for (name, data) in keyed_datasets() {
+        let out = pipeline! {
+            pairs = from_iter(data.clone());
+            best = pairs -> top(5, |(_, v): &(u32, i64)| *v) -> collect();
+        }
+        .run()
+        .unwrap();
+        let got: Vec<i64> = out.best.iter().map(|p| p.1).collect();
+        let expect: Vec<i64> = sorted(data.iter().map(|p| p.1).collect()).into_iter().rev().take(5).collect();
+        assert_eq!(got, expect, "{name}");
+    }
+}
+
+#[test]
+fn min_and_max_globally_skip_empty_input() {
+    let empty: Vec<f64> = Vec::new();
+    let out = pipeline! {
+        xs = from_iter(empty);
+        lo = xs -> combine_globally(Min) -> collect();
+        hi = xs -> combine_globally(Max) -> collect();
+        n = xs -> count() -> collect();
+    }
+    .run()
+    .unwrap();
+    assert!(out.lo.is_empty() && out.hi.is_empty());
+    assert_eq!(out.n, vec![0]);
+}
+
+#[test]
+fn shuffled_output_feeds_further_stages() {
+    for (name, data) in keyed_datasets() {
+        let out = pipeline! {
+            pairs = from_iter(data.clone());
+            sums = pairs -> sum_per_key();
+            positive = sums -> filter(|(_, s): &(u32, i64)| *s > 0) -> keys() -> collect();
+            buckets = sums -> map(|(_, s): (u32, i64)| (s.signum(), 1u64)) -> sum_per_key() -> collect();
+        }
+        .run()
+        .unwrap();
+        let sums = per_key(&data, || 0i64, |a, v| *a += v);
+        let expect: Vec<u32> = sums.iter().filter(|(_, s)| **s > 0).map(|(k, _)| *k).collect();
+        assert_eq!(sorted(out.positive), expect, "{name}: positive");
+        let mut expect_buckets = std::collections::BTreeMap::new();
+        for s in sums.values() {
+            *expect_buckets.entry(s.signum()).or_insert(0u64) += 1;
+        }
+        let got: std::collections::BTreeMap<i64, u64> = out.buckets.into_iter().collect();
+        assert_eq!(got, expect_buckets, "{name}: buckets");
+    }
+}
