@@ -37,7 +37,14 @@ fn main() {
     let keys = (1_000_000.0 * scale) as u64;
     rows.push(("sum per key", format!("{millions:.0}M pairs, {keys} keys"), millions, "M pairs/s", pipeline, baseline));
     let (pipeline, baseline) = compare(|| sum_per_key_pipeline(&pairs), || sum_per_key_one_map_per_thread(&pairs));
-    rows.push(("sum per key (vs one map per thread)", format!("{millions:.0}M pairs, {keys} keys"), millions, "M pairs/s", pipeline, baseline));
+    rows.push((
+        "sum per key (vs one map per thread)",
+        format!("{millions:.0}M pairs, {keys} keys"),
+        millions,
+        "M pairs/s",
+        pipeline,
+        baseline,
+    ));
 
     println!();
     println!("| case | data | pipeline | hand-written rayon | ratio |");
@@ -51,7 +58,10 @@ fn main() {
 
 /// Times both closures `RUNS` times, alternating, after one warm-up each, and checks
 /// that they agree. Returns the medians.
-fn compare<T: PartialEq + std::fmt::Debug>(mut pipeline: impl FnMut() -> T, mut baseline: impl FnMut() -> T) -> (Duration, Duration) {
+fn compare<T: PartialEq + std::fmt::Debug>(
+    mut pipeline: impl FnMut() -> T,
+    mut baseline: impl FnMut() -> T,
+) -> (Duration, Duration) {
     assert_eq!(pipeline(), baseline(), "pipeline and baseline disagree");
     let (mut p, mut b) = (Vec::new(), Vec::new());
     for _ in 0..RUNS {
@@ -130,7 +140,10 @@ fn sum_per_key_one_map_per_thread(pairs: &[(u64, f64)]) -> Vec<(u64, f64)> {
     sorted(sums.into_iter().collect())
 }
 
-fn merge_maps<K: std::hash::Hash + Eq, V: std::ops::AddAssign>(mut a: FastMap<K, V>, mut b: FastMap<K, V>) -> FastMap<K, V> {
+fn merge_maps<K: std::hash::Hash + Eq, V: std::ops::AddAssign>(
+    mut a: FastMap<K, V>,
+    mut b: FastMap<K, V>,
+) -> FastMap<K, V> {
     if a.len() < b.len() {
         std::mem::swap(&mut a, &mut b);
     }

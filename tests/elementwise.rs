@@ -48,7 +48,11 @@ fn key_by_keys_values_map_values() {
         assert_eq!(sorted(out._keys), sorted(data.iter().map(|p| p.0).collect()), "{name}: keys");
         assert_eq!(sorted(out._values), sorted(data.iter().map(|p| p.1).collect()), "{name}: values");
         assert_eq!(sorted(out._scaled), sorted(data.iter().map(|&(k, v)| (k, v * 10)).collect()), "{name}: map_values");
-        assert_eq!(sorted(out._by_sign), sorted(data.iter().map(|&(_, v)| (v.signum(), v)).collect()), "{name}: key_by");
+        assert_eq!(
+            sorted(out._by_sign),
+            sorted(data.iter().map(|&(_, v)| (v.signum(), v)).collect()),
+            "{name}: key_by"
+        );
     }
 }
 

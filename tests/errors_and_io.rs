@@ -154,10 +154,14 @@ fn write_text_writes_one_line_per_element_in_part_files() {
     .threads(3)
     .run()
     .unwrap();
-    let mut names: Vec<String> = fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut names: Vec<String> =
+        fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
     assert_eq!(names, vec!["part-00000-of-00003", "part-00001-of-00003", "part-00002-of-00003"]);
-    let mut lines: Vec<String> = names.iter().flat_map(|n| fs::read_to_string(out_dir.join(n)).unwrap().lines().map(str::to_owned).collect::<Vec<_>>()).collect();
+    let mut lines: Vec<String> = names
+        .iter()
+        .flat_map(|n| fs::read_to_string(out_dir.join(n)).unwrap().lines().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
     lines.sort();
     let mut expect: Vec<String> = data.iter().map(|(k, v)| format!("{k}\t{v}")).collect();
     expect.sort();

@@ -85,7 +85,8 @@ fn user_combine_fn_per_key_and_globally() {
         .run()
         .unwrap();
         let expect = per_key(&data, Vec::new, |acc, v| acc.push(*v));
-        let expect = expect.into_iter().map(|(k, vs)| (k, sorted(vs).into_iter().rev().take(3).collect::<Vec<_>>())).collect();
+        let expect =
+            expect.into_iter().map(|(k, vs)| (k, sorted(vs).into_iter().rev().take(3).collect::<Vec<_>>())).collect();
         assert_eq!(as_map(out.per_key), expect, "{name}: per key");
         // A user combiner has no default: no element for an empty input.
         let all: Vec<i64> = sorted(data.iter().map(|p| p.1).collect()).into_iter().rev().take(3).collect();

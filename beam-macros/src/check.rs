@@ -40,7 +40,10 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
     if spec.kind == Kind::Source {
         // `words -> from_iter(v)`
         if !node.at_head {
-            diag.error(span, format!("`{op}` is a source: it starts a statement and cannot read the output of another stage"));
+            diag.error(
+                span,
+                format!("`{op}` is a source: it starts a statement and cannot read the output of another stage"),
+            );
         }
     } else if node.at_head {
         // `xs = map(|x| x + 1);`
@@ -52,7 +55,13 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
             diag.error(span, format!("`{op}` takes two or more inputs, as in `(a, b) -> {op}()`, but 1 is given"));
         } else if spec.kind != Kind::Flatten && inputs != 1 {
             // `(a, b) -> map(f)`
-            diag.error(span, format!("`{op}` takes one input, but {inputs} are given; combine them first with `({}) -> flatten()`", input_names(graph, id)));
+            diag.error(
+                span,
+                format!(
+                    "`{op}` takes one input, but {inputs} are given; combine them first with `({}) -> flatten()`",
+                    input_names(graph, id)
+                ),
+            );
         }
     }
 
@@ -65,7 +74,10 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
             // `xs -> collect();`
             (None, true) => diag.error(span, "`collect()` needs a name for its output: `name = ... -> collect();`"),
             // `n = xs -> for_each(f);`
-            (Some(name), false) => diag.error(name.span(), format!("`{op}` produces no output, so there is nothing to name `{name}`: remove `{name} =`")),
+            (Some(name), false) => diag.error(
+                name.span(),
+                format!("`{op}` produces no output, so there is nothing to name `{name}`: remove `{name} =`"),
+            ),
             _ => {}
         }
     }
@@ -141,7 +153,8 @@ fn check_cycles(graph: &mut Graph, diag: &mut Diagnostics) {
         }
     }
     for cycle in cycles {
-        let names: Vec<String> = cycle.iter().rev().filter_map(|&n| graph.nodes[n].name.as_ref()).map(|n| format!("`{n}`")).collect();
+        let names: Vec<String> =
+            cycle.iter().rev().filter_map(|&n| graph.nodes[n].name.as_ref()).map(|n| format!("`{n}`")).collect();
         let reader = cycle[0];
         let input = graph.nodes[reader].inputs.iter().find(|i| i.node.is_some_and(|n| cycle.contains(&n)));
         let span = input.map_or_else(|| graph.nodes[reader].call.op.span(), |i| i.span);
@@ -149,7 +162,10 @@ fn check_cycles(graph: &mut Graph, diag: &mut Diagnostics) {
         if let Some(first) = names.first() {
             path = format!("{path} -> {first}");
         }
-        diag.error(span, format!("these collections depend on each other in a cycle: {path}; a pipeline must be acyclic"));
+        diag.error(
+            span,
+            format!("these collections depend on each other in a cycle: {path}; a pipeline must be acyclic"),
+        );
         for n in cycle {
             graph.nodes[n].failed = true;
         }

@@ -196,7 +196,8 @@ fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
     let tree = consumers(graph, segment, head, &element);
     let leaf_names: Vec<&Ident> = leaves.iter().map(|(leaf, ..)| leaf).collect();
     let locals: Vec<&Ident> = leaves.iter().map(|(_, local, ..)| local).collect();
-    let collected: Vec<Ident> = leaves.iter().map(|&(_, _, n, mat)| var(graph, if mat { "ms" } else { "ls" }, n)).collect();
+    let collected: Vec<Ident> =
+        leaves.iter().map(|&(_, _, n, mat)| var(graph, if mat { "ms" } else { "ls" }, n)).collect();
     // Code about all of the segment's per-worker state is located at its first leaf:
     // a type error there (a leaf whose stage already failed its checks) then repeats
     // an error at that stage rather than pointing at the whole `pipeline!`.
@@ -315,7 +316,8 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
     if node.is(Kind::ElementWise) {
         let (stage, out) = (var_at("op", id, node.call.op.span()), var(graph, "x", id));
         let downstream = consumers(graph, segment, id, &out);
-        let emit = if downstream.is_empty() { quote!(|_| {}) } else { quote!(|#out| { #downstream __stage.set(#id); }) };
+        let emit =
+            if downstream.is_empty() { quote!(|_| {}) } else { quote!(|#out| { #downstream __stage.set(#id); }) };
         quote! {
             __stage.set(#id);
             ::beam::__private::Stage::process(&#stage, #input, &mut #emit);

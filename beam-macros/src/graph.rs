@@ -133,7 +133,10 @@ impl Graph {
                 let key = name.to_string();
                 if let Some((first, _)) = defined.get(&key) {
                     let line = first.span().start().line;
-                    diag.error(name.span(), format!("`{name}` is defined twice (first on line {line}); give this collection another name"));
+                    diag.error(
+                        name.span(),
+                        format!("`{name}` is defined twice (first on line {line}); give this collection another name"),
+                    );
                     nodes[last].failed = true;
                 } else {
                     defined.insert(key, (name.clone(), last));
@@ -166,7 +169,9 @@ impl Graph {
                             excused.insert(k.clone());
                         }
                         let message = match near {
-                            Some((_, k)) => format!("cannot find collection `{name}` in this pipeline; did you mean `{k}`?"),
+                            Some((_, k)) => {
+                                format!("cannot find collection `{name}` in this pipeline; did you mean `{k}`?")
+                            }
                             None => format!("cannot find collection `{name}` in this pipeline"),
                         };
                         diag.error(name.span(), message);
@@ -185,10 +190,6 @@ impl Graph {
 
     /// The nodes that read `id`'s result, in the order they were written.
     pub fn consumers(&self, id: NodeId) -> Vec<NodeId> {
-        self.nodes
-            .iter()
-            .filter(|n| n.inputs.iter().any(|i| i.node == Some(id)))
-            .map(|n| n.id)
-            .collect()
+        self.nodes.iter().filter(|n| n.inputs.iter().any(|i| i.node == Some(id))).map(|n| n.id).collect()
     }
 }

@@ -127,23 +127,46 @@ pub static OPS: &[OpSpec] = &[
     checking(op("map_values", ElementWise, &["f"], "`(k, f(v))` for every `(k, v)`"), InputCheck::Pairs),
     // Keyed: pre-combined, then shuffled by key.
     op("group_by_key", KeyedShuffle, &[], "`(k, Vec<v>)`: all values of each key"),
-    checking_arg(op("combine_per_key", KeyedShuffle, &["combiner"], "`(k, out)`: a `CombineFn` over each key's values"), 0, "combiner"),
-    checking(op("count_per_element", KeyedShuffle, &[], "`(x, n)`: how often each distinct element occurs"), InputCheck::Hashable),
+    checking_arg(
+        op("combine_per_key", KeyedShuffle, &["combiner"], "`(k, out)`: a `CombineFn` over each key's values"),
+        0,
+        "combiner",
+    ),
+    checking(
+        op("count_per_element", KeyedShuffle, &[], "`(x, n)`: how often each distinct element occurs"),
+        InputCheck::Hashable,
+    ),
     via(op("count_per_key", KeyedShuffle, &[], "`(k, n)`: how many values each key has"), "combine_per_key", "Count"),
     via(op("sum_per_key", KeyedShuffle, &[], "`(k, sum)` of each key's values"), "combine_per_key", "Sum"),
     via(op("min_per_key", KeyedShuffle, &[], "`(k, min)` of each key's values"), "combine_per_key", "Min"),
     via(op("max_per_key", KeyedShuffle, &[], "`(k, max)` of each key's values"), "combine_per_key", "Max"),
     via(op("mean_per_key", KeyedShuffle, &[], "`(k, mean)` of each key's values, as `f64`"), "combine_per_key", "Mean"),
     // Global.
-    checking_arg(op("combine_globally", GlobalCombine, &["combiner"], "one element: a `CombineFn` over all elements"), 0, "global_combiner"),
+    checking_arg(
+        op("combine_globally", GlobalCombine, &["combiner"], "one element: a `CombineFn` over all elements"),
+        0,
+        "global_combiner",
+    ),
     via(op("count", GlobalCombine, &[], "one element: the number of elements (`u64`)"), "combine_globally", "Count"),
-    checking_arg(with_closure(op("top", GlobalCombine, &["n", "key"], "the `n` elements with the largest `key(&x)`, largest first"), 1, ByRef), 1, "rank_key"),
+    checking_arg(
+        with_closure(
+            op("top", GlobalCombine, &["n", "key"], "the `n` elements with the largest `key(&x)`, largest first"),
+            1,
+            ByRef,
+        ),
+        1,
+        "rank_key",
+    ),
     // Several inputs.
     op("flatten", Flatten, &[], "all elements of several collections of one type"),
     // Sinks.
     op("collect", Sink, &[], "a `Vec` of all elements, as a field of `run()`'s result"),
     with_closure(op("for_each", Sink, &["f"], "calls `f(x)` for every element, in parallel"), 0, ByValue),
-    with_closure(op("write_text", Sink, &["dir", "format"], "one line `format(&x)` per element, into part files in `dir`"), 1, ByRef),
+    with_closure(
+        op("write_text", Sink, &["dir", "format"], "one line `format(&x)` per element, into part files in `dir`"),
+        1,
+        ByRef,
+    ),
 ];
 
 pub fn lookup(name: &str) -> Option<&'static OpSpec> {

@@ -97,9 +97,13 @@ impl Parse for StageCall {
             label = Some(input.parse()?);
             input.parse::<Token![:]>()?;
         }
-        let op: Ident = input.parse().map_err(|e| syn::Error::new(e.span(), "expected a transform, e.g. `map(|x| ...)`"))?;
+        let op: Ident =
+            input.parse().map_err(|e| syn::Error::new(e.span(), "expected a transform, e.g. `map(|x| ...)`"))?;
         if !input.peek(syn::token::Paren) {
-            return Err(syn::Error::new(op.span(), format!("expected `(` after `{op}`: transforms are called like functions, `{op}(...)`")));
+            return Err(syn::Error::new(
+                op.span(),
+                format!("expected `(` after `{op}`: transforms are called like functions, `{op}(...)`"),
+            ));
         }
         let content;
         let parens = parenthesized!(content in input);

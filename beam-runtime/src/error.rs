@@ -63,8 +63,13 @@ type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// assert!(err.to_string().contains("attempt to divide by zero"));
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct Error(Box<Details>);
+
+/// Boxed so that `Result<T, Error>` stays small on the hot paths that return it.
+#[derive(Debug, thiserror::Error)]
 #[error("{}", self.render())]
-pub struct Error {
+struct Details {
     kind: ErrorKind,
     stage: Option<StageInfo>,
     input: Option<InputPosition>,
@@ -76,7 +81,7 @@ pub struct Error {
 impl Error {
     /// A new error of `kind` with a human-readable `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, stage: None, input: None, message: message.into(), source: None }
+        Error(Box::new(Details { kind, stage: None, input: None, message: message.into(), source: None }))
     }
 
     /// The error for a panic in user code, carrying the panic's message.
@@ -94,49 +99,49 @@ impl Error {
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         let message = source.to_string();
-        Error::new(ErrorKind::Io, message)
-            .at(InputPosition { path: path.into(), line: None })
-            .with_source(source)
+        Error::new(ErrorKind::Io, message).at(InputPosition { path: path.into(), line: None }).with_source(source)
     }
 
     /// Names the stage the error happened in (kept if one is already set).
     pub fn in_stage(mut self, stage: &StageInfo) -> Self {
-        self.stage.get_or_insert(*stage);
+        self.0.stage.get_or_insert(*stage);
         self
     }
 
     /// Names the input position the error happened at.
     pub fn at(mut self, input: InputPosition) -> Self {
-        self.input = Some(input);
+        self.0.input = Some(input);
         self
     }
 
     /// Chains an underlying error, reported by [`std::error::Error::source`].
     pub fn with_source(mut self, source: impl Into<Source>) -> Self {
-        self.source = Some(source.into());
+        self.0.source = Some(source.into());
         self
     }
 
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The stage that failed, if the failure belongs to one.
     pub fn stage(&self) -> Option<&StageInfo> {
-        self.stage.as_ref()
+        self.0.stage.as_ref()
     }
 
     /// The file (and line) that failed, if the failure belongs to one.
     pub fn input(&self) -> Option<&InputPosition> {
-        self.input.as_ref()
+        self.0.input.as_ref()
     }
 
     /// The bare message, without stage or input.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
+}
 
+impl Details {
     fn render(&self) -> String {
         let mut out = String::new();
         if let Some(stage) = &self.stage {

@@ -11,7 +11,8 @@ use rand::{Rng, SeedableRng};
 /// `(name, pairs)`: every keyed test runs on each of these.
 pub fn keyed_datasets() -> Vec<(&'static str, Vec<(u32, i64)>)> {
     let mut rng = StdRng::seed_from_u64(42);
-    let random: Vec<(u32, i64)> = (0..20_000).map(|_| (rng.random_range(0..500), rng.random_range(-1000..1000))).collect();
+    let random: Vec<(u32, i64)> =
+        (0..20_000).map(|_| (rng.random_range(0..500), rng.random_range(-1000..1000))).collect();
     let skewed: Vec<(u32, i64)> = (0..50_000)
         .map(|_| {
             let key = if rng.random_bool(0.9) { 7 } else { rng.random_range(0..10_000) };
@@ -24,7 +25,8 @@ pub fn keyed_datasets() -> Vec<(&'static str, Vec<(u32, i64)>)> {
 /// A million distinct keys, each appearing once or twice.
 pub fn many_keys() -> Vec<(u32, i64)> {
     let mut rng = StdRng::seed_from_u64(7);
-    let mut pairs: Vec<(u32, i64)> = (0..1_000_000u32).map(|k| (k.wrapping_mul(2_654_435_761), rng.random_range(0..100))).collect();
+    let mut pairs: Vec<(u32, i64)> =
+        (0..1_000_000u32).map(|k| (k.wrapping_mul(2_654_435_761), rng.random_range(0..100))).collect();
     pairs.extend((0..100_000u32).map(|k| (k.wrapping_mul(2_654_435_761), 1)));
     pairs
 }

@@ -24,6 +24,7 @@ pub struct Mean;
 )]
 pub trait AsF64 {
     /// The value as `f64`.
+    #[allow(clippy::wrong_self_convention)]
     fn as_f64(self) -> f64;
 }
 

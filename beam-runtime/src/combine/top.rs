@@ -92,9 +92,9 @@ where
 fn offer<K: Ord, T>(heap: &mut BinaryHeap<Reverse<Keyed<K, T>>>, n: usize, candidate: Keyed<K, T>) {
     if heap.len() < n {
         heap.push(Reverse(candidate));
-    } else if let Some(mut smallest) = heap.peek_mut() {
-        if candidate.0 > smallest.0.0 {
-            *smallest = Reverse(candidate);
-        }
+    } else if let Some(mut smallest) = heap.peek_mut()
+        && candidate.0 > smallest.0.0
+    {
+        *smallest = Reverse(candidate);
     }
 }

@@ -46,10 +46,10 @@ impl<T, S: Display, F: Fn(&T) -> S + Sync> Leaf for WriteText<F, T> {
 
     #[inline]
     fn push(&self, local: &mut PartFile, input: T) {
-        if let Ok(out) = &mut local.out {
-            if let Err(e) = writeln!(out, "{}", (self.format)(&input)) {
-                local.out = Err(e);
-            }
+        if let Ok(out) = &mut local.out
+            && let Err(e) = writeln!(out, "{}", (self.format)(&input))
+        {
+            local.out = Err(e);
         }
     }
 

@@ -47,7 +47,9 @@ impl Source for ReadText {
         let mut bytes = Vec::new();
         while chunk.len() < CHUNK {
             bytes.clear();
-            let read = reader.read_until(b'\n', &mut bytes).map_err(|e| Error::io(&self.path, e).at(self.position(*line + 1)))?;
+            let read = reader
+                .read_until(b'\n', &mut bytes)
+                .map_err(|e| Error::io(&self.path, e).at(self.position(*line + 1)))?;
             if read == 0 {
                 *state = ReadState::Done;
                 break;

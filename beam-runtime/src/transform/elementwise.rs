@@ -141,6 +141,7 @@ impl<In, K, F: Fn(&In) -> K + Sync> Stage for KeyBy<F, In> {
 // witness through `__private::pairs`, which reports a non-pair input once.
 
 /// `map_values(f)`: `(k, f(v))` for every `(k, v)`.
+#[allow(clippy::type_complexity)]
 pub fn map_values<K, V, W, F>(_: Witness<(K, V)>, f: F) -> (impl Stage<In = (K, V), Out = (K, W)>, Witness<(K, W)>)
 where
     F: Fn(V) -> W + Sync,

@@ -15,7 +15,10 @@ pub struct CombineGlobally<In, C> {
 
 /// `combine_globally(c)`: one element, `c`'s output over the whole input (for an
 /// empty input, `c.default_output()` if there is one, else no element).
-pub fn combine_globally<In, C: CombineFn<In>>(_: Witness<In>, combiner: C) -> impl Leaf<In = In, Output = Collection<C::Out>> {
+pub fn combine_globally<In, C: CombineFn<In>>(
+    _: Witness<In>,
+    combiner: C,
+) -> impl Leaf<In = In, Output = Collection<C::Out>> {
     globally(combiner)
 }
 

@@ -63,7 +63,10 @@ fn keyed_combine<In, S, C>(combiner: C) -> CombinePerKey<In, S, C> {
 // are `combine_per_key` with a built-in combiner (see the macro's registry).
 
 /// `combine_per_key(c)`: `(k, c's output over all values of k)` for every key.
-pub fn combine_per_key<K, V, C>(_: Witness<(K, V)>, combiner: C) -> impl Leaf<In = (K, V), Output = Collection<(K, C::Out)>>
+pub fn combine_per_key<K, V, C>(
+    _: Witness<(K, V)>,
+    combiner: C,
+) -> impl Leaf<In = (K, V), Output = Collection<(K, C::Out)>>
 where
     K: Hash + Eq + Send,
     C: CombineFn<V>,
