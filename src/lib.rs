@@ -1,5 +1,58 @@
-//! See the README.
-#![doc = "placeholder"]
+#![doc = include_str!("../README.md")]
+
+/// Declares a pipeline; evaluates to a [`Pipeline`] that runs it.
+///
+/// ```
+/// use beam::prelude::*;
+///
+/// let text = "the cat\nthe hat";
+/// let out = pipeline! {
+///     words  = from_iter(text.lines()) -> flat_map(|l: &str| l.split(' '));
+///     counts = words -> count_per_element() -> collect();
+///     total  = words -> count() -> collect();
+/// }
+/// .run()?;
+/// assert_eq!(out.total, vec![4]);
+/// # Ok::<(), beam::Error>(())
+/// ```
+///
+/// # The language
+///
+/// A pipeline is a list of statements, each ending in `;`:
+///
+/// - `name = chain;` defines the collection `name`: the output of the chain's last
+///   stage. Statements may come in any order; a collection may be read by several
+///   later chains (fan-out) and is computed once, its elements cloned for all readers
+///   but the last (so they must be `Clone`).
+/// - `chain;` without a name ends in a sink that produces nothing (`for_each`,
+///   `write_text`).
+/// - `name = ... -> collect();` makes `name` a public field of the struct `run()`
+///   returns: a `Vec` of the elements.
+///
+/// A chain starts with a source call (`from_iter(..)`, `read_text(..)`), a
+/// collection's name, or a tuple of names for a multi-input transform
+/// (`(a, b) -> flatten()`), followed by `-> stage` steps. A stage is
+/// `transform(args)` or `label: transform(args)`; the label names the stage in
+/// errors, the plan and (later) metrics. Arguments are ordinary Rust expressions and
+/// closures, which capture local variables as usual.
+///
+/// # Checked when your crate compiles
+///
+/// Unknown transforms (with the nearest name suggested), wrong argument counts,
+/// wrong input counts, undefined or twice-defined collections, collections never
+/// used (prefix the name with `_` to allow that), cycles, `collect()` without a name;
+/// and, through rustc, every type: a closure that declares an input type other than
+/// what the stage before produces, a keyed transform on elements that are not
+/// `(K, V)`, a key that is not `Hash + Eq`, a combiner that does not take the values,
+/// `flatten` over collections of different types, fan-out of elements that are not
+/// `Clone`, closures that cannot be shared between threads. Each error points at the
+/// stage in your source.
+///
+/// # Running
+///
+/// [`Pipeline::run`] uses rayon's global pool (one thread per core);
+/// [`Pipeline::threads`] sets another size. [`Pipeline::explain`] and
+/// [`Pipeline::to_dot`] show the plan without running.
 pub use beam_macros::pipeline;
 pub use beam_runtime::*;
 

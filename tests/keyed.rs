@@ -8,7 +8,9 @@ use common::{as_map, keyed_datasets, many_keys, per_key, sorted};
 
 #[test]
 fn group_by_key_matches_sequential_grouping() {
-    for (name, data) in keyed_datasets() {
+    let mut datasets = keyed_datasets();
+    datasets.push(("a million keys", many_keys()));
+    for (name, data) in datasets {
         let out = pipeline! {
             pairs = from_iter(data.clone());
             groups = pairs -> group_by_key() -> collect();

@@ -171,3 +171,49 @@ fn check_cycles(graph: &mut Graph, diag: &mut Diagnostics) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::Diagnostics;
+    use crate::graph::Graph;
+
+    fn errors(src: &str) -> Vec<String> {
+        let mut diag = Diagnostics::default();
+        let mut graph = Graph::build(syn::parse_str(src).unwrap(), &mut diag);
+        super::check(&mut graph, &mut diag);
+        diag.messages()
+    }
+
+    #[test]
+    fn a_valid_pipeline_has_no_errors() {
+        assert!(errors("xs = from_iter(v); ys = xs -> map(f); out = (xs, ys) -> flatten() -> collect();").is_empty());
+    }
+
+    #[test]
+    fn every_mistake_is_reported_once() {
+        let found = errors(
+            "xs = from_iter(v);
+             ys = xs -> mapp(f);
+             zs = xs -> filter();
+             _n = ws -> count() -> collect();",
+        );
+        let expected = [
+            "unknown transform `mapp`; did you mean `map`?",
+            "cannot find collection `ws` in this pipeline; did you mean `xs`?",
+            "`filter` takes 1 argument (`filter(predicate)`), but 0 were given",
+            "collection `ys` is never used",
+            "collection `zs` is never used",
+        ];
+        assert_eq!(found.len(), expected.len(), "{found:#?}");
+        for (message, start) in found.iter().zip(expected) {
+            assert!(message.starts_with(start), "{message}");
+        }
+    }
+
+    #[test]
+    fn cycles_are_reported_with_their_path() {
+        let found = errors("a = b -> map(f); b = a -> map(g); _out = b -> collect();");
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].contains("`b` -> `a` -> `b`") || found[0].contains("`a` -> `b` -> `a`"), "{}", found[0]);
+    }
+}

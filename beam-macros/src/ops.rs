@@ -211,6 +211,15 @@ mod tests {
     }
 
     #[test]
+    fn readme_lists_every_transform() {
+        let readme = include_str!("../../README.md");
+        for op in OPS {
+            let row = format!("| `{}` | {} |", op.signature(), op.doc);
+            assert!(readme.contains(&row), "README's table of transforms lacks: {row}");
+        }
+    }
+
+    #[test]
     fn names_are_unique() {
         for (i, op) in OPS.iter().enumerate() {
             assert!(OPS[i + 1..].iter().all(|o| o.name != op.name), "{} twice", op.name);

@@ -35,7 +35,7 @@ pub enum StageKind {
 /// let double = &p.plan().stages[1];
 /// assert_eq!(double.op, "map");
 /// assert_eq!(double.label, Some("double"));
-/// assert_eq!(double.to_string(), "`double` (`map`, line 5)");
+/// assert_eq!(double.to_string(), format!("`double` (`map`, line {})", double.line));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StageInfo {
