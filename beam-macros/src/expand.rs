@@ -207,18 +207,19 @@ fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
 
     let finishes = leaves.iter().zip(&collected).map(|((leaf, _, n, mat), states)| {
         let id = *n;
+        let at = graph.nodes[id].call.op.span();
         if *mat {
             let out = var(graph, "mat", id);
-            quote! { let #out = __ctx.finish(#id, || ::beam::__private::Leaf::finish(#leaf, #states))?; }
+            quote_spanned! {at=> let #out = __ctx.finish(#id, || ::beam::__private::Leaf::finish(#leaf, #states))?; }
         } else {
             let out = var(graph, "out", id);
             let witness = if is_barrier_output(graph, id) {
                 let w = var(graph, "w", id);
-                quote! { let #w = ::beam::__private::witness_of(&#out); }
+                quote_spanned! {at=> let #w = ::beam::__private::witness_of(&#out); }
             } else {
                 quote!()
             };
-            quote! {
+            quote_spanned! {at=>
                 #[allow(unused_variables)]
                 let #out = __ctx.finish(#id, || ::beam::__private::Leaf::finish(#leaf, #states))?;
                 #witness

@@ -148,14 +148,10 @@ pub static OPS: &[OpSpec] = &[
         "global_combiner",
     ),
     via(op("count", GlobalCombine, &[], "one element: the number of elements (`u64`)"), "combine_globally", "Count"),
-    checking_arg(
-        with_closure(
-            op("top", GlobalCombine, &["n", "key"], "the `n` elements with the largest `key(&x)`, largest first"),
-            1,
-            ByRef,
-        ),
+    with_closure(
+        op("top", GlobalCombine, &["n", "key"], "the `n` elements with the largest `key(&x)`, largest first"),
         1,
-        "rank_key",
+        ByRef,
     ),
     // Several inputs.
     op("flatten", Flatten, &[], "all elements of several collections of one type"),

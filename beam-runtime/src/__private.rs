@@ -94,13 +94,9 @@ impl<K, V> KeyValue for (K, V) {
     label = "keys must implement `Hash` and `Eq`",
     note = "floating-point numbers are neither: group by an integer, or by `f64::to_bits`"
 )]
-pub trait GroupKey {
-    type Checked;
-}
+pub trait GroupKey: Hash + Eq + Send {}
 
-impl<T: Hash + Eq + Send> GroupKey for T {
-    type Checked = T;
-}
+impl<T: Hash + Eq + Send> GroupKey for T {}
 
 /// The input of `keys`, `values`, `map_values`: `(key, value)` pairs.
 pub fn pairs<In: KeyValue>(_: Witness<In>) -> Witness<In::Pair> {
@@ -108,17 +104,13 @@ pub fn pairs<In: KeyValue>(_: Witness<In>) -> Witness<In::Pair> {
 }
 
 /// The input of a keyed shuffle: pairs whose key can be hashed.
-pub fn keyed<In>(_: Witness<In>) -> Witness<In::Pair>
-where
-    In: KeyValue,
-    In::Key: GroupKey,
-{
+pub fn keyed<In: KeyValue>(_: Witness<In>) -> Witness<In::Pair> {
     Witness::new()
 }
 
-/// The input of `count_per_element`: elements that can be hashed.
-pub fn group_key<T: GroupKey>(_: Witness<T>) -> Witness<T::Checked> {
-    Witness::new()
+/// The input of `count_per_element`: any elements; the constructor checks the key.
+pub fn group_key<T>(w: Witness<T>) -> Witness<T> {
+    w
 }
 
 /// Hands an element to a stage whose input type was checked: the identity when the
@@ -172,15 +164,6 @@ pub fn global_combiner<T, C: Combines<T>>(_: Witness<T>, combiner: C) -> C::Chec
     combiner.checked()
 }
 
-/// The key function of `top`, checked to return an `Ord` key.
-pub fn rank_key<T, K, F>(_: Witness<T>, key: F) -> <K as RankKey>::Checked<F>
-where
-    F: Fn(&T) -> K,
-    K: RankKey,
-{
-    K::checked(key)
-}
-
 /// Checks that the inputs of a multi-input stage have the same element type.
 #[diagnostic::on_unimplemented(
     message = "the inputs of `flatten` must have one element type, found `{T}` and `{Self}`",
@@ -207,17 +190,9 @@ pub fn same_element<T, U: SameAs<T>>(_first: &Witness<T>, collection: Collection
     label = "this key is `{Self}`",
     note = "floating-point numbers are not `Ord`; rank by an integer, or wrap the number in a type with a total order"
 )]
-pub trait RankKey {
-    type Checked<F>;
-    fn checked<F>(key: F) -> Self::Checked<F>;
-}
+pub trait RankKey: Ord + Send {}
 
-impl<T: Ord + Send> RankKey for T {
-    type Checked<F> = F;
-    fn checked<F>(key: F) -> F {
-        key
-    }
-}
+impl<T: Ord + Send> RankKey for T {}
 
 /// Checks a closure's declared parameter type against the stage's real input.
 /// `Stage` is a marker type named after the stage, so the message can name it.

@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use crate::__private::{Leaf, Witness, Worker};
+use crate::__private::{Leaf, RankKey, Witness, Worker};
 use crate::collection::Collection;
 use crate::combine::{CombineFn, Top};
 
@@ -74,7 +74,7 @@ pub struct TopLeaf<In, F>(CombineGlobally<In, Top<F>>);
 pub fn top<In, K, F>(_: Witness<In>, n: usize, key: F) -> impl Leaf<In = In, Output = Collection<In>>
 where
     F: Fn(&In) -> K + Sync,
-    K: Ord + Send,
+    K: RankKey,
     In: Send,
 {
     TopLeaf(globally(Top::by(n, key)))

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use std::hash::Hash;
 
-use crate::__private::{Leaf, Witness, Worker};
+use crate::__private::{GroupKey, Leaf, Witness, Worker};
 use crate::collection::Collection;
 use crate::combine::{CombineFn, Count};
 use crate::shuffle::{KeyHasher, KeyedTables, merge_keyed};
@@ -68,7 +68,7 @@ pub fn combine_per_key<K, V, C>(
     combiner: C,
 ) -> impl Leaf<In = (K, V), Output = Collection<(K, C::Out)>>
 where
-    K: Hash + Eq + Send,
+    K: GroupKey,
     C: CombineFn<V>,
 {
     keyed_combine::<(K, V), Pairs, C>(combiner)
@@ -77,7 +77,7 @@ where
 /// `count_per_element()`: `(x, how many times x occurs)`.
 pub fn count_per_element<T>(_: Witness<T>) -> impl Leaf<In = T, Output = Collection<(T, u64)>>
 where
-    T: Hash + Eq + Send,
+    T: GroupKey,
 {
     keyed_combine::<T, Elements, Count>(Count)
 }
@@ -127,7 +127,7 @@ pub struct GroupByKey<In> {
 /// `group_by_key()`: `(k, Vec of k's values)`.
 pub fn group_by_key<K, V>(_: Witness<(K, V)>) -> impl Leaf<In = (K, V), Output = Collection<(K, Vec<V>)>>
 where
-    K: Hash + Eq + Send,
+    K: GroupKey,
     V: Send,
 {
     GroupByKey { hasher: KeyHasher::default(), _in: PhantomData }
