@@ -142,33 +142,25 @@ fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
         let spec = node.spec.expect("planned nodes are known");
         let op = &node.call.op;
         let input = node.inputs[0].node.expect("planned nodes have inputs");
-        // The input's witness, checked as the transform asks; the stage is built
-        // against the checked type, so a mistake is reported once, here.
+        // The input's witness; a closure that declares its input type is built
+        // against that type, and `accept` in the loop reports a mismatch once.
         let checked = var(graph, "in", n);
-        let input_witness = var_at("w", input, op.span());
-        let check = match (declared_input(graph, n), spec.input_check.function()) {
-            (Some(declared), _) => quote_spanned!(declared.span=> ::beam::__private::Witness::<#declared>::new()),
-            (None, Some(check)) => {
-                let check = Ident::new(check, op.span());
-                quote_spanned!(op.span()=> ::beam::__private::#check(#input_witness))
+        let check = match declared_input(graph, n) {
+            Some(declared) => quote_spanned!(declared.span=> ::beam::__private::Witness::<#declared>::new()),
+            None => {
+                let input_witness = var_at("w", input, op.span());
+                quote_spanned!(op.span()=> #input_witness)
             }
-            (None, None) => quote_spanned!(op.span()=> #input_witness),
         };
         build.push(quote_spanned! {op.span()=> let #checked = #check; });
 
-        let (op, mut args): (Ident, Vec<TokenStream>) = match spec.via {
+        let (op, args): (Ident, Vec<TokenStream>) = match spec.via {
             Some((generic, combiner)) => {
                 let combiner = Ident::new(combiner, op.span());
                 (Ident::new(generic, op.span()), vec![quote_spanned!(op.span()=> ::beam::combine::#combiner)])
             }
             None => (op.clone(), node.call.args.iter().map(|a| quote!(#a)).collect()),
         };
-        if let Some((index, check)) = spec.arg_check {
-            let check = Ident::new(check, node.call.op.span());
-            let arg = &args[index];
-            let span = node.call.args.get(index).map_or_else(|| node.call.op.span(), syn::spanned::Spanned::span);
-            args[index] = quote_spanned!(span=> ::beam::__private::#check(#checked, #arg));
-        }
         // Bindings located at the stage, so errors about their types land there.
         let at = node.call.op.span();
         if spec.kind == Kind::ElementWise {
@@ -198,10 +190,15 @@ fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
     let locals: Vec<&Ident> = leaves.iter().map(|(_, local, ..)| local).collect();
     let collected: Vec<Ident> =
         leaves.iter().map(|&(_, _, n, mat)| var(graph, if mat { "ms" } else { "ls" }, n)).collect();
-    // Code about all of the segment's per-worker state is located at its first leaf:
-    // a type error there (a leaf whose stage already failed its checks) then repeats
-    // an error at that stage rather than pointing at the whole `pipeline!`.
-    let segment_span = leaves.first().map_or_else(Span::call_site, |(leaf, ..)| leaf.span());
+    // Code about all of the segment's per-worker state is located at one of its
+    // leaves: when a leaf's stage fails a trait bound, rustc repeats that error here,
+    // and it should land on a stage, not on the whole `pipeline!`. Shuffles and
+    // combines have bounds that can fail; `collect` and the like rarely do.
+    let segment_span = leaves
+        .iter()
+        .find(|&&(_, _, n, mat)| !mat && is_barrier_output(graph, n))
+        .or(leaves.first())
+        .map_or_else(Span::call_site, |(leaf, ..)| leaf.span());
     let state = Ident::new("__state", segment_span);
     let all = Ident::new("__locals", segment_span);
 
@@ -306,11 +303,6 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
                 struct #marker;
                 ::beam::__private::accept::<_, #declared, #marker>(#element)
             }}
-        }
-        None if node.spec.is_some_and(|s| s.input_check.function().is_some()) => {
-            let checked = var(graph, "in", id);
-            let element = Ident::new(&element.to_string(), node.call.op.span());
-            quote_spanned!(node.call.op.span()=> ::beam::__private::cast(#checked, #element))
         }
         None => quote!(#element),
     };

@@ -27,30 +27,6 @@ pub enum TakesElement {
     ByRef,
 }
 
-/// A check on the stage's input type, run before the stage is built so a mistake is
-/// reported once (see `beam_runtime::__private::{pairs, keyed, group_key}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputCheck {
-    None,
-    /// `(K, V)` pairs.
-    Pairs,
-    /// `(K, V)` pairs with a hashable key.
-    Keyed,
-    /// Hashable elements.
-    Hashable,
-}
-
-impl InputCheck {
-    pub fn function(self) -> Option<&'static str> {
-        match self {
-            InputCheck::None => None,
-            InputCheck::Pairs => Some("pairs"),
-            InputCheck::Keyed => Some("keyed"),
-            InputCheck::Hashable => Some("group_key"),
-        }
-    }
-}
-
 pub struct OpSpec {
     pub name: &'static str,
     pub kind: Kind,
@@ -58,9 +34,6 @@ pub struct OpSpec {
     pub args: &'static [&'static str],
     /// Which argument is a closure that takes the whole element, and how.
     pub closure: Option<(usize, TakesElement)>,
-    pub input_check: InputCheck,
-    /// An argument checked before the stage is built: (index, `__private` function).
-    pub arg_check: Option<(usize, &'static str)>,
     /// A convenience transform built as another one with a fixed combiner:
     /// `sum_per_key()` is `combine_per_key(Sum)`.
     pub via: Option<(&'static str, &'static str)>,
@@ -84,27 +57,11 @@ use Kind::*;
 use TakesElement::*;
 
 const fn op(name: &'static str, kind: Kind, args: &'static [&'static str], doc: &'static str) -> OpSpec {
-    let input_check = match kind {
-        KeyedShuffle => InputCheck::Keyed,
-        _ => InputCheck::None,
-    };
-    OpSpec { name, kind, args, closure: None, input_check, arg_check: None, via: None, doc }
-}
-
-const fn checking_arg(spec: OpSpec, arg: usize, check: &'static str) -> OpSpec {
-    OpSpec { arg_check: Some((arg, check)), ..spec }
+    OpSpec { name, kind, args, closure: None, via: None, doc }
 }
 
 const fn via(spec: OpSpec, generic: &'static str, combiner: &'static str) -> OpSpec {
-    let arg_check = match spec.kind {
-        KeyedShuffle => Some((0, "combiner")),
-        _ => Some((0, "global_combiner")),
-    };
-    OpSpec { via: Some((generic, combiner)), arg_check, ..spec }
-}
-
-const fn checking(spec: OpSpec, input_check: InputCheck) -> OpSpec {
-    OpSpec { input_check, ..spec }
+    OpSpec { via: Some((generic, combiner)), ..spec }
 }
 
 const fn with_closure(spec: OpSpec, arg: usize, takes: TakesElement) -> OpSpec {
@@ -122,31 +79,20 @@ pub static OPS: &[OpSpec] = &[
     with_closure(op("filter_map", ElementWise, &["f"], "`y` for every `f(x)` that is `Some(y)`"), 0, ByValue),
     with_closure(op("inspect", ElementWise, &["f"], "calls `f(&x)`, passes `x` on"), 0, ByRef),
     with_closure(op("key_by", ElementWise, &["key"], "`(key(&x), x)`"), 0, ByRef),
-    checking(op("keys", ElementWise, &[], "`k` of every `(k, v)`"), InputCheck::Pairs),
-    checking(op("values", ElementWise, &[], "`v` of every `(k, v)`"), InputCheck::Pairs),
-    checking(op("map_values", ElementWise, &["f"], "`(k, f(v))` for every `(k, v)`"), InputCheck::Pairs),
+    op("keys", ElementWise, &[], "`k` of every `(k, v)`"),
+    op("values", ElementWise, &[], "`v` of every `(k, v)`"),
+    op("map_values", ElementWise, &["f"], "`(k, f(v))` for every `(k, v)`"),
     // Keyed: pre-combined, then shuffled by key.
     op("group_by_key", KeyedShuffle, &[], "`(k, Vec<v>)`: all values of each key"),
-    checking_arg(
-        op("combine_per_key", KeyedShuffle, &["combiner"], "`(k, out)`: a `CombineFn` over each key's values"),
-        0,
-        "combiner",
-    ),
-    checking(
-        op("count_per_element", KeyedShuffle, &[], "`(x, n)`: how often each distinct element occurs"),
-        InputCheck::Hashable,
-    ),
+    op("combine_per_key", KeyedShuffle, &["combiner"], "`(k, out)`: a `CombineFn` over each key's values"),
+    op("count_per_element", KeyedShuffle, &[], "`(x, n)`: how often each distinct element occurs"),
     via(op("count_per_key", KeyedShuffle, &[], "`(k, n)`: how many values each key has"), "combine_per_key", "Count"),
     via(op("sum_per_key", KeyedShuffle, &[], "`(k, sum)` of each key's values"), "combine_per_key", "Sum"),
     via(op("min_per_key", KeyedShuffle, &[], "`(k, min)` of each key's values"), "combine_per_key", "Min"),
     via(op("max_per_key", KeyedShuffle, &[], "`(k, max)` of each key's values"), "combine_per_key", "Max"),
     via(op("mean_per_key", KeyedShuffle, &[], "`(k, mean)` of each key's values, as `f64`"), "combine_per_key", "Mean"),
     // Global.
-    checking_arg(
-        op("combine_globally", GlobalCombine, &["combiner"], "one element: a `CombineFn` over all elements"),
-        0,
-        "global_combiner",
-    ),
+    op("combine_globally", GlobalCombine, &["combiner"], "one element: a `CombineFn` over all elements"),
     via(op("count", GlobalCombine, &[], "one element: the number of elements (`u64`)"), "combine_globally", "Count"),
     with_closure(
         op("top", GlobalCombine, &["n", "key"], "the `n` elements with the largest `key(&x)`, largest first"),

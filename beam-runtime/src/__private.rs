@@ -64,10 +64,6 @@ pub trait Leaf: Sync {
     fn finish(self, locals: Vec<Self::Local>) -> crate::Result<Self::Output>;
 }
 
-// Input checks. Each maps a witness to the witness of the checked type through an
-// associated type, so that when a check fails the type becomes an error type and
-// rustc reports the mistake once, here, instead of again at every later use.
-
 /// `(key, value)` pairs, the input of every keyed transform.
 #[diagnostic::on_unimplemented(
     message = "this stage needs `(key, value)` pairs, but its input is `{Self}`",
@@ -77,15 +73,16 @@ pub trait Leaf: Sync {
 pub trait KeyValue {
     type Key;
     type Value;
-    /// `(Key, Value)`, as one projection: for a non-pair it is an error type as a
-    /// whole, which keeps rustc from reporting the mistake again downstream.
-    type Pair;
+    fn into_pair(self) -> (Self::Key, Self::Value);
 }
 
 impl<K, V> KeyValue for (K, V) {
     type Key = K;
     type Value = V;
-    type Pair = (K, V);
+    #[inline(always)]
+    fn into_pair(self) -> (K, V) {
+        self
+    }
 }
 
 /// A type elements can be grouped by.
@@ -97,72 +94,6 @@ impl<K, V> KeyValue for (K, V) {
 pub trait GroupKey: Hash + Eq + Send {}
 
 impl<T: Hash + Eq + Send> GroupKey for T {}
-
-/// The input of `keys`, `values`, `map_values`: `(key, value)` pairs.
-pub fn pairs<In: KeyValue>(_: Witness<In>) -> Witness<In::Pair> {
-    Witness::new()
-}
-
-/// The input of a keyed shuffle: pairs whose key can be hashed.
-pub fn keyed<In: KeyValue>(_: Witness<In>) -> Witness<In::Pair> {
-    Witness::new()
-}
-
-/// The input of `count_per_element`: any elements; the constructor checks the key.
-pub fn group_key<T>(w: Witness<T>) -> Witness<T> {
-    w
-}
-
-/// Hands an element to a stage whose input type was checked: the identity when the
-/// check passed; when it failed, `T` is an error type and rustc stays quiet here.
-#[inline(always)]
-pub fn cast<T, U: Identical<T>>(_checked: Witness<T>, element: U) -> T {
-    element.identical()
-}
-
-#[diagnostic::on_unimplemented(
-    message = "this stage cannot take `{Self}`: it needs `{T}`",
-    label = "the input here is `{Self}`"
-)]
-pub trait Identical<T> {
-    fn identical(self) -> T;
-}
-
-impl<T> Identical<T> for T {
-    #[inline(always)]
-    fn identical(self) -> T {
-        self
-    }
-}
-
-/// A combiner for values of type `V`.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot combine values of type `{V}`",
-    label = "this combiner does not take `{V}`",
-    note = "a combiner for `{V}` implements `CombineFn<{V}>`"
-)]
-pub trait Combines<V> {
-    type Checked;
-    fn checked(self) -> Self::Checked;
-}
-
-impl<V, C: crate::CombineFn<V>> Combines<V> for C {
-    type Checked = C;
-    #[inline(always)]
-    fn checked(self) -> C {
-        self
-    }
-}
-
-/// The combiner of `combine_per_key`, checked against the value type.
-pub fn combiner<K, V, C: Combines<V>>(_: Witness<(K, V)>, combiner: C) -> C::Checked {
-    combiner.checked()
-}
-
-/// The combiner of `combine_globally`, checked against the element type.
-pub fn global_combiner<T, C: Combines<T>>(_: Witness<T>, combiner: C) -> C::Checked {
-    combiner.checked()
-}
 
 /// Checks that the inputs of a multi-input stage have the same element type.
 #[diagnostic::on_unimplemented(

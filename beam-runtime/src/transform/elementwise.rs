@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use crate::__private::{Stage, Witness};
+use crate::__private::{KeyValue, Stage, Witness};
 
 macro_rules! stage_struct {
     ($name:ident) => {
@@ -137,23 +137,22 @@ impl<In, K, F: Fn(&In) -> K + Sync> Stage for KeyBy<F, In> {
     }
 }
 
-// The keyed stages take `(K, V)` directly: the macro first passes the input's
-// witness through `__private::pairs`, which reports a non-pair input once.
-
 /// `map_values(f)`: `(k, f(v))` for every `(k, v)`.
 #[allow(clippy::type_complexity)]
-pub fn map_values<K, V, W, F>(_: Witness<(K, V)>, f: F) -> (impl Stage<In = (K, V), Out = (K, W)>, Witness<(K, W)>)
+pub fn map_values<In, W, F>(_: Witness<In>, f: F) -> (impl Stage<In = In, Out = (In::Key, W)>, Witness<(In::Key, W)>)
 where
-    F: Fn(V) -> W + Sync,
+    In: KeyValue,
+    F: Fn(In::Value) -> W + Sync,
 {
     (MapValues::new(f), Witness::new())
 }
 
-impl<K, V, W, F: Fn(V) -> W + Sync> Stage for MapValues<F, (K, V)> {
-    type In = (K, V);
-    type Out = (K, W);
+impl<In: KeyValue, W, F: Fn(In::Value) -> W + Sync> Stage for MapValues<F, In> {
+    type In = In;
+    type Out = (In::Key, W);
     #[inline(always)]
-    fn process<E: FnMut((K, W))>(&self, (key, value): (K, V), emit: &mut E) {
+    fn process<E: FnMut(Self::Out)>(&self, input: In, emit: &mut E) {
+        let (key, value) = input.into_pair();
         emit((key, (self.f)(value)))
     }
 }
@@ -163,29 +162,29 @@ impl<K, V, W, F: Fn(V) -> W + Sync> Stage for MapValues<F, (K, V)> {
 pub struct Half<In, const KEY: bool>(PhantomData<fn(In)>);
 
 /// `keys()`: the `k` of every `(k, v)`.
-pub fn keys<K, V>(_: Witness<(K, V)>) -> (impl Stage<In = (K, V), Out = K>, Witness<K>) {
-    (Half::<(K, V), true>(PhantomData), Witness::new())
+pub fn keys<In: KeyValue>(_: Witness<In>) -> (impl Stage<In = In, Out = In::Key>, Witness<In::Key>) {
+    (Half::<In, true>(PhantomData), Witness::new())
 }
 
 /// `values()`: the `v` of every `(k, v)`.
-pub fn values<K, V>(_: Witness<(K, V)>) -> (impl Stage<In = (K, V), Out = V>, Witness<V>) {
-    (Half::<(K, V), false>(PhantomData), Witness::new())
+pub fn values<In: KeyValue>(_: Witness<In>) -> (impl Stage<In = In, Out = In::Value>, Witness<In::Value>) {
+    (Half::<In, false>(PhantomData), Witness::new())
 }
 
-impl<K, V> Stage for Half<(K, V), true> {
-    type In = (K, V);
-    type Out = K;
+impl<In: KeyValue> Stage for Half<In, true> {
+    type In = In;
+    type Out = In::Key;
     #[inline(always)]
-    fn process<E: FnMut(K)>(&self, input: (K, V), emit: &mut E) {
-        emit(input.0)
+    fn process<E: FnMut(In::Key)>(&self, input: In, emit: &mut E) {
+        emit(input.into_pair().0)
     }
 }
 
-impl<K, V> Stage for Half<(K, V), false> {
-    type In = (K, V);
-    type Out = V;
+impl<In: KeyValue> Stage for Half<In, false> {
+    type In = In;
+    type Out = In::Value;
     #[inline(always)]
-    fn process<E: FnMut(V)>(&self, input: (K, V), emit: &mut E) {
-        emit(input.1)
+    fn process<E: FnMut(In::Value)>(&self, input: In, emit: &mut E) {
+        emit(input.into_pair().1)
     }
 }

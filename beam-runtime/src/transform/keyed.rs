@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use std::hash::Hash;
 
-use crate::__private::{GroupKey, Leaf, Witness, Worker};
+use crate::__private::{GroupKey, KeyValue, Leaf, Witness, Worker};
 use crate::collection::Collection;
 use crate::combine::{CombineFn, Count};
 use crate::shuffle::{KeyHasher, KeyedTables, merge_keyed};
@@ -22,12 +22,12 @@ pub trait Split<In>: Sync {
 #[doc(hidden)]
 pub struct Pairs;
 
-impl<K, V> Split<(K, V)> for Pairs {
-    type Key = K;
-    type Value = V;
+impl<In: KeyValue> Split<In> for Pairs {
+    type Key = In::Key;
+    type Value = In::Value;
     #[inline(always)]
-    fn split(input: (K, V)) -> (K, V) {
-        input
+    fn split(input: In) -> (In::Key, In::Value) {
+        input.into_pair()
     }
 }
 
@@ -57,21 +57,17 @@ fn keyed_combine<In, S, C>(combiner: C) -> CombinePerKey<In, S, C> {
     CombinePerKey { combiner, hasher: KeyHasher::default(), _split: PhantomData }
 }
 
-// The keyed constructors take `(K, V)` directly: the macro first passes the input's
-// witness through `__private::keyed`, which reports a non-pair input or a key that
-// cannot be hashed once, at the stage. `count_per_key`, `sum_per_key` and the like
-// are `combine_per_key` with a built-in combiner (see the macro's registry).
+// `count_per_key`, `sum_per_key` and the like are `combine_per_key` with a built-in
+// combiner (see the macro's registry).
 
 /// `combine_per_key(c)`: `(k, c's output over all values of k)` for every key.
-pub fn combine_per_key<K, V, C>(
-    _: Witness<(K, V)>,
-    combiner: C,
-) -> impl Leaf<In = (K, V), Output = Collection<(K, C::Out)>>
+pub fn combine_per_key<In, C>(_: Witness<In>, combiner: C) -> impl Leaf<In = In, Output = Collection<(In::Key, C::Out)>>
 where
-    K: GroupKey,
-    C: CombineFn<V>,
+    In: KeyValue,
+    In::Key: GroupKey,
+    C: CombineFn<In::Value>,
 {
-    keyed_combine::<(K, V), Pairs, C>(combiner)
+    keyed_combine::<In, Pairs, C>(combiner)
 }
 
 /// `count_per_element()`: `(x, how many times x occurs)`.
@@ -125,29 +121,32 @@ pub struct GroupByKey<In> {
 }
 
 /// `group_by_key()`: `(k, Vec of k's values)`.
-pub fn group_by_key<K, V>(_: Witness<(K, V)>) -> impl Leaf<In = (K, V), Output = Collection<(K, Vec<V>)>>
+pub fn group_by_key<In>(_: Witness<In>) -> impl Leaf<In = In, Output = Collection<(In::Key, Vec<In::Value>)>>
 where
-    K: GroupKey,
-    V: Send,
+    In: KeyValue,
+    In::Key: GroupKey,
+    In::Value: Send,
 {
     GroupByKey { hasher: KeyHasher::default(), _in: PhantomData }
 }
 
-impl<K, V> Leaf for GroupByKey<(K, V)>
+impl<In> Leaf for GroupByKey<In>
 where
-    K: Hash + Eq + Send,
-    V: Send,
+    In: KeyValue,
+    In::Key: Hash + Eq + Send,
+    In::Value: Send,
 {
-    type In = (K, V);
-    type Local = KeyedTables<K, Vec<V>>;
-    type Output = Collection<(K, Vec<V>)>;
+    type In = In;
+    type Local = KeyedTables<In::Key, Vec<In::Value>>;
+    type Output = Collection<(In::Key, Vec<In::Value>)>;
 
     fn local(&self, _: Worker) -> Self::Local {
         KeyedTables::new()
     }
 
     #[inline(always)]
-    fn push(&self, local: &mut Self::Local, (key, value): (K, V)) {
+    fn push(&self, local: &mut Self::Local, input: In) {
+        let (key, value) = input.into_pair();
         local.entry(&self.hasher, key, Vec::new).push(value);
     }
 
