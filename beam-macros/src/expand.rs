@@ -76,7 +76,7 @@ fn collect_outputs(graph: &Graph) -> Vec<(Ident, NodeId)> {
     graph
         .nodes
         .iter()
-        .filter(|n| n.spec.is_some_and(|s| s.name == "collect"))
+        .filter(|n| is_collect(graph, n.id))
         .filter_map(|n| n.name.clone().map(|name| (name, n.id)))
         .collect()
 }
@@ -209,6 +209,10 @@ fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
             let out = var(graph, "mat", id);
             quote_spanned! {at=> let #out = __ctx.finish(#id, || ::beam::__private::Leaf::finish(#leaf, #states))?; }
         } else {
+            if graph.nodes[id].is(Kind::Sink) && !is_collect(graph, id) {
+                // `for_each`, `write_text`: nothing to bind.
+                return quote_spanned! {at=> __ctx.finish(#id, || ::beam::__private::Leaf::finish(#leaf, #states))?; };
+            }
             let out = var(graph, "out", id);
             let witness = if is_barrier_output(graph, id) {
                 let w = var(graph, "w", id);
@@ -242,6 +246,10 @@ fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
         }
         #(#finishes)*
     }
+}
+
+fn is_collect(graph: &Graph, id: NodeId) -> bool {
+    graph.nodes[id].spec.is_some_and(|s| s.name == "collect")
 }
 
 fn is_barrier_output(graph: &Graph, id: NodeId) -> bool {
