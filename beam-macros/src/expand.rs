@@ -182,8 +182,6 @@ fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
         leaves.push((leaf, var(graph, "m", m), m, true));
     }
 
-    build.extend(fan_out_cloner(graph, segment, head));
-    build.extend(segment.members.iter().filter_map(|&n| fan_out_cloner(graph, segment, n)));
     let element = var(graph, "x", head);
     let tree = consumers(graph, segment, head, &element);
     let leaf_names: Vec<&Ident> = leaves.iter().map(|(leaf, ..)| leaf).collect();
@@ -263,11 +261,13 @@ fn consumers(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> T
     let mut targets: Vec<TokenStream> = Vec::new();
     let count = readers.len() + usize::from(segment.materialized.contains(&id));
     let copy = Ident::new("__copy", Span::call_site());
-    let cloner = var(graph, "clone", id);
+    // Spanned at the collection's name, so a missing `Clone` is reported there.
+    let span = fan_out_span(graph, id);
+    let original = Ident::new(&element.to_string(), span);
     let mut give = |target: &dyn Fn(&Ident) -> TokenStream| {
         if targets.len() + 1 < count {
             let body = target(&copy);
-            targets.push(quote! { { let #copy = #cloner(&#element); #body } });
+            targets.push(quote_spanned! {span=> { let #copy = ::beam::__private::fan_out(&#original); #body } });
         } else {
             targets.push(target(element));
         }
@@ -287,17 +287,9 @@ fn readers(graph: &Graph, segment: &Segment, id: NodeId) -> Vec<NodeId> {
     graph.consumers(id).into_iter().filter(|r| segment.members.contains(r)).collect()
 }
 
-/// For a collection read by several stages of the segment, the function that clones
-/// its elements: `let __clone3 = fan_out(__w3);`. The `Clone` check happens here, once,
-/// at the collection's name.
-fn fan_out_cloner(graph: &Graph, segment: &Segment, id: NodeId) -> Option<TokenStream> {
-    let count = readers(graph, segment, id).len() + usize::from(segment.materialized.contains(&id));
-    if count < 2 {
-        return None;
-    }
-    let span = graph.nodes[id].name.as_ref().map_or_else(|| graph.nodes[id].call.op.span(), Ident::span);
-    let (cloner, witness) = (var(graph, "clone", id), var_at("w", id, span));
-    Some(quote_spanned! {span=> let #cloner = ::beam::__private::fan_out(#witness); })
+/// Where errors about cloning a collection's elements land: its name.
+fn fan_out_span(graph: &Graph, id: NodeId) -> Span {
+    graph.nodes[id].name.as_ref().map_or_else(|| graph.nodes[id].call.op.span(), Ident::span)
 }
 
 /// The code that runs stage `id` on `element`, then everything downstream of it.

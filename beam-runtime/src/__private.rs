@@ -157,12 +157,11 @@ pub fn accept<In: Accepts<Declared, Stage>, Declared, Stage>(input: In) -> Decla
 pub trait FanOut: Clone {}
 impl<T: Clone> FanOut for T {}
 
-/// The clone function for the elements of a collection that feeds several stages.
-/// A plain `fn` pointer (inlined in release builds), so the `Clone` requirement is
-/// checked and reported here, once, and not again at every use in the fused loop.
+/// A copy of an element of a collection that feeds several stages, for every
+/// reader but the last. Called in the fused loop, so it must stay a static call.
 #[inline(always)]
-pub fn fan_out<T: FanOut>(_: Witness<T>) -> fn(&T) -> T {
-    T::clone
+pub fn fan_out<T: FanOut>(element: &T) -> T {
+    element.clone()
 }
 
 /// A value of any type, for the placeholder `pipeline!` emits next to a compile error
