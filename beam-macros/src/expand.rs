@@ -23,7 +23,10 @@ use crate::plan::{Plan, Segment, SegmentInput};
 pub fn expand(graph: &Graph, plan: &Plan) -> TokenStream {
     let plan_static = plan_tokens(graph, plan);
     let outputs = collect_outputs(graph);
-    let segments: Vec<TokenStream> = plan.segments.iter().map(|s| segment(graph, s)).collect();
+    let segments: Vec<SegmentCode> = plan.segments.iter().map(|s| segment(graph, s)).collect();
+    let build = segments.iter().map(|s| &s.build);
+    let prepare = segments.iter().map(|s| &s.prepare);
+    let run = segments.iter().map(|s| &s.run);
     let fields: Vec<&Ident> = outputs.iter().map(|(name, _)| name).collect();
     let values: Vec<Ident> = outputs.iter().map(|&(_, n)| var(graph, "out", n)).collect();
     let output = output_struct(&fields);
@@ -34,7 +37,10 @@ pub fn expand(graph: &Graph, plan: &Plan) -> TokenStream {
         ::beam::__private::Pipeline::new(
             &__BEAM_PLAN,
             |__ctx: &::beam::__private::Context| -> ::beam::Result<__BeamOutput<#(#inferred),*>> {
-                #(#segments)*
+                // Build every stage, let each check its inputs and outputs, then run.
+                #(#build)*
+                #(#prepare)*
+                #(#run)*
                 ::beam::Result::Ok(__BeamOutput { #(#fields: #values),* })
             },
         )
@@ -96,21 +102,36 @@ fn var_at(prefix: &str, id: NodeId, span: Span) -> Ident {
     Ident::new(&format!("__{prefix}{id}"), span)
 }
 
-fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
+/// The code of one segment, in two parts: `build` constructs its stages (run before
+/// anything runs, so that every stage can check its inputs and outputs first), and
+/// `run` runs its loop and merges its leaves.
+struct SegmentCode {
+    build: TokenStream,
+    prepare: TokenStream,
+    run: TokenStream,
+}
+
+fn segment(graph: &Graph, segment: &Segment) -> SegmentCode {
     let head = segment.input.node();
-    let source = Ident::new("__source", Span::call_site());
+    let source = var(graph, "src", head);
     let head_witness = var(graph, "w", head);
 
+    let mut build = Vec::new();
+    let mut prepare = Vec::new();
     let open = match segment.input {
         SegmentInput::Source(n) => {
             let node = &graph.nodes[n];
             let op = &node.call.op;
             let args = &node.call.args;
-            let id = n;
-            quote_spanned! {node.call.span=>
-                let (#source, #head_witness) = __ctx.finish(#id, || ::beam::Result::Ok(::beam::__private::ops::#op(#(#args),*)))?;
-            }
+            build.push(quote_spanned! {node.call.span=>
+                let (#source, #head_witness) = __ctx.finish(#n, || ::beam::Result::Ok(::beam::__private::ops::#op(#(#args),*)))?;
+            });
+            prepare.push(quote_spanned! {node.call.span=>
+                __ctx.finish(#n, || ::beam::__private::Source::prepare(&#source, __ctx))?;
+            });
+            quote!()
         }
+        // The head witness of a shuffled input is the barrier's own (see below).
         SegmentInput::Shuffled(n) => {
             let out = var(graph, "out", n);
             quote! { let #source = ::beam::__private::ops::CollectionSource::new(#out); }
@@ -118,6 +139,8 @@ fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
         SegmentInput::Flatten(n) => {
             let node = &graph.nodes[n];
             let first = node.inputs[0].node.expect("planned nodes have inputs");
+            let first_witness = var(graph, "w", first);
+            build.push(quote_spanned! {node.call.span=> let #head_witness = #first_witness; });
             let collections = node.inputs.iter().enumerate().map(|(i, input)| {
                 let n = input.node.expect("planned nodes have inputs");
                 let collection = var_at(if is_barrier_output(graph, n) { "out" } else { "mat" }, n, input.span);
@@ -130,12 +153,11 @@ fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
                 }
             });
             quote_spanned! {node.call.span=>
-                let (#source, #head_witness) = ::beam::__private::ops::flatten(::std::vec![#(#collections),*]);
+                let (#source, _) = ::beam::__private::ops::flatten(::std::vec![#(#collections),*]);
             }
         }
     };
 
-    let mut build = Vec::new();
     let mut leaves: Vec<(Ident, Ident, NodeId, bool)> = Vec::new(); // (leaf, local, node, is_materialize)
     for &n in &segment.members {
         let node = &graph.nodes[n];
@@ -173,6 +195,14 @@ fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
             build.push(quote_spanned! {at=>
                 let #leaf = ::beam::__private::ops::#op(#checked, #(#args),*);
             });
+            if is_barrier_output(graph, n) {
+                // The element type of the collection the barrier will produce.
+                let w = var_at("w", n, at);
+                build.push(quote_spanned! {at=> let #w = ::beam::__private::output_witness(&#leaf); });
+            }
+            prepare.push(quote_spanned! {at=>
+                __ctx.finish(#n, || ::beam::__private::Leaf::prepare(&#leaf, __ctx))?;
+            });
             leaves.push((leaf, var(graph, "l", n), n, false));
         }
     }
@@ -203,32 +233,22 @@ fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
     let finishes = leaves.iter().zip(&collected).map(|((leaf, _, n, mat), states)| {
         let id = *n;
         let at = graph.nodes[id].call.op.span();
+        let finish =
+            quote_spanned! {at=> __ctx.finish(#id, || ::beam::__private::Leaf::finish(#leaf, #states, __ctx))? };
         if *mat {
             let out = var(graph, "mat", id);
-            quote_spanned! {at=> let #out = __ctx.finish(#id, || ::beam::__private::Leaf::finish(#leaf, #states))?; }
+            quote_spanned! {at=> let #out = #finish; }
+        } else if graph.nodes[id].is(Kind::Sink) && !is_collect(graph, id) {
+            // `for_each`, `write_text`: nothing to bind.
+            quote_spanned! {at=> #finish; }
         } else {
-            if graph.nodes[id].is(Kind::Sink) && !is_collect(graph, id) {
-                // `for_each`, `write_text`: nothing to bind.
-                return quote_spanned! {at=> __ctx.finish(#id, || ::beam::__private::Leaf::finish(#leaf, #states))?; };
-            }
             let out = var(graph, "out", id);
-            let witness = if is_barrier_output(graph, id) {
-                let w = var(graph, "w", id);
-                quote_spanned! {at=> let #w = ::beam::__private::witness_of(&#out); }
-            } else {
-                quote!()
-            };
-            quote_spanned! {at=>
-                #[allow(unused_variables)]
-                let #out = __ctx.finish(#id, || ::beam::__private::Leaf::finish(#leaf, #states))?;
-                #witness
-            }
+            quote_spanned! {at=> let #out = #finish; }
         }
     });
 
-    quote_spanned! {segment_span=>
+    let run = quote_spanned! {segment_span=>
         #open
-        #(#build)*
         let #all = __ctx.run_segment(
             #head,
             #source,
@@ -243,7 +263,8 @@ fn segment(graph: &Graph, segment: &Segment) -> TokenStream {
             #(#collected.push(#locals);)*
         }
         #(#finishes)*
-    }
+    };
+    SegmentCode { build: quote!(#(#build)*), prepare: quote!(#(#prepare)*), run }
 }
 
 fn is_collect(graph: &Graph, id: NodeId) -> bool {

@@ -59,9 +59,19 @@ pub trait Leaf: Sync {
     type In;
     type Local: Send;
     type Output;
+    /// Checks the stage's output before anything runs (an output directory that
+    /// already exists, say).
+    fn prepare(&self, _ctx: &Context) -> crate::Result<()> {
+        Ok(())
+    }
     fn local(&self, worker: Worker) -> Self::Local;
     fn push(&self, local: &mut Self::Local, input: Self::In);
-    fn finish(self, locals: Vec<Self::Local>) -> crate::Result<Self::Output>;
+    fn finish(self, locals: Vec<Self::Local>, ctx: &Context) -> crate::Result<Self::Output>;
+}
+
+/// The element type of the collection a shuffle or combine will produce.
+pub fn output_witness<L: Leaf<Output = Collection<T>>, T>(_: &L) -> Witness<T> {
+    Witness::new()
 }
 
 /// `(key, value)` pairs, the input of every keyed transform.
@@ -168,9 +178,4 @@ pub fn fan_out<T: FanOut>(element: &T) -> T {
 /// so that one mistake does not cascade into errors about the outputs.
 pub fn unreachable_output<T>() -> T {
     unreachable!("a pipeline that failed to compile cannot run")
-}
-
-/// The witness of a collection's element type.
-pub fn witness_of<T>(_: &Collection<T>) -> Witness<T> {
-    Witness::new()
 }

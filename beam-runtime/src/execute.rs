@@ -6,6 +6,7 @@
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
@@ -15,11 +16,17 @@ use crate::source::Source;
 /// How many elements a worker takes from its input at a time.
 pub const CHUNK: usize = 2048;
 
-/// What a running pipeline knows about itself; handed to every segment.
+/// What a running pipeline knows about itself; handed to every stage.
 #[doc(hidden)]
 pub struct Context {
     plan: &'static Plan,
+    /// Run when the whole pipeline has finished, with `true` if it succeeded: sinks
+    /// move their output into place (or delete it) here, so a failed run leaves no
+    /// half-written output.
+    at_end: Mutex<Vec<EndAction>>,
 }
+
+type EndAction = Box<dyn FnOnce(bool) -> Result<()> + Send>;
 
 /// The worker a piece of per-worker state belongs to.
 #[doc(hidden)]
@@ -45,7 +52,26 @@ impl StageCell {
 
 impl Context {
     pub(crate) fn new(plan: &'static Plan) -> Self {
-        Context { plan }
+        Context { plan, at_end: Mutex::new(Vec::new()) }
+    }
+
+    /// Registers `action` to run when the pipeline ends; it gets whether the run
+    /// succeeded.
+    pub fn at_end(&self, action: impl FnOnce(bool) -> Result<()> + Send + 'static) {
+        self.at_end.lock().unwrap_or_else(|e| e.into_inner()).push(Box::new(action));
+    }
+
+    /// Runs the end actions in the order they were registered. On success the first
+    /// failing action fails the run; on failure every action still runs.
+    pub(crate) fn end(&self, succeeded: bool) -> Result<()> {
+        let actions = std::mem::take(&mut *self.at_end.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut first_error = None;
+        for action in actions {
+            if let Err(e) = action(succeeded && first_error.is_none()) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// The stage with id `id`.
@@ -76,6 +102,7 @@ impl Context {
             let stage = StageCell(Cell::new(source_stage));
             let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<Option<L>> {
                 let mut local = init(worker);
+                let mut state = S::State::default();
                 let mut chunk = Vec::with_capacity(CHUNK);
                 loop {
                     if cancelled.load(Ordering::Relaxed) {
@@ -83,7 +110,7 @@ impl Context {
                     }
                     stage.set(source_stage);
                     chunk.clear();
-                    if !source.next_chunk(&mut chunk)? {
+                    if !source.next_chunk(&mut state, &mut chunk)? {
                         return Ok(Some(local));
                     }
                     for element in chunk.drain(..) {

@@ -76,14 +76,19 @@ where
     pub fn run(self) -> Result<Out> {
         let context = Context::new(self.plan);
         let body = self.body;
-        match self.threads {
+        let result = match self.threads {
             None => body(&context),
-            Some(threads) => {
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| {
-                    Error::new(ErrorKind::Runner, format!("could not start {threads} threads")).with_source(e)
-                })?;
-                pool.install(|| body(&context))
-            }
-        }
+            Some(threads) => match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+                Ok(pool) => pool.install(|| body(&context)),
+                Err(e) => {
+                    Err(Error::new(ErrorKind::Runner, format!("could not start {threads} threads")).with_source(e))
+                }
+            },
+        };
+        // Sinks publish their output only now, when the whole run has succeeded.
+        let ended = context.end(result.is_ok());
+        let out = result?;
+        ended?;
+        Ok(out)
     }
 }

@@ -1,6 +1,6 @@
 use std::marker::PhantomData;
 
-use crate::__private::{Leaf, Witness, Worker};
+use crate::__private::{Context, Leaf, Witness, Worker};
 use crate::collection::Collection;
 
 /// `collect()`: every element, in a `Vec` field of the run's output.
@@ -25,7 +25,7 @@ impl<T: Send> Leaf for Collect<T> {
         local.push(input)
     }
 
-    fn finish(self, locals: Vec<Vec<T>>) -> crate::Result<Vec<T>> {
+    fn finish(self, locals: Vec<Vec<T>>, _ctx: &Context) -> crate::Result<Vec<T>> {
         Ok(Collection::from_parts(locals).into_vec())
     }
 }
@@ -52,7 +52,7 @@ impl<T: Send> Leaf for Materialize<T> {
         local.push(input)
     }
 
-    fn finish(self, locals: Vec<Vec<T>>) -> crate::Result<Collection<T>> {
+    fn finish(self, locals: Vec<Vec<T>>, _ctx: &Context) -> crate::Result<Collection<T>> {
         Ok(Collection::from_parts(locals))
     }
 }

@@ -1,6 +1,6 @@
 use std::marker::PhantomData;
 
-use crate::__private::{Leaf, Witness, Worker};
+use crate::__private::{Context, Leaf, Witness, Worker};
 
 /// `for_each(f)`: calls `f(x)` for every element, on many threads at once.
 #[doc(hidden)]
@@ -25,7 +25,7 @@ impl<T, F: Fn(T) + Sync> Leaf for ForEach<F, T> {
         (self.f)(input)
     }
 
-    fn finish(self, _: Vec<()>) -> crate::Result<()> {
+    fn finish(self, _: Vec<()>, _ctx: &Context) -> crate::Result<()> {
         Ok(())
     }
 }

@@ -4,7 +4,7 @@ use std::io::{self, BufWriter, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
-use crate::__private::{Leaf, Witness, Worker};
+use crate::__private::{Context, Leaf, Witness, Worker};
 use crate::error::Error;
 
 /// `write_text(dir, format)`: one line `format(&x)` per element, into part files
@@ -53,7 +53,7 @@ impl<T, S: Display, F: Fn(&T) -> S + Sync> Leaf for WriteText<F, T> {
         }
     }
 
-    fn finish(self, locals: Vec<PartFile>) -> crate::Result<()> {
+    fn finish(self, locals: Vec<PartFile>, _ctx: &Context) -> crate::Result<()> {
         for part in locals {
             let PartFile { path, out } = part;
             out.and_then(|mut out| out.flush()).map_err(|e| Error::io(path, e))?;

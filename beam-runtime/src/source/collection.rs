@@ -31,7 +31,9 @@ pub fn flatten<T: Send>(inputs: Vec<Collection<T>>) -> (CollectionSource<T>, Wit
 impl<T: Send> Source for CollectionSource<T> {
     type Item = T;
 
-    fn next_chunk(&self, chunk: &mut Vec<T>) -> Result<bool> {
+    type State = ();
+
+    fn next_chunk(&self, _: &mut (), chunk: &mut Vec<T>) -> Result<bool> {
         let Ok(mut parts) = self.parts.lock() else { return Ok(false) };
         while let Some(last) = parts.last_mut() {
             if last.is_empty() {

@@ -29,7 +29,9 @@ where
 {
     type Item = I::Item;
 
-    fn next_chunk(&self, chunk: &mut Vec<I::Item>) -> Result<bool> {
+    type State = ();
+
+    fn next_chunk(&self, _: &mut (), chunk: &mut Vec<I::Item>) -> Result<bool> {
         // A poisoned lock means the iterator panicked in another worker, which
         // reports that panic; this worker just stops.
         let Ok(mut iter) = self.iter.lock() else { return Ok(false) };

@@ -10,14 +10,23 @@ pub use from_iter::from_iter;
 pub use read_text::read_text;
 
 use crate::error::Result;
+use crate::execute::Context;
 
 /// A bounded input that parallel workers pull chunks from.
 #[doc(hidden)]
 pub trait Source: Sync {
     /// The element type.
     type Item: Send;
+    /// What one worker keeps between chunks (an open file split, say).
+    type State: Default;
+
+    /// Checks the input before anything runs (files exist, headers match), so a bad
+    /// input fails the run before any work is done.
+    fn prepare(&self, _ctx: &Context) -> Result<()> {
+        Ok(())
+    }
 
     /// Appends the next chunk of about [`CHUNK`](crate::execute::CHUNK) elements to
     /// `chunk` (which is empty). Returns `Ok(false)` once the input is exhausted.
-    fn next_chunk(&self, chunk: &mut Vec<Self::Item>) -> Result<bool>;
+    fn next_chunk(&self, state: &mut Self::State, chunk: &mut Vec<Self::Item>) -> Result<bool>;
 }

@@ -36,8 +36,9 @@ impl ReadText {
 
 impl Source for ReadText {
     type Item = String;
+    type State = ();
 
-    fn next_chunk(&self, chunk: &mut Vec<String>) -> Result<bool> {
+    fn next_chunk(&self, _: &mut (), chunk: &mut Vec<String>) -> Result<bool> {
         let Ok(mut state) = self.state.lock() else { return Ok(false) };
         if let ReadState::NotOpened = *state {
             let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;

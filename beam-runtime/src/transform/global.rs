@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use crate::__private::{Leaf, RankKey, Witness, Worker};
+use crate::__private::{Context, Leaf, RankKey, Witness, Worker};
 use crate::collection::Collection;
 use crate::combine::{CombineFn, Top};
 
@@ -61,7 +61,7 @@ impl<In, C: CombineFn<In>> Leaf for CombineGlobally<In, C> {
         local.1 = true;
     }
 
-    fn finish(self, locals: Vec<Self::Local>) -> crate::Result<Self::Output> {
+    fn finish(self, locals: Vec<Self::Local>, _ctx: &Context) -> crate::Result<Self::Output> {
         Ok(Collection::from_parts(vec![self.combine(locals).into_iter().collect()]))
     }
 }
@@ -99,7 +99,7 @@ where
         self.0.push(local, input)
     }
 
-    fn finish(self, locals: Vec<Self::Local>) -> crate::Result<Self::Output> {
+    fn finish(self, locals: Vec<Self::Local>, _ctx: &Context) -> crate::Result<Self::Output> {
         Ok(Collection::from_parts(vec![self.0.combine(locals).unwrap_or_default()]))
     }
 }

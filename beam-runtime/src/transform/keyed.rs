@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use std::hash::Hash;
 
-use crate::__private::{GroupKey, KeyValue, Leaf, Witness, Worker};
+use crate::__private::{Context, GroupKey, KeyValue, Leaf, Witness, Worker};
 use crate::collection::Collection;
 use crate::combine::{CombineFn, Count};
 use crate::shuffle::{KeyHasher, KeyedTables, merge_keyed};
@@ -100,7 +100,7 @@ where
         self.combiner.add_input(acc, value);
     }
 
-    fn finish(self, locals: Vec<Self::Local>) -> crate::Result<Self::Output> {
+    fn finish(self, locals: Vec<Self::Local>, _ctx: &Context) -> crate::Result<Self::Output> {
         let combiner = &self.combiner;
         let parts = merge_keyed(
             &self.hasher,
@@ -150,7 +150,7 @@ where
         local.entry(&self.hasher, key, Vec::new).push(value);
     }
 
-    fn finish(self, locals: Vec<Self::Local>) -> crate::Result<Self::Output> {
+    fn finish(self, locals: Vec<Self::Local>, _ctx: &Context) -> crate::Result<Self::Output> {
         let parts = merge_keyed(&self.hasher, locals, |values, other| values.extend(other), |k, v| (k, v));
         Ok(Collection::from_parts(parts))
     }
