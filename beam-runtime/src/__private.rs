@@ -16,8 +16,9 @@ pub use crate::source::Source;
 
 /// Generated code calls transforms through this module.
 pub mod ops {
+    pub use crate::io::text::read_text;
     pub use crate::sink::{collect, for_each, materialize, write_text};
-    pub use crate::source::{CollectionSource, flatten, from_iter, read_text};
+    pub use crate::source::{CollectionSource, flatten, from_iter};
     pub use crate::transform::elementwise::{
         filter, filter_map, flat_map, inspect, key_by, keys, map, map_values, values,
     };

@@ -18,6 +18,7 @@ pub mod plan;
 
 mod collection;
 mod execute;
+pub mod io;
 mod pipeline;
 mod shuffle;
 mod sink;
@@ -30,6 +31,7 @@ pub mod __private;
 pub use combine::CombineFn;
 pub use error::{Error, ErrorKind, InputPosition, Result};
 pub use execute::CHUNK;
+pub use io::text::TextInput;
 pub use pipeline::Pipeline;
 pub use plan::{Plan, StageInfo};
 
@@ -37,5 +39,6 @@ pub use plan::{Plan, StageInfo};
 pub mod prelude {
     pub use crate::combine::{CombineFn, Count, Max, Mean, Min, Sum, Top};
     pub use crate::error::{Error, ErrorKind};
+    pub use crate::io::text::TextInput;
     pub use crate::pipeline::Pipeline;
 }

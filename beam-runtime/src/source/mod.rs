@@ -3,11 +3,9 @@
 
 mod collection;
 mod from_iter;
-mod read_text;
 
 pub use collection::{CollectionSource, flatten};
 pub use from_iter::from_iter;
-pub use read_text::read_text;
 
 use crate::error::Result;
 use crate::execute::Context;

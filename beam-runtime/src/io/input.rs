@@ -1,0 +1,291 @@
+//! Input files: expanding a path, glob or directory into files, cutting them into
+//! byte ranges that workers read in parallel, and reading the lines of one range.
+//!
+//! A line belongs to the range its first byte is in. A reader of a range that does
+//! not start at 0 first skips to just past the first `\n` at or after `start - 1`
+//! (the line before belongs to the previous range), then reads every line that
+//! starts before `end`, the last one past `end` if it must. So every line is read
+//! exactly once, wherever the cuts fall.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, ErrorKind, InputPosition, Result};
+
+/// How a file is compressed, from its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    fn of(path: &Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("gz") => Compression::Gzip,
+            Some("zst") => Compression::Zstd,
+            _ => Compression::None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub len: u64,
+    pub compression: Compression,
+}
+
+/// The files a path names: the file itself, every file of a directory (not
+/// recursing, skipping hidden files), or every file a glob pattern matches; sorted.
+/// No file at all is an error: a typo should not look like an empty input.
+pub fn expand(pattern: &Path) -> Result<Vec<InputFile>> {
+    let text = pattern.to_string_lossy();
+    let mut paths: Vec<PathBuf> = if text.contains(['*', '?', '[']) {
+        let matches = glob::glob(&text)
+            .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("invalid glob pattern `{text}`: {e}")))?;
+        let mut paths = Vec::new();
+        for entry in matches {
+            let path = entry.map_err(|e| {
+                let path = e.path().to_owned();
+                Error::io(path, e.into())
+            })?;
+            if path.is_file() {
+                paths.push(path);
+            }
+        }
+        paths
+    } else if pattern.is_dir() {
+        let entries = std::fs::read_dir(pattern).map_err(|e| Error::io(pattern, e))?;
+        let mut paths = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(pattern, e))?;
+            let hidden = entry.file_name().to_string_lossy().starts_with(['.', '_']);
+            if !hidden && entry.path().is_file() {
+                paths.push(entry.path());
+            }
+        }
+        paths
+    } else {
+        std::fs::metadata(pattern).map_err(|e| Error::io(pattern, e))?;
+        vec![pattern.to_owned()]
+    };
+    if paths.is_empty() {
+        return Err(Error::new(ErrorKind::Io, format!("no input file matches `{text}`"))
+            .at(InputPosition { path: pattern.to_owned(), line: None }));
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let len = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
+            let compression = Compression::of(&path);
+            Ok(InputFile { path, len, compression })
+        })
+        .collect()
+}
+
+/// A byte range of one file that one worker reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Split {
+    pub file: usize,
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Cuts files into ranges of about `target` bytes. Compressed files cannot be cut
+/// and are one range each; so are files read whole on request (`whole_files`).
+pub fn split(files: &[InputFile], target: u64, whole_files: bool) -> Vec<Split> {
+    let mut splits = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        if whole_files || file.compression != Compression::None || file.len <= target {
+            splits.push(Split { file: i, start: 0, end: u64::MAX });
+            continue;
+        }
+        let mut start = 0;
+        while start < file.len {
+            let end = (start + target).min(file.len);
+            splits.push(Split { file: i, start, end });
+            start = end;
+        }
+    }
+    splits
+}
+
+/// The size of ranges for `total` bytes on `threads` workers: several ranges per
+/// worker so they balance, but large enough that skipping to a line start is noise.
+pub fn split_size(total: u64, threads: usize) -> u64 {
+    (total / (threads as u64 * 4).max(1)).clamp(1 << 20, 64 << 20)
+}
+
+/// Reads the lines of one split.
+pub struct LineReader {
+    reader: Box<dyn BufRead + Send>,
+    path: PathBuf,
+    /// Offset in the file of the next unread byte (uncompressed files), or bytes
+    /// decompressed so far.
+    pos: u64,
+    end: u64,
+    /// The line number of the next line, where it is known (the range starts at the
+    /// beginning of its file); otherwise found by counting, on error only.
+    next_line: Option<u64>,
+    max_line_bytes: usize,
+    /// Bytes read from the underlying file, for progress.
+    pub bytes_read: u64,
+}
+
+/// One line as read: where it starts, for error messages.
+pub struct LineStart {
+    pub offset: u64,
+    pub line: Option<u64>,
+}
+
+impl LineReader {
+    pub fn open(file: &InputFile, split: Split, max_line_bytes: usize) -> Result<Self> {
+        let path = file.path.clone();
+        let mut raw = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let reader: Box<dyn BufRead + Send> = match file.compression {
+            Compression::None => {
+                let skip_partial = split.start > 0;
+                if skip_partial {
+                    raw.seek(SeekFrom::Start(split.start - 1)).map_err(|e| Error::io(&path, e))?;
+                }
+                Box::new(BufReader::with_capacity(1 << 18, raw))
+            }
+            Compression::Gzip => {
+                Box::new(BufReader::with_capacity(1 << 18, flate2::read::MultiGzDecoder::new(BufReader::new(raw))))
+            }
+            Compression::Zstd => {
+                let decoder = ruzstd::decoding::StreamingDecoder::new(BufReader::new(raw)).map_err(|e| {
+                    Error::new(ErrorKind::InvalidInput, format!("not a zstd file: {e}"))
+                        .at(InputPosition { path: path.clone(), line: None })
+                })?;
+                Box::new(BufReader::with_capacity(1 << 18, decoder))
+            }
+        };
+        let mut lines = LineReader {
+            reader,
+            path,
+            pos: split.start,
+            end: split.end,
+            next_line: (split.start == 0).then_some(1),
+            max_line_bytes,
+            bytes_read: 0,
+        };
+        if split.start > 0 {
+            // We are at `start - 1`: skip through the first newline from there.
+            lines.pos = split.start - 1;
+            lines.skip_line()?;
+        }
+        Ok(lines)
+    }
+
+    /// Reads the next line that starts in this split into `line`, without its `\n`
+    /// or `\r\n`. `None` when the split has no more lines.
+    pub fn next(&mut self, line: &mut Vec<u8>) -> Result<Option<LineStart>> {
+        line.clear();
+        if self.pos >= self.end {
+            return Ok(None);
+        }
+        let start = LineStart { offset: self.pos, line: self.next_line };
+        let mut saw_any = false;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(available) => available,
+                Err(e) => return Err(error_at(&self.path, start.offset, e)),
+            };
+            if available.is_empty() {
+                if !saw_any {
+                    return Ok(None);
+                }
+                break;
+            }
+            saw_any = true;
+            let (taken, done) = match memchr::memchr(b'\n', available) {
+                Some(i) => {
+                    line.extend_from_slice(&available[..i]);
+                    (i + 1, true)
+                }
+                None => {
+                    line.extend_from_slice(available);
+                    (available.len(), false)
+                }
+            };
+            self.reader.consume(taken);
+            self.pos += taken as u64;
+            self.bytes_read += taken as u64;
+            if line.len() > self.max_line_bytes {
+                let line_number = self.line_of(&start);
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("line is longer than the limit of {} bytes", self.max_line_bytes),
+                )
+                .at(InputPosition { path: self.path.clone(), line: Some(line_number) }));
+            }
+            if done {
+                break;
+            }
+        }
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        self.next_line = self.next_line.map(|n| n + 1);
+        Ok(Some(start))
+    }
+
+    fn skip_line(&mut self) -> Result<()> {
+        loop {
+            let available = self.reader.fill_buf().map_err(|e| Error::io(&self.path, e))?;
+            if available.is_empty() {
+                return Ok(());
+            }
+            let (taken, done) = match memchr::memchr(b'\n', available) {
+                Some(i) => (i + 1, true),
+                None => (available.len(), false),
+            };
+            self.reader.consume(taken);
+            self.pos += taken as u64;
+            self.bytes_read += taken as u64;
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The 1-based line number of a line read from this split.
+    pub fn line_of(&self, start: &LineStart) -> u64 {
+        start.line.unwrap_or_else(|| count_lines_before(&self.path, start.offset).unwrap_or(0) + 1)
+    }
+
+    pub fn position(&self, start: &LineStart) -> InputPosition {
+        InputPosition { path: self.path.clone(), line: Some(self.line_of(start)) }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// A read error at `offset` of `path`, with the line it happened on.
+fn error_at(path: &Path, offset: u64, e: std::io::Error) -> Error {
+    let line = count_lines_before(path, offset).ok().map(|n| n + 1);
+    Error::io(path, e).at(InputPosition { path: path.to_owned(), line })
+}
+
+/// How many `\n` the file has before `offset`: the line number of a range's line,
+/// found only when an error needs it.
+fn count_lines_before(path: &Path, offset: u64) -> std::io::Result<u64> {
+    let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?).take(offset);
+    let mut count = 0u64;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(count);
+        }
+        count += memchr::memchr_iter(b'\n', buf).count() as u64;
+        let len = buf.len();
+        reader.consume(len);
+    }
+}

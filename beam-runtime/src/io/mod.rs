@@ -1,0 +1,5 @@
+//! Reading and writing files, one module per format. `input` finds and splits
+//! input files; `output` writes part files and publishes them atomically.
+
+pub mod input;
+pub mod text;

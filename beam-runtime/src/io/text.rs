@@ -1,0 +1,162 @@
+//! Text files: `read_text` (lines in, in parallel byte ranges) and `write_text`.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::__private::{Context, Witness};
+use crate::error::{Error, ErrorKind, Result};
+use crate::execute::CHUNK;
+use crate::io::input::{self, InputFile, LineReader, Split};
+use crate::source::Source;
+
+/// What `read_text` reads: a file, a directory (its files) or a glob (`logs/*.txt`),
+/// and how. `.gz` and `.zst` files are decompressed (each read whole by one worker;
+/// other files are split into byte ranges read in parallel).
+///
+/// A path converts into a `TextInput` with the defaults, so `read_text("in.txt")`
+/// and `read_text(TextInput::new("in.txt").lossy_utf8())` both work.
+///
+/// ```
+/// use beam::prelude::*;
+/// # let dir = tempfile::tempdir().unwrap();
+/// # std::fs::write(dir.path().join("a.txt"), b"one\ntwo\r\n").unwrap();
+/// # std::fs::write(dir.path().join("b.txt"), b"caf\xe9").unwrap();
+/// let logs = dir.path().join("*.txt");
+/// let out = pipeline! {
+///     lines = read_text(TextInput::new(&logs).lossy_utf8().max_line_bytes(1 << 20));
+///     all = lines -> collect();
+/// }
+/// .run()?;
+/// let mut all = out.all;
+/// all.sort();
+/// assert_eq!(all, vec!["caf\u{FFFD}", "one", "two"]);
+/// # Ok::<(), beam::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct TextInput {
+    pattern: PathBuf,
+    lossy: bool,
+    max_line_bytes: usize,
+    split_bytes: Option<u64>,
+}
+
+impl TextInput {
+    /// The default longest line: 64 MiB. A longer one is an error, not an
+    /// out-of-memory.
+    pub const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
+
+    /// Reads the file, directory or glob `pattern`.
+    pub fn new(pattern: impl AsRef<Path>) -> Self {
+        TextInput {
+            pattern: pattern.as_ref().to_owned(),
+            lossy: false,
+            max_line_bytes: Self::DEFAULT_MAX_LINE_BYTES,
+            split_bytes: None,
+        }
+    }
+
+    /// Replaces invalid UTF-8 with `U+FFFD` instead of failing the run.
+    pub fn lossy_utf8(mut self) -> Self {
+        self.lossy = true;
+        self
+    }
+
+    /// Fails the run on a line longer than `bytes` (default 64 MiB).
+    pub fn max_line_bytes(mut self, bytes: usize) -> Self {
+        self.max_line_bytes = bytes;
+        self
+    }
+
+    /// Reads uncompressed files in byte ranges of about `bytes` each (default: a
+    /// quarter of the input per thread, between 1 and 64 MiB).
+    pub fn split_bytes(mut self, bytes: u64) -> Self {
+        self.split_bytes = Some(bytes.max(1));
+        self
+    }
+}
+
+macro_rules! text_input_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for TextInput {
+            fn from(path: $t) -> Self {
+                TextInput::new(path)
+            }
+        }
+    )*};
+}
+text_input_from!(&str, String, &String, &Path, PathBuf, &PathBuf);
+
+/// The `read_text` source: lines of text files as `String`, read in parallel.
+#[doc(hidden)]
+pub struct ReadText {
+    input: TextInput,
+    plan: OnceLock<(Vec<InputFile>, Vec<Split>)>,
+    next_split: AtomicUsize,
+}
+
+#[doc(hidden)]
+pub fn read_text(input: impl Into<TextInput>) -> (ReadText, Witness<String>) {
+    (ReadText { input: input.into(), plan: OnceLock::new(), next_split: AtomicUsize::new(0) }, Witness::new())
+}
+
+/// A worker's open split and its line buffer.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct TextState {
+    reader: Option<LineReader>,
+    line: Vec<u8>,
+}
+
+impl ReadText {
+    fn open_next(&self) -> Result<Option<LineReader>> {
+        let Some((files, splits)) = self.plan.get() else { return Ok(None) };
+        let index = self.next_split.fetch_add(1, Ordering::Relaxed);
+        let Some(&split) = splits.get(index) else { return Ok(None) };
+        LineReader::open(&files[split.file], split, self.input.max_line_bytes).map(Some)
+    }
+}
+
+impl Source for ReadText {
+    type Item = String;
+    type State = TextState;
+
+    fn prepare(&self, _ctx: &Context) -> Result<()> {
+        let files = input::expand(&self.input.pattern)?;
+        let total = files.iter().map(|f| f.len).sum();
+        let size = self.input.split_bytes.unwrap_or_else(|| input::split_size(total, rayon::current_num_threads()));
+        let splits = input::split(&files, size, false);
+        let _ = self.plan.set((files, splits));
+        Ok(())
+    }
+
+    fn next_chunk(&self, state: &mut TextState, chunk: &mut Vec<String>) -> Result<bool> {
+        while chunk.len() < CHUNK {
+            let reader = match &mut state.reader {
+                Some(reader) => reader,
+                None => match self.open_next()? {
+                    Some(reader) => state.reader.insert(reader),
+                    None => break,
+                },
+            };
+            let Some(start) = reader.next(&mut state.line)? else {
+                state.reader = None;
+                continue;
+            };
+            let text = if self.input.lossy {
+                String::from_utf8_lossy(&state.line).into_owned()
+            } else {
+                match std::str::from_utf8(&state.line) {
+                    Ok(text) => text.to_owned(),
+                    Err(e) => {
+                        return Err(Error::new(ErrorKind::InvalidInput, "line is not valid UTF-8")
+                            .at(reader.position(&start))
+                            .with_source(e));
+                    }
+                }
+            };
+            chunk.push(text);
+        }
+        Ok(!chunk.is_empty())
+    }
+}

@@ -1,0 +1,137 @@
+//! `read_text`: every line exactly once whatever the split points, compressed
+//! files, globs and directories, and the errors for bad input.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use beam::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn read_all(input: TextInput) -> Result<Vec<String>, beam::Error> {
+    let out = pipeline! {
+        lines = read_text(input.clone());
+        all = lines -> collect();
+    }
+    .threads(3)
+    .run()?;
+    let mut all = out.all;
+    all.sort();
+    Ok(all)
+}
+
+/// What `str::lines` gives, the reference: `\n` or `\r\n` endings, no empty last line.
+fn expected(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn every_split_point_reads_every_line_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let texts = [
+        "a\nbb\n\nccc\r\ndddd\n",
+        "no trailing newline\nsecond",
+        "\n\n\n",
+        "x",
+        "one very long line with no end at all, longer than many of the splits",
+        "crlf\r\nonly\r\n",
+    ];
+    for (i, text) in texts.iter().enumerate() {
+        let path = dir.path().join(format!("t{i}.txt"));
+        fs::write(&path, text).unwrap();
+        for split in 1..=text.len() as u64 + 1 {
+            let got = read_all(TextInput::new(&path).split_bytes(split)).unwrap();
+            assert_eq!(got, expected(text), "text {i} split into ranges of {split} bytes");
+        }
+    }
+}
+
+#[test]
+fn random_text_in_random_splits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(3);
+    for round in 0..20 {
+        let mut text = String::new();
+        for _ in 0..rng.random_range(0..300) {
+            let len = if rng.random_bool(0.05) { rng.random_range(100..2000) } else { rng.random_range(0..20) };
+            text.extend((0..len).map(|_| rng.random_range(b'a'..=b'z') as char));
+            text.push_str(if rng.random_bool(0.2) { "\r\n" } else { "\n" });
+        }
+        if rng.random_bool(0.5) {
+            text.push_str("tail without newline");
+        }
+        let path = dir.path().join(format!("r{round}.txt"));
+        fs::write(&path, &text).unwrap();
+        let split = rng.random_range(1..200);
+        assert_eq!(read_all(TextInput::new(&path).split_bytes(split)).unwrap(), expected(&text), "round {round}");
+    }
+}
+
+#[test]
+fn directories_globs_empty_and_many_small_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = String::new();
+    for i in 0..150 {
+        let text = if i % 10 == 0 { String::new() } else { format!("file {i} line 1\nfile {i} line 2\n") };
+        fs::write(dir.path().join(format!("part-{i:03}.txt")), &text).unwrap();
+        all.push_str(&text);
+    }
+    fs::write(dir.path().join(".hidden"), "not read\n").unwrap();
+    assert_eq!(read_all(TextInput::new(dir.path())).unwrap(), expected(&all));
+    assert_eq!(read_all(TextInput::new(dir.path().join("part-*.txt"))).unwrap(), expected(&all));
+    let only_empty = dir.path().join("part-000.txt");
+    assert_eq!(read_all(TextInput::new(&only_empty)).unwrap(), Vec::<String>::new());
+}
+
+#[test]
+fn gzip_and_zstd_files_are_decompressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = (0..5000).map(|i| format!("line {i}\n")).collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).unwrap();
+    fs::write(dir.path().join("a.txt.gz"), gz.finish().unwrap()).unwrap();
+    let zst = ruzstd::encoding::compress_to_vec(text.as_bytes(), ruzstd::encoding::CompressionLevel::Fastest);
+    fs::write(dir.path().join("b.txt.zst"), zst).unwrap();
+    let got = read_all(TextInput::new(dir.path()).split_bytes(100)).unwrap();
+    let mut twice = expected(&text);
+    twice.extend(expected(&text));
+    twice.sort();
+    assert_eq!(got, twice);
+}
+
+fn error_of(input: TextInput) -> beam::Error {
+    read_all(input).unwrap_err()
+}
+
+#[test]
+fn bad_input_errors_name_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // Invalid UTF-8 on line 4, found by a worker that starts mid-file.
+    let path = dir.path().join("bad.txt");
+    fs::write(&path, b"aaaa\nbbbb\ncccc\nd\xffd\neeee\n").unwrap();
+    let err = error_of(TextInput::new(&path).split_bytes(7));
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(err.stage().unwrap().op, "read_text");
+    assert_eq!(err.input().unwrap().line, Some(4), "{err}");
+    assert!(err.to_string().contains("bad.txt:4: line is not valid UTF-8"), "{err}");
+    // The same file reads with replacement characters when asked.
+    let lossy = read_all(TextInput::new(&path).lossy_utf8()).unwrap();
+    assert!(lossy.contains(&"d\u{FFFD}d".to_owned()));
+
+    // A line over the limit is an error, not an allocation of the whole line.
+    let path = dir.path().join("long.txt");
+    fs::write(&path, format!("short\n{}\nshort\n", "x".repeat(10_000))).unwrap();
+    let err = error_of(TextInput::new(&path).max_line_bytes(1000).split_bytes(4));
+    assert_eq!(err.input().unwrap().line, Some(2), "{err}");
+    assert!(err.message().contains("longer than the limit of 1000 bytes"), "{err}");
+
+    // No file matches: an error naming the pattern, not an empty result.
+    let err = error_of(TextInput::new(dir.path().join("nothing-*.txt")));
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert!(err.message().contains("no input file matches"), "{err}");
+    let err = error_of(TextInput::new(Path::new("/definitely/not/here.txt")));
+    assert_eq!(err.kind(), ErrorKind::Io);
+}
