@@ -18,7 +18,7 @@ use syn::{Expr, Ident, Type};
 
 use crate::graph::{Graph, NodeId};
 use crate::ops::{Kind, TakesElement};
-use crate::plan::{Plan, Segment, SegmentInput};
+use crate::plan::{Plan, Segment, SegmentInput, is_barrier_output};
 
 pub fn expand(graph: &Graph, plan: &Plan) -> TokenStream {
     let plan_static = plan_tokens(graph, plan);
@@ -118,17 +118,32 @@ fn segment(graph: &Graph, segment: &Segment) -> SegmentCode {
 
     let mut build = Vec::new();
     let mut prepare = Vec::new();
+    let mut dead_letters = quote!();
     let open = match segment.input {
         SegmentInput::Source(n) => {
             let node = &graph.nodes[n];
             let op = &node.call.op;
+            let generics = &node.call.generics;
             let args = &node.call.args;
             build.push(quote_spanned! {node.call.span=>
-                let (#source, #head_witness) = __ctx.finish(#n, || ::beam::Result::Ok(::beam::__private::ops::#op(#(#args),*)))?;
+                let (#source, #head_witness) = __ctx.finish(#n, || ::beam::Result::Ok(::beam::__private::ops::#op #generics (#(#args),*)))?;
             });
             prepare.push(quote_spanned! {node.call.span=>
                 __ctx.finish(#n, || ::beam::__private::Source::prepare(&#source, __ctx))?;
             });
+            let mut after = Vec::new();
+            for bad in graph.consumers(n).into_iter().filter(|&c| graph.nodes[c].is(Kind::DeadLetters)) {
+                // `(records, bad) = read_jsonl(..)`: keep bad records, collect them after the loop.
+                let (w, out) = (var(graph, "w", bad), var(graph, "out", bad));
+                build.push(quote_spanned! {node.call.span=>
+                    let #source = ::beam::__private::DeadLetterSource::keep_bad_records(#source);
+                    let #w = ::beam::__private::Witness::<::beam::BadRecord>::new();
+                });
+                after.push(quote_spanned! {node.call.span=>
+                    let #out = ::beam::__private::DeadLetterSource::bad_records(&#source);
+                });
+            }
+            dead_letters = quote!(#(#after)*);
             quote!()
         }
         // The head witness of a shuffled input is the barrier's own (see below).
@@ -251,7 +266,7 @@ fn segment(graph: &Graph, segment: &Segment) -> SegmentCode {
         #open
         let #all = __ctx.run_segment(
             #head,
-            #source,
+            &#source,
             |__worker| (#(::beam::__private::Leaf::local(&#leaf_names, __worker),)*),
             |#state, #element, __stage| {
                 let (#(#locals,)*) = #state;
@@ -263,16 +278,13 @@ fn segment(graph: &Graph, segment: &Segment) -> SegmentCode {
             #(#collected.push(#locals);)*
         }
         #(#finishes)*
+        #dead_letters
     };
     SegmentCode { build: quote!(#(#build)*), prepare: quote!(#(#prepare)*), run }
 }
 
 fn is_collect(graph: &Graph, id: NodeId) -> bool {
     graph.nodes[id].spec.is_some_and(|s| s.name == "collect")
-}
-
-fn is_barrier_output(graph: &Graph, id: NodeId) -> bool {
-    graph.nodes[id].is(Kind::KeyedShuffle) || graph.nodes[id].is(Kind::GlobalCombine)
 }
 
 /// The code that hands `element`, the output of `id`, to every stage of the segment
@@ -398,6 +410,7 @@ fn plan_tokens(graph: &Graph, plan: &Plan) -> TokenStream {
             Some(Kind::GlobalCombine) => quote!(GlobalCombine),
             Some(Kind::Flatten) => quote!(Flatten),
             Some(Kind::Sink) => quote!(Sink),
+            Some(Kind::DeadLetters) => quote!(DeadLetters),
         };
         let inputs = node.inputs.iter().filter_map(|i| i.node);
         let name = match &node.name {

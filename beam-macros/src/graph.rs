@@ -56,6 +56,28 @@ impl Node {
     }
 }
 
+/// Names `node`'s result `name`, unless the name is taken.
+fn register(
+    defined: &mut HashMap<String, (Ident, NodeId)>,
+    nodes: &mut [Node],
+    node: NodeId,
+    name: Ident,
+    diag: &mut Diagnostics,
+) {
+    let key = name.to_string();
+    if let Some((first, _)) = defined.get(&key) {
+        let line = first.span().start().line;
+        diag.error(
+            name.span(),
+            format!("`{name}` is defined twice (first on line {line}); give this collection another name"),
+        );
+        nodes[node].failed = true;
+    } else {
+        defined.insert(key, (name.clone(), node));
+        nodes[node].name = Some(name);
+    }
+}
+
 impl Graph {
     pub fn build(ast: PipelineAst, diag: &mut Diagnostics) -> Graph {
         let mut nodes: Vec<Node> = Vec::new();
@@ -129,19 +151,38 @@ impl Graph {
             }
 
             let last = previous.expect("statement has at least one stage");
-            if let Some(name) = statement.name {
-                let key = name.to_string();
-                if let Some((first, _)) = defined.get(&key) {
-                    let line = first.span().start().line;
-                    diag.error(
-                        name.span(),
-                        format!("`{name}` is defined twice (first on line {line}); give this collection another name"),
-                    );
-                    nodes[last].failed = true;
-                } else {
-                    defined.insert(key, (name.clone(), last));
-                    nodes[last].name = Some(name);
+            if let Some(extra) = statement.more_names.first() {
+                // `(records, bad) = read_jsonl(..)`: a node for the bad records.
+                let supports = nodes[last].spec.is_some_and(|s| s.dead_letters);
+                if supports && statement.more_names.len() == 1 {
+                    let id = nodes.len();
+                    let start = extra.span().start();
+                    let op = Ident::new("bad_records", extra.span());
+                    nodes.push(Node {
+                        id,
+                        call: StageCall { label: None, op, generics: None, args: Vec::new(), span: extra.span() },
+                        spec: Some(&ops::BAD_RECORDS),
+                        inputs: vec![Input { node: Some(last), span: extra.span() }],
+                        name: None,
+                        at_head: false,
+                        failed: false,
+                        line: start.line,
+                        column: start.column + 1,
+                    });
+                    register(&mut defined, &mut nodes, id, extra.clone(), diag);
+                } else if nodes[last].spec.is_some() {
+                    let op = nodes[last].op_name();
+                    let given = statement.more_names.len() + 1;
+                    let message = if supports {
+                        format!("`{op}` has two outputs, its records and its bad records, but {given} names are given")
+                    } else {
+                        format!("`{op}` has one output, but {given} names are given")
+                    };
+                    diag.error(extra.span(), message);
                 }
+            }
+            if let Some(name) = statement.name {
+                register(&mut defined, &mut nodes, last, name, diag);
             }
         }
 

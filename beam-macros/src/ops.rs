@@ -17,6 +17,9 @@ pub enum Kind {
     Flatten,
     /// Ends a chain: `collect` gives an output of `run()`, the others nothing.
     Sink,
+    /// The bad records of a source, `bad` in `(records, bad) = read_csv(..)`: not a
+    /// transform the user calls, but a node the graph adds for that second output.
+    DeadLetters,
 }
 
 /// How a transform's closure argument takes the element, for checking the type the
@@ -34,6 +37,8 @@ pub struct OpSpec {
     pub args: &'static [&'static str],
     /// Which argument is a closure that takes the whole element, and how.
     pub closure: Option<(usize, TakesElement)>,
+    /// A source that can send bad records to a second output: `(rows, bad) = ...`.
+    pub dead_letters: bool,
     /// A convenience transform built as another one with a fixed combiner:
     /// `sum_per_key()` is `combine_per_key(Sum)`.
     pub via: Option<(&'static str, &'static str)>,
@@ -57,8 +62,15 @@ use Kind::*;
 use TakesElement::*;
 
 const fn op(name: &'static str, kind: Kind, args: &'static [&'static str], doc: &'static str) -> OpSpec {
-    OpSpec { name, kind, args, closure: None, via: None, doc }
+    OpSpec { name, kind, args, closure: None, dead_letters: false, via: None, doc }
 }
+
+const fn with_dead_letters(spec: OpSpec) -> OpSpec {
+    OpSpec { dead_letters: true, ..spec }
+}
+
+/// The node for a source's bad records (see [`Kind::DeadLetters`]).
+pub static BAD_RECORDS: OpSpec = op("bad_records", DeadLetters, &[], "the records a source could not parse");
 
 const fn via(spec: OpSpec, generic: &'static str, combiner: &'static str) -> OpSpec {
     OpSpec { via: Some((generic, combiner)), ..spec }
@@ -71,7 +83,8 @@ const fn with_closure(spec: OpSpec, arg: usize, takes: TakesElement) -> OpSpec {
 pub static OPS: &[OpSpec] = &[
     // Sources.
     op("from_iter", Source, &["items"], "the items of any `IntoIterator` (bounded)"),
-    op("read_text", Source, &["path"], "the lines of a UTF-8 text file, as `String`"),
+    op("read_text", Source, &["input"], "the lines of text files (a file, directory or glob), as `String`"),
+    with_dead_letters(op("read_jsonl", Source, &["input"], "one `T: Deserialize` per line of JSON Lines files")),
     // Element-wise.
     with_closure(op("map", ElementWise, &["f"], "`f(x)` for every element"), 0, ByValue),
     with_closure(op("flat_map", ElementWise, &["f"], "every item of the `IntoIterator` `f(x)`"), 0, ByValue),
@@ -105,10 +118,11 @@ pub static OPS: &[OpSpec] = &[
     op("collect", Sink, &[], "a `Vec` of all elements, as a field of `run()`'s result"),
     with_closure(op("for_each", Sink, &["f"], "calls `f(x)` for every element, in parallel"), 0, ByValue),
     with_closure(
-        op("write_text", Sink, &["dir", "format"], "one line `format(&x)` per element, into part files in `dir`"),
+        op("write_text", Sink, &["output", "format"], "one line `format(&x)` per element, into part files"),
         1,
         ByRef,
     ),
+    op("write_jsonl", Sink, &["output"], "one JSON value per element and line, into part files"),
 ];
 
 pub fn lookup(name: &str) -> Option<&'static OpSpec> {

@@ -2,9 +2,9 @@
 //!
 //! ```text
 //! pipeline   := statement*
-//! statement  := (name '=')? head ('->' stage)* ';'
+//! statement  := (name '=' | '(' name (',' name)* ')' '=')? head ('->' stage)* ';'
 //! head       := name | '(' name (',' name)+ ')' | stage
-//! stage      := (label ':')? transform '(' args ')'
+//! stage      := (label ':')? transform ('::' '<' types '>')? '(' args ')'
 //! ```
 
 use proc_macro2::Span;
@@ -19,6 +19,9 @@ pub struct PipelineAst {
 pub struct Statement {
     /// `name = ...`: the collection (or `collect()` output) the statement defines.
     pub name: Option<Ident>,
+    /// `(records, bad) = ...`: names for the outputs after the first (a source's
+    /// bad records).
+    pub more_names: Vec<Ident>,
     pub head: Head,
     pub stages: Vec<StageCall>,
 }
@@ -35,6 +38,8 @@ pub enum Head {
 pub struct StageCall {
     pub label: Option<Ident>,
     pub op: Ident,
+    /// `read_csv::<Sale>(..)`: type arguments for the transform.
+    pub generics: Option<syn::AngleBracketedGenericArguments>,
     pub args: Vec<Expr>,
     /// The span of `op(args)`, where errors about the call land.
     pub span: Span,
@@ -52,10 +57,19 @@ impl Parse for PipelineAst {
 
 impl Parse for Statement {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut more_names = Vec::new();
         let name = if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
             let name: Ident = input.parse()?;
             input.parse::<Token![=]>()?;
             Some(name)
+        } else if input.peek(syn::token::Paren) && is_tuple_of_names_then_eq(input) {
+            let content;
+            parenthesized!(content in input);
+            let mut names = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?.into_iter();
+            input.parse::<Token![=]>()?;
+            let first = names.next();
+            more_names = names.collect();
+            first
         } else {
             None
         };
@@ -69,8 +83,19 @@ impl Parse for Statement {
             return Err(input.error("expected `->` and a stage, or `;` to end the statement"));
         }
         input.parse::<Token![;]>()?;
-        Ok(Statement { name, head, stages })
+        Ok(Statement { name, more_names, head, stages })
     }
+}
+
+/// `(a, b) = ...` (names to define) rather than `(a, b) -> ...` (inputs to read).
+fn is_tuple_of_names_then_eq(input: ParseStream) -> bool {
+    fn names_then_eq(input: ParseStream) -> syn::Result<bool> {
+        let content;
+        parenthesized!(content in input);
+        Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+        Ok(input.peek(Token![=]) && !input.peek(Token![==]) && !input.peek(Token![=>]))
+    }
+    names_then_eq(&input.fork()).unwrap_or(false)
 }
 
 impl Parse for Head {
@@ -83,7 +108,7 @@ impl Parse for Head {
         }
         let fork = input.fork();
         let _: Ident = fork.parse()?;
-        if fork.peek(syn::token::Paren) || (fork.peek(Token![:]) && !fork.peek(Token![::])) {
+        if fork.peek(syn::token::Paren) || fork.peek(Token![::]) || (fork.peek(Token![:]) && !fork.peek(Token![::])) {
             return Ok(Head::Stage(input.parse()?));
         }
         Ok(Head::Collection(input.parse()?))
@@ -99,6 +124,7 @@ impl Parse for StageCall {
         }
         let op: Ident =
             input.parse().map_err(|e| syn::Error::new(e.span(), "expected a transform, e.g. `map(|x| ...)`"))?;
+        let generics = if input.peek(Token![::]) { Some(input.parse()?) } else { None };
         if !input.peek(syn::token::Paren) {
             return Err(syn::Error::new(
                 op.span(),
@@ -109,7 +135,7 @@ impl Parse for StageCall {
         let parens = parenthesized!(content in input);
         let args = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
         let span = op.span().join(parens.span.close()).unwrap_or_else(|| op.span());
-        Ok(StageCall { label, op, args: args.into_iter().collect(), span })
+        Ok(StageCall { label, op, generics, args: args.into_iter().collect(), span })
     }
 }
 

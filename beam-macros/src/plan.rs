@@ -50,7 +50,7 @@ pub fn plan(graph: &Graph) -> Plan {
         match node.spec.map(|s| s.kind) {
             Some(Kind::Source) => inputs.push(SegmentInput::Source(id)),
             Some(Kind::Flatten) => inputs.push(SegmentInput::Flatten(id)),
-            Some(Kind::KeyedShuffle | Kind::GlobalCombine) => {
+            Some(Kind::KeyedShuffle | Kind::GlobalCombine | Kind::DeadLetters) => {
                 // Only worth a loop if something other than a flatten reads it.
                 let readers = graph.consumers(id);
                 if readers.iter().any(|&r| !graph.nodes[r].is(Kind::Flatten)) {
@@ -77,6 +77,10 @@ pub fn plan(graph: &Graph) -> Plan {
                     continue;
                 }
                 for reader in graph.consumers(id) {
+                    if graph.nodes[reader].is(Kind::DeadLetters) {
+                        // Filled by the source as it reads, not by the loop.
+                        continue;
+                    }
                     if graph.nodes[reader].is(Kind::Flatten) {
                         if !materialized.contains(&id) && !is_barrier_output(graph, id) {
                             materialized.push(id);
@@ -96,8 +100,8 @@ pub fn plan(graph: &Graph) -> Plan {
 }
 
 /// A barrier's result already is a collection; a flatten reads it as it is.
-fn is_barrier_output(graph: &Graph, id: NodeId) -> bool {
-    graph.nodes[id].is(Kind::KeyedShuffle) || graph.nodes[id].is(Kind::GlobalCombine)
+pub fn is_barrier_output(graph: &Graph, id: NodeId) -> bool {
+    graph.nodes[id].spec.is_some_and(|s| matches!(s.kind, Kind::KeyedShuffle | Kind::GlobalCombine | Kind::DeadLetters))
 }
 
 fn topological_order(graph: &Graph) -> Vec<NodeId> {

@@ -16,8 +16,10 @@ pub use crate::source::Source;
 
 /// Generated code calls transforms through this module.
 pub mod ops {
+    pub use crate::io::jsonl::{read_jsonl, write_jsonl};
     pub use crate::io::text::read_text;
-    pub use crate::sink::{collect, for_each, materialize, write_text};
+    pub use crate::io::text::write_text;
+    pub use crate::sink::{collect, for_each, materialize};
     pub use crate::source::{CollectionSource, flatten, from_iter};
     pub use crate::transform::elementwise::{
         filter, filter_map, flat_map, inspect, key_by, keys, map, map_values, values,
@@ -173,6 +175,12 @@ impl<T: Clone> FanOut for T {}
 #[inline(always)]
 pub fn fan_out<T: FanOut>(element: &T) -> T {
     element.clone()
+}
+
+/// A source that can keep its bad records for a dead-letter output.
+pub trait DeadLetterSource: Sized {
+    fn keep_bad_records(self) -> Self;
+    fn bad_records(&self) -> Collection<crate::BadRecord>;
 }
 
 /// A value of any type, for the placeholder `pipeline!` emits next to a compile error

@@ -33,14 +33,27 @@ pub struct InputPosition {
     pub path: PathBuf,
     /// 1-based line number, where one is known.
     pub line: Option<u64>,
+    /// 1-based column (byte in the line), where the parser knows it.
+    pub column: Option<u64>,
+}
+
+impl InputPosition {
+    /// A position in `path`, at `line` if known.
+    pub fn new(path: impl Into<PathBuf>, line: Option<u64>) -> Self {
+        InputPosition { path: path.into(), line, column: None }
+    }
 }
 
 impl fmt::Display for InputPosition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{line}", self.path.display()),
-            None => write!(f, "{}", self.path.display()),
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
         }
+        Ok(())
     }
 }
 
@@ -99,7 +112,7 @@ impl Error {
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         let message = source.to_string();
-        Error::new(ErrorKind::Io, message).at(InputPosition { path: path.into(), line: None }).with_source(source)
+        Error::new(ErrorKind::Io, message).at(InputPosition::new(path, None)).with_source(source)
     }
 
     /// Names the stage the error happened in (kept if one is already set).

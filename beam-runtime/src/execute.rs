@@ -86,7 +86,7 @@ impl Context {
     pub fn run_segment<S, L, Init, Body>(
         &self,
         source_stage: usize,
-        source: S,
+        source: &S,
         init: Init,
         body: Body,
     ) -> Result<Vec<L>>

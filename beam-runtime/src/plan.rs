@@ -19,6 +19,8 @@ pub enum StageKind {
     Flatten,
     /// Ends a chain (`collect`, `for_each`, `write_text`).
     Sink,
+    /// The records a source could not parse: `bad` in `(rows, bad) = read_csv(..)`.
+    DeadLetters,
 }
 
 /// One stage of a pipeline as the user wrote it.

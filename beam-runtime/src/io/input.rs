@@ -74,7 +74,7 @@ pub fn expand(pattern: &Path) -> Result<Vec<InputFile>> {
     };
     if paths.is_empty() {
         return Err(Error::new(ErrorKind::Io, format!("no input file matches `{text}`"))
-            .at(InputPosition { path: pattern.to_owned(), line: None }));
+            .at(InputPosition::new(pattern.to_owned(), None)));
     }
     paths.sort();
     paths
@@ -160,7 +160,7 @@ impl LineReader {
             Compression::Zstd => {
                 let decoder = ruzstd::decoding::StreamingDecoder::new(BufReader::new(raw)).map_err(|e| {
                     Error::new(ErrorKind::InvalidInput, format!("not a zstd file: {e}"))
-                        .at(InputPosition { path: path.clone(), line: None })
+                        .at(InputPosition::new(path.clone(), None))
                 })?;
                 Box::new(BufReader::with_capacity(1 << 18, decoder))
             }
@@ -222,7 +222,7 @@ impl LineReader {
                     ErrorKind::InvalidInput,
                     format!("line is longer than the limit of {} bytes", self.max_line_bytes),
                 )
-                .at(InputPosition { path: self.path.clone(), line: Some(line_number) }));
+                .at(InputPosition::new(self.path.clone(), Some(line_number))));
             }
             if done {
                 break;
@@ -260,7 +260,7 @@ impl LineReader {
     }
 
     pub fn position(&self, start: &LineStart) -> InputPosition {
-        InputPosition { path: self.path.clone(), line: Some(self.line_of(start)) }
+        InputPosition::new(self.path.clone(), Some(self.line_of(start)))
     }
 
     pub fn path(&self) -> &Path {
@@ -271,7 +271,7 @@ impl LineReader {
 /// A read error at `offset` of `path`, with the line it happened on.
 fn error_at(path: &Path, offset: u64, e: std::io::Error) -> Error {
     let line = count_lines_before(path, offset).ok().map(|n| n + 1);
-    Error::io(path, e).at(InputPosition { path: path.to_owned(), line })
+    Error::io(path, e).at(InputPosition::new(path, line))
 }
 
 /// How many `\n` the file has before `offset`: the line number of a range's line,

@@ -2,4 +2,7 @@
 //! input files; `output` writes part files and publishes them atomically.
 
 pub mod input;
+pub mod jsonl;
+pub mod output;
+pub mod records;
 pub mod text;

@@ -1,14 +1,22 @@
-//! Text files: `read_text` (lines in, in parallel byte ranges) and `write_text`.
+//! Text files: `read_text` (lines in, in parallel byte ranges) and `write_text`
+//! (one line per element, published atomically).
 
+use std::fmt::Display;
+use std::io::Write;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::__private::{Context, Witness};
+use crate::__private::{Context, Leaf, Witness, Worker};
 use crate::error::{Error, ErrorKind, Result};
 use crate::execute::CHUNK;
 use crate::io::input::{self, InputFile, LineReader, Split};
+use crate::io::output::{FileOutput, OutputFiles, PartFile, Writer};
 use crate::source::Source;
+
+/// The files of an input and the byte ranges to read them in.
+pub(crate) type InputPlan = (Vec<InputFile>, Vec<Split>);
 
 /// What `read_text` reads: a file, a directory (its files) or a glob (`logs/*.txt`),
 /// and how. `.gz` and `.zst` files are decompressed (each read whole by one worker;
@@ -68,6 +76,22 @@ impl TextInput {
         self
     }
 
+    /// The files to read and the ranges to read them in.
+    pub(crate) fn plan(&self) -> Result<InputPlan> {
+        let files = input::expand(&self.pattern)?;
+        let total = files.iter().map(|f| f.len).sum();
+        let size = self.split_bytes.unwrap_or_else(|| input::split_size(total, rayon::current_num_threads()));
+        let splits = input::split(&files, size, false);
+        Ok((files, splits))
+    }
+
+    /// Opens the next unread range of `plan`, if any is left.
+    pub(crate) fn open_next(&self, plan: Option<&InputPlan>, next: &AtomicUsize) -> Result<Option<LineReader>> {
+        let Some((files, splits)) = plan else { return Ok(None) };
+        let Some(&split) = splits.get(next.fetch_add(1, Ordering::Relaxed)) else { return Ok(None) };
+        LineReader::open(&files[split.file], split, self.max_line_bytes).map(Some)
+    }
+
     /// Reads uncompressed files in byte ranges of about `bytes` each (default: a
     /// quarter of the input per thread, between 1 and 64 MiB).
     pub fn split_bytes(mut self, bytes: u64) -> Self {
@@ -91,7 +115,7 @@ text_input_from!(&str, String, &String, &Path, PathBuf, &PathBuf);
 #[doc(hidden)]
 pub struct ReadText {
     input: TextInput,
-    plan: OnceLock<(Vec<InputFile>, Vec<Split>)>,
+    plan: OnceLock<InputPlan>,
     next_split: AtomicUsize,
 }
 
@@ -108,25 +132,12 @@ pub struct TextState {
     line: Vec<u8>,
 }
 
-impl ReadText {
-    fn open_next(&self) -> Result<Option<LineReader>> {
-        let Some((files, splits)) = self.plan.get() else { return Ok(None) };
-        let index = self.next_split.fetch_add(1, Ordering::Relaxed);
-        let Some(&split) = splits.get(index) else { return Ok(None) };
-        LineReader::open(&files[split.file], split, self.input.max_line_bytes).map(Some)
-    }
-}
-
 impl Source for ReadText {
     type Item = String;
     type State = TextState;
 
     fn prepare(&self, _ctx: &Context) -> Result<()> {
-        let files = input::expand(&self.input.pattern)?;
-        let total = files.iter().map(|f| f.len).sum();
-        let size = self.input.split_bytes.unwrap_or_else(|| input::split_size(total, rayon::current_num_threads()));
-        let splits = input::split(&files, size, false);
-        let _ = self.plan.set((files, splits));
+        let _ = self.plan.set(self.input.plan()?);
         Ok(())
     }
 
@@ -134,7 +145,7 @@ impl Source for ReadText {
         while chunk.len() < CHUNK {
             let reader = match &mut state.reader {
                 Some(reader) => reader,
-                None => match self.open_next()? {
+                None => match self.input.open_next(self.plan.get(), &self.next_split)? {
                     Some(reader) => state.reader.insert(reader),
                     None => break,
                 },
@@ -158,5 +169,45 @@ impl Source for ReadText {
             chunk.push(text);
         }
         Ok(!chunk.is_empty())
+    }
+}
+
+/// The `write_text` sink: one line `format(&x)` per element.
+#[doc(hidden)]
+pub struct WriteText<F, T> {
+    files: OutputFiles,
+    format: F,
+    _in: PhantomData<fn(T)>,
+}
+
+#[doc(hidden)]
+pub fn write_text<T, S, F>(_: Witness<T>, output: impl Into<FileOutput>, format: F) -> impl Leaf<In = T, Output = ()>
+where
+    F: Fn(&T) -> S + Sync,
+    S: Display,
+{
+    WriteText { files: OutputFiles::new(output.into(), "", 0), format, _in: PhantomData }
+}
+
+impl<T, S: Display, F: Fn(&T) -> S + Sync> Leaf for WriteText<F, T> {
+    type In = T;
+    type Local = PartFile<Writer>;
+    type Output = ();
+
+    fn prepare(&self, ctx: &Context) -> Result<()> {
+        self.files.prepare(ctx)
+    }
+
+    fn local(&self, worker: Worker) -> PartFile<Writer> {
+        self.files.part(worker)
+    }
+
+    #[inline]
+    fn push(&self, part: &mut PartFile<Writer>, input: T) {
+        part.write_with(|out| writeln!(out, "{}", (self.format)(&input)));
+    }
+
+    fn finish(self, parts: Vec<PartFile<Writer>>, _ctx: &Context) -> Result<()> {
+        self.files.finish(parts)
     }
 }

@@ -1,0 +1,173 @@
+//! Typed records in and out: JSON Lines (and CSV), bad records as errors or as a
+//! dead-letter output, round trips, and atomic output.
+
+use std::fs;
+
+use beam::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Sale {
+    region: String,
+    amount: u64,
+}
+
+fn sales(n: u64) -> Vec<Sale> {
+    (0..n).map(|i| Sale { region: format!("r{}", i % 7), amount: i }).collect()
+}
+
+fn sorted_sales(mut v: Vec<Sale>) -> Vec<Sale> {
+    v.sort_by(|a, b| (a.amount, &a.region).cmp(&(b.amount, &b.region)));
+    v
+}
+
+#[test]
+fn jsonl_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sales");
+    let data = sales(10_000);
+    pipeline! {
+        xs = from_iter(data.clone());
+        xs -> write_jsonl(&out);
+    }
+    .run()
+    .unwrap();
+    let back = pipeline! {
+        xs = read_jsonl::<Sale>(TextInput::new(&out).split_bytes(4096));
+        all = xs -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!(sorted_sales(back.all), sorted_sales(data));
+}
+
+#[test]
+fn a_bad_record_stops_the_run_with_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sales.jsonl");
+    fs::write(&path, "{\"region\":\"a\",\"amount\":1}\n\n{\"region\":\"b\",\"amount\":\"two\"}\n").unwrap();
+    let err = pipeline! {
+        xs = read_jsonl::<Sale>(&path);
+        _all = xs -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(err.stage().unwrap().op, "read_jsonl");
+    let at = err.input().unwrap();
+    assert_eq!((at.line, at.column.is_some()), (Some(3), true), "{err}");
+    assert!(err.to_string().contains("sales.jsonl:3:"), "{err}");
+    assert!(err.message().contains("invalid type"), "{err}");
+}
+
+#[test]
+fn bad_records_go_to_a_dead_letter_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sales.jsonl");
+    let mut text = String::new();
+    for i in 0..5000 {
+        if i % 1000 == 7 {
+            text.push_str(&format!("garbage {i}\n"));
+        } else {
+            text.push_str(&format!("{{\"region\":\"r{}\",\"amount\":{i}}}\n", i % 3));
+        }
+    }
+    fs::write(&path, &text).unwrap();
+    let bad_dir = dir.path().join("bad");
+    let out = pipeline! {
+        (rows, bad) = read_jsonl::<Sale>(TextInput::new(&path).split_bytes(10_000));
+        total = rows -> map(|s: Sale| s.amount) -> combine_globally(Sum) -> collect();
+        bad -> write_jsonl(&bad_dir);
+        lines = bad -> map(|b: BadRecord| b.line) -> collect();
+    }
+    .run()
+    .unwrap();
+    let mut lines = out.lines;
+    lines.sort();
+    assert_eq!(lines, vec![8, 1008, 2008, 3008, 4008]);
+    let bad_total: u64 = (0..5000u64).filter(|i| i % 1000 == 7).sum();
+    assert_eq!(out.total, vec![(0..5000u64).sum::<u64>() - bad_total]);
+    // The dead letters were written like any collection, and read back.
+    let back = pipeline! {
+        xs = read_jsonl::<BadRecord>(&bad_dir);
+        all = xs -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!(back.all.len(), 5);
+    assert!(back.all.iter().all(|b| b.raw.starts_with("garbage") && b.path == path));
+}
+
+#[test]
+fn a_failed_run_leaves_the_destination_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let result = pipeline! {
+        xs = from_iter(0..100_000u32);
+        xs -> map(|x: u32| { assert!(x != 77_777, "boom"); x }) -> write_jsonl(&out);
+    }
+    .run();
+    assert!(result.is_err());
+    assert!(!out.exists(), "no output after a failed run");
+    let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+
+    // An existing output is refused before any work, and kept as it was.
+    fs::create_dir(&out).unwrap();
+    fs::write(out.join("keep.txt"), "precious").unwrap();
+    let err = pipeline! {
+        xs = from_iter(0..10u32);
+        xs -> write_jsonl(&out);
+    }
+    .run()
+    .unwrap_err();
+    assert!(err.message().contains("already exists"), "{err}");
+    assert_eq!(fs::read_to_string(out.join("keep.txt")).unwrap(), "precious");
+
+    // A later stage failing after the sink's stage finished still leaves nothing.
+    let other = dir.path().join("other");
+    let result = pipeline! {
+        xs = from_iter(0..1000u32);
+        xs -> write_jsonl(&other);
+        _n = xs -> combine_globally(Sum) -> map(|s: u32| { assert!(s == 0, "late failure"); s }) -> collect();
+    }
+    .run();
+    assert!(result.is_err());
+    assert!(!other.exists());
+
+    // Overwriting is allowed when asked for.
+    pipeline! {
+        xs = from_iter(0..10u32);
+        xs -> write_jsonl(FileOutput::new(&out).overwrite());
+    }
+    .run()
+    .unwrap();
+    assert!(!out.join("keep.txt").exists());
+}
+
+#[test]
+fn single_file_and_gzip_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sales(3000);
+    let single = dir.path().join("all.jsonl");
+    let zipped = dir.path().join("zipped");
+    pipeline! {
+        xs = from_iter(data.clone());
+        xs -> write_jsonl(FileOutput::new(&single).single_file());
+        xs -> write_jsonl(FileOutput::new(&zipped).gzip());
+    }
+    .threads(3)
+    .run()
+    .unwrap();
+    assert!(single.is_file());
+    assert!(fs::read_dir(&zipped).unwrap().all(|e| e.unwrap().path().extension().unwrap() == "gz"));
+    for input in [TextInput::new(&single), TextInput::new(&zipped)] {
+        let back = pipeline! {
+            xs = read_jsonl::<Sale>(input.clone());
+            all = xs -> collect();
+        }
+        .run()
+        .unwrap();
+        assert_eq!(sorted_sales(back.all), sorted_sales(data.clone()));
+    }
+}
