@@ -143,3 +143,62 @@ fn thread_count_does_not_change_results() {
     assert_eq!(one, sorted(run(3)));
     assert_eq!(one, sorted(run(8)));
 }
+
+/// `pipeline!` used through a user's own `macro_rules!` wrapper.
+macro_rules! doubled_sum {
+    ($data:expr) => {
+        pipeline! {
+            xs = from_iter($data);
+            total = xs -> map(|x: u64| x * 2) -> combine_globally(Sum) -> collect();
+        }
+        .run()
+        .unwrap()
+        .total
+    };
+}
+
+#[test]
+fn works_inside_a_macro_rules_wrapper() {
+    assert_eq!(doubled_sum!(vec![1u64, 2, 3]), vec![12]);
+}
+
+#[test]
+fn collections_read_by_several_flattens_and_stages() {
+    let xs: Vec<u32> = (0..1000).collect();
+    let out = pipeline! {
+        a = from_iter(xs.clone());
+        b = from_iter(xs.clone());
+        sums = a -> map(|x: u32| (x % 10, x)) -> sum_per_key();
+        tens = sums -> map_values(|v: u32| v * 10);
+        both = (sums, tens) -> flatten() -> collect();
+        twice = (a, a) -> flatten() -> count() -> collect();
+        ab = (a, b) -> flatten() -> count() -> collect();
+        ba = (b, a) -> flatten() -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!(out.both.len(), 20);
+    assert_eq!(out.twice, vec![2000]);
+    assert_eq!(out.ab, vec![2000]);
+    assert_eq!(out.ba.len(), 2000);
+}
+
+#[test]
+fn a_nested_pipeline_inside_a_source_iterator_does_not_deadlock() {
+    let out = pipeline! {
+        sums = from_iter((0..8u64).map(|i| {
+            pipeline! {
+                xs = from_iter(0..1000u64);
+                s = xs -> map(|x: u64| x + i) -> combine_globally(Sum) -> collect();
+            }
+            .run()
+            .unwrap()
+            .s[0]
+        }));
+        total = sums -> combine_globally(Sum) -> collect();
+    }
+    .threads(2)
+    .run()
+    .unwrap();
+    assert_eq!(out.total, vec![(0..8u64).map(|i| (0..1000).sum::<u64>() + 1000 * i).sum::<u64>()]);
+}

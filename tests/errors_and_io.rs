@@ -191,3 +191,19 @@ fn the_plan_shows_fusion_and_shuffles_without_running() {
     // Explaining does not run: running still works afterwards.
     assert_eq!(p.run().unwrap().total, vec![3]);
 }
+
+#[test]
+fn a_panic_while_building_a_stage_is_an_error_too() {
+    fn make_adder(by: u32) -> impl Fn(u32) -> u32 + Sync {
+        assert!(by < 10, "adder too large");
+        move |x| x + by
+    }
+    let err = pipeline! {
+        xs = from_iter(0..10u32);
+        _ys = xs -> r#match: map(make_adder(99)) -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!((err.stage().unwrap().op, err.message()), ("map", "adder too large"));
+    assert_eq!(err.stage().unwrap().label, Some("match"));
+}

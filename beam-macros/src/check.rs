@@ -20,6 +20,16 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
     let node = &graph.nodes[id];
     let Some(spec) = node.spec else { return };
     let op = node.call.op.clone();
+    // `xs -> map(f);`: computed, then thrown away.
+    if node.name.is_none() && consumers.is_empty() && !matches!(spec.kind, Kind::Sink | Kind::DeadLetters) {
+        diag.error(
+            op.span(),
+            format!(
+                "the result of `{op}` is not used: end the chain in a sink such as `collect()`, `for_each(..)` or \
+                 `write_text(..)`, or name it (`_name = ...` to keep it only for its side effects)"
+            ),
+        );
+    }
     let span = op.span();
     let before = diag.len();
 

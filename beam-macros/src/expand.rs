@@ -23,7 +23,8 @@ use crate::plan::{Plan, Segment, SegmentInput, is_barrier_output};
 pub fn expand(graph: &Graph, plan: &Plan) -> TokenStream {
     let plan_static = plan_tokens(graph, plan);
     let outputs = collect_outputs(graph);
-    let segments: Vec<SegmentCode> = plan.segments.iter().map(|s| segment(graph, s)).collect();
+    let mut reads = CollectionReads::count(plan, graph);
+    let segments: Vec<SegmentCode> = plan.segments.iter().map(|s| segment(graph, s, &mut reads)).collect();
     let build = segments.iter().map(|s| &s.build);
     let prepare = segments.iter().map(|s| &s.prepare);
     let run = segments.iter().map(|s| &s.run);
@@ -111,7 +112,41 @@ struct SegmentCode {
     run: TokenStream,
 }
 
-fn segment(graph: &Graph, segment: &Segment) -> SegmentCode {
+/// A materialized collection (a barrier's output, or a flatten input) can be read
+/// by several segments; every read but the last gets a clone.
+struct CollectionReads(std::collections::HashMap<NodeId, usize>);
+
+impl CollectionReads {
+    fn count(plan: &Plan, graph: &Graph) -> Self {
+        let mut reads = std::collections::HashMap::new();
+        for segment in &plan.segments {
+            match segment.input {
+                SegmentInput::Shuffled(n) => *reads.entry(n).or_insert(0) += 1,
+                SegmentInput::Flatten(f) => {
+                    for input in graph.nodes[f].inputs.iter().filter_map(|i| i.node) {
+                        *reads.entry(input).or_insert(0) += 1;
+                    }
+                }
+                SegmentInput::Source(_) => {}
+            }
+        }
+        CollectionReads(reads)
+    }
+
+    /// The expression that reads `collection`, the variable holding node `n`'s
+    /// collection: a clone unless this is its last read.
+    fn read(&mut self, n: NodeId, collection: &Ident, span: Span) -> TokenStream {
+        let left = self.0.entry(n).or_insert(1);
+        *left -= 1;
+        if *left > 0 {
+            quote_spanned!(span=> ::beam::__private::fan_out_collection(&#collection))
+        } else {
+            quote!(#collection)
+        }
+    }
+}
+
+fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> SegmentCode {
     let head = segment.input.node();
     let source = var(graph, "src", head);
     let head_witness = var(graph, "w", head);
@@ -148,7 +183,7 @@ fn segment(graph: &Graph, segment: &Segment) -> SegmentCode {
         }
         // The head witness of a shuffled input is the barrier's own (see below).
         SegmentInput::Shuffled(n) => {
-            let out = var(graph, "out", n);
+            let out = reads.read(n, &var(graph, "out", n), fan_out_span(graph, n));
             quote! { let #source = ::beam::__private::ops::CollectionSource::new(#out); }
         }
         SegmentInput::Flatten(n) => {
@@ -156,17 +191,23 @@ fn segment(graph: &Graph, segment: &Segment) -> SegmentCode {
             let first = node.inputs[0].node.expect("planned nodes have inputs");
             let first_witness = var(graph, "w", first);
             build.push(quote_spanned! {node.call.span=> let #head_witness = #first_witness; });
-            let collections = node.inputs.iter().enumerate().map(|(i, input)| {
-                let n = input.node.expect("planned nodes have inputs");
-                let collection = var_at(if is_barrier_output(graph, n) { "out" } else { "mat" }, n, input.span);
-                if i == 0 {
-                    quote!(#collection)
-                } else {
-                    // Each further input is checked against the first one's type.
-                    let w = var_at("w", first, input.span);
-                    quote_spanned! {input.span=> ::beam::__private::same_element(&#w, #collection) }
-                }
-            });
+            let collections: Vec<TokenStream> = node
+                .inputs
+                .iter()
+                .enumerate()
+                .map(|(i, input)| {
+                    let n = input.node.expect("planned nodes have inputs");
+                    let collection = var_at(if is_barrier_output(graph, n) { "out" } else { "mat" }, n, input.span);
+                    let collection = reads.read(n, &collection, input.span);
+                    if i == 0 {
+                        quote!(#collection)
+                    } else {
+                        // Each further input is checked against the first one's type.
+                        let w = var_at("w", first, input.span);
+                        quote_spanned! {input.span=> ::beam::__private::same_element(&#w, #collection) }
+                    }
+                })
+                .collect();
             quote_spanned! {node.call.span=>
                 let (#source, _) = ::beam::__private::ops::flatten(::std::vec![#(#collections),*]);
             }
@@ -203,12 +244,13 @@ fn segment(graph: &Graph, segment: &Segment) -> SegmentCode {
         if spec.kind == Kind::ElementWise {
             let (stage, out) = (var_at("op", n, at), var_at("w", n, at));
             build.push(quote_spanned! {at=>
-                let (#stage, #out) = ::beam::__private::ops::#op(#checked, #(#args),*);
+                // Argument expressions are user code: a panic there is the stage's.
+                let (#stage, #out) = __ctx.finish(#n, || ::beam::Result::Ok(::beam::__private::ops::#op(#checked, #(#args),*)))?;
             });
         } else {
             let leaf = var_at("leaf", n, at);
             build.push(quote_spanned! {at=>
-                let #leaf = ::beam::__private::ops::#op(#checked, #(#args),*);
+                let #leaf = __ctx.finish(#n, || ::beam::Result::Ok(::beam::__private::ops::#op(#checked, #(#args),*)))?;
             });
             if is_barrier_output(graph, n) {
                 // The element type of the collection the barrier will produce.
@@ -330,7 +372,8 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
     let node = &graph.nodes[id];
     let input = match declared_input(graph, id) {
         Some(declared) => {
-            let marker = Ident::new(&node.call.display_name().to_string(), declared.span);
+            let mut marker = node.call.display_name().clone();
+            marker.set_span(declared.span);
             quote_spanned! {declared.span=> {
                 #[allow(non_camel_case_types, dead_code)]
                 struct #marker;
@@ -397,7 +440,7 @@ fn plan_tokens(graph: &Graph, plan: &Plan) -> TokenStream {
         let op = node.op_name();
         let label = match &node.call.label {
             Some(label) => {
-                let label = label.to_string();
+                let label = syn::ext::IdentExt::unraw(label).to_string();
                 quote!(::core::option::Option::Some(#label))
             }
             None => quote!(::core::option::Option::None),

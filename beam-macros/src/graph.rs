@@ -98,6 +98,15 @@ impl Graph {
                     head_refs.push(name);
                 }
                 Head::Tuple { names, span } => {
+                    if names.len() < 2 {
+                        // `() -> flatten()` or `(a) -> flatten()`
+                        diag.error(
+                            span,
+                            "a tuple of inputs needs two or more collections, as in `(a, b) -> flatten()`",
+                        );
+                        excused.extend(names.iter().map(ToString::to_string));
+                        continue;
+                    }
                     head_span = Some(span);
                     head_refs = names;
                 }
@@ -179,6 +188,8 @@ impl Graph {
                         format!("`{op}` has one output, but {given} names are given")
                     };
                     diag.error(extra.span(), message);
+                    // Readers of the extra names are not reported again.
+                    excused.extend(statement.more_names.iter().map(ToString::to_string));
                 }
             }
             if let Some(name) = statement.name {

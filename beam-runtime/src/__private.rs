@@ -177,6 +177,12 @@ pub fn fan_out<T: FanOut>(element: &T) -> T {
     element.clone()
 }
 
+/// A copy of a whole collection read by several later segments, for all but the
+/// last reader.
+pub fn fan_out_collection<T: FanOut>(collection: &Collection<T>) -> Collection<T> {
+    collection.clone()
+}
+
 /// A source that can keep its bad records for a dead-letter output.
 pub trait DeadLetterSource: Sized {
     fn keep_bad_records(self) -> Self;

@@ -76,7 +76,8 @@ where
     pub fn run(self) -> Result<Out> {
         let context = Context::new(self.plan);
         let body = self.body;
-        let result = match self.threads {
+        let threads = self.threads;
+        let run = || match threads {
             None => body(&context),
             Some(threads) => match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
                 Ok(pool) => pool.install(|| body(&context)),
@@ -84,6 +85,15 @@ where
                     Err(Error::new(ErrorKind::Runner, format!("could not start {threads} threads")).with_source(e))
                 }
             },
+        };
+        // Stages turn panics in user code into errors; a panic that still gets here
+        // is a bug in beam, but the run's temporary output must be removed all the same.
+        let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+            Ok(result) => result,
+            Err(panic) => {
+                let _ = context.end(false);
+                std::panic::resume_unwind(panic);
+            }
         };
         // Sinks publish their output only now, when the whole run has succeeded.
         let ended = context.end(result.is_ok());

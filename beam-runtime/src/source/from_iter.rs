@@ -1,4 +1,4 @@
-use std::sync::Mutex;
+use std::sync::{Mutex, TryLockError};
 
 use crate::__private::Witness;
 use crate::error::Result;
@@ -32,9 +32,21 @@ where
     type State = ();
 
     fn next_chunk(&self, _: &mut (), chunk: &mut Vec<I::Item>) -> Result<bool> {
-        // A poisoned lock means the iterator panicked in another worker, which
-        // reports that panic; this worker just stops.
-        let Ok(mut iter) = self.iter.lock() else { return Ok(false) };
+        // The user's iterator runs under the lock and may itself use rayon (a nested
+        // pipeline, say), which needs every worker of the pool to take part. So a
+        // worker waiting for the lock keeps running rayon's jobs instead of blocking.
+        let mut iter = loop {
+            match self.iter.try_lock() {
+                Ok(iter) => break iter,
+                // The iterator panicked in another worker, which reports that panic.
+                Err(TryLockError::Poisoned(_)) => return Ok(false),
+                Err(TryLockError::WouldBlock) => {
+                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                        std::thread::yield_now();
+                    }
+                }
+            }
+        };
         chunk.extend(iter.by_ref().take(CHUNK));
         Ok(!chunk.is_empty())
     }

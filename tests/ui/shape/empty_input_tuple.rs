@@ -1,0 +1,7 @@
+use beam::prelude::*;
+
+fn main() {
+    let _p = pipeline! {
+        _all = () -> flatten() -> collect();
+    };
+}
