@@ -171,3 +171,126 @@ fn single_file_and_gzip_outputs() {
         assert_eq!(sorted_sales(back.all), sorted_sales(data.clone()));
     }
 }
+
+fn csv_text(data: &[Sale]) -> String {
+    let mut text = String::from("region,amount\n");
+    for s in data {
+        text.push_str(&format!("{},{}\n", s.region, s.amount));
+    }
+    text
+}
+
+#[test]
+fn csv_round_trip_and_every_split_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sales(300);
+    let out = dir.path().join("out");
+    pipeline! {
+        xs = from_iter(data.clone());
+        xs -> write_csv(&out);
+    }
+    .threads(3)
+    .run()
+    .unwrap();
+    for split in [1, 7, 64, 1000, 100_000] {
+        let back = pipeline! {
+            xs = read_csv::<Sale>(CsvInput::new(&out).split_bytes(split));
+            all = xs -> collect();
+        }
+        .run()
+        .unwrap();
+        assert_eq!(sorted_sales(back.all), sorted_sales(data.clone()), "split {split}");
+    }
+}
+
+#[test]
+fn csv_header_must_match_the_record_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sales.csv");
+    fs::write(&path, "region,amt,extra\nnorth,3,x\n").unwrap();
+    let err = pipeline! {
+        xs = read_csv::<Sale>(&path);
+        _all = xs -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.stage().unwrap().op, "read_csv");
+    assert_eq!(err.message(), "the CSV header does not match `Sale`: missing `amount`; unexpected `amt`, `extra`");
+    assert_eq!(err.input().unwrap().line, Some(1));
+}
+
+#[test]
+fn csv_bad_rows_error_or_go_to_dead_letters() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sales.csv");
+    let mut text = csv_text(&sales(2000));
+    text.push_str("south,not-a-number\nwest,5,surplus\n");
+    fs::write(&path, &text).unwrap();
+
+    let err = pipeline! {
+        xs = read_csv::<Sale>(CsvInput::new(&path).split_bytes(500));
+        _all = xs -> collect();
+    }
+    .run()
+    .unwrap_err();
+    let at = err.input().unwrap();
+    assert_eq!((at.line, at.column), (Some(2002), Some(2)), "{err}");
+    assert!(err.to_string().contains("sales.csv:2002:2"), "{err}");
+
+    let out = pipeline! {
+        (rows, bad) = read_csv::<Sale>(CsvInput::new(&path).split_bytes(500));
+        n = rows -> count() -> collect();
+        bad_rows = bad -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!(out.n, vec![2000]);
+    let mut bad = out.bad_rows;
+    bad.sort_by_key(|b| b.line);
+    assert_eq!(bad.iter().map(|b| b.line).collect::<Vec<_>>(), vec![2002, 2003]);
+    assert_eq!(bad[0].raw, "south,not-a-number");
+    assert!(bad[1].reason.contains("found 3 fields"), "{}", bad[1].reason);
+}
+
+#[test]
+fn csv_options_delimiter_no_headers_and_multiline_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("semi.csv");
+    fs::write(&path, "a;1\nb;2\n").unwrap();
+    let out = pipeline! {
+        xs = read_csv::<(String, u32)>(CsvInput::new(&path).delimiter(b';').no_headers());
+        all = xs -> collect();
+    }
+    .run()
+    .unwrap();
+    let mut all = out.all;
+    all.sort();
+    assert_eq!(all, vec![("a".to_owned(), 1), ("b".to_owned(), 2)]);
+
+    // A quoted field with a line break: the file is read whole, whether asked for
+    // or found by the scan at the start, and parsed right.
+    let path = dir.path().join("notes.csv");
+    let mut text = String::from("region,amount\n");
+    for i in 0..200 {
+        text.push_str(&format!("\"north\nline two {i}\",{i}\n"));
+    }
+    fs::write(&path, &text).unwrap();
+    let out = pipeline! {
+        xs = read_csv::<Sale>(CsvInput::new(&path).multiline_records());
+        all = xs -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!(out.all.len(), 200);
+    assert!(out.all.iter().all(|s| s.region.starts_with("north\nline two")));
+    let out = pipeline! {
+        (rows, bad) = read_csv::<Sale>(CsvInput::new(&path).split_bytes(100));
+        parsed = rows -> collect();
+        bad_count = bad -> count() -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!(out.bad_count, vec![0]);
+    assert_eq!(out.parsed.len(), 200);
+    assert!(out.parsed.iter().all(|s| s.region.starts_with("north\nline two")), "no wrong records");
+}

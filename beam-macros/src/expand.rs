@@ -80,12 +80,16 @@ fn output_struct(fields: &[&Ident]) -> TokenStream {
 
 /// `name = ... -> collect();` statements, as (field name, collect node).
 fn collect_outputs(graph: &Graph) -> Vec<(Ident, NodeId)> {
-    graph
-        .nodes
-        .iter()
-        .filter(|n| is_collect(graph, n.id))
-        .filter_map(|n| n.name.clone().map(|name| (name, n.id)))
-        .collect()
+    graph.nodes.iter().filter(|n| is_collect(graph, n.id)).filter_map(|n| n.name.clone().map(|name| (name, n.id))).fold(
+        Vec::new(),
+        |mut outputs: Vec<(Ident, NodeId)>, (name, id)| {
+            // A name defined twice is an error already; one field is enough.
+            if !outputs.iter().any(|(other, _)| *other == name) {
+                outputs.push((name, id));
+            }
+            outputs
+        },
+    )
 }
 
 /// An internal variable. Its `__` name keeps it apart from the user's names; it is

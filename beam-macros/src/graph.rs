@@ -72,6 +72,9 @@ fn register(
             format!("`{name}` is defined twice (first on line {line}); give this collection another name"),
         );
         nodes[node].failed = true;
+        // Keep the name on the node so later checks (a `collect()` without a name)
+        // do not report the same statement again.
+        nodes[node].name = Some(name);
     } else {
         defined.insert(key, (name.clone(), node));
         nodes[node].name = Some(name);

@@ -85,6 +85,7 @@ pub static OPS: &[OpSpec] = &[
     op("from_iter", Source, &["items"], "the items of any `IntoIterator` (bounded)"),
     op("read_text", Source, &["input"], "the lines of text files (a file, directory or glob), as `String`"),
     with_dead_letters(op("read_jsonl", Source, &["input"], "one `T: Deserialize` per line of JSON Lines files")),
+    with_dead_letters(op("read_csv", Source, &["input"], "one `T: Deserialize` per record of CSV files")),
     // Element-wise.
     with_closure(op("map", ElementWise, &["f"], "`f(x)` for every element"), 0, ByValue),
     with_closure(op("flat_map", ElementWise, &["f"], "every item of the `IntoIterator` `f(x)`"), 0, ByValue),
@@ -123,6 +124,7 @@ pub static OPS: &[OpSpec] = &[
         ByRef,
     ),
     op("write_jsonl", Sink, &["output"], "one JSON value per element and line, into part files"),
+    op("write_csv", Sink, &["output"], "a header, then one CSV row per element, into part files"),
 ];
 
 pub fn lookup(name: &str) -> Option<&'static OpSpec> {

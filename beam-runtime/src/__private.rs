@@ -16,6 +16,7 @@ pub use crate::source::Source;
 
 /// Generated code calls transforms through this module.
 pub mod ops {
+    pub use crate::io::csv::{read_csv, write_csv};
     pub use crate::io::jsonl::{read_jsonl, write_jsonl};
     pub use crate::io::text::read_text;
     pub use crate::io::text::write_text;

@@ -31,6 +31,7 @@ pub mod __private;
 pub use combine::CombineFn;
 pub use error::{Error, ErrorKind, InputPosition, Result};
 pub use execute::CHUNK;
+pub use io::csv::CsvInput;
 pub use io::output::FileOutput;
 pub use io::records::BadRecord;
 pub use io::text::TextInput;
@@ -41,6 +42,7 @@ pub use plan::{Plan, StageInfo};
 pub mod prelude {
     pub use crate::combine::{CombineFn, Count, Max, Mean, Min, Sum, Top};
     pub use crate::error::{Error, ErrorKind};
+    pub use crate::io::csv::CsvInput;
     pub use crate::io::output::FileOutput;
     pub use crate::io::records::BadRecord;
     pub use crate::io::text::TextInput;

@@ -289,3 +289,54 @@ fn count_lines_before(path: &Path, offset: u64) -> std::io::Result<u64> {
         reader.consume(len);
     }
 }
+
+/// The bytes of a split's lines, each ending in `\n`, as a `Read`: what a parser
+/// that needs a byte stream (CSV) reads from a split. Remembers where the split's
+/// first line starts, to number lines in errors.
+pub struct SplitBytes {
+    lines: LineReader,
+    line: Vec<u8>,
+    at: usize,
+    first: Option<LineStart>,
+    /// Bytes handed out so far.
+    pub handed_out: u64,
+}
+
+impl SplitBytes {
+    pub fn new(lines: LineReader) -> Self {
+        SplitBytes { lines, line: Vec::new(), at: 0, first: None, handed_out: 0 }
+    }
+
+    /// The 1-based file line number of the split's `n`-th line (1-based).
+    pub fn file_line(&self, n: u64) -> u64 {
+        match &self.first {
+            Some(first) => self.lines.line_of(first) + n.saturating_sub(1),
+            None => n,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.lines.path()
+    }
+}
+
+impl Read for SplitBytes {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.line.len() {
+            let start = self.lines.next(&mut self.line).map_err(std::io::Error::other)?;
+            let Some(start) = start else {
+                // `next` cleared the buffer.
+                self.at = 0;
+                return Ok(0);
+            };
+            self.first.get_or_insert(start);
+            self.line.push(b'\n');
+            self.at = 0;
+        }
+        let n = out.len().min(self.line.len() - self.at);
+        out[..n].copy_from_slice(&self.line[self.at..self.at + n]);
+        self.at += n;
+        self.handed_out += n as u64;
+        Ok(n)
+    }
+}

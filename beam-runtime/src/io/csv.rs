@@ -1,0 +1,395 @@
+//! CSV: `read_csv::<T>` (typed records, in parallel byte ranges) and `write_csv`.
+//!
+//! **How files are split.** A file is cut into byte ranges at line boundaries and
+//! read in parallel, like text, when every line break in it ends a record. A quoted
+//! field that contains a line break would be cut in two at such a boundary, so at
+//! the start of the run each uncompressed file is scanned for a line break inside
+//! quotes (a `memchr` pass over quotes and newlines, far cheaper than parsing). A
+//! file that has one is read whole by one worker, as are compressed files and every
+//! file with [`CsvInput::multiline_records`] (which skips the scan); different files
+//! are still read in parallel.
+
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::__private::{Context, DeadLetterSource, Leaf, Witness, Worker};
+use crate::collection::Collection;
+use crate::error::{Error, ErrorKind, InputPosition, Result};
+use crate::execute::CHUNK;
+use crate::io::input::{self, InputFile, LineReader, Split, SplitBytes};
+use crate::io::output::{FileOutput, OutputFiles, PartFile, Writer};
+use crate::io::records::{self, BadRecord, DeadLetters};
+use crate::source::Source;
+
+/// What `read_csv` reads and how: a file, directory or glob; header row on by
+/// default; `,` and `"` unless told otherwise.
+///
+/// ```
+/// use beam::prelude::*;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Sale { region: String, amount: f64 }
+///
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("sales.csv");
+/// # std::fs::write(&path, "region;amount\nnorth;10.5\nsouth;2\nnorth;1.5\n").unwrap();
+/// let out = pipeline! {
+///     sales = read_csv::<Sale>(CsvInput::new(&path).delimiter(b';'));
+///     totals = sales -> map(|s: Sale| (s.region, s.amount)) -> sum_per_key() -> collect();
+/// }
+/// .run()?;
+/// let mut totals = out.totals;
+/// totals.sort_by(|a, b| a.0.cmp(&b.0));
+/// assert_eq!(totals, vec![("north".to_owned(), 12.0), ("south".to_owned(), 2.0)]);
+/// # Ok::<(), beam::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct CsvInput {
+    pattern: PathBuf,
+    delimiter: u8,
+    quote: u8,
+    headers: bool,
+    multiline: bool,
+    split_bytes: Option<u64>,
+    max_line_bytes: usize,
+}
+
+impl CsvInput {
+    /// Reads the file, directory or glob `pattern`.
+    pub fn new(pattern: impl AsRef<Path>) -> Self {
+        CsvInput {
+            pattern: pattern.as_ref().to_owned(),
+            delimiter: b',',
+            quote: b'"',
+            headers: true,
+            multiline: false,
+            split_bytes: None,
+            max_line_bytes: crate::io::text::TextInput::DEFAULT_MAX_LINE_BYTES,
+        }
+    }
+
+    /// The field delimiter (default `,`).
+    pub fn delimiter(mut self, delimiter: u8) -> Self {
+        self.delimiter = delimiter;
+        self
+    }
+
+    /// The quote character (default `"`).
+    pub fn quote(mut self, quote: u8) -> Self {
+        self.quote = quote;
+        self
+    }
+
+    /// The files have no header row: fields are matched to `T` by position.
+    pub fn no_headers(mut self) -> Self {
+        self.headers = false;
+        self
+    }
+
+    /// Read each file whole, by one worker, without scanning it for line breaks in
+    /// quoted fields first (see the module documentation).
+    pub fn multiline_records(mut self) -> Self {
+        self.multiline = true;
+        self
+    }
+
+    /// Reads files in byte ranges of about `bytes` each.
+    pub fn split_bytes(mut self, bytes: u64) -> Self {
+        self.split_bytes = Some(bytes.max(1));
+        self
+    }
+
+    /// Fails the run on a line longer than `bytes` (default 64 MiB).
+    pub fn max_line_bytes(mut self, bytes: usize) -> Self {
+        self.max_line_bytes = bytes;
+        self
+    }
+
+    fn reader<R: std::io::Read>(&self, from: R) -> csv::Reader<R> {
+        csv::ReaderBuilder::new().delimiter(self.delimiter).quote(self.quote).has_headers(false).from_reader(from)
+    }
+}
+
+macro_rules! csv_input_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for CsvInput {
+            fn from(path: $t) -> Self {
+                CsvInput::new(path)
+            }
+        }
+    )*};
+}
+csv_input_from!(&str, String, &String, &Path, PathBuf, &PathBuf);
+
+struct CsvPlan {
+    files: Vec<InputFile>,
+    /// Each file's header row, when the files have headers.
+    headers: Vec<Option<csv::ByteRecord>>,
+    splits: Vec<Split>,
+}
+
+/// The `read_csv` source.
+#[doc(hidden)]
+pub struct ReadCsv<T> {
+    input: CsvInput,
+    plan: OnceLock<CsvPlan>,
+    next_split: AtomicUsize,
+    dead_letters: DeadLetters,
+    _out: PhantomData<fn() -> T>,
+}
+
+#[doc(hidden)]
+pub fn read_csv<T: DeserializeOwned + Send>(input: impl Into<CsvInput>) -> (ReadCsv<T>, Witness<T>) {
+    let source = ReadCsv {
+        input: input.into(),
+        plan: OnceLock::new(),
+        next_split: AtomicUsize::new(0),
+        dead_letters: DeadLetters::default(),
+        _out: PhantomData,
+    };
+    (source, Witness::new())
+}
+
+/// A worker's open split.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct CsvState {
+    open: Option<OpenSplit>,
+    record: csv::ByteRecord,
+}
+
+struct OpenSplit {
+    reader: csv::Reader<SplitBytes>,
+    file: usize,
+    /// The split starts at the top of its file, so its first record is the header.
+    skip_header: bool,
+}
+
+impl<T: DeserializeOwned> ReadCsv<T> {
+    /// Reads each file's header and checks it names `T`'s fields.
+    fn headers(&self, files: &[InputFile]) -> Result<Vec<Option<csv::ByteRecord>>> {
+        if !self.input.headers {
+            return Ok(vec![None; files.len()]);
+        }
+        let fields = records::field_names::<T>();
+        files
+            .iter()
+            .map(|file| {
+                let lines =
+                    LineReader::open(file, Split { file: 0, start: 0, end: u64::MAX }, self.input.max_line_bytes)?;
+                let mut reader = self.input.reader(SplitBytes::new(lines));
+                let mut header = csv::ByteRecord::new();
+                if !reader.read_byte_record(&mut header).map_err(|e| csv_error(&file.path, e))? {
+                    // An empty file has no header and no records.
+                    return Ok(None);
+                }
+                if let Some(fields) = fields {
+                    check_header::<T>(&file.path, &header, fields)?;
+                }
+                Ok(Some(header))
+            })
+            .collect()
+    }
+}
+
+/// `Sale` needs columns `region` and `amount`; the header must name each once.
+fn check_header<T>(path: &Path, header: &csv::ByteRecord, fields: &[&str]) -> Result<()> {
+    let columns: Vec<String> = header.iter().map(|c| String::from_utf8_lossy(c).trim().to_owned()).collect();
+    let missing: Vec<&str> = fields.iter().copied().filter(|f| !columns.iter().any(|c| c == f)).collect();
+    let unexpected: Vec<&str> = columns.iter().map(String::as_str).filter(|c| !fields.contains(c)).collect();
+    if missing.is_empty() && unexpected.is_empty() {
+        return Ok(());
+    }
+    let list = |names: &[&str]| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    let mut message = format!("the CSV header does not match `{}`:", records::short_type_name::<T>());
+    if !missing.is_empty() {
+        message.push_str(&format!(" missing {}", list(&missing)));
+    }
+    if !unexpected.is_empty() {
+        message.push_str(&format!("{} unexpected {}", if missing.is_empty() { "" } else { ";" }, list(&unexpected)));
+    }
+    Err(Error::new(ErrorKind::InvalidInput, message).at(InputPosition::new(path, Some(1))))
+}
+
+fn csv_error(path: &Path, e: csv::Error) -> Error {
+    let line = e.position().map(|p| p.line());
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => Error::io(path, e),
+        kind => Error::new(ErrorKind::InvalidInput, format!("{:?}", kind)).at(InputPosition::new(path, line)),
+    }
+}
+
+impl<T> DeadLetterSource for ReadCsv<T> {
+    fn keep_bad_records(mut self) -> Self {
+        self.dead_letters.keep();
+        self
+    }
+
+    fn bad_records(&self) -> Collection<BadRecord> {
+        self.dead_letters.take()
+    }
+}
+
+impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
+    type Item = T;
+    type State = CsvState;
+
+    fn prepare(&self, _ctx: &Context) -> Result<()> {
+        let files = input::expand(&self.input.pattern)?;
+        let headers = self.headers(&files)?;
+        let total = files.iter().map(|f| f.len).sum();
+        let size = self.input.split_bytes.unwrap_or_else(|| input::split_size(total, rayon::current_num_threads()));
+        let mut splits = Vec::new();
+        for (i, file) in files.iter().enumerate() {
+            let whole = self.input.multiline
+                || (file.len > size
+                    && has_quoted_line_break(&file.path, self.input.quote).map_err(|e| Error::io(&file.path, e))?);
+            splits.extend(
+                input::split(std::slice::from_ref(file), size, whole).into_iter().map(|s| Split { file: i, ..s }),
+            );
+        }
+        let _ = self.plan.set(CsvPlan { files, headers, splits });
+        Ok(())
+    }
+
+    fn next_chunk(&self, state: &mut CsvState, chunk: &mut Vec<T>) -> Result<bool> {
+        let Some(plan) = self.plan.get() else { return Ok(false) };
+        while chunk.len() < CHUNK {
+            let open = match &mut state.open {
+                Some(open) => open,
+                None => {
+                    let Some(&split) = plan.splits.get(self.next_split.fetch_add(1, Ordering::Relaxed)) else { break };
+                    let lines = LineReader::open(&plan.files[split.file], split, self.input.max_line_bytes)?;
+                    let skip_header = split.start == 0 && self.input.headers;
+                    state.open.insert(OpenSplit {
+                        reader: self.input.reader(SplitBytes::new(lines)),
+                        file: split.file,
+                        skip_header,
+                    })
+                }
+            };
+            let path = &plan.files[open.file].path;
+            match open.reader.read_byte_record(&mut state.record) {
+                Ok(false) => state.open = None,
+                Ok(true) if open.skip_header => open.skip_header = false,
+                Ok(true) => {
+                    let header = plan.headers[open.file].as_ref();
+                    match state.record.deserialize::<T>(header) {
+                        Ok(record) => chunk.push(record),
+                        Err(e) => {
+                            let line = state.record.position().map_or(0, |p| p.line());
+                            self.dead_letters.bad(BadRecord {
+                                path: path.clone(),
+                                line: open.reader.get_ref().file_line(line),
+                                column: match e.kind() {
+                                    csv::ErrorKind::Deserialize { err, .. } => err.field().map(|f| f + 1),
+                                    _ => None,
+                                },
+                                raw: raw_text(&state.record, self.input.delimiter),
+                                reason: match e.kind() {
+                                    csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
+                                    _ => e.to_string(),
+                                },
+                            })?;
+                        }
+                    }
+                }
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    let line = open.reader.get_ref().file_line(line);
+                    match e.into_kind() {
+                        csv::ErrorKind::Io(e) => return Err(Error::io(path, e)),
+                        kind => {
+                            let reason = match kind {
+                                csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                                    format!("found {len} fields, but the first record has {expected_len}")
+                                }
+                                other => format!("{other:?}"),
+                            };
+                            self.dead_letters.bad(BadRecord {
+                                path: path.clone(),
+                                line,
+                                column: None,
+                                raw: raw_text(&state.record, self.input.delimiter),
+                                reason,
+                            })?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(!chunk.is_empty())
+    }
+}
+
+/// Whether a line break occurs inside a quoted field, by tracking quote parity. A
+/// stray quote inside an unquoted field flips the parity; every record's own line
+/// break then looks quoted, so the answer errs towards reading the file whole.
+fn has_quoted_line_break(path: &Path, quote: u8) -> std::io::Result<bool> {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+    let mut quoted = false;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        for at in memchr::memchr2_iter(quote, b'\n', buf) {
+            if buf[at] == quote {
+                quoted = !quoted;
+            } else if quoted {
+                return Ok(true);
+            }
+        }
+        let len = buf.len();
+        reader.consume(len);
+    }
+}
+
+/// A record's text as read, fields joined by the delimiter.
+fn raw_text(record: &csv::ByteRecord, delimiter: u8) -> String {
+    let fields: Vec<String> = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+    fields.join(&(delimiter as char).to_string())
+}
+
+/// The `write_csv` sink: a header row from `T`'s field names, then one row per
+/// element.
+#[doc(hidden)]
+pub struct WriteCsv<T> {
+    files: OutputFiles,
+    _in: PhantomData<fn(T)>,
+}
+
+#[doc(hidden)]
+pub fn write_csv<T: Serialize>(_: Witness<T>, output: impl Into<FileOutput>) -> impl Leaf<In = T, Output = ()> {
+    WriteCsv { files: OutputFiles::new(output.into(), ".csv", 1), _in: PhantomData }
+}
+
+impl<T: Serialize> Leaf for WriteCsv<T> {
+    type In = T;
+    type Local = PartFile<csv::Writer<Writer>>;
+    type Output = ();
+
+    fn prepare(&self, ctx: &Context) -> Result<()> {
+        self.files.prepare(ctx)
+    }
+
+    fn local(&self, worker: Worker) -> Self::Local {
+        self.files.part(worker).map(|out| Ok(csv::Writer::from_writer(out)))
+    }
+
+    #[inline]
+    fn push(&self, part: &mut Self::Local, input: T) {
+        part.write_with(|out| out.serialize(&input).map_err(std::io::Error::other));
+    }
+
+    fn finish(self, parts: Vec<Self::Local>, _ctx: &Context) -> Result<()> {
+        let parts = parts.into_iter().map(|part| part.map(|out| out.into_inner().map_err(|e| e.into_error())));
+        self.files.finish(parts)
+    }
+}
