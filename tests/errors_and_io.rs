@@ -207,3 +207,36 @@ fn a_panic_while_building_a_stage_is_an_error_too() {
     assert_eq!((err.stage().unwrap().op, err.message()), ("map", "adder too large"));
     assert_eq!(err.stage().unwrap().label, Some("match"));
 }
+
+#[test]
+fn metrics_count_each_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    fs::write(&input, "a b c\n\nd e\n").unwrap();
+    let out_dir = dir.path().join("out");
+    let out = pipeline! {
+        lines = read_text(&input);
+        words = lines -> split: flat_map(|l: String| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>());
+        short = words -> keep: filter(|w: &String| w.as_str() < "d") -> collect();
+        counts = words -> count_per_element();
+        counts -> write_text(&out_dir, |(w, n): &(String, u64)| format!("{w} {n}"));
+    }
+    .threads(2)
+    .run()
+    .unwrap();
+    assert_eq!(out.short.len(), 3);
+    let m = &out.metrics;
+    let read = m.stage("read_text").unwrap();
+    assert_eq!((read.elements_out, read.bytes_read), (3, 11));
+    let split = m.stage("split").unwrap();
+    assert_eq!((split.elements_in, split.elements_out), (3, 5));
+    let keep = m.stage("keep").unwrap();
+    assert_eq!((keep.elements_in, keep.elements_out), (5, 3));
+    let counts = m.stage("count_per_element").unwrap();
+    assert_eq!((counts.elements_in, counts.elements_out), (5, 5));
+    let write = m.stage("write_text").unwrap();
+    assert_eq!(write.elements_in, 5);
+    assert_eq!(write.bytes_written, 20);
+    assert_eq!(m.bad_records(), 0);
+    assert!(m.to_string().contains("split: flat_map"));
+}

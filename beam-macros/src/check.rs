@@ -80,6 +80,15 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
         if let Some(&next) = consumers.first() {
             diag.error(graph.nodes[next].call.op.span(), format!("`{op}` ends a chain: nothing can follow it"));
         }
+        // `metrics = xs -> collect();`: the field is taken by the run's metrics.
+        if let Some(name) = &graph.nodes[id].name
+            && name == "metrics"
+        {
+            diag.error(
+                name.span(),
+                "`metrics` is the name of the run's metrics in the output of `run()`; name this output differently",
+            );
+        }
         match (&graph.nodes[id].name, spec.name == "collect" && consumers.is_empty()) {
             // `xs -> collect();`
             (None, true) => diag.error(span, "`collect()` needs a name for its output: `name = ... -> collect();`"),
@@ -110,6 +119,9 @@ fn input_names(graph: &Graph, id: NodeId) -> String {
 fn check_unused(graph: &Graph, diag: &mut Diagnostics) {
     for node in &graph.nodes {
         let Some(name) = &node.name else { continue };
+        if node.failed {
+            continue;
+        }
         if node.is(Kind::Sink) || name.to_string().starts_with('_') || graph.excused.contains(&name.to_string()) {
             continue;
         }

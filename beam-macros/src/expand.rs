@@ -42,7 +42,7 @@ pub fn expand(graph: &Graph, plan: &Plan) -> TokenStream {
                 #(#build)*
                 #(#prepare)*
                 #(#run)*
-                ::beam::Result::Ok(__BeamOutput { #(#fields: #values),* })
+                ::beam::Result::Ok(__BeamOutput { #(#fields: #values,)* metrics: __ctx.metrics() })
             },
         )
     }}
@@ -61,7 +61,10 @@ pub fn placeholder(graph: &Graph) -> TokenStream {
         ::beam::__private::Pipeline::new(
             &__BEAM_PLAN,
             |_: &::beam::__private::Context| -> ::beam::Result<__BeamOutput<#(#inferred),*>> {
-                ::beam::Result::Ok(__BeamOutput { #(#fields: ::beam::__private::unreachable_output()),* })
+                ::beam::Result::Ok(__BeamOutput {
+                    #(#fields: ::beam::__private::unreachable_output(),)*
+                    metrics: ::beam::__private::unreachable_output(),
+                })
             },
         )
     }}
@@ -70,10 +73,12 @@ pub fn placeholder(graph: &Graph) -> TokenStream {
 fn output_struct(fields: &[&Ident]) -> TokenStream {
     let params: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("T{}", i)).collect();
     quote! {
-        /// The outputs of a run: one field per `collect()` sink.
+        /// The outputs of a run: one field per `collect()` sink, and its metrics.
         #[derive(Debug)]
         struct __BeamOutput<#(#params),*> {
-            #(pub #fields: #params),*
+            #(pub #fields: #params,)*
+            /// What each stage did in this run.
+            pub metrics: ::beam::Metrics,
         }
     }
 }
@@ -169,6 +174,7 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
             });
             prepare.push(quote_spanned! {node.call.span=>
                 __ctx.finish(#n, || ::beam::__private::Source::prepare(&#source, __ctx))?;
+                __ctx.source_prepared(&#source);
             });
             let mut after = Vec::new();
             for bad in graph.consumers(n).into_iter().filter(|&c| graph.nodes[c].is(Kind::DeadLetters)) {
@@ -180,6 +186,7 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
                 });
                 after.push(quote_spanned! {node.call.span=>
                     let #out = ::beam::__private::DeadLetterSource::bad_records(&#source);
+                    __ctx.output_size(#bad, &#out);
                 });
             }
             dead_letters = quote!(#(#after)*);
@@ -275,6 +282,7 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
 
     let element = var(graph, "x", head);
     let tree = consumers(graph, segment, head, &element);
+    let counted = segment.counted(graph);
     let leaf_names: Vec<&Ident> = leaves.iter().map(|(leaf, ..)| leaf).collect();
     let locals: Vec<&Ident> = leaves.iter().map(|(_, local, ..)| local).collect();
     let collected: Vec<Ident> =
@@ -304,7 +312,7 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
             quote_spanned! {at=> #finish; }
         } else {
             let out = var(graph, "out", id);
-            quote_spanned! {at=> let #out = #finish; }
+            quote_spanned! {at=> let #out = #finish; __ctx.output_size(#id, &#out); }
         }
     });
 
@@ -313,8 +321,9 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
         let #all = __ctx.run_segment(
             #head,
             &#source,
+            &[#(#counted),*],
             |__worker| (#(::beam::__private::Leaf::local(&#leaf_names, __worker),)*),
-            |#state, #element, __stage| {
+            |#state, #element, __stage, __counts| {
                 let (#(#locals,)*) = #state;
                 #tree
             },
@@ -389,8 +398,12 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
     if node.is(Kind::ElementWise) {
         let (stage, out) = (var_at("op", id, node.call.op.span()), var(graph, "x", id));
         let downstream = consumers(graph, segment, id, &out);
-        let emit =
-            if downstream.is_empty() { quote!(|_| {}) } else { quote!(|#out| { #downstream __stage.set(#id); }) };
+        let k = segment.counter(graph, id);
+        let emit = if downstream.is_empty() {
+            quote!(|_| { __counts[#k] += 1; })
+        } else {
+            quote!(|#out| { __counts[#k] += 1; #downstream __stage.set(#id); })
+        };
         quote! {
             __stage.set(#id);
             ::beam::__private::Stage::process(&#stage, #input, &mut #emit);

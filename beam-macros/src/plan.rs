@@ -34,6 +34,20 @@ pub struct Segment {
     pub materialized: Vec<NodeId>,
 }
 
+impl Segment {
+    /// The stages whose output the loop counts, element by element (metrics): its
+    /// element-wise members. The runtime counts a source's output per chunk, and
+    /// every stage's input is the output of the stages it reads.
+    pub fn counted(&self, graph: &Graph) -> Vec<NodeId> {
+        self.members.iter().copied().filter(|&n| graph.nodes[n].is(Kind::ElementWise)).collect()
+    }
+
+    /// The index of `node` among [`counted`](Self::counted).
+    pub fn counter(&self, graph: &Graph, node: NodeId) -> usize {
+        self.counted(graph).iter().position(|&n| n == node).expect("counted stage")
+    }
+}
+
 pub struct Plan {
     /// Segments in the order they run.
     pub segments: Vec<Segment>,

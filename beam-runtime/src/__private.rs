@@ -9,10 +9,10 @@ use std::hash::Hash;
 use std::marker::PhantomData;
 
 pub use crate::collection::Collection;
-pub use crate::execute::{Context, StageCell, Worker};
+pub use crate::execute::{Context, OutputSize, StageCell, Worker};
 pub use crate::pipeline::Pipeline;
 pub use crate::plan::{Plan, SegmentInfo, SegmentInput, StageInfo, StageKind};
-pub use crate::source::Source;
+pub use crate::source::{Source, SourceCounters};
 
 /// Generated code calls transforms through this module.
 pub mod ops {

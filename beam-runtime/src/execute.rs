@@ -7,10 +7,15 @@
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::collection::Collection;
+use crate::metrics::{Metrics, StageMetrics};
+use crate::progress::Progress;
 
 use crate::error::{Error, Result};
-use crate::plan::{Plan, StageInfo};
+use crate::plan::{Plan, StageInfo, StageKind};
 use crate::source::Source;
 
 /// How many elements a worker takes from its input at a time.
@@ -24,6 +29,11 @@ pub struct Context {
     /// move their output into place (or delete it) here, so a failed run leaves no
     /// half-written output.
     at_end: Mutex<Vec<EndAction>>,
+    metrics: Mutex<Vec<StageMetrics>>,
+    /// The stage whose `finish` is running, to which sinks' bytes are counted.
+    finishing: AtomicUsize,
+    progress: Option<Progress>,
+    started: Instant,
 }
 
 type EndAction = Box<dyn FnOnce(bool) -> Result<()> + Send>;
@@ -52,7 +62,77 @@ impl StageCell {
 
 impl Context {
     pub(crate) fn new(plan: &'static Plan) -> Self {
-        Context { plan, at_end: Mutex::new(Vec::new()) }
+        let metrics = plan
+            .stages
+            .iter()
+            .map(|stage| StageMetrics {
+                stage: *stage,
+                elements_in: 0,
+                elements_out: 0,
+                bad_records: 0,
+                bytes_read: 0,
+                bytes_written: 0,
+                wall_time: Duration::ZERO,
+            })
+            .collect();
+        Context {
+            plan,
+            at_end: Mutex::new(Vec::new()),
+            metrics: Mutex::new(metrics),
+            finishing: AtomicUsize::new(usize::MAX),
+            progress: Progress::for_terminal(),
+            started: Instant::now(),
+        }
+    }
+
+    fn update(&self, stage: usize, f: impl FnOnce(&mut StageMetrics)) {
+        if let Some(m) = self.metrics.lock().unwrap_or_else(|e| e.into_inner()).get_mut(stage) {
+            f(m);
+        }
+    }
+
+    /// Counts bytes a sink wrote to the stage whose `finish` is running.
+    pub fn add_bytes_written(&self, bytes: u64) {
+        self.update(self.finishing.load(Ordering::Relaxed), |m| m.bytes_written += bytes);
+    }
+
+    /// Records what a source read, after its segment ran.
+    pub fn source_done<S: Source>(&self, stage: usize, source: &S) {
+        let counters = source.counters();
+        self.update(stage, |m| {
+            m.bytes_read = counters.bytes_read;
+            m.bad_records = counters.bad_records;
+        });
+        if let Some(progress) = &self.progress {
+            progress.segment_done(counters.bytes_read);
+        }
+    }
+
+    /// Registers a source's input size with the progress bar.
+    pub fn source_prepared<S: Source>(&self, source: &S) {
+        if let Some(progress) = &self.progress {
+            progress.add_total_bytes(source.counters().bytes_total);
+        }
+    }
+
+    /// Records how many elements a barrier produced.
+    pub fn output_size<O: OutputSize>(&self, stage: usize, output: &O) {
+        let n = output.output_size();
+        self.update(stage, |m| m.elements_out = n);
+    }
+
+    /// The metrics of the run so far.
+    pub fn metrics(&self) -> Metrics {
+        if let Some(progress) = &self.progress {
+            progress.finish();
+        }
+        let mut stages = self.metrics.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        // What enters a stage is what the stages it reads produced.
+        for id in 0..stages.len() {
+            let inputs = stages[id].stage.inputs;
+            stages[id].elements_in = inputs.iter().map(|&i| stages[i].elements_out).sum();
+        }
+        Metrics { stages, wall_time: self.started.elapsed() }
     }
 
     /// Registers `action` to run when the pipeline ends; it gets whether the run
@@ -83,10 +163,15 @@ impl Context {
     /// from `source` and feeding every element to `body` with its own state from
     /// `init`. Returns the workers' states, or the first error; a panic in user code
     /// becomes an error naming the stage that `body` last entered.
-    pub fn run_segment<S, L, Init, Body>(
+    ///
+    /// `counted` names the element-wise stages whose output the loop counts: `body`
+    /// adds to `counts[k]` for `counted[k]`. The source's output is counted here, a
+    /// chunk at a time.
+    pub fn run_segment<S, L, Init, Body, const N: usize>(
         &self,
         source_stage: usize,
         source: &S,
+        counted: &[usize; N],
         init: Init,
         body: Body,
     ) -> Result<Vec<L>>
@@ -94,9 +179,12 @@ impl Context {
         S: Source,
         L: Send,
         Init: Fn(Worker) -> L + Sync,
-        Body: Fn(&mut L, S::Item, &StageCell) + Sync,
+        Body: Fn(&mut L, S::Item, &StageCell, &mut [u64; N]) + Sync,
     {
+        let started = Instant::now();
         let cancelled = AtomicBool::new(false);
+        let totals = Mutex::new([0u64; N]);
+        let produced = AtomicU64::new(0);
         let results: Vec<Result<Option<L>>> = rayon::broadcast(|ctx| {
             let worker = Worker { index: ctx.index(), count: ctx.num_threads() };
             let stage = StageCell(Cell::new(source_stage));
@@ -104,19 +192,29 @@ impl Context {
                 let mut local = init(worker);
                 let mut state = S::State::default();
                 let mut chunk = Vec::with_capacity(CHUNK);
-                loop {
+                let mut counts = [0u64; N];
+                let result = loop {
                     if cancelled.load(Ordering::Relaxed) {
-                        return Ok(None);
+                        break Ok(None);
                     }
                     stage.set(source_stage);
                     chunk.clear();
                     if !source.next_chunk(&mut state, &mut chunk)? {
-                        return Ok(Some(local));
+                        break Ok(Some(local));
+                    }
+                    produced.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    if let Some(progress) = &self.progress {
+                        progress.chunk(chunk.len() as u64, source.counters().bytes_read);
                     }
                     for element in chunk.drain(..) {
-                        body(&mut local, element, &stage);
+                        body(&mut local, element, &stage, &mut counts);
                     }
+                };
+                let mut totals = totals.lock().unwrap_or_else(|e| e.into_inner());
+                for (total, count) in totals.iter_mut().zip(counts) {
+                    *total += count;
                 }
+                result
             }));
             let outcome = match outcome {
                 Ok(result) => result.map_err(|e| e.in_stage(self.stage(stage.0.get()))),
@@ -133,15 +231,59 @@ impl Context {
                 locals.push(local);
             }
         }
+        let elapsed = started.elapsed();
+        let totals = totals.into_inner().unwrap_or_else(|e| e.into_inner());
+        for (&stage, elements_out) in counted.iter().zip(totals) {
+            self.update(stage, |m| {
+                m.elements_out += elements_out;
+                m.wall_time += elapsed;
+            });
+        }
+        // A shuffled input's size is recorded by the stage that produced it.
+        if matches!(self.plan.stages[source_stage].kind, StageKind::Source | StageKind::Flatten) {
+            let produced = produced.into_inner();
+            self.update(source_stage, |m| m.elements_out += produced);
+        }
+        self.update(source_stage, |m| m.wall_time += elapsed);
+        self.source_done(source_stage, source);
         Ok(locals)
     }
 
     /// Runs the end of a stage (merging per-worker state) so that a panic in user
     /// code there (a `CombineFn`, say) becomes an error naming the stage.
     pub fn finish<T>(&self, stage: usize, finish: impl FnOnce() -> Result<T>) -> Result<T> {
-        match catch_unwind(AssertUnwindSafe(finish)) {
+        let started = Instant::now();
+        self.finishing.store(stage, Ordering::Relaxed);
+        let result = match catch_unwind(AssertUnwindSafe(finish)) {
             Ok(result) => result.map_err(|e| e.in_stage(self.stage(stage))),
             Err(panic) => Err(Error::from_panic(self.stage(stage), panic)),
-        }
+        };
+        let elapsed = started.elapsed();
+        self.update(stage, |m| m.wall_time += elapsed);
+        result
+    }
+}
+
+/// How many elements a stage's result holds, for metrics.
+#[doc(hidden)]
+pub trait OutputSize {
+    fn output_size(&self) -> u64;
+}
+
+impl<T> OutputSize for Collection<T> {
+    fn output_size(&self) -> u64 {
+        self.len() as u64
+    }
+}
+
+impl<T> OutputSize for Vec<T> {
+    fn output_size(&self) -> u64 {
+        self.len() as u64
+    }
+}
+
+impl OutputSize for () {
+    fn output_size(&self) -> u64 {
+        0
     }
 }

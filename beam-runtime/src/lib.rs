@@ -19,7 +19,9 @@ pub mod plan;
 mod collection;
 mod execute;
 pub mod io;
+pub mod metrics;
 mod pipeline;
+mod progress;
 mod shuffle;
 mod sink;
 mod source;
@@ -35,6 +37,7 @@ pub use io::csv::CsvInput;
 pub use io::output::FileOutput;
 pub use io::records::BadRecord;
 pub use io::text::TextInput;
+pub use metrics::{Metrics, StageMetrics};
 pub use pipeline::Pipeline;
 pub use plan::{Plan, StageInfo};
 
@@ -46,5 +49,6 @@ pub mod prelude {
     pub use crate::io::output::FileOutput;
     pub use crate::io::records::BadRecord;
     pub use crate::io::text::TextInput;
+    pub use crate::metrics::Metrics;
     pub use crate::pipeline::Pipeline;
 }

@@ -12,7 +12,7 @@
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -24,7 +24,7 @@ use crate::execute::CHUNK;
 use crate::io::input::{self, InputFile, LineReader, Split, SplitBytes};
 use crate::io::output::{FileOutput, OutputFiles, PartFile, Writer};
 use crate::io::records::{self, BadRecord, DeadLetters};
-use crate::source::Source;
+use crate::source::{Source, SourceCounters};
 
 /// What `read_csv` reads and how: a file, directory or glob; header row on by
 /// default; `,` and `"` unless told otherwise.
@@ -140,6 +140,7 @@ pub struct ReadCsv<T> {
     plan: OnceLock<CsvPlan>,
     next_split: AtomicUsize,
     dead_letters: DeadLetters,
+    bytes_read: AtomicU64,
     _out: PhantomData<fn() -> T>,
 }
 
@@ -150,6 +151,7 @@ pub fn read_csv<T: DeserializeOwned + Send>(input: impl Into<CsvInput>) -> (Read
         plan: OnceLock::new(),
         next_split: AtomicUsize::new(0),
         dead_letters: DeadLetters::default(),
+        bytes_read: AtomicU64::new(0),
         _out: PhantomData,
     };
     (source, Witness::new())
@@ -275,7 +277,10 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
             };
             let path = &plan.files[open.file].path;
             match open.reader.read_byte_record(&mut state.record) {
-                Ok(false) => state.open = None,
+                Ok(false) => {
+                    self.bytes_read.fetch_add(open.reader.get_mut().take_bytes_read(), Ordering::Relaxed);
+                    state.open = None;
+                }
                 Ok(true) if open.skip_header => open.skip_header = false,
                 Ok(true) => {
                     let header = plan.headers[open.file].as_ref();
@@ -323,7 +328,18 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
                 }
             }
         }
+        if let Some(open) = &mut state.open {
+            self.bytes_read.fetch_add(open.reader.get_mut().take_bytes_read(), Ordering::Relaxed);
+        }
         Ok(!chunk.is_empty())
+    }
+
+    fn counters(&self) -> SourceCounters {
+        SourceCounters {
+            bytes_total: self.plan.get().map_or(0, |p| p.files.iter().map(|f| f.len).sum()),
+            bytes_read: self.bytes_read.load(Ordering::Relaxed),
+            bad_records: self.dead_letters.count(),
+        }
     }
 }
 
@@ -388,8 +404,8 @@ impl<T: Serialize> Leaf for WriteCsv<T> {
         part.write_with(|out| out.serialize(&input).map_err(std::io::Error::other));
     }
 
-    fn finish(self, parts: Vec<Self::Local>, _ctx: &Context) -> Result<()> {
+    fn finish(self, parts: Vec<Self::Local>, ctx: &Context) -> Result<()> {
         let parts = parts.into_iter().map(|part| part.map(|out| out.into_inner().map_err(|e| e.into_error())));
-        self.files.finish(parts)
+        self.files.finish(parts, ctx)
     }
 }

@@ -132,8 +132,8 @@ pub struct LineReader {
     /// beginning of its file); otherwise found by counting, on error only.
     next_line: Option<u64>,
     max_line_bytes: usize,
-    /// Bytes read from the underlying file, for progress.
-    pub bytes_read: u64,
+    /// Bytes read and not yet reported by `take_bytes_read`.
+    bytes_read: u64,
 }
 
 /// One line as read: where it starts, for error messages.
@@ -266,6 +266,11 @@ impl LineReader {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Bytes read since the last call (decompressed bytes for compressed files).
+    pub fn take_bytes_read(&mut self) -> u64 {
+        std::mem::take(&mut self.bytes_read)
+    }
 }
 
 /// A read error at `offset` of `path`, with the line it happened on.
@@ -317,6 +322,11 @@ impl SplitBytes {
 
     pub fn path(&self) -> &Path {
         self.lines.path()
+    }
+
+    /// Bytes read since the last call.
+    pub fn take_bytes_read(&mut self) -> u64 {
+        self.lines.take_bytes_read()
     }
 }
 

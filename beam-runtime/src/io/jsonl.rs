@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 use std::sync::OnceLock;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -15,8 +15,8 @@ use crate::execute::CHUNK;
 use crate::io::input::LineReader;
 use crate::io::output::{FileOutput, OutputFiles, PartFile, Writer};
 use crate::io::records::{BadRecord, DeadLetters};
-use crate::io::text::{InputPlan, TextInput};
-use crate::source::Source;
+use crate::io::text::{InputPlan, TextInput, total_bytes};
+use crate::source::{Source, SourceCounters};
 
 /// The `read_jsonl` source. Blank lines are skipped; a line that is not a `T` is a
 /// bad record.
@@ -26,6 +26,7 @@ pub struct ReadJsonl<T> {
     plan: OnceLock<InputPlan>,
     next_split: AtomicUsize,
     dead_letters: DeadLetters,
+    bytes_read: AtomicU64,
     _out: PhantomData<fn() -> T>,
 }
 
@@ -36,6 +37,7 @@ pub fn read_jsonl<T: DeserializeOwned + Send>(input: impl Into<TextInput>) -> (R
         plan: OnceLock::new(),
         next_split: AtomicUsize::new(0),
         dead_letters: DeadLetters::default(),
+        bytes_read: AtomicU64::new(0),
         _out: PhantomData,
     };
     (source, Witness::new())
@@ -78,6 +80,7 @@ impl<T: DeserializeOwned + Send> Source for ReadJsonl<T> {
                 },
             };
             let Some(start) = reader.next(&mut state.line)? else {
+                self.bytes_read.fetch_add(reader.take_bytes_read(), Ordering::Relaxed);
                 state.reader = None;
                 continue;
             };
@@ -95,7 +98,18 @@ impl<T: DeserializeOwned + Send> Source for ReadJsonl<T> {
                 })?,
             }
         }
+        if let Some(reader) = &mut state.reader {
+            self.bytes_read.fetch_add(reader.take_bytes_read(), Ordering::Relaxed);
+        }
         Ok(!chunk.is_empty())
+    }
+
+    fn counters(&self) -> SourceCounters {
+        SourceCounters {
+            bytes_total: total_bytes(self.plan.get()),
+            bytes_read: self.bytes_read.load(Ordering::Relaxed),
+            bad_records: self.dead_letters.count(),
+        }
     }
 }
 
@@ -132,7 +146,7 @@ impl<T: Serialize> Leaf for WriteJsonl<T> {
         });
     }
 
-    fn finish(self, parts: Vec<PartFile<Writer>>, _ctx: &Context) -> Result<()> {
-        self.files.finish(parts)
+    fn finish(self, parts: Vec<PartFile<Writer>>, ctx: &Context) -> Result<()> {
+        self.files.finish(parts, ctx)
     }
 }

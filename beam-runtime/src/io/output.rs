@@ -89,12 +89,11 @@ pub struct OutputFiles {
     /// For formats with a header line (CSV): a single file keeps only the first.
     header_lines: usize,
     temp: OnceLock<PathBuf>,
-    bytes: AtomicU64,
 }
 
 impl OutputFiles {
     pub fn new(output: FileOutput, extension: &'static str, header_lines: usize) -> Self {
-        OutputFiles { output, extension, header_lines, temp: OnceLock::new(), bytes: AtomicU64::new(0) }
+        OutputFiles { output, extension, header_lines, temp: OnceLock::new() }
     }
 
     /// Checks the destination and creates the temporary directory; registers the
@@ -153,19 +152,13 @@ impl OutputFiles {
     }
 
     /// Flushes every part; the first error (with its file) fails the run.
-    pub fn finish(&self, parts: impl IntoIterator<Item = PartFile<Writer>>) -> Result<()> {
+    pub fn finish(&self, parts: impl IntoIterator<Item = PartFile<Writer>>, ctx: &Context) -> Result<()> {
         for part in parts {
             let PartFile { path, out } = part;
             out.and_then(Writer::finish).map_err(|e| Error::io(&path, e))?;
-            let written = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-            self.bytes.fetch_add(written, Ordering::Relaxed);
+            ctx.add_bytes_written(fs::metadata(&path).map(|m| m.len()).unwrap_or(0));
         }
         Ok(())
-    }
-
-    /// Bytes written to disk so far (after compression).
-    pub fn bytes_written(&self) -> u64 {
-        self.bytes.load(Ordering::Relaxed)
     }
 }
 

@@ -6,14 +6,14 @@ use std::io::Write;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::__private::{Context, Leaf, Witness, Worker};
 use crate::error::{Error, ErrorKind, Result};
 use crate::execute::CHUNK;
 use crate::io::input::{self, InputFile, LineReader, Split};
 use crate::io::output::{FileOutput, OutputFiles, PartFile, Writer};
-use crate::source::Source;
+use crate::source::{Source, SourceCounters};
 
 /// The files of an input and the byte ranges to read them in.
 pub(crate) type InputPlan = (Vec<InputFile>, Vec<Split>);
@@ -117,11 +117,23 @@ pub struct ReadText {
     input: TextInput,
     plan: OnceLock<InputPlan>,
     next_split: AtomicUsize,
+    bytes_read: AtomicU64,
+}
+
+/// The size of a plan's files.
+pub(crate) fn total_bytes(plan: Option<&InputPlan>) -> u64 {
+    plan.map_or(0, |(files, _)| files.iter().map(|f| f.len).sum())
 }
 
 #[doc(hidden)]
 pub fn read_text(input: impl Into<TextInput>) -> (ReadText, Witness<String>) {
-    (ReadText { input: input.into(), plan: OnceLock::new(), next_split: AtomicUsize::new(0) }, Witness::new())
+    let source = ReadText {
+        input: input.into(),
+        plan: OnceLock::new(),
+        next_split: AtomicUsize::new(0),
+        bytes_read: AtomicU64::new(0),
+    };
+    (source, Witness::new())
 }
 
 /// A worker's open split and its line buffer.
@@ -151,6 +163,7 @@ impl Source for ReadText {
                 },
             };
             let Some(start) = reader.next(&mut state.line)? else {
+                self.bytes_read.fetch_add(reader.take_bytes_read(), Ordering::Relaxed);
                 state.reader = None;
                 continue;
             };
@@ -168,7 +181,18 @@ impl Source for ReadText {
             };
             chunk.push(text);
         }
+        if let Some(reader) = &mut state.reader {
+            self.bytes_read.fetch_add(reader.take_bytes_read(), Ordering::Relaxed);
+        }
         Ok(!chunk.is_empty())
+    }
+
+    fn counters(&self) -> SourceCounters {
+        SourceCounters {
+            bytes_total: total_bytes(self.plan.get()),
+            bytes_read: self.bytes_read.load(Ordering::Relaxed),
+            bad_records: 0,
+        }
     }
 }
 
@@ -207,7 +231,7 @@ impl<T, S: Display, F: Fn(&T) -> S + Sync> Leaf for WriteText<F, T> {
         part.write_with(|out| writeln!(out, "{}", (self.format)(&input)));
     }
 
-    fn finish(self, parts: Vec<PartFile<Writer>>, _ctx: &Context) -> Result<()> {
-        self.files.finish(parts)
+    fn finish(self, parts: Vec<PartFile<Writer>>, ctx: &Context) -> Result<()> {
+        self.files.finish(parts, ctx)
     }
 }

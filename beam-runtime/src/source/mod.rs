@@ -27,4 +27,21 @@ pub trait Source: Sync {
     /// Appends the next chunk of about [`CHUNK`](crate::execute::CHUNK) elements to
     /// `chunk` (which is empty). Returns `Ok(false)` once the input is exhausted.
     fn next_chunk(&self, state: &mut Self::State, chunk: &mut Vec<Self::Item>) -> Result<bool>;
+
+    /// Bytes and bad records so far, for metrics and progress.
+    fn counters(&self) -> SourceCounters {
+        SourceCounters::default()
+    }
+}
+
+/// What a source has read so far.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SourceCounters {
+    /// Size of all its input files.
+    pub bytes_total: u64,
+    /// Bytes read from them so far.
+    pub bytes_read: u64,
+    /// Records it could not parse.
+    pub bad_records: u64,
 }
