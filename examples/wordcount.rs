@@ -1,17 +1,27 @@
-//! Word count, the main example: counts the words of a text file and prints the
-//! most frequent ones.
+//! Word count, the main example: counts the words of text files and prints the most
+//! frequent ones.
 //!
-//!     cargo run --release --example wordcount                 # the text this project ships
-//!     cargo run --release --example wordcount -- notes.txt    # your own file
+//!     cargo run --release --example wordcount
+//!         counts the text this project ships (examples/data/)
+//!     cargo run --release --example wordcount -- --input 'logs/*.txt' --output counts/
+//!         counts your files (a file, a directory or a glob; .gz and .zst too) and
+//!         writes `word<TAB>count` lines as part files into counts/
 
 use beam::prelude::*;
 
-fn main() -> Result<(), beam::Error> {
-    let input = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/pipelines.txt").to_owned());
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut input = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/pipelines.txt").to_owned();
+    let mut output = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--input" => input = args.next().ok_or("--input needs a path")?,
+            "--output" => output = Some(args.next().ok_or("--output needs a directory")?),
+            other => return Err(format!("unknown argument `{other}`; use --input PATH and --output DIR").into()),
+        }
+    }
 
-    let out = pipeline! {
+    let pipeline = pipeline! {
         lines  = read_text(&input);
         words  = lines
                  -> split: flat_map(|line: String| {
@@ -24,12 +34,23 @@ fn main() -> Result<(), beam::Error> {
         top    = counts -> top(10, |(_, n): &(String, u64)| *n) -> collect();
         total  = words -> count() -> collect();
         distinct = counts -> count() -> collect();
-    }
-    .run()?;
+        all    = counts -> collect();
+    };
+    let out = pipeline.run()?;
 
     println!("{input}: {} words, {} distinct", out.total[0], out.distinct[0]);
     for (word, n) in &out.top {
-        println!("{n:>6}  {word}");
+        println!("{n:>8}  {word}");
+    }
+    if let Some(dir) = output {
+        // A second small pipeline writes what the first computed: the counts are
+        // already in memory, and the output is published only if the write succeeds.
+        pipeline! {
+            counts = from_iter(out.all);
+            counts -> write_text(&dir, |(word, n): &(String, u64)| format!("{word}\t{n}"));
+        }
+        .run()?;
+        println!("counts written to {dir}/");
     }
     Ok(())
 }

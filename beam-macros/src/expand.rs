@@ -283,6 +283,7 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
     let element = var(graph, "x", head);
     let tree = consumers(graph, segment, head, &element);
     let counted = segment.counted(graph);
+    let members = &segment.members;
     let leaf_names: Vec<&Ident> = leaves.iter().map(|(leaf, ..)| leaf).collect();
     let locals: Vec<&Ident> = leaves.iter().map(|(_, local, ..)| local).collect();
     let collected: Vec<Ident> =
@@ -321,6 +322,7 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
         let #all = __ctx.run_segment(
             #head,
             &#source,
+            &[#(#members),*],
             &[#(#counted),*],
             |__worker| (#(::beam::__private::Leaf::local(&#leaf_names, __worker),)*),
             |#state, #element, __stage, __counts| {

@@ -75,9 +75,22 @@ type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// assert_eq!(err.stage().unwrap().op, "map");
 /// assert!(err.to_string().contains("attempt to divide by zero"));
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[error(transparent)]
 pub struct Error(Box<Details>);
+
+/// The message and its causes, as `main` shows an error it returns.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")?;
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            write!(f, "\n  caused by: {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
 
 /// Boxed so that `Result<T, Error>` stays small on the hot paths that return it.
 #[derive(Debug, thiserror::Error)]

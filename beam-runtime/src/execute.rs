@@ -129,8 +129,12 @@ impl Context {
         let mut stages = self.metrics.lock().unwrap_or_else(|e| e.into_inner()).clone();
         // What enters a stage is what the stages it reads produced.
         for id in 0..stages.len() {
-            let inputs = stages[id].stage.inputs;
-            stages[id].elements_in = inputs.iter().map(|&i| stages[i].elements_out).sum();
+            let stage = stages[id].stage;
+            stages[id].elements_in = match stage.kind {
+                // The bad records did not come out of the source's records.
+                StageKind::DeadLetters => stages[id].elements_out,
+                _ => stage.inputs.iter().map(|&i| stages[i].elements_out).sum(),
+            };
         }
         Metrics { stages, wall_time: self.started.elapsed() }
     }
@@ -171,6 +175,7 @@ impl Context {
         &self,
         source_stage: usize,
         source: &S,
+        members: &[usize],
         counted: &[usize; N],
         init: Init,
         body: Body,
@@ -234,10 +239,10 @@ impl Context {
         let elapsed = started.elapsed();
         let totals = totals.into_inner().unwrap_or_else(|e| e.into_inner());
         for (&stage, elements_out) in counted.iter().zip(totals) {
-            self.update(stage, |m| {
-                m.elements_out += elements_out;
-                m.wall_time += elapsed;
-            });
+            self.update(stage, |m| m.elements_out += elements_out);
+        }
+        for &stage in members {
+            self.update(stage, |m| m.wall_time += elapsed);
         }
         // A shuffled input's size is recorded by the stage that produced it.
         if matches!(self.plan.stages[source_stage].kind, StageKind::Source | StageKind::Flatten) {
