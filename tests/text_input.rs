@@ -135,3 +135,23 @@ fn bad_input_errors_name_file_and_line() {
     let err = error_of(TextInput::new(Path::new("/definitely/not/here.txt")));
     assert_eq!(err.kind(), ErrorKind::Io);
 }
+
+#[test]
+fn text_round_trip_plain_and_gzip() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..20_000).map(|i| format!("line {i} \u{e9}")).collect();
+    let plain = dir.path().join("plain");
+    let zipped = dir.path().join("all.txt.gz");
+    pipeline! {
+        xs = from_iter(lines.clone());
+        xs -> write_text(&plain, |l: &String| l.clone());
+        xs -> write_text(FileOutput::new(&zipped).single_file().gzip(), |l: &String| l.clone());
+    }
+    .threads(3)
+    .run()
+    .unwrap();
+    let mut expect = lines;
+    expect.sort();
+    assert_eq!(read_all(TextInput::new(&plain)).unwrap(), expect);
+    assert_eq!(read_all(TextInput::new(&zipped)).unwrap(), expect);
+}

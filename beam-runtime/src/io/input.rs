@@ -295,29 +295,27 @@ fn count_lines_before(path: &Path, offset: u64) -> std::io::Result<u64> {
     }
 }
 
-/// The bytes of a split's lines, each ending in `\n`, as a `Read`: what a parser
-/// that needs a byte stream (CSV) reads from a split. Remembers where the split's
-/// first line starts, to number lines in errors.
+/// The bytes of a split's lines as a `Read`: what a parser that needs a byte stream
+/// (CSV) reads from a split. It hands out the underlying buffer in bulk, up to the
+/// split's end and then through the end of the line that straddles it. Remembers
+/// where the split's first line starts, to number lines in errors.
 pub struct SplitBytes {
     lines: LineReader,
-    line: Vec<u8>,
-    at: usize,
-    first: Option<LineStart>,
-    /// Bytes handed out so far.
-    pub handed_out: u64,
+    first: LineStart,
+    at_line_start: bool,
+    /// Bytes since the last line break, held to the line length limit.
+    line_len: usize,
 }
 
 impl SplitBytes {
     pub fn new(lines: LineReader) -> Self {
-        SplitBytes { lines, line: Vec::new(), at: 0, first: None, handed_out: 0 }
+        let first = LineStart { offset: lines.pos, line: lines.next_line };
+        SplitBytes { lines, first, at_line_start: true, line_len: 0 }
     }
 
     /// The 1-based file line number of the split's `n`-th line (1-based).
     pub fn file_line(&self, n: u64) -> u64 {
-        match &self.first {
-            Some(first) => self.lines.line_of(first) + n.saturating_sub(1),
-            None => n,
-        }
+        self.lines.line_of(&self.first) + n.saturating_sub(1)
     }
 
     pub fn path(&self) -> &Path {
@@ -332,21 +330,37 @@ impl SplitBytes {
 
 impl Read for SplitBytes {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.at == self.line.len() {
-            let start = self.lines.next(&mut self.line).map_err(std::io::Error::other)?;
-            let Some(start) = start else {
-                // `next` cleared the buffer.
-                self.at = 0;
-                return Ok(0);
-            };
-            self.first.get_or_insert(start);
-            self.line.push(b'\n');
-            self.at = 0;
+        let lines = &mut self.lines;
+        if lines.pos >= lines.end && self.at_line_start {
+            return Ok(0);
         }
-        let n = out.len().min(self.line.len() - self.at);
-        out[..n].copy_from_slice(&self.line[self.at..self.at + n]);
-        self.at += n;
-        self.handed_out += n as u64;
+        let buf = lines.reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let limit = buf.len().min(out.len());
+        let n = if lines.pos < lines.end {
+            limit.min((lines.end - lines.pos) as usize)
+        } else {
+            // Past the end: only the rest of the line that straddles it.
+            memchr::memchr(b'\n', &buf[..limit]).map_or(limit, |i| i + 1)
+        };
+        let chunk = &buf[..n];
+        self.line_len = match memchr::memrchr(b'\n', chunk) {
+            Some(i) => n - i - 1,
+            None => self.line_len + n,
+        };
+        if self.line_len > lines.max_line_bytes {
+            return Err(std::io::Error::other(format!(
+                "a line is longer than the limit of {} bytes",
+                lines.max_line_bytes
+            )));
+        }
+        out[..n].copy_from_slice(chunk);
+        lines.reader.consume(n);
+        lines.pos += n as u64;
+        lines.bytes_read += n as u64;
+        self.at_line_start = out[n - 1] == b'\n';
         Ok(n)
     }
 }

@@ -1,0 +1,52 @@
+//! Text helpers for pipelines.
+//!
+//! Counting words is the most common thing done to text, and allocating a `String`
+//! per word is what makes it slow. [`words`] splits an owned line into [`Word`]s,
+//! small strings stored inline up to 24 bytes, so typical words cost no allocation
+//! on their way into a `count_per_element()` table.
+
+/// A string stored inline when short (up to 24 bytes), on the heap otherwise. It
+/// derefs to `str`, hashes and compares like one, and serializes as one.
+pub use compact_str::CompactString as Word;
+
+/// The whitespace-separated words of `line` (as `str::split_whitespace` splits), as
+/// [`Word`]s. Takes the line by value so it can be used directly in `flat_map`.
+///
+/// ```
+/// use beam::prelude::*;
+/// use beam::text::{Word, words};
+///
+/// let out = pipeline! {
+///     lines = from_iter(vec!["to be or".to_owned(), "not  to be".to_owned()]);
+///     counts = lines -> flat_map(words) -> count_per_element() -> collect();
+/// }
+/// .run()?;
+/// let mut counts = out.counts;
+/// counts.sort();
+/// assert_eq!(counts[0], (Word::from("be"), 2));
+/// assert_eq!(counts.len(), 4);
+/// # Ok::<(), beam::Error>(())
+/// ```
+pub fn words(line: String) -> Words {
+    Words { line, at: 0 }
+}
+
+/// The iterator of [`words`].
+#[derive(Debug, Clone)]
+pub struct Words {
+    line: String,
+    at: usize,
+}
+
+impl Iterator for Words {
+    type Item = Word;
+
+    #[inline]
+    fn next(&mut self) -> Option<Word> {
+        let rest = &self.line[self.at..];
+        let word = rest.split_whitespace().next()?;
+        let start = self.at + (word.as_ptr() as usize - rest.as_ptr() as usize);
+        self.at = start + word.len();
+        Some(Word::from(word))
+    }
+}
