@@ -10,11 +10,12 @@
 //!   pipeline and hand-written rayon with the `csv` crate (byte ranges, one reader
 //!   per range, records deserialized into `(u64, f64)`).
 //!
-//!     cargo bench --bench files
-//!     BEAM_BENCH_SCALE=0.1 cargo bench --bench files      # smaller files
-//!     cargo bench --bench files -- --only wordcount        # the pipeline alone, for
-//!         /usr/bin/time -v target/release/deps/files-*  --only wordcount  (peak RSS)
-
+//! ```text
+//! cargo bench --bench files
+//! BEAM_BENCH_SCALE=0.1 cargo bench --bench files    # smaller files
+//! cargo bench --bench files -- --only wordcount      # the pipeline alone; for peak RSS:
+//! /usr/bin/time -v target/release/deps/files-<hash> --only wordcount
+//! ```
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
