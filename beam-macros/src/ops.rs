@@ -96,10 +96,18 @@ pub static OPS: &[OpSpec] = &[
     op("keys", ElementWise, &[], "`k` of every `(k, v)`"),
     op("values", ElementWise, &[], "`v` of every `(k, v)`"),
     op("map_values", ElementWise, &["f"], "`(k, f(v))` for every `(k, v)`"),
+    op("kv_swap", ElementWise, &[], "`(v, k)` for every `(k, v)`"),
     // Keyed: pre-combined, then shuffled by key.
     op("group_by_key", KeyedShuffle, &[], "`(k, Vec<v>)`: all values of each key"),
     op("combine_per_key", KeyedShuffle, &["combiner"], "`(k, out)`: a `CombineFn` over each key's values"),
     op("count_per_element", KeyedShuffle, &[], "`(x, n)`: how often each distinct element occurs"),
+    op("distinct", KeyedShuffle, &[], "every distinct element once"),
+    op(
+        "top_per_key",
+        KeyedShuffle,
+        &["n", "key"],
+        "`(k, Vec<v>)`: each key's `n` values with the largest `key(&v)`, largest first",
+    ),
     via(op("count_per_key", KeyedShuffle, &[], "`(k, n)`: how many values each key has"), "combine_per_key", "Count"),
     via(op("sum_per_key", KeyedShuffle, &[], "`(k, sum)` of each key's values"), "combine_per_key", "Sum"),
     via(op("min_per_key", KeyedShuffle, &[], "`(k, min)` of each key's values"), "combine_per_key", "Min"),
@@ -113,6 +121,7 @@ pub static OPS: &[OpSpec] = &[
         1,
         ByRef,
     ),
+    op("sample", GlobalCombine, &["n", "seed"], "`n` elements drawn uniformly at random (seeded), or all if fewer"),
     // Several inputs.
     op("flatten", Flatten, &[], "all elements of several collections of one type"),
     // Sinks.

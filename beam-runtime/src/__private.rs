@@ -23,10 +23,11 @@ pub mod ops {
     pub use crate::sink::{collect, for_each, materialize};
     pub use crate::source::{CollectionSource, flatten, from_iter};
     pub use crate::transform::elementwise::{
-        filter, filter_map, flat_map, inspect, key_by, keys, map, map_values, values,
+        filter, filter_map, flat_map, inspect, key_by, keys, kv_swap, map, map_values, values,
     };
+    pub use crate::transform::global::sample;
     pub use crate::transform::global::{combine_globally, top};
-    pub use crate::transform::keyed::{combine_per_key, count_per_element, group_by_key};
+    pub use crate::transform::keyed::{combine_per_key, count_per_element, distinct, group_by_key, top_per_key};
 }
 
 /// Stands for "a collection whose elements are `T`" while the generated code is

@@ -188,3 +188,23 @@ impl<In: KeyValue> Stage for Half<In, false> {
         emit(input.into_pair().1)
     }
 }
+
+/// `kv_swap()`: `(v, k)` for every `(k, v)`.
+#[doc(hidden)]
+pub struct KvSwap<In>(PhantomData<fn(In)>);
+
+pub fn kv_swap<In: KeyValue>(
+    _: Witness<In>,
+) -> (impl Stage<In = In, Out = (In::Value, In::Key)>, Witness<(In::Value, In::Key)>) {
+    (KvSwap::<In>(PhantomData), Witness::new())
+}
+
+impl<In: KeyValue> Stage for KvSwap<In> {
+    type In = In;
+    type Out = (In::Value, In::Key);
+    #[inline(always)]
+    fn process<E: FnMut(Self::Out)>(&self, input: In, emit: &mut E) {
+        let (k, v) = input.into_pair();
+        emit((v, k))
+    }
+}

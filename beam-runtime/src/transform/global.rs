@@ -103,3 +103,98 @@ where
         Ok(Collection::from_parts(vec![self.0.combine(locals).unwrap_or_default()]))
     }
 }
+
+/// `sample(n, seed)`: `n` elements drawn uniformly without replacement (all of them
+/// if there are fewer). Each element gets a random priority and the `n` smallest
+/// priorities are kept (bottom-k sampling), which stays uniform when the workers'
+/// samples are merged. The priorities come from `seed`, the worker and its count of
+/// elements: the same seed gives the same sample on one thread; on several, which
+/// worker reads which chunk varies between runs.
+#[doc(hidden)]
+pub struct Sample<In> {
+    n: usize,
+    seed: u64,
+    _in: PhantomData<fn(In)>,
+}
+
+pub fn sample<In: Send>(_: Witness<In>, n: usize, seed: u64) -> impl Leaf<In = In, Output = Collection<In>> {
+    Sample { n, seed, _in: PhantomData }
+}
+
+/// A worker's sample: a max-heap of (priority, element), and its random state.
+#[doc(hidden)]
+pub struct SampleState<In> {
+    kept: std::collections::BinaryHeap<Prioritized<In>>,
+    rng: u64,
+}
+
+#[doc(hidden)]
+pub struct Prioritized<In>(u64, In);
+
+impl<In> PartialEq for Prioritized<In> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl<In> Eq for Prioritized<In> {}
+impl<In> PartialOrd for Prioritized<In> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<In> Ord for Prioritized<In> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+impl<In> SampleState<In> {
+    fn offer(&mut self, n: usize, priority: u64, element: In) {
+        if self.kept.len() < n {
+            self.kept.push(Prioritized(priority, element));
+        } else if let Some(mut largest) = self.kept.peek_mut()
+            && priority < largest.0
+        {
+            *largest = Prioritized(priority, element);
+        }
+    }
+}
+
+/// splitmix64: a fast, well-mixed sequence from any seed.
+fn next_random(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl<In: Send> Leaf for Sample<In> {
+    type In = In;
+    type Local = SampleState<In>;
+    type Output = Collection<In>;
+
+    fn local(&self, worker: Worker) -> SampleState<In> {
+        let mut rng = self.seed ^ (worker.index as u64).wrapping_mul(0xa076_1d64_78bd_642f);
+        next_random(&mut rng);
+        SampleState { kept: std::collections::BinaryHeap::new(), rng }
+    }
+
+    #[inline]
+    fn push(&self, local: &mut SampleState<In>, input: In) {
+        if self.n > 0 {
+            let priority = next_random(&mut local.rng);
+            local.offer(self.n, priority, input);
+        }
+    }
+
+    fn finish(self, locals: Vec<SampleState<In>>, _ctx: &Context) -> crate::Result<Collection<In>> {
+        let mut merged = SampleState { kept: std::collections::BinaryHeap::new(), rng: 0 };
+        for local in locals {
+            for Prioritized(priority, element) in local.kept {
+                merged.offer(self.n, priority, element);
+            }
+        }
+        Ok(Collection::from_parts(vec![merged.kept.into_iter().map(|p| p.1).collect()]))
+    }
+}

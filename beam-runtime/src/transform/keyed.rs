@@ -155,3 +155,50 @@ where
         Ok(Collection::from_parts(parts))
     }
 }
+
+/// `distinct()`: every distinct element once.
+#[doc(hidden)]
+pub struct Distinct<T>(CombinePerKey<T, Elements, Count>);
+
+pub fn distinct<T: GroupKey>(_: Witness<T>) -> impl Leaf<In = T, Output = Collection<T>> {
+    Distinct(keyed_combine::<T, Elements, Count>(Count))
+}
+
+impl<T: GroupKey> Leaf for Distinct<T> {
+    type In = T;
+    type Local = <CombinePerKey<T, Elements, Count> as Leaf>::Local;
+    type Output = Collection<T>;
+
+    fn local(&self, worker: Worker) -> Self::Local {
+        self.0.local(worker)
+    }
+
+    #[inline(always)]
+    fn push(&self, local: &mut Self::Local, input: T) {
+        self.0.push(local, input)
+    }
+
+    fn finish(self, locals: Vec<Self::Local>, ctx: &Context) -> crate::Result<Collection<T>> {
+        let counted = self.0.finish(locals, ctx)?;
+        Ok(Collection::from_parts(
+            counted.into_parts().into_iter().map(|part| part.into_iter().map(|(x, _)| x).collect()).collect(),
+        ))
+    }
+}
+
+/// `top_per_key(n, key)`: for every key, its `n` values with the largest `key(&v)`,
+/// largest first.
+pub fn top_per_key<In, R, F>(
+    w: Witness<In>,
+    n: usize,
+    key: F,
+) -> impl Leaf<In = In, Output = Collection<(In::Key, Vec<In::Value>)>>
+where
+    In: KeyValue,
+    In::Key: GroupKey,
+    In::Value: Send,
+    F: Fn(&In::Value) -> R + Sync,
+    R: crate::__private::RankKey,
+{
+    combine_per_key(w, crate::combine::Top::by(n, key))
+}

@@ -1,0 +1,82 @@
+//! `kv_swap`, `distinct`, `top_per_key`, `sample` against sequential references.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use beam::prelude::*;
+use common::{keyed_datasets, per_key, sorted};
+
+#[test]
+fn kv_swap_and_distinct() {
+    for (name, data) in keyed_datasets() {
+        let out = pipeline! {
+            pairs = from_iter(data.clone());
+            swapped = pairs -> kv_swap() -> collect();
+            keys = pairs -> keys() -> distinct() -> collect();
+        }
+        .run()
+        .unwrap();
+        assert_eq!(sorted(out.swapped), sorted(data.iter().map(|&(k, v)| (v, k)).collect()), "{name}");
+        let expect: Vec<u32> = data.iter().map(|p| p.0).collect::<BTreeSet<_>>().into_iter().collect();
+        assert_eq!(sorted(out.keys), expect, "{name}");
+    }
+}
+
+#[test]
+fn top_per_key_keeps_the_largest_values_of_each_key() {
+    for (name, data) in keyed_datasets() {
+        let out = pipeline! {
+            pairs = from_iter(data.clone());
+            best = pairs -> top_per_key(3, |v: &i64| *v) -> collect();
+        }
+        .run()
+        .unwrap();
+        let got: BTreeMap<u32, Vec<i64>> = out.best.into_iter().collect();
+        let expect: BTreeMap<u32, Vec<i64>> = per_key(&data, Vec::new, |acc, v| acc.push(*v))
+            .into_iter()
+            .map(|(k, vs)| (k, sorted(vs).into_iter().rev().take(3).collect()))
+            .collect();
+        assert_eq!(got, expect, "{name}");
+    }
+}
+
+fn sample_of(data: &[u32], n: usize, seed: u64, threads: usize) -> Vec<u32> {
+    let out = pipeline! {
+        xs = from_iter(data.iter().copied());
+        picked = xs -> sample(n, seed) -> collect();
+    }
+    .threads(threads)
+    .run()
+    .unwrap();
+    sorted(out.picked)
+}
+
+#[test]
+fn sample_has_the_asked_size_and_is_seeded() {
+    let data: Vec<u32> = (0..10_000).collect();
+    for n in [0, 1, 10, 9_999, 10_000, 20_000] {
+        let picked = sample_of(&data, n, 7, 3);
+        assert_eq!(picked.len(), n.min(data.len()), "n = {n}");
+        assert_eq!(picked.iter().collect::<BTreeSet<_>>().len(), picked.len(), "no element twice");
+    }
+    assert!(sample_of(&[], 5, 1, 2).is_empty());
+    assert_eq!(sample_of(&data, 50, 42, 1), sample_of(&data, 50, 42, 1), "same seed, same sample");
+    assert_ne!(sample_of(&data, 50, 42, 1), sample_of(&data, 50, 43, 1), "another seed, another sample");
+}
+
+#[test]
+fn sample_is_uniform() {
+    // 3000 samples of 10 out of 100: each element is picked ~300 times.
+    let data: Vec<u32> = (0..100).collect();
+    let mut picks = vec![0u32; 100];
+    for seed in 0..3000 {
+        for x in sample_of(&data, 10, seed, 2) {
+            picks[x as usize] += 1;
+        }
+    }
+    // Binomial(3000, 0.1): sd ~16.4; allow 5 sd.
+    for (x, &n) in picks.iter().enumerate() {
+        assert!((218..=382).contains(&n), "element {x} picked {n} times");
+    }
+}
