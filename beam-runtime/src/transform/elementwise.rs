@@ -193,6 +193,7 @@ impl<In: KeyValue> Stage for Half<In, false> {
 #[doc(hidden)]
 pub struct KvSwap<In>(PhantomData<fn(In)>);
 
+#[allow(clippy::type_complexity)]
 pub fn kv_swap<In: KeyValue>(
     _: Witness<In>,
 ) -> (impl Stage<In = In, Out = (In::Value, In::Key)>, Witness<(In::Value, In::Key)>) {
