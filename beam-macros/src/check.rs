@@ -59,7 +59,7 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
         // `xs = map(|x| x + 1);`
         diag.error(span, format!("`{op}` needs an input: write `collection -> {}`", spec.signature()));
     } else if !node.failed {
-        let inputs = node.inputs.len();
+        let inputs = node.inputs.iter().filter(|i| i.side.is_none()).count();
         if spec.kind == Kind::Flatten && inputs < 2 {
             // `xs -> flatten()`
             diag.error(span, format!("`{op}` takes two or more inputs, as in `(a, b) -> {op}()`, but 1 is given"));
@@ -125,7 +125,7 @@ fn check_unused(graph: &Graph, diag: &mut Diagnostics) {
         if node.is(Kind::Sink) || name.to_string().starts_with('_') || graph.excused.contains(&name.to_string()) {
             continue;
         }
-        if graph.consumers(node.id).is_empty() {
+        if graph.consumers(node.id).is_empty() && graph.side_readers(node.id).is_empty() {
             diag.error(
                 name.span(),
                 format!("collection `{name}` is never used; read it in another statement, or name it `_{name}` if it is computed only for its side effects"),

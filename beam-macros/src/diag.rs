@@ -12,6 +12,10 @@ impl Diagnostics {
         self.errors.push(syn::Error::new(span, message));
     }
 
+    pub fn push(&mut self, error: syn::Error) {
+        self.errors.push(error);
+    }
+
     pub fn len(&self) -> usize {
         self.errors.len()
     }

@@ -136,7 +136,13 @@ impl CollectionReads {
                         *reads.entry(input).or_insert(0) += 1;
                     }
                 }
+                SegmentInput::Reread(m, _) => *reads.entry(m).or_insert(0) += 1,
                 SegmentInput::Source(_) => {}
+            }
+            for &member in &segment.members {
+                for (producer, _, _) in graph.side_inputs(member) {
+                    *reads.entry(producer).or_insert(0) += 1;
+                }
             }
         }
         CollectionReads(reads)
@@ -162,6 +168,7 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
 
     let mut build = Vec::new();
     let mut prepare = Vec::new();
+    let mut side_fills = Vec::new();
     let mut dead_letters = quote!();
     let open = match segment.input {
         SegmentInput::Source(n) => {
@@ -191,6 +198,11 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
             }
             dead_letters = quote!(#(#after)*);
             quote!()
+        }
+        // `__w{m}` already stands for the elements read again.
+        SegmentInput::Reread(m, _) => {
+            let collection = reads.read(m, &var(graph, "mat", m), graph.nodes[m].call.op.span());
+            quote! { let #source = ::beam::__private::ops::CollectionSource::new(#collection); }
         }
         // The head witness of a shuffled input is the barrier's own (see below).
         SegmentInput::Shuffled(n) => {
@@ -250,6 +262,17 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
             }
             None => (op.clone(), node.call.args.iter().map(|a| quote!(#a)).collect()),
         };
+        let mut args = args;
+        if let (Some(index), Some((producer, kind, span))) = (spec.side, graph.side_inputs(n).next()) {
+            // The side input: a slot filled when the segment starts, lent to the stage.
+            let (slot_fn, fill_fn) = kind.functions();
+            let (slot_fn, fill_fn) = (Ident::new(slot_fn, span), Ident::new(fill_fn, span));
+            let (slot, witness) = (var_at("side", n, span), var_at("w", producer, span));
+            build.push(quote_spanned! {span=> let #slot = ::beam::__private::#slot_fn(#witness); });
+            args[index] = quote_spanned!(span=> &#slot);
+            let collection = var_at(if is_barrier_output(graph, producer) { "out" } else { "mat" }, producer, span);
+            side_fills.push((n, slot, fill_fn, producer, collection, span));
+        }
         // Bindings located at the stage, so errors about their types land there.
         let at = node.call.op.span();
         if spec.kind == Kind::ElementWise {
@@ -317,7 +340,12 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
         }
     });
 
+    let fills = side_fills.into_iter().map(|(n, slot, fill_fn, producer, collection, span)| {
+        let collection = reads.read(producer, &collection, span);
+        quote_spanned! {span=> __ctx.finish(#n, || ::beam::__private::#fill_fn(&#slot, #collection))?; }
+    });
     let run = quote_spanned! {segment_span=>
+        #(#fills)*
         #open
         let #all = __ctx.run_segment(
             #head,
@@ -406,7 +434,7 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
         } else {
             quote!(|#out| { __counts[#k] += 1; #downstream __stage.set(#id); })
         };
-        quote! {
+        quote_spanned! {node.call.op.span()=>
             __stage.set(#id);
             ::beam::__private::Stage::process(&#stage, #input, &mut #emit);
         }
@@ -474,7 +502,8 @@ fn plan_tokens(graph: &Graph, plan: &Plan) -> TokenStream {
             Some(Kind::Sink) => quote!(Sink),
             Some(Kind::DeadLetters) => quote!(DeadLetters),
         };
-        let inputs = node.inputs.iter().filter_map(|i| i.node);
+        let inputs = node.inputs.iter().filter(|i| i.side.is_none()).filter_map(|i| i.node);
+        let side_inputs = node.inputs.iter().filter(|i| i.side.is_some()).filter_map(|i| i.node);
         let name = match &node.name {
             Some(name) => {
                 let name = name.to_string();
@@ -491,6 +520,7 @@ fn plan_tokens(graph: &Graph, plan: &Plan) -> TokenStream {
                 column: #column,
                 kind: ::beam::__private::StageKind::#kind,
                 inputs: &[#(#inputs),*],
+                side_inputs: &[#(#side_inputs),*],
                 name: #name,
             }
         }
@@ -500,6 +530,7 @@ fn plan_tokens(graph: &Graph, plan: &Plan) -> TokenStream {
             SegmentInput::Source(n) => (quote!(Source(#n)), Some(n)),
             SegmentInput::Shuffled(n) => (quote!(Shuffled(#n)), None),
             SegmentInput::Flatten(n) => (quote!(Flatten(#n)), Some(n)),
+            SegmentInput::Reread(n, _) => (quote!(Reread(#n)), None),
         };
         let stages = first.into_iter().chain(segment.members.iter().copied());
         quote! {

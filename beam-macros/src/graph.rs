@@ -44,6 +44,52 @@ pub struct Input {
     pub node: Option<NodeId>,
     /// Where the input is named: the collection's name, or the previous stage.
     pub span: Span,
+    /// Read whole, as a side input (`as_map(rates)`), rather than element by element.
+    pub side: Option<SideKind>,
+}
+
+/// How a side input is handed to the stage that reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SideKind {
+    /// `as_map(c)`: `HashMap<K, V>` of `(K, V)` pairs; a key twice is an error.
+    Map,
+    /// `as_multimap(c)`: `HashMap<K, Vec<V>>`.
+    MultiMap,
+    /// `as_list(c)`: `Vec<T>`.
+    List,
+    /// `as_singleton(c)`: the one element; none or several is an error.
+    Singleton,
+}
+
+impl SideKind {
+    fn parse(name: &str) -> Option<SideKind> {
+        match name {
+            "as_map" => Some(SideKind::Map),
+            "as_multimap" => Some(SideKind::MultiMap),
+            "as_list" => Some(SideKind::List),
+            "as_singleton" => Some(SideKind::Singleton),
+            _ => None,
+        }
+    }
+
+    /// The runtime functions that make the slot for the side value, and fill it.
+    pub fn functions(self) -> (&'static str, &'static str) {
+        match self {
+            SideKind::Map => ("side_map", "fill_map"),
+            SideKind::MultiMap => ("side_multimap", "fill_multimap"),
+            SideKind::List => ("side_list", "fill_list"),
+            SideKind::Singleton => ("side_singleton", "fill_singleton"),
+        }
+    }
+}
+
+/// `as_map(rates)` → (`Map`, `rates`).
+fn side_input(arg: &syn::Expr) -> Option<(SideKind, Ident)> {
+    let syn::Expr::Call(call) = arg else { return None };
+    let syn::Expr::Path(function) = &*call.func else { return None };
+    let kind = SideKind::parse(&function.path.get_ident()?.to_string())?;
+    let [syn::Expr::Path(name)] = call.args.iter().collect::<Vec<_>>()[..] else { return None };
+    Some((kind, name.path.get_ident()?.clone()))
 }
 
 impl Node {
@@ -140,7 +186,7 @@ impl Graph {
                 }
                 let start = call.op.span().start();
                 let inputs = match previous {
-                    Some(prev) => vec![Input { node: Some(prev), span: nodes[prev].call.op.span() }],
+                    Some(prev) => vec![Input { node: Some(prev), span: nodes[prev].call.op.span(), side: None }],
                     None => {
                         if !head_refs.is_empty() {
                             pending.push((id, head_refs.clone()));
@@ -174,7 +220,7 @@ impl Graph {
                         id,
                         call: StageCall { label: None, op, generics: None, args: Vec::new(), span: extra.span() },
                         spec: Some(&ops::BAD_RECORDS),
-                        inputs: vec![Input { node: Some(last), span: extra.span() }],
+                        inputs: vec![Input { node: Some(last), span: extra.span(), side: None }],
                         name: None,
                         at_head: false,
                         failed: false,
@@ -233,18 +279,83 @@ impl Graph {
                         None
                     }
                 };
-                inputs.push(Input { node, span: name.span() });
+                inputs.push(Input { node, span: name.span(), side: None });
             }
             if inputs.iter().any(|i| i.node.is_none()) {
                 nodes[id].failed = true;
             }
             nodes[id].inputs = inputs;
         }
+
+        // Side inputs come after the main inputs: `map_with(as_map(rates), f)`.
+        for id in 0..nodes.len() {
+            let Some(index) = nodes[id].spec.and_then(|s| s.side) else { continue };
+            let Some(arg) = nodes[id].call.args.get(index) else { continue };
+            let Some((kind, name)) = side_input(arg) else {
+                let op = nodes[id].op_name();
+                diag.push(syn::Error::new_spanned(
+                    arg,
+                    format!("`{op}` reads a collection whole here: write `as_map(name)`, `as_multimap(name)`, `as_list(name)` or `as_singleton(name)`"),
+                ));
+                nodes[id].failed = true;
+                continue;
+            };
+            let node = match defined.get(&name.to_string()) {
+                Some(&(_, node)) if !nodes[node].is(Kind::Sink) => Some(node),
+                _ if excused.contains(&name.to_string()) => None,
+                _ => {
+                    diag.error(
+                        name.span(),
+                        format!("cannot find collection `{name}` in this pipeline, to read as a side input"),
+                    );
+                    None
+                }
+            };
+            if node.is_none() {
+                nodes[id].failed = true;
+            }
+            nodes[id].inputs.push(Input { node, span: name.span(), side: Some(kind) });
+        }
         Graph { nodes, excused }
     }
 
-    /// The nodes that read `id`'s result, in the order they were written.
+    /// The nodes that read `id`'s result element by element, in the order they were
+    /// written. (A source's bad-records node counts as one.)
     pub fn consumers(&self, id: NodeId) -> Vec<NodeId> {
-        self.nodes.iter().filter(|n| n.inputs.iter().any(|i| i.node == Some(id))).map(|n| n.id).collect()
+        self.nodes
+            .iter()
+            .filter(|n| n.inputs.iter().any(|i| i.node == Some(id) && i.side.is_none()))
+            .map(|n| n.id)
+            .collect()
+    }
+
+    /// The nodes that read `id`'s result whole, as a side input.
+    pub fn side_readers(&self, id: NodeId) -> Vec<NodeId> {
+        self.nodes
+            .iter()
+            .filter(|n| n.inputs.iter().any(|i| i.node == Some(id) && i.side.is_some()))
+            .map(|n| n.id)
+            .collect()
+    }
+
+    /// The side inputs of a node: producer, kind, where it is named.
+    pub fn side_inputs(&self, id: NodeId) -> impl Iterator<Item = (NodeId, SideKind, Span)> + '_ {
+        self.nodes[id].inputs.iter().filter_map(|i| Some((i.node?, i.side?, i.span)))
+    }
+
+    /// Whether `to` can be reached from `from` along any edges (or is `from`).
+    pub fn reaches(&self, from: NodeId, to: NodeId) -> bool {
+        let mut stack = vec![from];
+        let mut seen = vec![false; self.nodes.len()];
+        while let Some(n) = stack.pop() {
+            if n == to {
+                return true;
+            }
+            if std::mem::replace(&mut seen[n], true) {
+                continue;
+            }
+            stack.extend(self.nodes.iter().filter(|r| r.inputs.iter().any(|i| i.node == Some(n))).map(|r| r.id));
+        }
+        false
     }
 }

@@ -39,6 +39,8 @@ pub struct OpSpec {
     pub closure: Option<(usize, TakesElement)>,
     /// A source that can send bad records to a second output: `(rows, bad) = ...`.
     pub dead_letters: bool,
+    /// Which argument names a side input (`as_map(rates)`), read whole.
+    pub side: Option<usize>,
     /// A convenience transform built as another one with a fixed combiner:
     /// `sum_per_key()` is `combine_per_key(Sum)`.
     pub via: Option<(&'static str, &'static str)>,
@@ -62,7 +64,11 @@ use Kind::*;
 use TakesElement::*;
 
 const fn op(name: &'static str, kind: Kind, args: &'static [&'static str], doc: &'static str) -> OpSpec {
-    OpSpec { name, kind, args, closure: None, dead_letters: false, via: None, doc }
+    OpSpec { name, kind, args, closure: None, dead_letters: false, side: None, via: None, doc }
+}
+
+const fn with_side(spec: OpSpec) -> OpSpec {
+    OpSpec { side: Some(0), ..spec }
 }
 
 const fn with_dead_letters(spec: OpSpec) -> OpSpec {
@@ -97,6 +103,14 @@ pub static OPS: &[OpSpec] = &[
     op("values", ElementWise, &[], "`v` of every `(k, v)`"),
     op("map_values", ElementWise, &["f"], "`(k, f(v))` for every `(k, v)`"),
     op("kv_swap", ElementWise, &[], "`(v, k)` for every `(k, v)`"),
+    with_side(op("map_with", ElementWise, &["side", "f"], "`f(x, &side)`, with another collection read whole")),
+    with_side(op(
+        "filter_with",
+        ElementWise,
+        &["side", "predicate"],
+        "the elements for which `predicate(&x, &side)` is true",
+    )),
+    with_side(op("flat_map_with", ElementWise, &["side", "f"], "every item of `f(x, &side)`")),
     // Keyed: pre-combined, then shuffled by key.
     op("group_by_key", KeyedShuffle, &[], "`(k, Vec<v>)`: all values of each key"),
     op("combine_per_key", KeyedShuffle, &["combiner"], "`(k, out)`: a `CombineFn` over each key's values"),

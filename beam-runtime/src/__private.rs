@@ -14,6 +14,10 @@ pub use crate::pipeline::Pipeline;
 pub use crate::plan::{Plan, SegmentInfo, SegmentInput, StageInfo, StageKind};
 pub use crate::source::{Source, SourceCounters};
 
+pub use crate::transform::side::{
+    SideSlot, fill_list, fill_map, fill_multimap, fill_singleton, side_list, side_map, side_multimap, side_singleton,
+};
+
 /// Generated code calls transforms through this module.
 pub mod ops {
     pub use crate::io::csv::{read_csv, write_csv};
@@ -28,6 +32,7 @@ pub mod ops {
     pub use crate::transform::global::sample;
     pub use crate::transform::global::{combine_globally, top};
     pub use crate::transform::keyed::{combine_per_key, count_per_element, distinct, group_by_key, top_per_key};
+    pub use crate::transform::side::{filter_with, flat_map_with, map_with};
 }
 
 /// Stands for "a collection whose elements are `T`" while the generated code is

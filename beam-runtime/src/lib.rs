@@ -41,6 +41,7 @@ pub use io::text::TextInput;
 pub use metrics::{Metrics, StageMetrics};
 pub use pipeline::Pipeline;
 pub use plan::{Plan, StageInfo};
+pub use transform::side::SideMap;
 
 /// Everything a pipeline's author needs in scope.
 pub mod prelude {
@@ -52,4 +53,5 @@ pub mod prelude {
     pub use crate::io::text::TextInput;
     pub use crate::metrics::Metrics;
     pub use crate::pipeline::Pipeline;
+    pub use crate::transform::side::SideMap;
 }

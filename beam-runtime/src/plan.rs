@@ -53,8 +53,10 @@ pub struct StageInfo {
     pub column: u32,
     /// What the stage does to the shape of the data.
     pub kind: StageKind,
-    /// The stages whose output this one reads.
+    /// The stages whose output this one reads, element by element.
     pub inputs: &'static [usize],
+    /// The stages whose output this one reads whole, as side inputs.
+    pub side_inputs: &'static [usize],
     /// The collection (or `collect()` output) this stage's result is named, if any.
     pub name: Option<&'static str>,
 }
@@ -94,6 +96,9 @@ pub enum SegmentInput {
     Shuffled(usize),
     /// The concatenation of several collections (a `flatten` stage).
     Flatten(usize),
+    /// The output of a stage, held and read again by a stage that reads a side input
+    /// computed in the same pass as its own input.
+    Reread(usize),
 }
 
 /// The whole plan: every stage and how they are grouped into segments.
@@ -135,11 +140,13 @@ impl Plan {
                 SegmentInput::Source(id) => format!("reads source [{id}]"),
                 SegmentInput::Shuffled(id) => format!("reads the output of [{id}]"),
                 SegmentInput::Flatten(id) => format!("reads the inputs of flatten [{id}]"),
+                SegmentInput::Reread(id) => format!("reads the output of [{id}] again"),
             };
             let _ = writeln!(out, "segment {n}: one fused loop per chunk, {input}");
             for &id in segment.stages {
                 let stage = &self.stages[id];
-                let inputs: Vec<String> = stage.inputs.iter().map(|i| format!("[{i}]")).collect();
+                let mut inputs: Vec<String> = stage.inputs.iter().map(|i| format!("[{i}]")).collect();
+                inputs.extend(stage.side_inputs.iter().map(|i| format!("side [{i}]")));
                 let from = if inputs.is_empty() { String::new() } else { format!("<- {}", inputs.join(" ")) };
                 let _ = write!(out, "  [{id}] {:<24} line {:<4} {from:<10}", describe_op(stage), stage.line);
                 if let Some(note) = kind_note(stage.kind) {
@@ -185,6 +192,9 @@ impl Plan {
                     _ => "",
                 };
                 let _ = writeln!(out, "  s{input} -> s{}{style};", stage.id);
+            }
+            for &input in stage.side_inputs {
+                let _ = writeln!(out, "  s{input} -> s{} [style=dotted, label=\"side input\"];", stage.id);
             }
         }
         out.push_str("}\n");

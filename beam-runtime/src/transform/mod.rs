@@ -5,3 +5,4 @@
 pub mod elementwise;
 pub mod global;
 pub mod keyed;
+pub mod side;

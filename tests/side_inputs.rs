@@ -1,0 +1,97 @@
+//! Side inputs: a stage reads another collection whole, as a map, multimap, list or
+//! single value.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use beam::prelude::*;
+use common::{keyed_datasets, sorted};
+
+#[test]
+fn enrich_with_a_map_from_another_source() {
+    let rates = vec![("eur".to_owned(), 1.0), ("usd".to_owned(), 0.5)];
+    let orders: Vec<(u32, String, f64)> =
+        (0..10_000).map(|i| (i, if i % 3 == 0 { "usd" } else { "eur" }.to_owned(), i as f64)).collect();
+    let out = pipeline! {
+        rates = from_iter(rates.clone());
+        orders = from_iter(orders.clone());
+        in_eur = orders
+            -> convert: map_with(as_map(rates), |(id, currency, amount): (u32, String, f64), rates: &SideMap<String, f64>| {
+                   (id, amount * rates[&currency])
+               })
+            -> collect();
+    }
+    .run()
+    .unwrap();
+    let got: BTreeMap<u32, f64> = out.in_eur.into_iter().collect();
+    for (id, currency, amount) in &orders {
+        let rate = if currency == "usd" { 0.5 } else { 1.0 };
+        assert_eq!(got[id], amount * rate);
+    }
+}
+
+#[test]
+fn normalize_by_a_total_computed_from_the_same_input() {
+    for (name, data) in keyed_datasets() {
+        let out = pipeline! {
+            pairs = from_iter(data.clone());
+            total = pairs -> values() -> map(|v: i64| v.abs()) -> combine_globally(Sum);
+            count = pairs -> count();
+            big = pairs -> filter_with(as_singleton(count), |_p: &(u32, i64), n: &u64| *n > 1) -> collect();
+            shares = pairs
+                -> map_with(as_singleton(total), |(k, v): (u32, i64), total: &i64| (k, v.abs() as f64 / (*total).max(1) as f64))
+                -> collect();
+        }
+        .run()
+        .unwrap();
+        let total: i64 = data.iter().map(|p| p.1.abs()).sum();
+        assert_eq!(out.shares.len(), data.len(), "{name}");
+        let sum: f64 = out.shares.iter().map(|s| s.1).sum();
+        if total > 0 {
+            assert!((sum - 1.0).abs() < 1e-6, "{name}: shares add up to {sum}");
+        }
+        assert_eq!(out.big.len(), if data.len() > 1 { data.len() } else { 0 }, "{name}");
+    }
+}
+
+#[test]
+fn multimap_and_list_side_inputs() {
+    let tags = vec![(1u32, "a"), (1, "b"), (2, "c")];
+    let out = pipeline! {
+        tags = from_iter(tags.clone());
+        ids = from_iter(vec![1u32, 2, 3]);
+        tagged = ids
+            -> flat_map_with(as_multimap(tags), |id: u32, tags: &SideMap<u32, Vec<&str>>| {
+                   tags.get(&id).cloned().unwrap_or_default().into_iter().map(move |t| (id, t))
+               })
+            -> collect();
+        sizes = ids -> map_with(as_list(tags), |id: u32, all: &Vec<(u32, &str)>| (id, all.len())) -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!(sorted(out.tagged), vec![(1, "a"), (1, "b"), (2, "c")]);
+    assert_eq!(sorted(out.sizes), vec![(1, 3), (2, 3), (3, 3)]);
+}
+
+#[test]
+fn a_singleton_side_input_must_hold_one_element() {
+    let err = pipeline! {
+        xs = from_iter(0..10u32);
+        many = from_iter(vec![1u32, 2]);
+        _ys = xs -> scale: map_with(as_singleton(many), |x: u32, m: &u32| x * m) -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.stage().unwrap().label, Some("scale"));
+    assert!(err.message().contains("exactly one element, but holds 2"), "{err}");
+
+    let err = pipeline! {
+        xs = from_iter(0..10u32);
+        pairs = from_iter(vec![(1u32, 1u32), (1, 2)]);
+        _ys = xs -> map_with(as_map(pairs), |x: u32, m: &SideMap<u32, u32>| x + m.len() as u32) -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert!(err.message().contains("has a key twice"), "{err}");
+}
