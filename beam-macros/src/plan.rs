@@ -110,7 +110,7 @@ fn grow(graph: &Graph, input: SegmentInput, position: &dyn Fn(NodeId) -> usize) 
         }
         _ => vec![anchor],
     };
-    if graph.side_readers(anchor).len() > 0 && !is_barrier_output(graph, anchor) {
+    if !graph.side_readers(anchor).is_empty() && !is_barrier_output(graph, anchor) {
         materialized.push(anchor);
     }
     while let Some(id) = frontier.pop() {
