@@ -95,3 +95,70 @@ fn a_singleton_side_input_must_hold_one_element() {
     .unwrap_err();
     assert!(err.message().contains("has a key twice"), "{err}");
 }
+
+/// Sequential inner and left joins of two keyed lists.
+fn reference_joins(
+    left: &[(u32, i64)],
+    right: &[(u32, i64)],
+) -> (Vec<(u32, (i64, i64))>, Vec<(u32, (i64, Option<i64>))>) {
+    let mut inner = Vec::new();
+    let mut outer_left = Vec::new();
+    for &(k, v1) in left {
+        let matches: Vec<i64> = right.iter().filter(|r| r.0 == k).map(|r| r.1).collect();
+        if matches.is_empty() {
+            outer_left.push((k, (v1, None)));
+        }
+        for v2 in matches {
+            inner.push((k, (v1, v2)));
+            outer_left.push((k, (v1, Some(v2))));
+        }
+    }
+    (sorted(inner), sorted(outer_left))
+}
+
+#[test]
+fn joins_match_a_sequential_join() {
+    let datasets = keyed_datasets();
+    // Small right sides keep the sequential reference quick; keys on one side
+    // only, duplicates on both sides, an empty side and a hot key all occur.
+    let rights: Vec<Vec<(u32, i64)>> = vec![
+        vec![],
+        vec![(3, 1), (3, 2), (7, 9)],
+        (0..600).map(|k| (k, i64::from(k) * 10)).collect(),
+        (0..50).flat_map(|k| [(k * 2, 1), (k * 2, 2)]).collect(),
+    ];
+    for (name, left) in &datasets {
+        let left: Vec<(u32, i64)> = left.iter().copied().take(3000).collect();
+        for (r, right) in rights.iter().enumerate() {
+            let out = pipeline! {
+                l = from_iter(left.clone());
+                r = from_iter(right.clone());
+                inner = (l, r) -> join() -> collect();
+                outer = (l, r) -> left_join() -> collect();
+            }
+            .run()
+            .unwrap();
+            let (inner, outer) = reference_joins(&left, right);
+            assert_eq!(sorted(out.inner), inner, "{name}, right side {r}");
+            assert_eq!(sorted(out.outer), outer, "{name}, right side {r}");
+        }
+    }
+}
+
+#[test]
+fn a_join_of_two_collections_from_one_source() {
+    let data: Vec<(u32, i64)> = (0..1000).map(|i| (i % 10, i64::from(i))).collect();
+    let out = pipeline! {
+        pairs = from_iter(data.clone());
+        sums = pairs -> sum_per_key();
+        with_sum = (pairs, sums) -> join() -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!(out.with_sum.len(), 1000);
+    let sums: BTreeMap<u32, i64> = data.iter().fold(BTreeMap::new(), |mut m, &(k, v)| {
+        *m.entry(k).or_insert(0) += v;
+        m
+    });
+    assert!(out.with_sum.iter().all(|(k, (_, s))| sums[k] == *s));
+}

@@ -63,6 +63,14 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
         if spec.kind == Kind::Flatten && inputs < 2 {
             // `xs -> flatten()`
             diag.error(span, format!("`{op}` takes two or more inputs, as in `(a, b) -> {op}()`, but 1 is given"));
+        } else if spec.join && node.inputs.len() != 2 {
+            // `orders -> join()`
+            diag.error(
+                span,
+                format!(
+                    "`{op}` takes two keyed inputs, as in `(orders, customers) -> {op}()`; the right one is read whole"
+                ),
+            );
         } else if spec.kind != Kind::Flatten && inputs != 1 {
             // `(a, b) -> map(f)`
             diag.error(

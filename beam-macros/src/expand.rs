@@ -263,13 +263,17 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
             None => (op.clone(), node.call.args.iter().map(|a| quote!(#a)).collect()),
         };
         let mut args = args;
-        if let (Some(index), Some((producer, kind, span))) = (spec.side, graph.side_inputs(n).next()) {
-            // The side input: a slot filled when the segment starts, lent to the stage.
+        if let Some((producer, kind, span)) = graph.side_inputs(n).next() {
+            // The side input: a slot filled when the segment starts, lent to the stage
+            // in place of its `as_map(..)` argument (or, for a join, as its right side).
             let (slot_fn, fill_fn) = kind.functions();
             let (slot_fn, fill_fn) = (Ident::new(slot_fn, span), Ident::new(fill_fn, span));
             let (slot, witness) = (var_at("side", n, span), var_at("w", producer, span));
             build.push(quote_spanned! {span=> let #slot = ::beam::__private::#slot_fn(#witness); });
-            args[index] = quote_spanned!(span=> &#slot);
+            match spec.side {
+                Some(index) => args[index] = quote_spanned!(span=> &#slot),
+                None => args.insert(0, quote_spanned!(span=> &#slot)),
+            }
             let collection = var_at(if is_barrier_output(graph, producer) { "out" } else { "mat" }, producer, span);
             side_fills.push((n, slot, fill_fn, producer, collection, span));
         }

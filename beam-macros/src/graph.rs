@@ -287,6 +287,13 @@ impl Graph {
             nodes[id].inputs = inputs;
         }
 
+        // `(orders, customers) -> join()`: the right input is read whole.
+        for node in nodes.iter_mut() {
+            if node.spec.is_some_and(|s| s.join) && node.inputs.len() == 2 {
+                node.inputs[1].side = Some(SideKind::MultiMap);
+            }
+        }
+
         // Side inputs come after the main inputs: `map_with(as_map(rates), f)`.
         for id in 0..nodes.len() {
             let Some(index) = nodes[id].spec.and_then(|s| s.side) else { continue };

@@ -41,6 +41,9 @@ pub struct OpSpec {
     pub dead_letters: bool,
     /// Which argument names a side input (`as_map(rates)`), read whole.
     pub side: Option<usize>,
+    /// A join of two inputs, `(left, right) -> join()`: the right one is read whole,
+    /// as a multimap side input, and the left one streams past it (a hash join).
+    pub join: bool,
     /// A convenience transform built as another one with a fixed combiner:
     /// `sum_per_key()` is `combine_per_key(Sum)`.
     pub via: Option<(&'static str, &'static str)>,
@@ -64,7 +67,11 @@ use Kind::*;
 use TakesElement::*;
 
 const fn op(name: &'static str, kind: Kind, args: &'static [&'static str], doc: &'static str) -> OpSpec {
-    OpSpec { name, kind, args, closure: None, dead_letters: false, side: None, via: None, doc }
+    OpSpec { name, kind, args, closure: None, dead_letters: false, side: None, join: false, via: None, doc }
+}
+
+const fn joining(spec: OpSpec) -> OpSpec {
+    OpSpec { join: true, ..spec }
 }
 
 const fn with_side(spec: OpSpec) -> OpSpec {
@@ -111,6 +118,9 @@ pub static OPS: &[OpSpec] = &[
         "the elements for which `predicate(&x, &side)` is true",
     )),
     with_side(op("flat_map_with", ElementWise, &["side", "f"], "every item of `f(x, &side)`")),
+    // Joins: the right input is read whole, the left streams past it.
+    joining(op("join", ElementWise, &[], "`(k, (v1, v2))` for every pair of values of a key in both inputs")),
+    joining(op("left_join", ElementWise, &[], "`(k, (v1, Some(v2)))`, or `(k, (v1, None))` when the right has no `k`")),
     // Keyed: pre-combined, then shuffled by key.
     op("group_by_key", KeyedShuffle, &[], "`(k, Vec<v>)`: all values of each key"),
     op("combine_per_key", KeyedShuffle, &["combiner"], "`(k, out)`: a `CombineFn` over each key's values"),

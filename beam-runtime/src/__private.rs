@@ -32,7 +32,7 @@ pub mod ops {
     pub use crate::transform::global::sample;
     pub use crate::transform::global::{combine_globally, top};
     pub use crate::transform::keyed::{combine_per_key, count_per_element, distinct, group_by_key, top_per_key};
-    pub use crate::transform::side::{filter_with, flat_map_with, map_with};
+    pub use crate::transform::side::{filter_with, flat_map_with, join, left_join, map_with};
 }
 
 /// Stands for "a collection whose elements are `T`" while the generated code is

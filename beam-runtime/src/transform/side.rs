@@ -181,3 +181,108 @@ impl<In, S: Send + Sync, I: IntoIterator, F: Fn(In, &S) -> I + Sync> Stage for F
         }
     }
 }
+
+/// The keys of the two inputs of a join are one type.
+#[diagnostic::on_unimplemented(
+    message = "the inputs of a join must be keyed by one type, but the left is keyed by `{Self}` and the right by `{K}`",
+    label = "keys of different types"
+)]
+pub trait SameKey<K> {
+    fn same(&self) -> &K;
+}
+
+impl<K> SameKey<K> for K {
+    #[inline(always)]
+    fn same(&self) -> &K {
+        self
+    }
+}
+
+// A second impl for every left key type keeps rustc from inferring the right key
+// type from the left one, so a mismatch is reported by `SameKey`, in its words.
+#[doc(hidden)]
+pub struct NotAKey<K>(PhantomData<K>);
+
+impl<K> SameKey<NotAKey<K>> for K {
+    fn same(&self) -> &NotAKey<K> {
+        unreachable!("no side input is keyed by `NotAKey`")
+    }
+}
+
+/// `(left, right) -> join()` and `left_join()`: a hash join; the right input is a
+/// multimap side input, the left streams past it.
+#[doc(hidden)]
+pub struct Join<'s, K, V1, K2, V2, const LEFT: bool> {
+    right: &'s SideSlot<SideMap<K2, Vec<V2>>>,
+    _in: PhantomData<fn(K, V1)>,
+}
+
+fn hash_join<K, V1, K2, V2, const LEFT: bool>(right: &SideSlot<SideMap<K2, Vec<V2>>>) -> Join<'_, K, V1, K2, V2, LEFT> {
+    Join { right, _in: PhantomData }
+}
+
+/// `join()`: `(k, (v1, v2))` for every `v1` of `k` on the left and `v2` on the right.
+#[allow(clippy::type_complexity)]
+pub fn join<K, V1, K2, V2>(
+    _: Witness<(K, V1)>,
+    right: &SideSlot<SideMap<K2, Vec<V2>>>,
+) -> (Join<'_, K, V1, K2, V2, false>, Witness<(K, (V1, V2))>)
+where
+    K: SameKey<K2>,
+{
+    (hash_join(right), Witness::new())
+}
+
+/// `left_join()`: `(k, (v1, Some(v2)))` for every match, `(k, (v1, None))` for a
+/// left value whose key the right input does not have.
+#[allow(clippy::type_complexity)]
+pub fn left_join<K, V1, K2, V2>(
+    _: Witness<(K, V1)>,
+    right: &SideSlot<SideMap<K2, Vec<V2>>>,
+) -> (Join<'_, K, V1, K2, V2, true>, Witness<(K, (V1, Option<V2>))>)
+where
+    K: SameKey<K2>,
+{
+    (hash_join(right), Witness::new())
+}
+
+impl<K, V1, K2, V2> Stage for Join<'_, K, V1, K2, V2, false>
+where
+    K: SameKey<K2> + Clone,
+    V1: Clone,
+    K2: Hash + Eq + Send + Sync,
+    V2: Clone + Send + Sync,
+{
+    type In = (K, V1);
+    type Out = (K, (V1, V2));
+    #[inline(always)]
+    fn process<E: FnMut(Self::Out)>(&self, (key, left): (K, V1), emit: &mut E) {
+        if let Some(rights) = self.right.get().get(key.same()) {
+            for right in rights {
+                emit((key.clone(), (left.clone(), right.clone())));
+            }
+        }
+    }
+}
+
+impl<K, V1, K2, V2> Stage for Join<'_, K, V1, K2, V2, true>
+where
+    K: SameKey<K2> + Clone,
+    V1: Clone,
+    K2: Hash + Eq + Send + Sync,
+    V2: Clone + Send + Sync,
+{
+    type In = (K, V1);
+    type Out = (K, (V1, Option<V2>));
+    #[inline(always)]
+    fn process<E: FnMut(Self::Out)>(&self, (key, left): (K, V1), emit: &mut E) {
+        match self.right.get().get(key.same()) {
+            Some(rights) => {
+                for right in rights {
+                    emit((key.clone(), (left.clone(), Some(right.clone()))));
+                }
+            }
+            None => emit((key, (left, None))),
+        }
+    }
+}
