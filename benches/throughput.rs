@@ -46,6 +46,20 @@ fn main() {
         baseline,
     ));
 
+    drop(pairs);
+
+    let (orders, customers) = join::data(scale);
+    let millions = orders.len() as f64 / 1e6;
+    let (pipeline, baseline) = compare(|| join::pipeline(&orders, &customers), || join::baseline(&orders, &customers));
+    rows.push((
+        "join, then sum per segment",
+        format!("{millions:.0}M orders, {} customers", customers.len()),
+        millions,
+        "M orders/s",
+        pipeline,
+        baseline,
+    ));
+
     println!();
     println!("| case | data | pipeline | hand-written rayon | ratio |");
     println!("|---|---|---|---|---|");
@@ -191,4 +205,53 @@ fn generate_pairs(n: usize, keys: u64, seed: u64) -> Vec<(u64, f64)> {
     let mut rng = StdRng::seed_from_u64(seed);
     // Integral values keep float sums exact whatever the order of addition.
     (0..n).map(|_| (rng.random_range(0..keys), rng.random_range(0..100) as f64)).collect()
+}
+
+mod join {
+    use super::*;
+
+    pub type Orders = Vec<(u32, f64)>;
+    pub type Customers = Vec<(u32, u8)>;
+
+    /// 10M orders `(customer, amount)` and 1M customers `(customer, segment)`.
+    pub fn data(scale: f64) -> (Orders, Customers) {
+        let mut rng = StdRng::seed_from_u64(5);
+        let customers = (1_000_000.0 * scale) as u32;
+        let orders = (0..(10_000_000.0 * scale) as usize)
+            .map(|_| (rng.random_range(0..customers), rng.random_range(1..100) as f64))
+            .collect();
+        let customers = (0..customers).map(|c| (c, (c % 10) as u8)).collect();
+        (orders, customers)
+    }
+
+    pub fn pipeline(orders: &[(u32, f64)], customers: &[(u32, u8)]) -> Vec<(u8, f64)> {
+        let out = pipeline! {
+            orders = from_iter(orders.iter().copied());
+            customers = from_iter(customers.iter().copied());
+            per_segment = (orders, customers)
+                -> join()
+                -> map(|(_, (amount, segment)): (u32, (f64, u8))| (segment, amount))
+                -> sum_per_key()
+                -> collect();
+        }
+        .run()
+        .expect("join runs");
+        sorted(out.per_segment)
+    }
+
+    /// A hash map of customers, probed by the orders in parallel, folding into a
+    /// per-thread map of segment totals.
+    pub fn baseline(orders: &[(u32, f64)], customers: &[(u32, u8)]) -> Vec<(u8, f64)> {
+        let segments: FastMap<u32, u8> = customers.iter().copied().collect();
+        let totals = orders
+            .par_iter()
+            .fold(FastMap::default, |mut totals: FastMap<u8, f64>, (customer, amount)| {
+                if let Some(&segment) = segments.get(customer) {
+                    *totals.entry(segment).or_insert(0.0) += amount;
+                }
+                totals
+            })
+            .reduce(FastMap::default, merge_maps);
+        sorted(totals.into_iter().collect())
+    }
 }

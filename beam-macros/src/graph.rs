@@ -59,6 +59,8 @@ pub enum SideKind {
     List,
     /// `as_singleton(c)`: the one element; none or several is an error.
     Singleton,
+    /// The right input of a join: a hash table of its values by key.
+    JoinTable,
 }
 
 impl SideKind {
@@ -79,6 +81,7 @@ impl SideKind {
             SideKind::MultiMap => ("side_multimap", "fill_multimap"),
             SideKind::List => ("side_list", "fill_list"),
             SideKind::Singleton => ("side_singleton", "fill_singleton"),
+            SideKind::JoinTable => ("side_join_table", "fill_join_table"),
         }
     }
 }
@@ -290,7 +293,7 @@ impl Graph {
         // `(orders, customers) -> join()`: the right input is read whole.
         for node in nodes.iter_mut() {
             if node.spec.is_some_and(|s| s.join) && node.inputs.len() == 2 {
-                node.inputs[1].side = Some(SideKind::MultiMap);
+                node.inputs[1].side = Some(SideKind::JoinTable);
             }
         }
 

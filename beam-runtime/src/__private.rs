@@ -15,7 +15,8 @@ pub use crate::plan::{Plan, SegmentInfo, SegmentInput, StageInfo, StageKind};
 pub use crate::source::{Source, SourceCounters};
 
 pub use crate::transform::side::{
-    SideSlot, fill_list, fill_map, fill_multimap, fill_singleton, side_list, side_map, side_multimap, side_singleton,
+    SideSlot, fill_join_table, fill_list, fill_map, fill_multimap, fill_singleton, side_join_table, side_list,
+    side_map, side_multimap, side_singleton,
 };
 
 /// Generated code calls transforms through this module.

@@ -209,15 +209,75 @@ impl<K> SameKey<NotAKey<K>> for K {
     }
 }
 
-/// `(left, right) -> join()` and `left_join()`: a hash join; the right input is a
-/// multimap side input, the left streams past it.
+/// The right input of a join: for each key its first value, inline, and where its
+/// further values start in a chain. Compact, so probing a large right side costs one
+/// memory access per key that has one value, like a plain map.
+#[doc(hidden)]
+pub struct JoinTable<K, V> {
+    first: SideMap<K, (V, u32)>,
+    /// Further values, each with the index of the key's next one (`NONE` at the end).
+    more: Vec<(V, u32)>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl<K: Hash + Eq, V> JoinTable<K, V> {
+    /// The values of `key`.
+    #[inline(always)]
+    fn get<'a>(&'a self, key: &K) -> Option<impl Iterator<Item = &'a V> + use<'a, K, V>> {
+        let (first, next) = self.first.get(key)?;
+        let mut next = *next;
+        let more = std::iter::from_fn(move || {
+            let (value, after) = self.more.get(next as usize)?;
+            next = *after;
+            Some(value)
+        });
+        Some(std::iter::once(first).chain(more))
+    }
+}
+
+#[doc(hidden)]
+pub fn side_join_table<In: KeyValue>(_: Witness<In>) -> SideSlot<JoinTable<In::Key, In::Value>> {
+    SideSlot::new()
+}
+
+#[doc(hidden)]
+pub fn fill_join_table<K: Hash + Eq, V>(
+    slot: &SideSlot<JoinTable<K, V>>,
+    collection: Collection<(K, V)>,
+) -> Result<()> {
+    let len = collection.len();
+    if len >= NONE as usize {
+        return Err(Error::new(ErrorKind::Runner, "the right input of a join has more than 2^32 - 1 elements"));
+    }
+    let mut table = JoinTable { first: SideMap::with_capacity_and_hasher(len, Default::default()), more: Vec::new() };
+    for part in collection.into_parts() {
+        for (key, value) in part {
+            match table.first.entry(key) {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    let at = table.more.len() as u32;
+                    let next = std::mem::replace(&mut e.get_mut().1, at);
+                    table.more.push((value, next));
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert((value, NONE));
+                }
+            }
+        }
+    }
+    slot.fill(table);
+    Ok(())
+}
+
+/// `(left, right) -> join()` and `left_join()`: a hash join; the right input is read
+/// whole into a table, the left streams past it, fused with the stages around it.
 #[doc(hidden)]
 pub struct Join<'s, K, V1, K2, V2, const LEFT: bool> {
-    right: &'s SideSlot<SideMap<K2, Vec<V2>>>,
+    right: &'s SideSlot<JoinTable<K2, V2>>,
     _in: PhantomData<fn(K, V1)>,
 }
 
-fn hash_join<K, V1, K2, V2, const LEFT: bool>(right: &SideSlot<SideMap<K2, Vec<V2>>>) -> Join<'_, K, V1, K2, V2, LEFT> {
+fn hash_join<K, V1, K2, V2, const LEFT: bool>(right: &SideSlot<JoinTable<K2, V2>>) -> Join<'_, K, V1, K2, V2, LEFT> {
     Join { right, _in: PhantomData }
 }
 
@@ -225,7 +285,7 @@ fn hash_join<K, V1, K2, V2, const LEFT: bool>(right: &SideSlot<SideMap<K2, Vec<V
 #[allow(clippy::type_complexity)]
 pub fn join<K, V1, K2, V2>(
     _: Witness<(K, V1)>,
-    right: &SideSlot<SideMap<K2, Vec<V2>>>,
+    right: &SideSlot<JoinTable<K2, V2>>,
 ) -> (Join<'_, K, V1, K2, V2, false>, Witness<(K, (V1, V2))>)
 where
     K: SameKey<K2>,
@@ -238,7 +298,7 @@ where
 #[allow(clippy::type_complexity)]
 pub fn left_join<K, V1, K2, V2>(
     _: Witness<(K, V1)>,
-    right: &SideSlot<SideMap<K2, Vec<V2>>>,
+    right: &SideSlot<JoinTable<K2, V2>>,
 ) -> (Join<'_, K, V1, K2, V2, true>, Witness<(K, (V1, Option<V2>))>)
 where
     K: SameKey<K2>,
