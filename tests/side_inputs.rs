@@ -96,11 +96,11 @@ fn a_singleton_side_input_must_hold_one_element() {
     assert!(err.message().contains("has a key twice"), "{err}");
 }
 
+type Inner = Vec<(u32, (i64, i64))>;
+type LeftOuter = Vec<(u32, (i64, Option<i64>))>;
+
 /// Sequential inner and left joins of two keyed lists.
-fn reference_joins(
-    left: &[(u32, i64)],
-    right: &[(u32, i64)],
-) -> (Vec<(u32, (i64, i64))>, Vec<(u32, (i64, Option<i64>))>) {
+fn reference_joins(left: &[(u32, i64)], right: &[(u32, i64)]) -> (Inner, LeftOuter) {
     let mut inner = Vec::new();
     let mut outer_left = Vec::new();
     for &(k, v1) in left {
