@@ -209,30 +209,22 @@ impl<K> SameKey<NotAKey<K>> for K {
     }
 }
 
-/// The right input of a join: for each key its first value, inline, and where its
-/// further values start in a chain. Compact, so probing a large right side costs one
-/// memory access per key that has one value, like a plain map.
+/// The right input of a join: each key's first value in a plain map, as compact as
+/// the map a hand-written join would build; the rare further values of a key in a
+/// second map, looked at only when it is not empty.
 #[doc(hidden)]
 pub struct JoinTable<K, V> {
-    first: SideMap<K, (V, u32)>,
-    /// Further values, each with the index of the key's next one (`NONE` at the end).
-    more: Vec<(V, u32)>,
+    first: SideMap<K, V>,
+    more: SideMap<K, Vec<V>>,
 }
-
-const NONE: u32 = u32::MAX;
 
 impl<K: Hash + Eq, V> JoinTable<K, V> {
     /// The values of `key`.
     #[inline(always)]
     fn get<'a>(&'a self, key: &K) -> Option<impl Iterator<Item = &'a V> + use<'a, K, V>> {
-        let (first, next) = self.first.get(key)?;
-        let mut next = *next;
-        let more = std::iter::from_fn(move || {
-            let (value, after) = self.more.get(next as usize)?;
-            next = *after;
-            Some(value)
-        });
-        Some(std::iter::once(first).chain(more))
+        let first = self.first.get(key)?;
+        let more = if self.more.is_empty() { None } else { self.more.get(key) };
+        Some(std::iter::once(first).chain(more.into_iter().flatten()))
     }
 }
 
@@ -242,26 +234,17 @@ pub fn side_join_table<In: KeyValue>(_: Witness<In>) -> SideSlot<JoinTable<In::K
 }
 
 #[doc(hidden)]
-pub fn fill_join_table<K: Hash + Eq, V>(
-    slot: &SideSlot<JoinTable<K, V>>,
-    collection: Collection<(K, V)>,
-) -> Result<()> {
-    let len = collection.len();
-    if len >= NONE as usize {
-        return Err(Error::new(ErrorKind::Runner, "the right input of a join has more than 2^32 - 1 elements"));
-    }
-    let mut table = JoinTable { first: SideMap::with_capacity_and_hasher(len, Default::default()), more: Vec::new() };
+pub fn fill_join_table<K: Hash + Eq, V>(slot: &SideSlot<JoinTable<K, V>>, collection: Collection<(K, V)>) -> Result<()> {
+    let mut table = JoinTable {
+        first: SideMap::with_capacity_and_hasher(collection.len(), Default::default()),
+        more: SideMap::default(),
+    };
     for part in collection.into_parts() {
         for (key, value) in part {
-            match table.first.entry(key) {
-                std::collections::hash_map::Entry::Occupied(mut e) => {
-                    let at = table.more.len() as u32;
-                    let next = std::mem::replace(&mut e.get_mut().1, at);
-                    table.more.push((value, next));
-                }
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert((value, NONE));
-                }
+            if table.first.contains_key(&key) {
+                table.more.entry(key).or_default().push(value);
+            } else {
+                table.first.insert(key, value);
             }
         }
     }
