@@ -54,6 +54,7 @@
 /// [`Pipeline::threads`] sets another size. [`Pipeline::explain`] and
 /// [`Pipeline::to_dot`] show the plan without running.
 pub use beam_macros::pipeline;
+pub use beam_runtime::assert_that;
 pub use beam_runtime::*;
 
 /// Everything a pipeline's author needs: `use beam::prelude::*;`.

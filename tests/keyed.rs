@@ -3,6 +3,7 @@
 
 mod common;
 
+use beam::assert_that;
 use beam::prelude::*;
 use common::{as_map, keyed_datasets, many_keys, per_key, sorted};
 
@@ -142,8 +143,9 @@ fn min_and_max_globally_skip_empty_input() {
     }
     .run()
     .unwrap();
-    assert!(out.lo.is_empty() && out.hi.is_empty());
-    assert_eq!(out.n, vec![0]);
+    assert_that!(out.lo).is_empty();
+    assert_that!(out.hi).is_empty();
+    assert_that!(out.n).is_singleton(0);
 }
 
 #[test]

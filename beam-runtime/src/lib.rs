@@ -25,6 +25,7 @@ mod progress;
 mod shuffle;
 mod sink;
 mod source;
+pub mod testing;
 pub mod text;
 mod transform;
 

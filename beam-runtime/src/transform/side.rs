@@ -234,13 +234,18 @@ pub fn side_join_table<In: KeyValue>(_: Witness<In>) -> SideSlot<JoinTable<In::K
 }
 
 #[doc(hidden)]
-pub fn fill_join_table<K: Hash + Eq, V>(slot: &SideSlot<JoinTable<K, V>>, collection: Collection<(K, V)>) -> Result<()> {
+pub fn fill_join_table<K: Hash + Eq, V>(
+    slot: &SideSlot<JoinTable<K, V>>,
+    collection: Collection<(K, V)>,
+) -> Result<()> {
     let mut table = JoinTable {
         first: SideMap::with_capacity_and_hasher(collection.len(), Default::default()),
         more: SideMap::default(),
     };
     for part in collection.into_parts() {
         for (key, value) in part {
+            // Two lookups for a repeated key, but the key is moved, never cloned.
+            #[allow(clippy::map_entry)]
             if table.first.contains_key(&key) {
                 table.more.entry(key).or_default().push(value);
             } else {

@@ -1,0 +1,180 @@
+//! Assertions on a pipeline's outputs, in the spirit of Beam's `PAssert`: a
+//! collection holds exactly these elements in any order, all its elements satisfy a
+//! predicate, or it is a single value. A failure names the collection and shows what
+//! is missing and what is unexpected.
+//!
+//! ```
+//! use beam::prelude::*;
+//! use beam::assert_that;
+//!
+//! let out = pipeline! {
+//!     words = from_iter(vec!["a", "b", "a"]);
+//!     counts = words -> count_per_element() -> collect();
+//!     total = words -> count() -> collect();
+//! }
+//! .run()?;
+//! assert_that!(out.counts).contains_in_any_order([("a", 2), ("b", 1)]);
+//! assert_that!(out.counts).all_satisfy(|(_, n)| *n > 0);
+//! assert_that!(out.total).is_singleton(3);
+//! # Ok::<(), beam::Error>(())
+//! ```
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// Starts an assertion on an output, named after the expression:
+/// `assert_that!(out.counts)` names the collection `counts`.
+#[macro_export]
+macro_rules! assert_that {
+    ($collection:expr) => {
+        $crate::testing::Assert::new(
+            {
+                let name = stringify!($collection);
+                name.rsplit('.').next().unwrap_or(name)
+            },
+            &$collection,
+        )
+    };
+}
+
+/// An assertion on the elements of one output. See [`assert_that!`](crate::assert_that).
+pub struct Assert<'a, T> {
+    name: &'a str,
+    elements: &'a [T],
+}
+
+/// How many elements of a failure message to show.
+const SHOWN: usize = 10;
+
+impl<'a, T: Debug> Assert<'a, T> {
+    /// An assertion on `elements`, reported as the collection `name`.
+    pub fn new(name: &'a str, elements: &'a [T]) -> Self {
+        Assert { name, elements }
+    }
+
+    /// The collection holds exactly `expected`, in any order, each as often.
+    #[track_caller]
+    pub fn contains_in_any_order(&self, expected: impl IntoIterator<Item = T>)
+    where
+        T: Eq + Hash,
+    {
+        let expected: Vec<T> = expected.into_iter().collect();
+        let mut balance: HashMap<&T, i64> = HashMap::new();
+        for x in self.elements {
+            *balance.entry(x).or_insert(0) += 1;
+        }
+        for x in &expected {
+            *balance.entry(x).or_insert(0) -= 1;
+        }
+        let mut missing: Vec<String> = Vec::new();
+        let mut unexpected: Vec<String> = Vec::new();
+        for (x, n) in balance {
+            let list = if n < 0 { &mut missing } else { &mut unexpected };
+            if n != 0 {
+                list.push(if n.abs() == 1 { format!("{x:?}") } else { format!("{x:?} ({} times)", n.abs()) });
+            }
+        }
+        if missing.is_empty() && unexpected.is_empty() {
+            return;
+        }
+        missing.sort();
+        unexpected.sort();
+        panic!(
+            "collection `{}` does not hold the expected elements ({} found, {} expected)\n  missing: {}\n  unexpected: {}",
+            self.name,
+            self.elements.len(),
+            expected.len(),
+            shown(&missing),
+            shown(&unexpected)
+        );
+    }
+
+    /// Every element satisfies `predicate`.
+    #[track_caller]
+    pub fn all_satisfy(&self, predicate: impl Fn(&T) -> bool) {
+        let failing: Vec<String> = self.elements.iter().filter(|x| !predicate(x)).map(|x| format!("{x:?}")).collect();
+        if !failing.is_empty() {
+            panic!(
+                "collection `{}`: {} of {} elements do not satisfy the predicate: {}",
+                self.name,
+                failing.len(),
+                self.elements.len(),
+                shown(&failing)
+            );
+        }
+    }
+
+    /// The elements, taken together, satisfy `check` (which may look at all of them).
+    #[track_caller]
+    pub fn satisfies(&self, check: impl Fn(&[T]) -> bool) {
+        if !check(self.elements) {
+            let all: Vec<String> = self.elements.iter().map(|x| format!("{x:?}")).collect();
+            panic!("collection `{}` does not satisfy the check; it holds {}", self.name, shown(&all));
+        }
+    }
+
+    /// The collection holds exactly one element, equal to `expected`.
+    #[track_caller]
+    pub fn is_singleton(&self, expected: T)
+    where
+        T: PartialEq,
+    {
+        match self.elements {
+            [only] if *only == expected => {}
+            [only] => panic!("collection `{}` holds {only:?}, expected {expected:?}", self.name),
+            _ => panic!(
+                "collection `{}` should hold exactly one element, {expected:?}, but holds {}",
+                self.name,
+                self.elements.len()
+            ),
+        }
+    }
+
+    /// The collection is empty.
+    #[track_caller]
+    pub fn is_empty(&self) {
+        if !self.elements.is_empty() {
+            let all: Vec<String> = self.elements.iter().map(|x| format!("{x:?}")).collect();
+            panic!("collection `{}` should be empty, but holds {}", self.name, shown(&all));
+        }
+    }
+}
+
+fn shown(items: &[String]) -> String {
+    if items.is_empty() {
+        return "none".to_owned();
+    }
+    let mut text = items.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > SHOWN {
+        text.push_str(&format!(", and {} more", items.len() - SHOWN));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+        let payload = std::panic::catch_unwind(f).expect_err("the assertion fails");
+        payload.downcast_ref::<String>().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn failures_name_the_collection_and_the_difference() {
+        let counts = vec![("a", 2), ("b", 1), ("b", 1)];
+        Assert::new("counts", &counts).contains_in_any_order([("b", 1), ("a", 2), ("b", 1)]);
+        let message = panic_message(|| Assert::new("counts", &counts).contains_in_any_order([("a", 2), ("c", 5)]));
+        assert!(message.contains("collection `counts`"), "{message}");
+        assert!(message.contains("missing: (\"c\", 5)"), "{message}");
+        assert!(message.contains("unexpected: (\"b\", 1) (2 times)"), "{message}");
+
+        let message = panic_message(|| Assert::new("xs", &[1, 2, 3]).all_satisfy(|x| *x < 3));
+        assert!(message.contains("1 of 3 elements do not satisfy the predicate: 3"), "{message}");
+        let message = panic_message(|| Assert::new("total", &[1, 2]).is_singleton(1));
+        assert!(message.contains("exactly one element, 1, but holds 2"), "{message}");
+        Assert::new("total", &[7]).is_singleton(7);
+        Assert::<u8>::new("none", &[]).is_empty();
+    }
+}
