@@ -240,3 +240,30 @@ fn metrics_count_each_stage() {
     assert_eq!(m.bad_records(), 0);
     assert!(m.to_string().contains("split: flat_map"));
 }
+
+#[test]
+fn user_counters_are_summed_over_workers() {
+    use beam::metrics::{counter, distribution};
+    let out = pipeline! {
+        xs = from_iter(0..100_000u64);
+        evens = xs
+            -> inspect(|x: &u64| distribution("value").record(*x as i64))
+            -> filter(|x: &u64| {
+                   if x % 2 == 1 {
+                       counter("odd").inc();
+                   }
+                   x % 2 == 0
+               })
+            -> collect();
+    }
+    .threads(4)
+    .run()
+    .unwrap();
+    assert_eq!(out.evens.len(), 50_000);
+    assert_eq!(out.metrics.counter("odd"), 50_000);
+    assert_eq!(
+        out.metrics.user["value"],
+        beam::metrics::UserMetric::Distribution { count: 100_000, sum: (0..100_000i64).sum(), min: 0, max: 99_999 }
+    );
+    assert!(out.metrics.to_string().contains("odd: 50000"));
+}

@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::collection::Collection;
-use crate::metrics::{Metrics, StageMetrics};
+use crate::metrics::{Metrics, StageMetrics, UserMetric};
 use crate::progress::Progress;
+use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::plan::{Plan, StageInfo, StageKind};
@@ -30,6 +31,7 @@ pub struct Context {
     /// half-written output.
     at_end: Mutex<Vec<EndAction>>,
     metrics: Mutex<Vec<StageMetrics>>,
+    user_metrics: Mutex<BTreeMap<String, UserMetric>>,
     /// The stage whose `finish` is running, to which sinks' bytes are counted.
     finishing: AtomicUsize,
     progress: Option<Progress>,
@@ -79,6 +81,7 @@ impl Context {
             plan,
             at_end: Mutex::new(Vec::new()),
             metrics: Mutex::new(metrics),
+            user_metrics: Mutex::new(BTreeMap::new()),
             finishing: AtomicUsize::new(usize::MAX),
             progress: Progress::for_terminal(),
             started: Instant::now(),
@@ -136,7 +139,8 @@ impl Context {
                 _ => stage.inputs.iter().map(|&i| stages[i].elements_out).sum(),
             };
         }
-        Metrics { stages, wall_time: self.started.elapsed() }
+        let user = self.user_metrics.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Metrics { stages, user, wall_time: self.started.elapsed() }
     }
 
     /// Registers `action` to run when the pipeline ends; it gets whether the run
@@ -215,6 +219,7 @@ impl Context {
                         body(&mut local, element, &stage, &mut counts);
                     }
                 };
+                self.collect_user_metrics();
                 let mut totals = totals.lock().unwrap_or_else(|e| e.into_inner());
                 for (total, count) in totals.iter_mut().zip(counts) {
                     *total += count;
@@ -265,7 +270,16 @@ impl Context {
         };
         let elapsed = started.elapsed();
         self.update(stage, |m| m.wall_time += elapsed);
+        self.collect_user_metrics();
         result
+    }
+
+    /// Adds this thread's user counter updates to the run's.
+    fn collect_user_metrics(&self) {
+        let updates = crate::metrics::take_thread_updates();
+        if !updates.is_empty() {
+            crate::metrics::merge_into(&mut self.user_metrics.lock().unwrap_or_else(|e| e.into_inner()), updates);
+        }
     }
 }
 

@@ -14,6 +14,8 @@
 //!   they share that loop's time; a shuffle or combine adds the time of its merge.
 //!   The slowest segment is where to look first.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -56,6 +58,8 @@ pub struct StageMetrics {
 pub struct Metrics {
     /// One entry per stage, indexed by [`StageInfo::id`].
     pub stages: Vec<StageMetrics>,
+    /// Counters and distributions that user code updated, by name.
+    pub user: BTreeMap<String, UserMetric>,
     /// The whole run.
     pub wall_time: Duration,
 }
@@ -73,6 +77,147 @@ impl Metrics {
     /// Bad records over all sources.
     pub fn bad_records(&self) -> u64 {
         self.stages.iter().map(|m| m.bad_records).sum()
+    }
+
+    /// The value of the user counter `name` (0 if it was never updated).
+    pub fn counter(&self, name: &str) -> u64 {
+        match self.user.get(name) {
+            Some(UserMetric::Counter(n)) => *n,
+            _ => 0,
+        }
+    }
+}
+
+/// A counter or distribution updated by user code during a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserMetric {
+    /// The sum of what [`Counter::add`] added.
+    Counter(u64),
+    /// What [`Distribution::record`] recorded.
+    Distribution { count: u64, sum: i64, min: i64, max: i64 },
+}
+
+impl UserMetric {
+    fn merge(&mut self, other: UserMetric) {
+        match (self, other) {
+            (UserMetric::Counter(a), UserMetric::Counter(b)) => *a += b,
+            (
+                UserMetric::Distribution { count, sum, min, max },
+                UserMetric::Distribution { count: c, sum: s, min: lo, max: hi },
+            ) => {
+                *count += c;
+                *sum += s;
+                *min = (*min).min(lo);
+                *max = (*max).max(hi);
+            }
+            // The same name used as a counter and as a distribution: keep the first.
+            _ => {}
+        }
+    }
+}
+
+thread_local! {
+    /// This thread's updates since they were last collected: few names, so a list.
+    static UPDATES: RefCell<Vec<(&'static str, UserMetric)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn update(name: &'static str, value: UserMetric) {
+    UPDATES.with(|updates| {
+        let mut updates = updates.borrow_mut();
+        match updates.iter_mut().find(|(n, _)| std::ptr::eq(*n, name) || *n == name) {
+            Some((_, metric)) => metric.merge(value),
+            None => updates.push((name, value)),
+        }
+    });
+}
+
+/// This thread's updates, taken (the run collects them from each worker).
+pub(crate) fn take_thread_updates() -> Vec<(&'static str, UserMetric)> {
+    UPDATES.with(|updates| std::mem::take(&mut *updates.borrow_mut()))
+}
+
+pub(crate) fn merge_into(total: &mut BTreeMap<String, UserMetric>, updates: Vec<(&'static str, UserMetric)>) {
+    for (name, value) in updates {
+        match total.get_mut(name) {
+            Some(metric) => metric.merge(value),
+            None => {
+                total.insert(name.to_owned(), value);
+            }
+        }
+    }
+}
+
+/// A named counter that user code can add to from any stage. Updates stay on the
+/// worker's thread (no atomics, no locks) and are summed at the end of each loop, so
+/// it is cheap enough for a hot loop. The total is in `run()`'s `metrics.user`.
+///
+/// ```
+/// use beam::prelude::*;
+/// use beam::metrics::counter;
+///
+/// let out = pipeline! {
+///     lines = from_iter(vec!["1", "x", "3"]);
+///     numbers = lines -> filter_map(|l: &str| {
+///         let parsed = l.parse::<u32>().ok();
+///         if parsed.is_none() {
+///             counter("unparsable").inc();
+///         }
+///         parsed
+///     }) -> collect();
+/// }
+/// .run()?;
+/// assert_eq!(out.metrics.counter("unparsable"), 1);
+/// # Ok::<(), beam::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Counter(&'static str);
+
+/// The counter called `name`.
+pub fn counter(name: &'static str) -> Counter {
+    Counter(name)
+}
+
+impl Counter {
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1);
+    }
+
+    /// Adds `n`.
+    #[inline]
+    pub fn add(&self, n: u64) {
+        update(self.0, UserMetric::Counter(n));
+    }
+}
+
+/// A named distribution (count, sum, min, max) of values user code records.
+///
+/// ```
+/// use beam::prelude::*;
+/// use beam::metrics::{UserMetric, distribution};
+///
+/// let out = pipeline! {
+///     words = from_iter(vec!["a", "bbb", "cc"]);
+///     words -> for_each(|w: &str| distribution("word length").record(w.len() as i64));
+/// }
+/// .run()?;
+/// assert_eq!(out.metrics.user["word length"], UserMetric::Distribution { count: 3, sum: 6, min: 1, max: 3 });
+/// # Ok::<(), beam::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Distribution(&'static str);
+
+/// The distribution called `name`.
+pub fn distribution(name: &'static str) -> Distribution {
+    Distribution(name)
+}
+
+impl Distribution {
+    /// Records one value.
+    #[inline]
+    pub fn record(&self, value: i64) {
+        update(self.0, UserMetric::Distribution { count: 1, sum: value, min: value, max: value });
     }
 }
 
@@ -98,6 +243,15 @@ impl fmt::Display for Metrics {
                 m.bytes_written,
                 m.wall_time.as_secs_f64()
             )?;
+        }
+        for (name, metric) in &self.user {
+            match metric {
+                UserMetric::Counter(n) => writeln!(f, "{name}: {n}")?,
+                UserMetric::Distribution { count, sum, min, max } => {
+                    let mean = if *count > 0 { *sum as f64 / *count as f64 } else { 0.0 };
+                    writeln!(f, "{name}: {count} values, min {min}, mean {mean:.2}, max {max}")?
+                }
+            }
         }
         write!(f, "total {:.3}s", self.wall_time.as_secs_f64())
     }
