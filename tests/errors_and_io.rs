@@ -252,7 +252,7 @@ fn user_counters_are_summed_over_workers() {
                    if x % 2 == 1 {
                        counter("odd").inc();
                    }
-                   x % 2 == 0
+                   x.is_multiple_of(2)
                })
             -> collect();
     }
