@@ -81,3 +81,40 @@ fn sample_is_uniform() {
         assert!((218..=382).contains(&n), "element {x} picked {n} times");
     }
 }
+
+#[test]
+fn partition_routes_each_element_to_one_output() {
+    for (name, data) in keyed_datasets() {
+        let out = pipeline! {
+            pairs = from_iter(data.clone());
+            (negative, small, large) = pairs -> partition(3, |(_, v): &(u32, i64)| match v {
+                v if *v < 0 => 0,
+                v if *v < 500 => 1,
+                _ => 2,
+            });
+            neg = negative -> collect();
+            sm = small -> values() -> collect();
+            n_large = large -> count() -> collect();
+        }
+        .run()
+        .unwrap();
+        assert_that!(out.neg).contains_in_any_order(data.iter().copied().filter(|p| p.1 < 0));
+        assert_that!(out.sm).contains_in_any_order(data.iter().map(|p| p.1).filter(|v| (0..500).contains(v)));
+        assert_that!(out.n_large).is_singleton(data.iter().filter(|p| p.1 >= 500).count() as u64);
+        let _ = name;
+    }
+}
+
+#[test]
+fn a_partition_index_out_of_range_is_an_error_naming_the_stage() {
+    let err = pipeline! {
+        xs = from_iter(0..100u32);
+        (a, b) = xs -> split: partition(2, |x: &u32| (*x % 3) as usize);
+        _a = a -> collect();
+        _b = b -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.stage().unwrap().label, Some("split"));
+    assert!(err.message().contains("returned 2, but there are only 2 outputs"), "{err}");
+}

@@ -21,7 +21,10 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
     let Some(spec) = node.spec else { return };
     let op = node.call.op.clone();
     // `xs -> map(f);`: computed, then thrown away.
-    if node.name.is_none() && consumers.is_empty() && !matches!(spec.kind, Kind::Sink | Kind::DeadLetters) {
+    if node.name.is_none()
+        && consumers.is_empty()
+        && !matches!(spec.kind, Kind::Sink | Kind::DeadLetters | Kind::PartitionOutput)
+    {
         diag.error(
             op.span(),
             format!(

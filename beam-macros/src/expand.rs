@@ -243,6 +243,12 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
         let spec = node.spec.expect("planned nodes are known");
         let op = &node.call.op;
         let input = node.inputs[0].node.expect("planned nodes have inputs");
+        if spec.kind == Kind::PartitionOutput {
+            // An output of a partition holds the partition's elements.
+            let (w, from) = (var(graph, "w", n), var(graph, "w", input));
+            build.push(quote! { let #w = #from; });
+            continue;
+        }
         // The input's witness; a closure that declares its input type is built
         // against that type, and `accept` in the loop reports a mismatch once.
         let checked = var(graph, "in", n);
@@ -429,6 +435,29 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
         }
         None => quote!(#element),
     };
+    if node.spec.is_some_and(|s| s.outputs) {
+        // `partition`: each element goes to the one output its index names.
+        let stage = var_at("op", id, node.call.op.span());
+        let k = segment.counter(graph, id);
+        let (index, element) = (Ident::new("__index", Span::call_site()), Ident::new("__element", Span::call_site()));
+        let arms = graph.consumers(id).into_iter().enumerate().map(|(i, port)| {
+            let x = var(graph, "x", port);
+            let downstream = consumers(graph, segment, port, &x);
+            let kp = segment.counter(graph, port);
+            quote! { #i => { let #x = #element; __counts[#kp] += 1; #downstream } }
+        });
+        return quote_spanned! {node.call.op.span()=>
+            __stage.set(#id);
+            ::beam::__private::Stage::process(&#stage, #input, &mut |(#index, #element)| {
+                __counts[#k] += 1;
+                match #index {
+                    #(#arms)*
+                    _ => {}
+                }
+                __stage.set(#id);
+            });
+        };
+    }
     if node.is(Kind::ElementWise) {
         let (stage, out) = (var_at("op", id, node.call.op.span()), var(graph, "x", id));
         let downstream = consumers(graph, segment, id, &out);
@@ -505,6 +534,7 @@ fn plan_tokens(graph: &Graph, plan: &Plan) -> TokenStream {
             Some(Kind::Flatten) => quote!(Flatten),
             Some(Kind::Sink) => quote!(Sink),
             Some(Kind::DeadLetters) => quote!(DeadLetters),
+            Some(Kind::PartitionOutput) => quote!(ElementWise),
         };
         let inputs = node.inputs.iter().filter(|i| i.side.is_none()).filter_map(|i| i.node);
         let side_inputs = node.inputs.iter().filter(|i| i.side.is_some()).filter_map(|i| i.node);

@@ -86,6 +86,14 @@ impl SideKind {
     }
 }
 
+/// `2` in `partition(2, f)`.
+fn literal_count(arg: &syn::Expr) -> Option<usize> {
+    match arg {
+        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }) => n.base10_parse().ok(),
+        _ => None,
+    }
+}
+
 /// `as_map(rates)` → (`Map`, `rates`).
 fn side_input(arg: &syn::Expr) -> Option<(SideKind, Ident)> {
     let syn::Expr::Call(call) = arg else { return None };
@@ -212,6 +220,40 @@ impl Graph {
             }
 
             let last = previous.expect("statement has at least one stage");
+            if nodes[last].spec.is_some_and(|s| s.outputs) {
+                // `(small, big) = xs -> partition(2, f)`: a node per output.
+                let names: Vec<Ident> = statement.name.iter().chain(&statement.more_names).cloned().collect();
+                let declared = nodes[last].call.args.first().and_then(literal_count);
+                match declared {
+                    Some(n) if n == names.len() => {}
+                    Some(n) => diag.error(
+                        nodes[last].call.op.span(),
+                        format!("`partition({n}, ..)` has {n} outputs, but {} names are given", names.len()),
+                    ),
+                    None => diag.error(
+                        nodes[last].call.op.span(),
+                        "the number of outputs of `partition` must be an integer literal, as in `(a, b) = xs -> partition(2, f)`",
+                    ),
+                }
+                for name in names {
+                    let id = nodes.len();
+                    let start = name.span().start();
+                    let op = Ident::new("partition_output", name.span());
+                    nodes.push(Node {
+                        id,
+                        call: StageCall { label: None, op, generics: None, args: Vec::new(), span: name.span() },
+                        spec: Some(&ops::PARTITION_OUTPUT),
+                        inputs: vec![Input { node: Some(last), span: name.span(), side: None }],
+                        name: None,
+                        at_head: false,
+                        failed: false,
+                        line: start.line,
+                        column: start.column + 1,
+                    });
+                    register(&mut defined, &mut nodes, id, name, diag);
+                }
+                continue;
+            }
             if let Some(extra) = statement.more_names.first() {
                 // `(records, bad) = read_jsonl(..)`: a node for the bad records.
                 let supports = nodes[last].spec.is_some_and(|s| s.dead_letters);

@@ -20,6 +20,9 @@ pub enum Kind {
     /// The bad records of a source, `bad` in `(records, bad) = read_csv(..)`: not a
     /// transform the user calls, but a node the graph adds for that second output.
     DeadLetters,
+    /// One output of a `partition`, `small` in `(small, big) = xs -> partition(2, f)`:
+    /// a node the graph adds per output; the partition routes each element to one.
+    PartitionOutput,
 }
 
 /// How a transform's closure argument takes the element, for checking the type the
@@ -41,6 +44,8 @@ pub struct OpSpec {
     pub dead_letters: bool,
     /// Which argument names a side input (`as_map(rates)`), read whole.
     pub side: Option<usize>,
+    /// Several outputs, one per name: `(small, big) = xs -> partition(2, f)`.
+    pub outputs: bool,
     /// A join of two inputs, `(left, right) -> join()`: the right one is read whole,
     /// as a multimap side input, and the left one streams past it (a hash join).
     pub join: bool,
@@ -67,8 +72,22 @@ use Kind::*;
 use TakesElement::*;
 
 const fn op(name: &'static str, kind: Kind, args: &'static [&'static str], doc: &'static str) -> OpSpec {
-    OpSpec { name, kind, args, closure: None, dead_letters: false, side: None, join: false, via: None, doc }
+    OpSpec {
+        name,
+        kind,
+        args,
+        closure: None,
+        dead_letters: false,
+        side: None,
+        outputs: false,
+        join: false,
+        via: None,
+        doc,
+    }
 }
+
+/// The node for one output of a `partition` (see [`Kind::PartitionOutput`]).
+pub static PARTITION_OUTPUT: OpSpec = op("partition_output", PartitionOutput, &[], "one output of a partition");
 
 const fn joining(spec: OpSpec) -> OpSpec {
     OpSpec { join: true, ..spec }
@@ -110,6 +129,14 @@ pub static OPS: &[OpSpec] = &[
     op("values", ElementWise, &[], "`v` of every `(k, v)`"),
     op("map_values", ElementWise, &["f"], "`(k, f(v))` for every `(k, v)`"),
     op("kv_swap", ElementWise, &[], "`(v, k)` for every `(k, v)`"),
+    OpSpec {
+        outputs: true,
+        ..with_closure(
+            op("partition", ElementWise, &["n", "f"], "`n` outputs, each element to output `f(&x)`"),
+            1,
+            ByRef,
+        )
+    },
     with_side(op("map_with", ElementWise, &["side", "f"], "`f(x, &side)`, with another collection read whole")),
     with_side(op(
         "filter_with",

@@ -46,7 +46,11 @@ impl Segment {
     /// element-wise members. The runtime counts a source's output per chunk, and
     /// every stage's input is the output of the stages it reads.
     pub fn counted(&self, graph: &Graph) -> Vec<NodeId> {
-        self.members.iter().copied().filter(|&n| graph.nodes[n].is(Kind::ElementWise)).collect()
+        self.members
+            .iter()
+            .copied()
+            .filter(|&n| graph.nodes[n].is(Kind::ElementWise) || graph.nodes[n].is(Kind::PartitionOutput))
+            .collect()
     }
 
     /// The index of `node` among [`counted`](Self::counted).

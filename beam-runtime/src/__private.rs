@@ -28,7 +28,7 @@ pub mod ops {
     pub use crate::sink::{collect, for_each, materialize};
     pub use crate::source::{CollectionSource, flatten, from_iter};
     pub use crate::transform::elementwise::{
-        filter, filter_map, flat_map, inspect, key_by, keys, kv_swap, map, map_values, values,
+        filter, filter_map, flat_map, inspect, key_by, keys, kv_swap, map, map_values, partition, values,
     };
     pub use crate::transform::global::sample;
     pub use crate::transform::global::{combine_globally, top};

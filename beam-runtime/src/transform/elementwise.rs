@@ -209,3 +209,30 @@ impl<In: KeyValue> Stage for KvSwap<In> {
         emit((v, k))
     }
 }
+
+/// `partition(n, f)`: each element, with the index `f(&x)` of the output it goes to.
+#[doc(hidden)]
+pub struct Partition<F, In> {
+    n: usize,
+    f: F,
+    _in: PhantomData<fn(In)>,
+}
+
+pub fn partition<In, F>(_: Witness<In>, n: usize, f: F) -> (Partition<F, In>, Witness<In>)
+where
+    F: Fn(&In) -> usize + Sync,
+{
+    (Partition { n, f, _in: PhantomData }, Witness::new())
+}
+
+impl<In, F: Fn(&In) -> usize + Sync> Stage for Partition<F, In> {
+    type In = In;
+    type Out = (usize, In);
+    #[inline(always)]
+    fn process<E: FnMut((usize, In))>(&self, input: In, emit: &mut E) {
+        let index = (self.f)(&input);
+        // A panic here is reported as the stage's error, like any in user code.
+        assert!(index < self.n, "the partition function returned {index}, but there are only {} outputs", self.n);
+        emit((index, input))
+    }
+}
