@@ -9,7 +9,8 @@ use beam::prelude::*;
 
 fn main() -> Result<(), beam::Error> {
     // (customer, currency, amount), (customer, segment), (currency, rate to EUR)
-    let orders: Vec<(u32, &str, f64)> = (0..10_000).map(|i| (i % 500, if i % 4 == 0 { "usd" } else { "eur" }, (i % 97) as f64)).collect();
+    let orders: Vec<(u32, &str, f64)> =
+        (0..10_000).map(|i| (i % 500, if i % 4 == 0 { "usd" } else { "eur" }, (i % 97) as f64)).collect();
     let customers: Vec<(u32, &str)> = (0..500).map(|c| (c, if c % 5 == 0 { "gold" } else { "basic" })).collect();
     let rates = vec![("eur", 1.0), ("usd", 0.9)];
 

@@ -164,3 +164,52 @@ fn a_join_of_two_collections_from_one_source() {
     });
     assert!(out.with_sum.iter().all(|(k, (_, s))| sums[k] == *s));
 }
+
+#[test]
+fn co_group_by_key_and_outer_join_match_sequential_grouping() {
+    for (name, left) in keyed_datasets() {
+        let left: Vec<(u32, i64)> = left.into_iter().take(2000).collect();
+        let right: Vec<(u32, i64)> = (0..300u32).flat_map(|k| [(k * 3, 1), (k * 3, 2)]).collect();
+        let third: Vec<(u32, &str)> = vec![(3, "x"), (9999, "y")];
+        let out = pipeline! {
+            l = from_iter(left.clone());
+            r = from_iter(right.clone());
+            t = from_iter(third.clone());
+            grouped = (l, r, t) -> co_group_by_key() -> collect();
+            outer = (l, r) -> outer_join() -> collect();
+        }
+        .run()
+        .unwrap();
+        // Reference grouping.
+        let mut expect: BTreeMap<u32, (Vec<i64>, Vec<i64>, Vec<&str>)> = BTreeMap::new();
+        for &(k, v) in &left {
+            expect.entry(k).or_default().0.push(v);
+        }
+        for &(k, v) in &right {
+            expect.entry(k).or_default().1.push(v);
+        }
+        for &(k, v) in &third {
+            expect.entry(k).or_default().2.push(v);
+        }
+        let got: BTreeMap<u32, (Vec<i64>, Vec<i64>, Vec<&str>)> =
+            out.grouped.into_iter().map(|(k, (a, b, c))| (k, (sorted(a), sorted(b), sorted(c)))).collect();
+        let expect: BTreeMap<u32, (Vec<i64>, Vec<i64>, Vec<&str>)> =
+            expect.into_iter().map(|(k, (a, b, c))| (k, (sorted(a), sorted(b), sorted(c)))).collect();
+        assert_eq!(got, expect, "{name}: co_group_by_key");
+
+        let mut outer = Vec::new();
+        for (k, (ls, rs, _)) in &got {
+            match (ls.is_empty(), rs.is_empty()) {
+                (false, true) => outer.extend(ls.iter().map(|l| (*k, (Some(*l), None)))),
+                (true, false) => outer.extend(rs.iter().map(|r| (*k, (None, Some(*r))))),
+                (false, false) => {
+                    for l in ls {
+                        outer.extend(rs.iter().map(|r| (*k, (Some(*l), Some(*r)))));
+                    }
+                }
+                (true, true) => {}
+            }
+        }
+        assert_that!(out.outer).contains_in_any_order(outer);
+    }
+}

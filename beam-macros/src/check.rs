@@ -63,9 +63,19 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
         diag.error(span, format!("`{op}` needs an input: write `collection -> {}`", spec.signature()));
     } else if !node.failed {
         let inputs = node.inputs.iter().filter(|i| i.side.is_none()).count();
-        if spec.kind == Kind::Flatten && inputs < 2 {
-            // `xs -> flatten()`
-            diag.error(span, format!("`{op}` takes two or more inputs, as in `(a, b) -> {op}()`, but 1 is given"));
+        let most = match spec.name {
+            "co_group_by_key" => 3,
+            "outer_join" => 2,
+            _ => usize::MAX,
+        };
+        if spec.kind == Kind::Flatten && (inputs < 2 || inputs > most) {
+            // `xs -> flatten()`, `(a, b, c) -> outer_join()`
+            let takes = match most {
+                2 => "two inputs".to_owned(),
+                3 => "two or three inputs".to_owned(),
+                _ => "two or more inputs".to_owned(),
+            };
+            diag.error(span, format!("`{op}` takes {takes}, as in `(a, b) -> {op}()`, but {inputs} are given"));
         } else if spec.join && node.inputs.len() != 2 {
             // `orders -> join()`
             diag.error(

@@ -209,6 +209,28 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
             let out = reads.read(n, &var(graph, "out", n), fan_out_span(graph, n));
             quote! { let #source = ::beam::__private::ops::CollectionSource::new(#out); }
         }
+        SegmentInput::Flatten(n) if node_op(graph, n) != "flatten" => {
+            // `co_group_by_key`, `outer_join`: the inputs, held, grouped by key.
+            let node = &graph.nodes[n];
+            let op = &node.call.op;
+            let witnesses = node.inputs.iter().filter_map(|i| Some(var_at("w", i.node?, i.span)));
+            let witness_fn = Ident::new(&format!("{op}_witness"), op.span());
+            build.push(quote_spanned! {op.span()=>
+                let #head_witness = ::beam::__private::ops::#witness_fn((#(#witnesses,)*));
+            });
+            let collections: Vec<TokenStream> = node
+                .inputs
+                .iter()
+                .map(|input| {
+                    let n = input.node.expect("planned nodes have inputs");
+                    let collection = var_at(if is_barrier_output(graph, n) { "out" } else { "mat" }, n, input.span);
+                    reads.read(n, &collection, input.span)
+                })
+                .collect();
+            quote_spanned! {op.span()=>
+                let #source = __ctx.finish(#n, || ::beam::Result::Ok(::beam::__private::ops::#op((#(#collections,)*))))?;
+            }
+        }
         SegmentInput::Flatten(n) => {
             let node = &graph.nodes[n];
             let first = node.inputs[0].node.expect("planned nodes have inputs");
@@ -376,6 +398,10 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
         #dead_letters
     };
     SegmentCode { build: quote!(#(#build)*), prepare: quote!(#(#prepare)*), run }
+}
+
+fn node_op(graph: &Graph, id: NodeId) -> String {
+    graph.nodes[id].op_name()
 }
 
 fn is_collect(graph: &Graph, id: NodeId) -> bool {

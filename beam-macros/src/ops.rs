@@ -175,6 +175,13 @@ pub static OPS: &[OpSpec] = &[
     op("sample", GlobalCombine, &["n", "seed"], "`n` elements drawn uniformly at random (seeded), or all if fewer"),
     // Several inputs.
     op("flatten", Flatten, &[], "all elements of several collections of one type"),
+    op("co_group_by_key", Flatten, &[], "`(k, (Vec<v1>, Vec<v2>, ..))` for every key of two or three keyed inputs"),
+    op(
+        "outer_join",
+        Flatten,
+        &[],
+        "`(k, (Option<v1>, Option<v2>))`: every pair, and the values of a key on one side only",
+    ),
     // Sinks.
     op("collect", Sink, &[], "a `Vec` of all elements, as a field of `run()`'s result"),
     with_closure(op("for_each", Sink, &["f"], "calls `f(x)` for every element, in parallel"), 0, ByValue),

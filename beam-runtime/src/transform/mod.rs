@@ -2,6 +2,7 @@
 //! one transform of the same name; it checks the stage's arguments against the
 //! stage's input type and returns the stage (or leaf) the fused loop runs.
 
+pub mod cogroup;
 pub mod elementwise;
 pub mod global;
 pub mod keyed;
