@@ -8,6 +8,9 @@ use crate::collection::Collection;
 use crate::source::CollectionSource;
 use crate::transform::side::SideMap;
 
+/// The values of one key in three inputs.
+type Groups3<V1, V2, V3> = (Vec<V1>, Vec<V2>, Vec<V3>);
+
 /// Inputs `co_group_by_key` can group: two or three collections of `(K, V)` pairs
 /// with one key type.
 #[diagnostic::on_unimplemented(
@@ -49,7 +52,7 @@ impl<K: Hash + Eq, V1, V2> CoGroup for (Collection<(K, V1)>, Collection<(K, V2)>
 impl<K: Hash + Eq, V1, V2, V3> CoGroup for (Collection<(K, V1)>, Collection<(K, V2)>, Collection<(K, V3)>) {
     type Out = (K, (Vec<V1>, Vec<V2>, Vec<V3>));
     fn group(self) -> Vec<Self::Out> {
-        let mut groups: SideMap<K, (Vec<V1>, Vec<V2>, Vec<V3>)> = SideMap::default();
+        let mut groups: SideMap<K, Groups3<V1, V2, V3>> = SideMap::default();
         let empty = || (Vec::new(), Vec::new(), Vec::new());
         for (k, v) in self.0.into_vec() {
             groups.entry(k).or_insert_with(empty).0.push(v);
