@@ -75,7 +75,8 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
                 3 => "two or three inputs".to_owned(),
                 _ => "two or more inputs".to_owned(),
             };
-            diag.error(span, format!("`{op}` takes {takes}, as in `(a, b) -> {op}()`, but {inputs} are given"));
+            let given = if inputs == 1 { "1 is given".to_owned() } else { format!("{inputs} are given") };
+            diag.error(span, format!("`{op}` takes {takes}, as in `(a, b) -> {op}()`, but {given}"));
         } else if spec.join && node.inputs.len() != 2 {
             // `orders -> join()`
             diag.error(

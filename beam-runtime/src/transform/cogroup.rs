@@ -84,6 +84,7 @@ where
 
 /// The element type of `outer_join`.
 #[doc(hidden)]
+#[allow(clippy::type_complexity)]
 pub fn outer_join_witness<K, V1, V2>(
     _: (Witness<(K, V1)>, Witness<(K, V2)>),
 ) -> Witness<(K, (Option<V1>, Option<V2>))> {
