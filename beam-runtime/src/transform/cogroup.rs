@@ -95,6 +95,7 @@ pub fn outer_join_witness<K, V1, V2>(
 /// a key in both inputs, and `(k, (Some(v1), None))` / `(k, (None, Some(v2)))` for
 /// the values of a key that only one input has.
 #[doc(hidden)]
+#[allow(clippy::type_complexity)]
 pub fn outer_join<K, V1, V2>(
     inputs: (Collection<(K, V1)>, Collection<(K, V2)>),
 ) -> CollectionSource<(K, (Option<V1>, Option<V2>))>
