@@ -165,6 +165,8 @@ fn a_join_of_two_collections_from_one_source() {
     assert!(out.with_sum.iter().all(|(k, (_, s))| sums[k] == *s));
 }
 
+type Groups<'a> = BTreeMap<u32, (Vec<i64>, Vec<i64>, Vec<&'a str>)>;
+
 #[test]
 fn co_group_by_key_and_outer_join_match_sequential_grouping() {
     for (name, left) in keyed_datasets() {
@@ -181,7 +183,7 @@ fn co_group_by_key_and_outer_join_match_sequential_grouping() {
         .run()
         .unwrap();
         // Reference grouping.
-        let mut expect: BTreeMap<u32, (Vec<i64>, Vec<i64>, Vec<&str>)> = BTreeMap::new();
+        let mut expect: Groups = BTreeMap::new();
         for &(k, v) in &left {
             expect.entry(k).or_default().0.push(v);
         }
@@ -191,9 +193,9 @@ fn co_group_by_key_and_outer_join_match_sequential_grouping() {
         for &(k, v) in &third {
             expect.entry(k).or_default().2.push(v);
         }
-        let got: BTreeMap<u32, (Vec<i64>, Vec<i64>, Vec<&str>)> =
+        let got: Groups =
             out.grouped.into_iter().map(|(k, (a, b, c))| (k, (sorted(a), sorted(b), sorted(c)))).collect();
-        let expect: BTreeMap<u32, (Vec<i64>, Vec<i64>, Vec<&str>)> =
+        let expect: Groups =
             expect.into_iter().map(|(k, (a, b, c))| (k, (sorted(a), sorted(b), sorted(c)))).collect();
         assert_eq!(got, expect, "{name}: co_group_by_key");
 
