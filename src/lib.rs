@@ -62,3 +62,47 @@ pub mod prelude {
     pub use beam_macros::pipeline;
     pub use beam_runtime::prelude::*;
 }
+
+/// Defines a reusable transform: a named chain of stages, used in `pipeline!` like a
+/// built-in but written with `!`, and checked and fused exactly as if written inline
+/// (Beam's composite `PTransform`).
+///
+/// ```
+/// use beam::prelude::*;
+///
+/// beam::transform! {
+///     /// The `n` most frequent words of lines of text.
+///     top_words(n) = flat_map(beam::text::words)
+///         -> count_per_element()
+///         -> top($n, |(_, count): &(beam::text::Word, u64)| *count)
+/// }
+///
+/// let out = pipeline! {
+///     lines = from_iter(vec!["a b a".to_owned(), "b a c".to_owned()]);
+///     best = lines -> top_words!(2) -> collect();
+/// }
+/// .run()?;
+/// assert_eq!(out.best[0].0, "a");
+/// assert_eq!(out.best.len(), 2);
+/// # Ok::<(), beam::Error>(())
+/// ```
+///
+/// The transform is a `macro_rules!` macro, so it is in scope after its definition
+/// in the same module (or where `#[macro_use]` brings it). Its parameters are Rust
+/// expressions given in the call, `top_words!(10)`, and used as `$n` in the chain, as
+/// in any `macro_rules!` macro.
+#[macro_export]
+macro_rules! transform {
+    ($(#[$meta:meta])* $name:ident ( $($param:ident),* ) = $($body:tt)+) => {
+        $crate::transform! { @define ($) $(#[$meta])* $name ( $($param),* ) = $($body)+ }
+    };
+    (@define ($d:tt) $(#[$meta:meta])* $name:ident ( $($param:ident),* ) = $($body:tt)+) => {
+        $(#[$meta])*
+        #[allow(unused_macros)]
+        macro_rules! $name {
+            (@beam_inline { $d($d before:tt)* } ( $($d $param:expr),* ) { $d($d after:tt)* }) => {
+                $crate::pipeline! { $d($d before)* $($body)+ $d($d after)* }
+            };
+        }
+    };
+}

@@ -195,8 +195,7 @@ fn co_group_by_key_and_outer_join_match_sequential_grouping() {
         }
         let got: Groups =
             out.grouped.into_iter().map(|(k, (a, b, c))| (k, (sorted(a), sorted(b), sorted(c)))).collect();
-        let expect: Groups =
-            expect.into_iter().map(|(k, (a, b, c))| (k, (sorted(a), sorted(b), sorted(c)))).collect();
+        let expect: Groups = expect.into_iter().map(|(k, (a, b, c))| (k, (sorted(a), sorted(b), sorted(c)))).collect();
         assert_eq!(got, expect, "{name}: co_group_by_key");
 
         let mut outer = Vec::new();
