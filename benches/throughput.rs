@@ -25,41 +25,54 @@ fn main() {
     println!("threads: {}, scale: {scale}", rayon::current_num_threads());
     let mut rows = Vec::new();
 
-    let text = generate_text((100_000_000.0 * scale) as usize, 7);
-    let mb = text.len() as f64 / 1e6;
-    let (pipeline, baseline) = compare(|| wordcount_pipeline(&text), || wordcount_baseline(&text));
-    rows.push(("word count", format!("{mb:.0} MB text"), mb, "MB/s", pipeline, baseline));
-    drop(text);
+    // `BEAM_BENCH_ONLY=join` runs one case (word, sum, join).
+    let only = std::env::var("BEAM_BENCH_ONLY").ok();
+    let runs = |case: &str| only.as_deref().is_none_or(|o| o == case);
+    if runs("word") || runs("sum") {
+        let text = generate_text((100_000_000.0 * scale) as usize, 7);
+        let mb = text.len() as f64 / 1e6;
+        let (pipeline, baseline) = compare(|| wordcount_pipeline(&text), || wordcount_baseline(&text));
+        rows.push(("word count", format!("{mb:.0} MB text"), mb, "MB/s", pipeline, baseline));
+        drop(text);
 
-    let pairs = generate_pairs((20_000_000.0 * scale) as usize, (1_000_000.0 * scale) as u64, 11);
-    let millions = pairs.len() as f64 / 1e6;
-    let (pipeline, baseline) = compare(|| sum_per_key_pipeline(&pairs), || sum_per_key_baseline(&pairs));
-    let keys = (1_000_000.0 * scale) as u64;
-    rows.push(("sum per key", format!("{millions:.0}M pairs, {keys} keys"), millions, "M pairs/s", pipeline, baseline));
-    let (pipeline, baseline) = compare(|| sum_per_key_pipeline(&pairs), || sum_per_key_one_map_per_thread(&pairs));
-    rows.push((
-        "sum per key (vs one map per thread)",
-        format!("{millions:.0}M pairs, {keys} keys"),
-        millions,
-        "M pairs/s",
-        pipeline,
-        baseline,
-    ));
+        let pairs = generate_pairs((20_000_000.0 * scale) as usize, (1_000_000.0 * scale) as u64, 11);
+        let millions = pairs.len() as f64 / 1e6;
+        let (pipeline, baseline) = compare(|| sum_per_key_pipeline(&pairs), || sum_per_key_baseline(&pairs));
+        let keys = (1_000_000.0 * scale) as u64;
+        rows.push((
+            "sum per key",
+            format!("{millions:.0}M pairs, {keys} keys"),
+            millions,
+            "M pairs/s",
+            pipeline,
+            baseline,
+        ));
+        let (pipeline, baseline) = compare(|| sum_per_key_pipeline(&pairs), || sum_per_key_one_map_per_thread(&pairs));
+        rows.push((
+            "sum per key (vs one map per thread)",
+            format!("{millions:.0}M pairs, {keys} keys"),
+            millions,
+            "M pairs/s",
+            pipeline,
+            baseline,
+        ));
 
-    drop(pairs);
-
-    let (orders, customers) = join::data(scale);
-    let millions = orders.len() as f64 / 1e6;
-    let (pipeline, baseline) = compare(|| join::pipeline(&orders, &customers), || join::baseline(&orders, &customers));
-    rows.push((
-        "join, then sum per segment",
-        format!("{millions:.0}M orders, {} customers", customers.len()),
-        millions,
-        "M orders/s",
-        pipeline,
-        baseline,
-    ));
-
+        drop(pairs);
+    }
+    if runs("join") {
+        let (orders, customers) = join::data(scale);
+        let millions = orders.len() as f64 / 1e6;
+        let (pipeline, baseline) =
+            compare(|| join::pipeline(&orders, &customers), || join::baseline(&orders, &customers));
+        rows.push((
+            "join, then sum per segment",
+            format!("{millions:.0}M orders, {} customers", customers.len()),
+            millions,
+            "M orders/s",
+            pipeline,
+            baseline,
+        ));
+    }
     println!();
     println!("| case | data | pipeline | hand-written rayon | ratio |");
     println!("|---|---|---|---|---|");
