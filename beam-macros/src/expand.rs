@@ -339,6 +339,15 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
     let tree = consumers(graph, segment, head, &element);
     let counted = segment.counted(graph);
     let members = &segment.members;
+    // A join reading the loop's input directly looks the whole chunk up first.
+    let look_ahead =
+        match readers(graph, segment, head).into_iter().find(|&r| graph.nodes[r].spec.is_some_and(|s| s.join)) {
+            Some(join) => {
+                let stage = var(graph, "op", join);
+                quote!(|__chunk| ::beam::__private::Stage::look_ahead(&#stage, __chunk))
+            }
+            None => quote!(|_| {}),
+        };
     let leaf_names: Vec<&Ident> = leaves.iter().map(|(leaf, ..)| leaf).collect();
     let locals: Vec<&Ident> = leaves.iter().map(|(_, local, ..)| local).collect();
     let collected: Vec<Ident> =
@@ -385,6 +394,7 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
             &[#(#members),*],
             &[#(#counted),*],
             |__worker| (#(::beam::__private::Leaf::local(&#leaf_names, __worker),)*),
+            #look_ahead,
             |#state, #element, __stage, __counts| {
                 let (#(#locals,)*) = #state;
                 #tree

@@ -62,6 +62,10 @@ pub trait Stage: Sync {
     type In;
     type Out;
     fn process<E: FnMut(Self::Out)>(&self, input: Self::In, emit: &mut E);
+    /// Called on a whole chunk before `process` runs on its elements, for stages
+    /// that look elements up in a large table (a join): looking them all up first
+    /// lets the memory accesses overlap instead of waiting for each in turn.
+    fn look_ahead(&self, _chunk: &[Self::In]) {}
 }
 
 /// The end of a fused loop: folds elements into per-worker state, then merges the

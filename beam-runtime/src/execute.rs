@@ -175,19 +175,21 @@ impl Context {
     /// `counted` names the element-wise stages whose output the loop counts: `body`
     /// adds to `counts[k]` for `counted[k]`. The source's output is counted here, a
     /// chunk at a time.
-    pub fn run_segment<S, L, Init, Body, const N: usize>(
+    pub fn run_segment<S, L, Init, Ahead, Body, const N: usize>(
         &self,
         source_stage: usize,
         source: &S,
         members: &[usize],
         counted: &[usize; N],
         init: Init,
+        look_ahead: Ahead,
         body: Body,
     ) -> Result<Vec<L>>
     where
         S: Source,
         L: Send,
         Init: Fn(Worker) -> L + Sync,
+        Ahead: Fn(&[S::Item]) + Sync,
         Body: Fn(&mut L, S::Item, &StageCell, &mut [u64; N]) + Sync,
     {
         let started = Instant::now();
@@ -215,6 +217,7 @@ impl Context {
                     if let Some(progress) = &self.progress {
                         progress.chunk(chunk.len() as u64, source.counters().bytes_read);
                     }
+                    look_ahead(&chunk);
                     for element in chunk.drain(..) {
                         body(&mut local, element, &stage, &mut counts);
                     }

@@ -269,6 +269,18 @@ fn hash_join<K, V1, K2, V2, const LEFT: bool>(right: &SideSlot<JoinTable<K2, V2>
     Join { right, _in: PhantomData }
 }
 
+/// Looks up every key of a chunk once, results unused, so the table's memory for
+/// the chunk is in cache when the join probes it element by element.
+fn look_ahead<K: SameKey<K2>, V1, K2: Hash + Eq, V2>(right: &SideSlot<JoinTable<K2, V2>>, chunk: &[(K, V1)]) {
+    if let Some(table) = right.0.get() {
+        let mut found = 0usize;
+        for (key, _) in chunk {
+            found += usize::from(table.first.contains_key(key.same()));
+        }
+        std::hint::black_box(found);
+    }
+}
+
 /// `join()`: `(k, (v1, v2))` for every `v1` of `k` on the left and `v2` on the right.
 #[allow(clippy::type_complexity)]
 pub fn join<K, V1, K2, V2>(
@@ -303,6 +315,9 @@ where
 {
     type In = (K, V1);
     type Out = (K, (V1, V2));
+    fn look_ahead(&self, chunk: &[(K, V1)]) {
+        look_ahead(self.right, chunk);
+    }
     #[inline(always)]
     fn process<E: FnMut(Self::Out)>(&self, (key, left): (K, V1), emit: &mut E) {
         if let Some(rights) = self.right.get().get(key.same()) {
@@ -322,6 +337,9 @@ where
 {
     type In = (K, V1);
     type Out = (K, (V1, Option<V2>));
+    fn look_ahead(&self, chunk: &[(K, V1)]) {
+        look_ahead(self.right, chunk);
+    }
     #[inline(always)]
     fn process<E: FnMut(Self::Out)>(&self, (key, left): (K, V1), emit: &mut E) {
         match self.right.get().get(key.same()) {
