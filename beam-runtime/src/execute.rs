@@ -175,6 +175,8 @@ impl Context {
     /// `counted` names the element-wise stages whose output the loop counts: `body`
     /// adds to `counts[k]` for `counted[k]`. The source's output is counted here, a
     /// chunk at a time.
+    // Called only by generated code, which names each argument's role in place.
+    #[allow(clippy::too_many_arguments)]
     pub fn run_segment<S, L, Init, Ahead, Body, const N: usize>(
         &self,
         source_stage: usize,
