@@ -2,8 +2,6 @@
 //! and `write_jsonl`.
 
 use std::marker::PhantomData;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -12,42 +10,24 @@ use crate::__private::{Context, DeadLetterSource, Leaf, Witness, Worker};
 use crate::collection::Collection;
 use crate::error::Result;
 use crate::execute::CHUNK;
-use crate::io::input::LineReader;
 use crate::io::output::{FileOutput, OutputFiles, PartFile, Writer};
 use crate::io::records::{BadRecord, DeadLetters};
-use crate::io::text::{InputPlan, TextInput, total_bytes};
+use crate::io::text::{LineState, Lines, TextInput};
 use crate::source::{Source, SourceCounters};
 
 /// The `read_jsonl` source. Blank lines are skipped; a line that is not a `T` is a
 /// bad record.
 #[doc(hidden)]
 pub struct ReadJsonl<T> {
-    input: TextInput,
-    plan: OnceLock<InputPlan>,
-    next_split: AtomicUsize,
+    lines: Lines,
     dead_letters: DeadLetters,
-    bytes_read: AtomicU64,
     _out: PhantomData<fn() -> T>,
 }
 
 #[doc(hidden)]
 pub fn read_jsonl<T: DeserializeOwned + Send>(input: impl Into<TextInput>) -> (ReadJsonl<T>, Witness<T>) {
-    let source = ReadJsonl {
-        input: input.into(),
-        plan: OnceLock::new(),
-        next_split: AtomicUsize::new(0),
-        dead_letters: DeadLetters::default(),
-        bytes_read: AtomicU64::new(0),
-        _out: PhantomData,
-    };
+    let source = ReadJsonl { lines: Lines::new(input.into()), dead_letters: DeadLetters::default(), _out: PhantomData };
     (source, Witness::new())
-}
-
-#[doc(hidden)]
-#[derive(Default)]
-pub struct JsonlState {
-    reader: Option<LineReader>,
-    line: Vec<u8>,
 }
 
 impl<T> DeadLetterSource for ReadJsonl<T> {
@@ -63,53 +43,35 @@ impl<T> DeadLetterSource for ReadJsonl<T> {
 
 impl<T: DeserializeOwned + Send> Source for ReadJsonl<T> {
     type Item = T;
-    type State = JsonlState;
+    type State = LineState;
 
     fn prepare(&self, _ctx: &Context) -> Result<()> {
-        let _ = self.plan.set(self.input.plan()?);
-        Ok(())
+        self.lines.prepare()
     }
 
-    fn next_chunk(&self, state: &mut JsonlState, chunk: &mut Vec<T>) -> Result<bool> {
+    fn next_chunk(&self, state: &mut LineState, chunk: &mut Vec<T>) -> Result<bool> {
         while chunk.len() < CHUNK {
-            let reader = match &mut state.reader {
-                Some(reader) => reader,
-                None => match self.input.open_next(self.plan.get(), &self.next_split)? {
-                    Some(reader) => state.reader.insert(reader),
-                    None => break,
-                },
-            };
-            let Some(start) = reader.next(&mut state.line)? else {
-                self.bytes_read.fetch_add(reader.take_bytes_read(), Ordering::Relaxed);
-                state.reader = None;
-                continue;
-            };
-            if state.line.iter().all(u8::is_ascii_whitespace) {
+            let Some((reader, start, line)) = self.lines.next(state)? else { break };
+            if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            match serde_json::from_slice::<T>(&state.line) {
+            match serde_json::from_slice::<T>(line) {
                 Ok(record) => chunk.push(record),
                 Err(e) => self.dead_letters.bad(BadRecord {
                     path: reader.path().to_owned(),
                     line: reader.line_of(&start),
                     column: Some(e.column() as u64).filter(|&c| c > 0),
-                    raw: String::from_utf8_lossy(&state.line).into_owned(),
+                    raw: String::from_utf8_lossy(line).into_owned(),
                     reason: e.to_string(),
                 })?,
             }
         }
-        if let Some(reader) = &mut state.reader {
-            self.bytes_read.fetch_add(reader.take_bytes_read(), Ordering::Relaxed);
-        }
+        self.lines.count_bytes(state);
         Ok(!chunk.is_empty())
     }
 
     fn counters(&self) -> SourceCounters {
-        SourceCounters {
-            bytes_total: total_bytes(self.plan.get()),
-            bytes_read: self.bytes_read.load(Ordering::Relaxed),
-            bad_records: self.dead_letters.count(),
-        }
+        self.lines.counters(self.dead_letters.count())
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::__private::{Context, Leaf, Witness, Worker};
 use crate::error::{Error, ErrorKind, Result};
 use crate::execute::CHUNK;
-use crate::io::input::{self, InputFile, LineReader, Split};
+use crate::io::input::{self, InputFile, LineReader, LineStart, Split};
 use crate::io::output::{FileOutput, OutputFiles, PartFile, Writer};
 use crate::source::{Source, SourceCounters};
 
@@ -111,66 +111,101 @@ macro_rules! text_input_from {
 }
 text_input_from!(&str, String, &String, &Path, PathBuf, &PathBuf);
 
-/// The `read_text` source: lines of text files as `String`, read in parallel.
+/// The lines of an input's files, handed out split by split to the workers: what
+/// every line-based source (text, JSON Lines) reads through.
 #[doc(hidden)]
-pub struct ReadText {
-    input: TextInput,
+pub struct Lines {
+    pub(crate) input: TextInput,
     plan: OnceLock<InputPlan>,
     next_split: AtomicUsize,
     bytes_read: AtomicU64,
 }
 
-/// The size of a plan's files.
-pub(crate) fn total_bytes(plan: Option<&InputPlan>) -> u64 {
-    plan.map_or(0, |(files, _)| files.iter().map(|f| f.len).sum())
-}
-
-#[doc(hidden)]
-pub fn read_text(input: impl Into<TextInput>) -> (ReadText, Witness<String>) {
-    let source = ReadText {
-        input: input.into(),
-        plan: OnceLock::new(),
-        next_split: AtomicUsize::new(0),
-        bytes_read: AtomicU64::new(0),
-    };
-    (source, Witness::new())
-}
-
 /// A worker's open split and its line buffer.
 #[doc(hidden)]
 #[derive(Default)]
-pub struct TextState {
+pub struct LineState {
     reader: Option<LineReader>,
     line: Vec<u8>,
 }
 
-impl Source for ReadText {
-    type Item = String;
-    type State = TextState;
+impl Lines {
+    pub(crate) fn new(input: TextInput) -> Self {
+        Lines { input, plan: OnceLock::new(), next_split: AtomicUsize::new(0), bytes_read: AtomicU64::new(0) }
+    }
 
-    fn prepare(&self, _ctx: &Context) -> Result<()> {
+    pub(crate) fn prepare(&self) -> Result<()> {
         let _ = self.plan.set(self.input.plan()?);
         Ok(())
     }
 
-    fn next_chunk(&self, state: &mut TextState, chunk: &mut Vec<String>) -> Result<bool> {
-        while chunk.len() < CHUNK {
+    /// The worker's next line, with the reader it came from (for its position);
+    /// `None` when no split is left.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn next<'s>(&self, state: &'s mut LineState) -> Result<Option<(&'s LineReader, LineStart, &'s [u8])>> {
+        loop {
             let reader = match &mut state.reader {
                 Some(reader) => reader,
                 None => match self.input.open_next(self.plan.get(), &self.next_split)? {
                     Some(reader) => state.reader.insert(reader),
-                    None => break,
+                    None => return Ok(None),
                 },
             };
-            let Some(start) = reader.next(&mut state.line)? else {
-                self.bytes_read.fetch_add(reader.take_bytes_read(), Ordering::Relaxed);
-                state.reader = None;
-                continue;
-            };
-            let text = if self.input.lossy {
-                String::from_utf8_lossy(&state.line).into_owned()
+            match reader.next(&mut state.line)? {
+                Some(start) => {
+                    let reader = state.reader.as_ref().expect("just read from it");
+                    return Ok(Some((reader, start, &state.line)));
+                }
+                None => {
+                    self.bytes_read.fetch_add(reader.take_bytes_read(), Ordering::Relaxed);
+                    state.reader = None;
+                }
+            }
+        }
+    }
+
+    /// Counts what the worker's open split has read so far (at the end of a chunk).
+    pub(crate) fn count_bytes(&self, state: &mut LineState) {
+        if let Some(reader) = &mut state.reader {
+            self.bytes_read.fetch_add(reader.take_bytes_read(), Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn counters(&self, bad_records: u64) -> SourceCounters {
+        SourceCounters {
+            bytes_total: self.plan.get().map_or(0, |(files, _)| files.iter().map(|f| f.len).sum()),
+            bytes_read: self.bytes_read.load(Ordering::Relaxed),
+            bad_records,
+        }
+    }
+}
+
+/// The `read_text` source: lines of text files as `String`, read in parallel.
+#[doc(hidden)]
+pub struct ReadText {
+    lines: Lines,
+}
+
+#[doc(hidden)]
+pub fn read_text(input: impl Into<TextInput>) -> (ReadText, Witness<String>) {
+    (ReadText { lines: Lines::new(input.into()) }, Witness::new())
+}
+
+impl Source for ReadText {
+    type Item = String;
+    type State = LineState;
+
+    fn prepare(&self, _ctx: &Context) -> Result<()> {
+        self.lines.prepare()
+    }
+
+    fn next_chunk(&self, state: &mut LineState, chunk: &mut Vec<String>) -> Result<bool> {
+        while chunk.len() < CHUNK {
+            let Some((reader, start, line)) = self.lines.next(state)? else { break };
+            let text = if self.lines.input.lossy {
+                String::from_utf8_lossy(line).into_owned()
             } else {
-                match std::str::from_utf8(&state.line) {
+                match std::str::from_utf8(line) {
                     Ok(text) => text.to_owned(),
                     Err(e) => {
                         return Err(Error::new(ErrorKind::InvalidInput, "line is not valid UTF-8")
@@ -181,18 +216,12 @@ impl Source for ReadText {
             };
             chunk.push(text);
         }
-        if let Some(reader) = &mut state.reader {
-            self.bytes_read.fetch_add(reader.take_bytes_read(), Ordering::Relaxed);
-        }
+        self.lines.count_bytes(state);
         Ok(!chunk.is_empty())
     }
 
     fn counters(&self) -> SourceCounters {
-        SourceCounters {
-            bytes_total: total_bytes(self.plan.get()),
-            bytes_read: self.bytes_read.load(Ordering::Relaxed),
-            bad_records: 0,
-        }
+        self.lines.counters(0)
     }
 }
 
