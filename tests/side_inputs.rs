@@ -214,3 +214,40 @@ fn co_group_by_key_and_outer_join_match_sequential_grouping() {
         assert_that!(out.outer).contains_in_any_order(outer);
     }
 }
+
+#[test]
+fn side_inputs_computed_from_the_stage_own_input() {
+    let words: Vec<&str> = "a b a c a b".split(' ').collect();
+    let out = pipeline! {
+        ws = from_iter(words.clone());
+        counts = ws -> count_per_element();
+        total = counts -> values() -> combine_globally(Sum);
+        shares = counts -> map_with(as_singleton(total), |(w, n): (&str, u64), total: &u64| (w, n * 100 / total)) -> collect();
+        pairs = ws -> map(|w: &str| (w, 1u32));
+        self_join = (pairs, pairs) -> join() -> count() -> collect();
+        with_all = ws -> map_with(as_list(ws), |w: &str, all: &Vec<&str>| (w, all.len())) -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_that!(out.shares).contains_in_any_order([("a", 50), ("b", 33), ("c", 16)]);
+    // Each `a` pairs with the three `a`s, each `b` with two, `c` with itself.
+    assert_that!(out.self_join).is_singleton(9 + 4 + 1);
+    assert_that!(out.with_all).all_satisfy(|(_, n)| *n == 6);
+}
+
+#[test]
+fn dead_letters_as_a_side_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("points.jsonl");
+    std::fs::write(&path, "[1, 2]\nbroken\n[3, 4]\n").unwrap();
+    let out = pipeline! {
+        ids = from_iter(vec![1u32, 2]);
+        noted = ids -> map_with(as_list(bad), |id: u32, bad: &Vec<BadRecord>| (id, bad.len())) -> collect();
+        (points, bad) = read_jsonl::<(i32, i32)>(&path);
+        n = points -> count() -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_that!(out.noted).contains_in_any_order([(1, 1), (2, 1)]);
+    assert_that!(out.n).is_singleton(2);
+}

@@ -170,6 +170,17 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
     let mut prepare = Vec::new();
     let mut side_fills = Vec::new();
     let mut dead_letters = quote!();
+    // Side inputs are filled before the loop's own input is opened, so their reads
+    // of held collections come first (the last read of a collection moves it).
+    let side_reads: Vec<(NodeId, TokenStream)> = segment
+        .members
+        .iter()
+        .filter_map(|&n| {
+            let (producer, _, span) = graph.side_inputs(n).next()?;
+            let collection = var_at(if is_barrier_output(graph, producer) { "out" } else { "mat" }, producer, span);
+            Some((n, reads.read(producer, &collection, span)))
+        })
+        .collect();
     let open = match segment.input {
         SegmentInput::Source(n) => {
             let node = &graph.nodes[n];
@@ -201,7 +212,8 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
         }
         // `__w{m}` already stands for the elements read again.
         SegmentInput::Reread(m, _) => {
-            let collection = reads.read(m, &var(graph, "mat", m), graph.nodes[m].call.op.span());
+            let held = var(graph, if is_barrier_output(graph, m) { "out" } else { "mat" }, m);
+            let collection = reads.read(m, &held, graph.nodes[m].call.op.span());
             quote! { let #source = ::beam::__private::ops::CollectionSource::new(#collection); }
         }
         // The head witness of a shuffled input is the barrier's own (see below).
@@ -302,8 +314,8 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
                 Some(index) => args[index] = quote_spanned!(span=> &#slot),
                 None => args.insert(0, quote_spanned!(span=> &#slot)),
             }
-            let collection = var_at(if is_barrier_output(graph, producer) { "out" } else { "mat" }, producer, span);
-            side_fills.push((n, slot, fill_fn, producer, collection, span));
+            let collection = side_reads.iter().find(|(r, _)| *r == n).map(|(_, read)| read.clone());
+            side_fills.push((n, slot, fill_fn, collection, span));
         }
         // Bindings located at the stage, so errors about their types land there.
         let at = node.call.op.span();
@@ -381,8 +393,7 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
         }
     });
 
-    let fills = side_fills.into_iter().map(|(n, slot, fill_fn, producer, collection, span)| {
-        let collection = reads.read(producer, &collection, span);
+    let fills = side_fills.into_iter().map(|(n, slot, fill_fn, collection, span)| {
         quote_spanned! {span=> __ctx.finish(#n, || ::beam::__private::#fill_fn(&#slot, #collection))?; }
     });
     let run = quote_spanned! {segment_span=>

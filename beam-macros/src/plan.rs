@@ -114,7 +114,11 @@ fn grow(graph: &Graph, input: SegmentInput, position: &dyn Fn(NodeId) -> usize) 
         }
         _ => vec![anchor],
     };
-    if !graph.side_readers(anchor).is_empty() && !is_barrier_output(graph, anchor) {
+    // (A reread's input is held by the segment that produced it.)
+    if !graph.side_readers(anchor).is_empty()
+        && !is_barrier_output(graph, anchor)
+        && !matches!(input, SegmentInput::Reread(..))
+    {
         materialized.push(anchor);
     }
     while let Some(id) = frontier.pop() {
@@ -164,6 +168,8 @@ fn grow(graph: &Graph, input: SegmentInput, position: &dyn Fn(NodeId) -> usize) 
 fn order_segments(graph: &Graph, segments: Vec<Segment>) -> Vec<Segment> {
     // The segment where each node's result becomes available.
     let home = |n: NodeId| {
+        // A source's bad records are ready when its segment is done.
+        let n = if graph.nodes[n].is(Kind::DeadLetters) { graph.nodes[n].inputs[0].node.unwrap_or(n) } else { n };
         segments.iter().position(|s| {
             s.members.contains(&n)
                 || matches!(s.input, SegmentInput::Source(a) | SegmentInput::Flatten(a) if a == n)
