@@ -294,3 +294,58 @@ fn csv_options_delimiter_no_headers_and_multiline_records() {
     assert_eq!(out.parsed.len(), 200);
     assert!(out.parsed.iter().all(|s| s.region.starts_with("north\nline two")), "no wrong records");
 }
+
+#[test]
+fn a_single_csv_file_of_tuples_keeps_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pairs.csv");
+    let data: Vec<(String, u32)> = (0..5000).map(|i| (format!("k{i}"), i)).collect();
+    pipeline! {
+        xs = from_iter(data.clone());
+        xs -> write_csv(FileOutput::new(&out).single_file());
+    }
+    .threads(3)
+    .run()
+    .unwrap();
+    let back = pipeline! {
+        xs = read_csv::<(String, u32)>(CsvInput::new(&out).no_headers());
+        all = xs -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!(back.all.len(), 5000, "no row taken for a header");
+}
+
+#[test]
+fn two_sinks_cannot_write_to_one_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let err = pipeline! {
+        xs = from_iter(0..10u32);
+        xs -> write_jsonl(&out);
+        xs -> write_text(&out, |x: &u32| *x);
+    }
+    .run()
+    .unwrap_err();
+    assert!(err.message().contains("same place"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_malformed_first_row_of_a_byte_range_does_not_spoil_the_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sales.csv");
+    let mut text = String::from("region,amount\n");
+    for i in 0..2000 {
+        text.push_str(if i % 100 == 50 { "bad,row,extra\n" } else { "r,1\n" });
+    }
+    fs::write(&path, &text).unwrap();
+    let out = pipeline! {
+        (rows, bad) = read_csv::<Sale>(CsvInput::new(&path).split_bytes(300));
+        n = rows -> count() -> collect();
+        bad_n = bad -> count() -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!((out.n[0], out.bad_n[0]), (1980, 20));
+}

@@ -15,7 +15,7 @@ use crate::metrics::{Metrics, StageMetrics, UserMetric};
 use crate::progress::Progress;
 use std::collections::BTreeMap;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{Plan, StageInfo, StageKind};
 use crate::source::Source;
 
@@ -36,6 +36,8 @@ pub struct Context {
     finishing: AtomicUsize,
     progress: Option<Progress>,
     started: Instant,
+    /// Where the run's sinks write: two sinks must not write to one place.
+    outputs: Mutex<Vec<std::path::PathBuf>>,
 }
 
 type EndAction = Box<dyn FnOnce(bool) -> Result<()> + Send>;
@@ -85,6 +87,7 @@ impl Context {
             finishing: AtomicUsize::new(usize::MAX),
             progress: Progress::for_terminal(),
             started: Instant::now(),
+            outputs: Mutex::new(Vec::new()),
         }
     }
 
@@ -92,6 +95,18 @@ impl Context {
         if let Some(m) = self.metrics.lock().unwrap_or_else(|e| e.into_inner()).get_mut(stage) {
             f(m);
         }
+    }
+
+    /// Claims `path` for one sink of this run; a second claim is an error.
+    pub fn claim_output(&self, path: &std::path::Path) -> Result<()> {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        let mut outputs = self.outputs.lock().unwrap_or_else(|e| e.into_inner());
+        if outputs.contains(&path) {
+            return Err(Error::new(ErrorKind::Io, "another sink of this pipeline writes to the same place")
+                .at(crate::error::InputPosition::new(path, None)));
+        }
+        outputs.push(path);
+        Ok(())
     }
 
     /// Counts bytes a sink wrote to the stage whose `finish` is running.

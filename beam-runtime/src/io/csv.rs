@@ -111,7 +111,14 @@ impl CsvInput {
     }
 
     fn reader<R: std::io::Read>(&self, from: R) -> csv::Reader<R> {
-        csv::ReaderBuilder::new().delimiter(self.delimiter).quote(self.quote).has_headers(false).from_reader(from)
+        // Record lengths are checked against the file's first record (its header)
+        // by the source, not against the first record of each byte range.
+        csv::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .quote(self.quote)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(from)
     }
 }
 
@@ -130,6 +137,8 @@ struct CsvPlan {
     files: Vec<InputFile>,
     /// Each file's header row, when the files have headers.
     headers: Vec<Option<csv::ByteRecord>>,
+    /// Each file's number of fields: its first record's.
+    widths: Vec<Option<usize>>,
     splits: Vec<Split>,
 }
 
@@ -174,10 +183,8 @@ struct OpenSplit {
 
 impl<T: DeserializeOwned> ReadCsv<T> {
     /// Reads each file's header and checks it names `T`'s fields.
-    fn headers(&self, files: &[InputFile]) -> Result<Vec<Option<csv::ByteRecord>>> {
-        if !self.input.headers {
-            return Ok(vec![None; files.len()]);
-        }
+    #[allow(clippy::type_complexity)]
+    fn headers(&self, files: &[InputFile]) -> Result<Vec<(Option<csv::ByteRecord>, Option<usize>)>> {
         let fields = records::field_names::<T>();
         files
             .iter()
@@ -188,12 +195,16 @@ impl<T: DeserializeOwned> ReadCsv<T> {
                 let mut header = csv::ByteRecord::new();
                 if !reader.read_byte_record(&mut header).map_err(|e| csv_error(&file.path, e))? {
                     // An empty file has no header and no records.
-                    return Ok(None);
+                    return Ok((None, None));
+                }
+                let width = Some(header.len());
+                if !self.input.headers {
+                    return Ok((None, width));
                 }
                 if let Some(fields) = fields {
                     check_header::<T>(&file.path, &header, fields)?;
                 }
-                Ok(Some(header))
+                Ok((Some(header), width))
             })
             .collect()
     }
@@ -201,7 +212,8 @@ impl<T: DeserializeOwned> ReadCsv<T> {
 
 /// `Sale` needs columns `region` and `amount`; the header must name each once.
 fn check_header<T>(path: &Path, header: &csv::ByteRecord, fields: &[&str]) -> Result<()> {
-    let columns: Vec<String> = header.iter().map(|c| String::from_utf8_lossy(c).trim().to_owned()).collect();
+    // Compared as read, as the records will be: ` amount` does not name `amount`.
+    let columns: Vec<String> = header.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect();
     let missing: Vec<&str> = fields.iter().copied().filter(|f| !columns.iter().any(|c| c == f)).collect();
     let unexpected: Vec<&str> = columns.iter().map(String::as_str).filter(|c| !fields.contains(c)).collect();
     if missing.is_empty() && unexpected.is_empty() {
@@ -243,7 +255,7 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
 
     fn prepare(&self, _ctx: &Context) -> Result<()> {
         let files = input::expand(&self.input.pattern)?;
-        let headers = self.headers(&files)?;
+        let (headers, widths): (Vec<_>, Vec<_>) = self.headers(&files)?.into_iter().unzip();
         let total = files.iter().map(|f| f.len).sum();
         let size = self.input.split_bytes.unwrap_or_else(|| input::split_size(total, rayon::current_num_threads()));
         let mut splits = Vec::new();
@@ -255,7 +267,7 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
                 input::split(std::slice::from_ref(file), size, whole).into_iter().map(|s| Split { file: i, ..s }),
             );
         }
-        let _ = self.plan.set(CsvPlan { files, headers, splits });
+        let _ = self.plan.set(CsvPlan { files, headers, widths, splits });
         Ok(())
     }
 
@@ -282,6 +294,20 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
                     state.open = None;
                 }
                 Ok(true) if open.skip_header => open.skip_header = false,
+                Ok(true) if plan.widths[open.file].is_some_and(|w| w != state.record.len()) => {
+                    let expected = plan.widths[open.file].unwrap_or_default();
+                    let line = state.record.position().map_or(0, |p| p.line());
+                    self.dead_letters.bad(BadRecord {
+                        path: path.clone(),
+                        line: open.reader.get_ref().file_line(line),
+                        column: None,
+                        raw: raw_text(&state.record, self.input.delimiter),
+                        reason: format!(
+                            "found {} fields, but the file's first record has {expected}",
+                            state.record.len()
+                        ),
+                    })?;
+                }
                 Ok(true) => {
                     let header = plan.headers[open.file].as_ref();
                     match state.record.deserialize::<T>(header) {
@@ -367,6 +393,16 @@ fn has_quoted_line_break(path: &Path, quote: u8) -> std::io::Result<bool> {
     }
 }
 
+/// Whether the csv crate writes a header row before `row` (it does for structs).
+fn writes_header<T: Serialize>(row: &T) -> bool {
+    let written = |headers: bool| {
+        let mut out = csv::WriterBuilder::new().has_headers(headers).from_writer(Vec::new());
+        let _ = out.serialize(row);
+        out.into_inner().map_or(0, |bytes| bytes.len())
+    };
+    written(true) != written(false)
+}
+
 /// A record's text as read, fields joined by the delimiter.
 fn raw_text(record: &csv::ByteRecord, delimiter: u8) -> String {
     let fields: Vec<String> = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
@@ -383,12 +419,13 @@ pub struct WriteCsv<T> {
 
 #[doc(hidden)]
 pub fn write_csv<T: Serialize>(_: Witness<T>, output: impl Into<FileOutput>) -> impl Leaf<In = T, Output = ()> {
-    WriteCsv { files: OutputFiles::new(output.into(), ".csv", 1), _in: PhantomData }
+    WriteCsv { files: OutputFiles::new(output.into(), ".csv"), _in: PhantomData }
 }
 
 impl<T: Serialize> Leaf for WriteCsv<T> {
     type In = T;
-    type Local = PartFile<csv::Writer<Writer>>;
+    /// The part, and whether its rows come after a header (known at the first row).
+    type Local = (PartFile<csv::Writer<Writer>>, Option<bool>);
     type Output = ();
 
     fn prepare(&self, ctx: &Context) -> Result<()> {
@@ -396,16 +433,21 @@ impl<T: Serialize> Leaf for WriteCsv<T> {
     }
 
     fn local(&self, worker: Worker) -> Self::Local {
-        self.files.part(worker).map(|out| Ok(csv::Writer::from_writer(out)))
+        (self.files.part(worker).map(|out| Ok(csv::Writer::from_writer(out))), None)
     }
 
     #[inline]
-    fn push(&self, part: &mut Self::Local, input: T) {
+    fn push(&self, (part, header): &mut Self::Local, input: T) {
+        if header.is_none() {
+            *header = Some(writes_header(&input));
+        }
         part.write_with(|out| out.serialize(&input).map_err(std::io::Error::other));
     }
 
     fn finish(self, parts: Vec<Self::Local>, ctx: &Context) -> Result<()> {
-        let parts = parts.into_iter().map(|part| part.map(|out| out.into_inner().map_err(|e| e.into_error())));
+        // The csv crate writes a header row for structs only.
+        self.files.set_header_lines(usize::from(parts.iter().any(|(_, header)| *header == Some(true))));
+        let parts = parts.into_iter().map(|(part, _)| part.map(|out| out.into_inner().map_err(|e| e.into_error())));
         self.files.finish(parts, ctx)
     }
 }

@@ -84,7 +84,7 @@ pub struct WriteJsonl<T> {
 
 #[doc(hidden)]
 pub fn write_jsonl<T: Serialize>(_: Witness<T>, output: impl Into<FileOutput>) -> impl Leaf<In = T, Output = ()> {
-    WriteJsonl { files: OutputFiles::new(output.into(), ".jsonl", 0), _in: PhantomData }
+    WriteJsonl { files: OutputFiles::new(output.into(), ".jsonl"), _in: PhantomData }
 }
 
 impl<T: Serialize> Leaf for WriteJsonl<T> {

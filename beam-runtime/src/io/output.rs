@@ -9,8 +9,8 @@
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use crate::__private::{Context, Worker};
 
@@ -87,19 +87,26 @@ pub struct OutputFiles {
     output: FileOutput,
     extension: &'static str,
     /// For formats with a header line (CSV): a single file keeps only the first.
-    header_lines: usize,
+    /// Known only once the parts are written (a CSV of tuples has no header).
+    header_lines: Arc<AtomicUsize>,
     temp: OnceLock<PathBuf>,
 }
 
 impl OutputFiles {
-    pub fn new(output: FileOutput, extension: &'static str, header_lines: usize) -> Self {
-        OutputFiles { output, extension, header_lines, temp: OnceLock::new() }
+    pub fn new(output: FileOutput, extension: &'static str) -> Self {
+        OutputFiles { output, extension, header_lines: Arc::new(AtomicUsize::new(0)), temp: OnceLock::new() }
+    }
+
+    /// How many header lines each non-empty part starts with.
+    pub fn set_header_lines(&self, lines: usize) {
+        self.header_lines.store(lines, Ordering::Relaxed);
     }
 
     /// Checks the destination and creates the temporary directory; registers the
     /// end-of-run action that publishes or deletes it.
     pub fn prepare(&self, ctx: &Context) -> Result<()> {
         let dest = self.output.path.clone();
+        ctx.claim_output(&dest)?;
         if dest.exists() && !self.output.overwrite {
             return Err(Error::new(
                 ErrorKind::Io,
@@ -115,8 +122,9 @@ impl OutputFiles {
         let name = dest.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
         let temp = unique_temp_dir(&parent, &name)?;
         let _ = self.temp.set(temp.clone());
-        let (single, gzip, skip) = (self.output.single_file, self.output.gzip, self.header_lines);
+        let (single, gzip, header_lines) = (self.output.single_file, self.output.gzip, self.header_lines.clone());
         ctx.at_end(move |succeeded| {
+            let skip = header_lines.load(Ordering::Relaxed);
             let published = if succeeded { publish(&temp, &dest, single, gzip, skip) } else { Ok(()) };
             // Whatever happened, nothing temporary stays behind.
             if temp.exists() {

@@ -239,7 +239,7 @@ where
     F: Fn(&T) -> S + Sync,
     S: Display,
 {
-    WriteText { files: OutputFiles::new(output.into(), "", 0), format, _in: PhantomData }
+    WriteText { files: OutputFiles::new(output.into(), ""), format, _in: PhantomData }
 }
 
 impl<T, S: Display, F: Fn(&T) -> S + Sync> Leaf for WriteText<F, T> {
