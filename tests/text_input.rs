@@ -155,3 +155,11 @@ fn text_round_trip_plain_and_gzip() {
     assert_eq!(read_all(TextInput::new(&plain)).unwrap(), expect);
     assert_eq!(read_all(TextInput::new(&zipped)).unwrap(), expect);
 }
+
+#[test]
+fn a_byte_order_mark_and_glob_characters_in_a_real_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes [draft].txt");
+    fs::write(&path, b"\xEF\xBB\xBFfirst\nsecond\n").unwrap();
+    assert_eq!(read_all(TextInput::new(&path)).unwrap(), vec!["first".to_owned(), "second".to_owned()]);
+}

@@ -351,6 +351,7 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
     let tree = consumers(graph, segment, head, &element);
     let counted = segment.counted(graph);
     let members = &segment.members;
+    let owns_input = matches!(segment.input, SegmentInput::Source(_) | SegmentInput::Flatten(_));
     // A join reading the loop's input directly looks the whole chunk up first.
     let look_ahead =
         match readers(graph, segment, head).into_iter().find(|&r| graph.nodes[r].spec.is_some_and(|s| s.join)) {
@@ -400,7 +401,7 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
         #(#fills)*
         #open
         let #all = __ctx.run_segment(
-            #head,
+            (#head, #owns_input),
             &#source,
             &[#(#members),*],
             &[#(#counted),*],

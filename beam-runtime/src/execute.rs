@@ -187,6 +187,9 @@ impl Context {
     /// `init`. Returns the workers' states, or the first error; a panic in user code
     /// becomes an error naming the stage that `body` last entered.
     ///
+    /// `owns_input` says whether the loop runs its input stage (a source or flatten)
+    /// or reads a collection held by an earlier one.
+    ///
     /// `counted` names the element-wise stages whose output the loop counts: `body`
     /// adds to `counts[k]` for `counted[k]`. The source's output is counted here, a
     /// chunk at a time.
@@ -194,7 +197,7 @@ impl Context {
     #[allow(clippy::too_many_arguments)]
     pub fn run_segment<S, L, Init, Ahead, Body, const N: usize>(
         &self,
-        source_stage: usize,
+        (source_stage, owns_input): (usize, bool),
         source: &S,
         members: &[usize],
         counted: &[usize; N],
@@ -239,13 +242,14 @@ impl Context {
                         body(&mut local, element, &stage, &mut counts);
                     }
                 };
-                self.collect_user_metrics();
                 let mut totals = totals.lock().unwrap_or_else(|e| e.into_inner());
                 for (total, count) in totals.iter_mut().zip(counts) {
                     *total += count;
                 }
                 result
             }));
+            // Also when the worker failed or panicked: its counts belong to this run.
+            self.collect_user_metrics();
             let outcome = match outcome {
                 Ok(result) => result.map_err(|e| e.in_stage(self.stage(stage.0.get()))),
                 Err(panic) => Err(Error::from_panic(self.stage(stage.0.get()), panic)),
@@ -270,12 +274,15 @@ impl Context {
             self.update(stage, |m| m.wall_time += elapsed);
         }
         // A shuffled input's size is recorded by the stage that produced it.
-        if matches!(self.plan.stages[source_stage].kind, StageKind::Source | StageKind::Flatten) {
+        // A loop that reads its source or flatten counts what it produced; one that
+        // reads a held collection (a shuffle's output, a second pass) does not: the
+        // stage that produced it counted it already.
+        if owns_input {
             let produced = produced.into_inner();
             self.update(source_stage, |m| m.elements_out += produced);
+            self.update(source_stage, |m| m.wall_time += elapsed);
+            self.source_done(source_stage, source);
         }
-        self.update(source_stage, |m| m.wall_time += elapsed);
-        self.source_done(source_stage, source);
         Ok(locals)
     }
 
@@ -290,8 +297,15 @@ impl Context {
         };
         let elapsed = started.elapsed();
         self.update(stage, |m| m.wall_time += elapsed);
-        self.collect_user_metrics();
+        // User code in a merge (a `CombineFn`) may have run on any thread of the pool.
+        self.collect_user_metrics_everywhere();
         result
+    }
+
+    /// Adds every pool thread's user counter updates (and this thread's) to the run's.
+    pub(crate) fn collect_user_metrics_everywhere(&self) {
+        self.collect_user_metrics();
+        rayon::broadcast(|_| self.collect_user_metrics());
     }
 
     /// Adds this thread's user counter updates to the run's.

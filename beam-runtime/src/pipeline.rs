@@ -77,10 +77,15 @@ where
         let context = Context::new(self.plan);
         let body = self.body;
         let threads = self.threads;
+        let start = |context: &Context| {
+            // Counts left on the pool's threads by code outside any run are not this run's.
+            rayon::broadcast(|_| crate::metrics::take_thread_updates());
+            body(context)
+        };
         let run = || match threads {
-            None => body(&context),
+            None => start(&context),
             Some(threads) => match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-                Ok(pool) => pool.install(|| body(&context)),
+                Ok(pool) => pool.install(|| start(&context)),
                 Err(e) => {
                     Err(Error::new(ErrorKind::Runner, format!("could not start {threads} threads")).with_source(e))
                 }

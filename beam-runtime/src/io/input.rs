@@ -43,7 +43,8 @@ pub struct InputFile {
 /// No file at all is an error: a typo should not look like an empty input.
 pub fn expand(pattern: &Path) -> Result<Vec<InputFile>> {
     let text = pattern.to_string_lossy();
-    let mut paths: Vec<PathBuf> = if text.contains(['*', '?', '[']) {
+    // A path that exists is read as it is, even if it has glob characters.
+    let mut paths: Vec<PathBuf> = if text.contains(['*', '?', '[']) && !pattern.exists() {
         let matches = glob::glob(&text)
             .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("invalid glob pattern `{text}`: {e}")))?;
         let mut paths = Vec::new();
@@ -230,6 +231,10 @@ impl LineReader {
         }
         if line.last() == Some(&b'\r') {
             line.pop();
+        }
+        // A UTF-8 byte order mark is not part of the first line.
+        if start.offset == 0 && line.starts_with(b"\xEF\xBB\xBF") {
+            line.drain(..3);
         }
         self.next_line = self.next_line.map(|n| n + 1);
         Ok(Some(start))
