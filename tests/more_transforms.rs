@@ -118,3 +118,24 @@ fn a_partition_index_out_of_range_is_an_error_naming_the_stage() {
     assert_eq!(err.stage().unwrap().label, Some("split"));
     assert!(err.message().contains("returned 2, but there are only 2 outputs"), "{err}");
 }
+
+beam::transform! {
+    /// Splits numbers into `n` classes by remainder.
+    by_remainder(n) = partition($n, |x: &u32| (*x % $n) as usize)
+}
+
+#[test]
+fn a_partition_inside_a_reusable_transform() {
+    let out = pipeline! {
+        xs = from_iter(0..30u32);
+        (zero, one, two) = xs -> by_remainder!(3);
+        z = zero -> collect();
+        o = one -> count() -> collect();
+        t = two -> count() -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_that!(out.z).all_satisfy(|x| x % 3 == 0);
+    assert_that!(out.o).is_singleton(10);
+    assert_that!(out.t).is_singleton(10);
+}

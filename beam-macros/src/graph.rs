@@ -90,6 +90,9 @@ impl SideKind {
 fn literal_count(arg: &syn::Expr) -> Option<usize> {
     match arg {
         syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }) => n.base10_parse().ok(),
+        // `$n` of a reusable transform arrives wrapped in an invisible group.
+        syn::Expr::Group(group) => literal_count(&group.expr),
+        syn::Expr::Paren(paren) => literal_count(&paren.expr),
         _ => None,
     }
 }
