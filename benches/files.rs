@@ -22,6 +22,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use beam::prelude::*;
+
+mod common;
+use common::compare;
 use rayon::prelude::*;
 
 type FastMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
@@ -59,9 +62,9 @@ fn main() {
     let raw = median(|| {
         raw_read(&text);
     });
-    let (pipeline, baseline) = compare(|| wordcount_pipeline(&text), || wordcount_baseline(&text));
+    let (pipeline, baseline) = compare(RUNS, || wordcount_pipeline(&text), || wordcount_baseline(&text));
     let csv_mb = std::fs::metadata(&csv).unwrap().len() as f64 / 1e6;
-    let (csv_pipeline_time, csv_baseline) = compare(|| csv_pipeline(&csv), || csv_baseline(&csv));
+    let (csv_pipeline_time, csv_baseline) = compare(RUNS, || csv_pipeline(&csv), || csv_baseline(&csv));
 
     println!();
     println!("| case | data | pipeline | hand-written rayon | ratio | raw read |");
@@ -94,26 +97,6 @@ fn median(mut f: impl FnMut()) -> Duration {
         .collect();
     times.sort();
     times[RUNS / 2]
-}
-
-/// Both after a warm-up, alternating, checking they agree; the medians.
-fn compare<T: PartialEq + std::fmt::Debug>(
-    mut pipeline: impl FnMut() -> T,
-    mut baseline: impl FnMut() -> T,
-) -> (Duration, Duration) {
-    assert!(pipeline() == baseline(), "pipeline and baseline disagree");
-    let (mut p, mut b) = (Vec::new(), Vec::new());
-    for _ in 0..RUNS {
-        let start = Instant::now();
-        std::hint::black_box(pipeline());
-        p.push(start.elapsed());
-        let start = Instant::now();
-        std::hint::black_box(baseline());
-        b.push(start.elapsed());
-    }
-    p.sort();
-    b.sort();
-    (p[RUNS / 2], b[RUNS / 2])
 }
 
 fn wordcount_pipeline(path: &Path) -> Vec<(String, u64)> {

@@ -9,9 +9,10 @@
 //! and baseline so that noise from other processes hits both alike; the median is
 //! reported.
 
-use std::time::{Duration, Instant};
-
 use beam::prelude::*;
+
+mod common;
+use common::compare;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -31,13 +32,13 @@ fn main() {
     if runs("word") || runs("sum") {
         let text = generate_text((100_000_000.0 * scale) as usize, 7);
         let mb = text.len() as f64 / 1e6;
-        let (pipeline, baseline) = compare(|| wordcount_pipeline(&text), || wordcount_baseline(&text));
+        let (pipeline, baseline) = compare(RUNS, || wordcount_pipeline(&text), || wordcount_baseline(&text));
         rows.push(("word count", format!("{mb:.0} MB text"), mb, "MB/s", pipeline, baseline));
         drop(text);
 
         let pairs = generate_pairs((20_000_000.0 * scale) as usize, (1_000_000.0 * scale) as u64, 11);
         let millions = pairs.len() as f64 / 1e6;
-        let (pipeline, baseline) = compare(|| sum_per_key_pipeline(&pairs), || sum_per_key_baseline(&pairs));
+        let (pipeline, baseline) = compare(RUNS, || sum_per_key_pipeline(&pairs), || sum_per_key_baseline(&pairs));
         let keys = (1_000_000.0 * scale) as u64;
         rows.push((
             "sum per key",
@@ -47,7 +48,8 @@ fn main() {
             pipeline,
             baseline,
         ));
-        let (pipeline, baseline) = compare(|| sum_per_key_pipeline(&pairs), || sum_per_key_one_map_per_thread(&pairs));
+        let (pipeline, baseline) =
+            compare(RUNS, || sum_per_key_pipeline(&pairs), || sum_per_key_one_map_per_thread(&pairs));
         rows.push((
             "sum per key (vs one map per thread)",
             format!("{millions:.0}M pairs, {keys} keys"),
@@ -63,7 +65,7 @@ fn main() {
         let (orders, customers) = join::data(scale);
         let millions = orders.len() as f64 / 1e6;
         let (pipeline, baseline) =
-            compare(|| join::pipeline(&orders, &customers), || join::baseline(&orders, &customers));
+            compare(RUNS, || join::pipeline(&orders, &customers), || join::baseline(&orders, &customers));
         rows.push((
             "join, then sum per segment",
             format!("{millions:.0}M orders, {} customers", customers.len()),
@@ -81,27 +83,6 @@ fn main() {
         let b = amount / baseline.as_secs_f64();
         println!("| {case} | {data} | {p:.1} {unit} | {b:.1} {unit} | {:.2}x |", p / b);
     }
-}
-
-/// Times both closures `RUNS` times, alternating, after one warm-up each, and checks
-/// that they agree. Returns the medians.
-fn compare<T: PartialEq + std::fmt::Debug>(
-    mut pipeline: impl FnMut() -> T,
-    mut baseline: impl FnMut() -> T,
-) -> (Duration, Duration) {
-    assert_eq!(pipeline(), baseline(), "pipeline and baseline disagree");
-    let (mut p, mut b) = (Vec::new(), Vec::new());
-    for _ in 0..RUNS {
-        let start = Instant::now();
-        std::hint::black_box(pipeline());
-        p.push(start.elapsed());
-        let start = Instant::now();
-        std::hint::black_box(baseline());
-        b.push(start.elapsed());
-    }
-    p.sort();
-    b.sort();
-    (p[RUNS / 2], b[RUNS / 2])
 }
 
 fn wordcount_pipeline(text: &str) -> Vec<(&str, u64)> {

@@ -116,6 +116,26 @@ impl Node {
     }
 }
 
+/// A node for a further output of `of` (a partition's outputs, a source's bad
+/// records), named where the user wrote `name`.
+fn output_node(nodes: &mut Vec<Node>, spec: &'static OpSpec, of: NodeId, name: &Ident) -> NodeId {
+    let id = nodes.len();
+    let start = name.span().start();
+    let op = Ident::new(spec.name, name.span());
+    nodes.push(Node {
+        id,
+        call: StageCall { label: None, op, generics: None, args: Vec::new(), span: name.span() },
+        spec: Some(spec),
+        inputs: vec![Input { node: Some(of), span: name.span(), side: None }],
+        name: None,
+        at_head: false,
+        failed: false,
+        line: start.line,
+        column: start.column + 1,
+    });
+    id
+}
+
 /// Names `node`'s result `name`, unless the name is taken.
 fn register(
     defined: &mut HashMap<String, (Ident, NodeId)>,
@@ -239,20 +259,7 @@ impl Graph {
                     ),
                 }
                 for name in names {
-                    let id = nodes.len();
-                    let start = name.span().start();
-                    let op = Ident::new("partition_output", name.span());
-                    nodes.push(Node {
-                        id,
-                        call: StageCall { label: None, op, generics: None, args: Vec::new(), span: name.span() },
-                        spec: Some(&ops::PARTITION_OUTPUT),
-                        inputs: vec![Input { node: Some(last), span: name.span(), side: None }],
-                        name: None,
-                        at_head: false,
-                        failed: false,
-                        line: start.line,
-                        column: start.column + 1,
-                    });
+                    let id = output_node(&mut nodes, &ops::PARTITION_OUTPUT, last, &name);
                     register(&mut defined, &mut nodes, id, name, diag);
                 }
                 continue;
@@ -261,20 +268,7 @@ impl Graph {
                 // `(records, bad) = read_jsonl(..)`: a node for the bad records.
                 let supports = nodes[last].spec.is_some_and(|s| s.dead_letters);
                 if supports && statement.more_names.len() == 1 {
-                    let id = nodes.len();
-                    let start = extra.span().start();
-                    let op = Ident::new("bad_records", extra.span());
-                    nodes.push(Node {
-                        id,
-                        call: StageCall { label: None, op, generics: None, args: Vec::new(), span: extra.span() },
-                        spec: Some(&ops::BAD_RECORDS),
-                        inputs: vec![Input { node: Some(last), span: extra.span(), side: None }],
-                        name: None,
-                        at_head: false,
-                        failed: false,
-                        line: start.line,
-                        column: start.column + 1,
-                    });
+                    let id = output_node(&mut nodes, &ops::BAD_RECORDS, last, extra);
                     register(&mut defined, &mut nodes, id, extra.clone(), diag);
                 } else if nodes[last].spec.is_some() {
                     let op = nodes[last].op_name();
