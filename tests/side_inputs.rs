@@ -251,3 +251,20 @@ fn dead_letters_as_a_side_input() {
     assert_that!(out.noted).contains_in_any_order([(1, 1), (2, 1)]);
     assert_that!(out.n).is_singleton(2);
 }
+
+#[test]
+fn co_group_by_key_over_a_million_keys() {
+    let left = common::many_keys();
+    let right: Vec<(u32, i64)> = left.iter().step_by(3).map(|&(k, _)| (k, 1)).collect();
+    let out = pipeline! {
+        l = from_iter(left.clone());
+        r = from_iter(right.clone());
+        grouped = (l, r) -> co_group_by_key() -> map(|(_, (a, b)): (u32, (Vec<i64>, Vec<i64>))| (a.len(), b.len())) -> collect();
+    }
+    .run()
+    .unwrap();
+    let keys: std::collections::HashSet<u32> = left.iter().map(|p| p.0).collect();
+    assert_eq!(out.grouped.len(), keys.len());
+    assert_eq!(out.grouped.iter().map(|g| g.0).sum::<usize>(), left.len());
+    assert_eq!(out.grouped.iter().map(|g| g.1).sum::<usize>(), right.len());
+}

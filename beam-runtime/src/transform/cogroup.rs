@@ -5,8 +5,11 @@ use std::hash::Hash;
 
 use crate::__private::Witness;
 use crate::collection::Collection;
+use crate::shuffle::{KeyHasher, PARTITIONS, partition_of};
 use crate::source::CollectionSource;
 use crate::transform::side::SideMap;
+use rayon::prelude::*;
+use std::hash::BuildHasher;
 
 /// The values of one key in three inputs.
 type Groups3<V1, V2, V3> = (Vec<V1>, Vec<V2>, Vec<V3>);
@@ -35,35 +38,78 @@ impl<K, V1, V2, V3> CoGroupWitness for (Witness<(K, V1)>, Witness<(K, V2)>, Witn
     type Out = (K, (Vec<V1>, Vec<V2>, Vec<V3>));
 }
 
-impl<K: Hash + Eq, V1, V2> CoGroup for (Collection<(K, V1)>, Collection<(K, V2)>) {
+/// An input's pairs split into [`PARTITIONS`] by key hash, in parallel.
+fn scatter<K: Hash + Eq + Send, V: Send>(input: Collection<(K, V)>, hasher: &KeyHasher) -> Vec<Vec<(K, V)>> {
+    input
+        .into_parts()
+        .into_par_iter()
+        .map(|part| {
+            let mut split: Vec<Vec<(K, V)>> = (0..PARTITIONS).map(|_| Vec::new()).collect();
+            for (k, v) in part {
+                split[partition_of(hasher.hash_one(&k))].push((k, v));
+            }
+            split
+        })
+        .reduce(
+            || (0..PARTITIONS).map(|_| Vec::new()).collect(),
+            |mut a, b| {
+                for (into, from) in a.iter_mut().zip(b) {
+                    into.extend(from);
+                }
+                a
+            },
+        )
+}
+
+/// Groups one partition of each input by key: every key of either, once.
+macro_rules! group_partitions {
+    ($hasher:expr, $empty:expr, $($input:ident . $field:tt),+) => {{
+        let hasher = $hasher;
+        let scattered = ($(scatter($input, &hasher),)+);
+        let mut by_partition = Vec::with_capacity(PARTITIONS);
+        let mut iters = ($(scattered.$field.into_iter(),)+);
+        for _ in 0..PARTITIONS {
+            by_partition.push(($(iters.$field.next().unwrap_or_default(),)+));
+        }
+        by_partition
+            .into_par_iter()
+            .flat_map_iter(|parts| {
+                let mut groups = SideMap::default();
+                $(
+                    for (k, v) in parts.$field {
+                        groups.entry(k).or_insert_with($empty).$field.push(v);
+                    }
+                )+
+                groups.into_iter()
+            })
+            .collect()
+    }};
+}
+
+impl<K, V1, V2> CoGroup for (Collection<(K, V1)>, Collection<(K, V2)>)
+where
+    K: Hash + Eq + Send,
+    V1: Send,
+    V2: Send,
+{
     type Out = (K, (Vec<V1>, Vec<V2>));
     fn group(self) -> Vec<Self::Out> {
-        let mut groups: SideMap<K, (Vec<V1>, Vec<V2>)> = SideMap::default();
-        for (k, v) in self.0.into_vec() {
-            groups.entry(k).or_insert_with(|| (Vec::new(), Vec::new())).0.push(v);
-        }
-        for (k, v) in self.1.into_vec() {
-            groups.entry(k).or_insert_with(|| (Vec::new(), Vec::new())).1.push(v);
-        }
-        groups.into_iter().collect()
+        let (a, b) = self;
+        group_partitions!(KeyHasher::default(), || (Vec::new(), Vec::new()), a.0, b.1)
     }
 }
 
-impl<K: Hash + Eq, V1, V2, V3> CoGroup for (Collection<(K, V1)>, Collection<(K, V2)>, Collection<(K, V3)>) {
-    type Out = (K, (Vec<V1>, Vec<V2>, Vec<V3>));
+impl<K, V1, V2, V3> CoGroup for (Collection<(K, V1)>, Collection<(K, V2)>, Collection<(K, V3)>)
+where
+    K: Hash + Eq + Send,
+    V1: Send,
+    V2: Send,
+    V3: Send,
+{
+    type Out = (K, Groups3<V1, V2, V3>);
     fn group(self) -> Vec<Self::Out> {
-        let mut groups: SideMap<K, Groups3<V1, V2, V3>> = SideMap::default();
-        let empty = || (Vec::new(), Vec::new(), Vec::new());
-        for (k, v) in self.0.into_vec() {
-            groups.entry(k).or_insert_with(empty).0.push(v);
-        }
-        for (k, v) in self.1.into_vec() {
-            groups.entry(k).or_insert_with(empty).1.push(v);
-        }
-        for (k, v) in self.2.into_vec() {
-            groups.entry(k).or_insert_with(empty).2.push(v);
-        }
-        groups.into_iter().collect()
+        let (a, b, c) = self;
+        group_partitions!(KeyHasher::default(), || (Vec::new(), Vec::new(), Vec::new()), a.0, b.1, c.2)
     }
 }
 
