@@ -29,12 +29,20 @@
 /// - `name = ... -> collect();` makes `name` a public field of the struct `run()`
 ///   returns: a `Vec` of the elements.
 ///
-/// A chain starts with a source call (`from_iter(..)`, `read_text(..)`), a
-/// collection's name, or a tuple of names for a multi-input transform
-/// (`(a, b) -> flatten()`), followed by `-> stage` steps. A stage is
-/// `transform(args)` or `label: transform(args)`; the label names the stage in
-/// errors, the plan and (later) metrics. Arguments are ordinary Rust expressions and
-/// closures, which capture local variables as usual.
+/// A chain starts with a source call (`from_iter(..)`, `read_text(..)`,
+/// `read_csv::<T>(..)`), a collection's name, or a tuple of names for a multi-input
+/// transform (`(a, b) -> flatten()`, `(orders, customers) -> join()`), followed by
+/// `-> stage` steps. A stage is `transform(args)` or `label: transform(args)`; the
+/// label names the stage in errors, the plan and the metrics. Arguments are ordinary
+/// Rust expressions and closures, which capture local variables as usual.
+///
+/// - `(rows, bad) = read_csv::<T>(..);` names a source's records and its bad
+///   records (a dead-letter collection of [`BadRecord`]s).
+/// - `(small, big) = xs -> partition(2, |x| index);` names each output of a
+///   partition.
+/// - `map_with(as_map(rates), |x, rates| ..)` reads another collection whole, as a
+///   map, multimap, list or single value (a side input).
+/// - `name!(args)` calls a reusable transform defined with [`transform!`].
 ///
 /// # Checked when your crate compiles
 ///
@@ -52,7 +60,8 @@
 ///
 /// [`Pipeline::run`] uses rayon's global pool (one thread per core);
 /// [`Pipeline::threads`] sets another size. [`Pipeline::explain`] and
-/// [`Pipeline::to_dot`] show the plan without running.
+/// [`Pipeline::to_dot`] show the plan without running. The struct `run()` returns
+/// also has a `metrics` field ([`Metrics`]).
 pub use beam_macros::pipeline;
 pub use beam_runtime::assert_that;
 pub use beam_runtime::*;
