@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 type FastMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
 
-const RUNS: usize = 7;
+const RUNS: usize = 15;
 
 fn main() {
     let scale: f64 = std::env::var("BEAM_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
@@ -233,15 +233,19 @@ mod join {
         sorted(out.per_segment)
     }
 
-    /// A hash map of customers, probed by the orders in parallel, folding into a
-    /// per-thread map of segment totals.
+    /// A hash map of customers, probed by the orders in parallel, a slice at a time,
+    /// folding into a per-thread map of segment totals. (Folding element by element
+    /// leaves rustc to inline the closure into rayon's loop, which it sometimes does
+    /// not; a loop over a slice is what a skilled engineer writes for speed.)
     pub fn baseline(orders: &[(u32, f64)], customers: &[(u32, u8)]) -> Vec<(u8, f64)> {
         let segments: FastMap<u32, u8> = customers.iter().copied().collect();
         let totals = orders
-            .par_iter()
-            .fold(FastMap::default, |mut totals: FastMap<u8, f64>, (customer, amount)| {
-                if let Some(&segment) = segments.get(customer) {
-                    *totals.entry(segment).or_insert(0.0) += amount;
+            .par_chunks(4096)
+            .fold(FastMap::default, |mut totals: FastMap<u8, f64>, orders| {
+                for (customer, amount) in orders {
+                    if let Some(&segment) = segments.get(customer) {
+                        *totals.entry(segment).or_insert(0.0) += amount;
+                    }
                 }
                 totals
             })

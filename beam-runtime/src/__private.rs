@@ -14,9 +14,9 @@ pub use crate::pipeline::Pipeline;
 pub use crate::plan::{Plan, SegmentInfo, SegmentInput, StageInfo, StageKind};
 pub use crate::source::{Source, SourceCounters};
 
+pub use crate::transform::join::{fill_join_table, side_join_table};
 pub use crate::transform::side::{
-    SideSlot, fill_join_table, fill_list, fill_map, fill_multimap, fill_singleton, side_join_table, side_list,
-    side_map, side_multimap, side_singleton,
+    SideSlot, fill_list, fill_map, fill_multimap, fill_singleton, side_list, side_map, side_multimap, side_singleton,
 };
 
 /// Generated code calls transforms through this module.
@@ -33,8 +33,9 @@ pub mod ops {
     };
     pub use crate::transform::global::sample;
     pub use crate::transform::global::{combine_globally, top};
+    pub use crate::transform::join::{join, left_join};
     pub use crate::transform::keyed::{combine_per_key, count_per_element, distinct, group_by_key, top_per_key};
-    pub use crate::transform::side::{filter_with, flat_map_with, join, left_join, map_with};
+    pub use crate::transform::side::{filter_with, flat_map_with, map_with};
 }
 
 /// Stands for "a collection whose elements are `T`" while the generated code is

@@ -1,15 +1,14 @@
 //! `co_group_by_key` and `outer_join`: several keyed collections, held, grouped by
-//! key together. (An inner or left join streams its left input instead; see `side`.)
+//! key together. (An inner or left join streams its left input instead; see `join`.)
 
 use std::hash::Hash;
 
 use crate::__private::Witness;
 use crate::collection::Collection;
-use crate::shuffle::{KeyHasher, PARTITIONS, partition_of};
+use crate::shuffle::{KeyHasher, PARTITIONS, scatter};
 use crate::source::CollectionSource;
 use crate::transform::side::SideMap;
 use rayon::prelude::*;
-use std::hash::BuildHasher;
 
 /// The values of one key in three inputs.
 type Groups3<V1, V2, V3> = (Vec<V1>, Vec<V2>, Vec<V3>);
@@ -38,34 +37,11 @@ impl<K, V1, V2, V3> CoGroupWitness for (Witness<(K, V1)>, Witness<(K, V2)>, Witn
     type Out = (K, (Vec<V1>, Vec<V2>, Vec<V3>));
 }
 
-/// An input's pairs split into [`PARTITIONS`] by key hash, in parallel.
-fn scatter<K: Hash + Eq + Send, V: Send>(input: Collection<(K, V)>, hasher: &KeyHasher) -> Vec<Vec<(K, V)>> {
-    input
-        .into_parts()
-        .into_par_iter()
-        .map(|part| {
-            let mut split: Vec<Vec<(K, V)>> = (0..PARTITIONS).map(|_| Vec::new()).collect();
-            for (k, v) in part {
-                split[partition_of(hasher.hash_one(&k))].push((k, v));
-            }
-            split
-        })
-        .reduce(
-            || (0..PARTITIONS).map(|_| Vec::new()).collect(),
-            |mut a, b| {
-                for (into, from) in a.iter_mut().zip(b) {
-                    into.extend(from);
-                }
-                a
-            },
-        )
-}
-
 /// Groups one partition of each input by key: every key of either, once.
 macro_rules! group_partitions {
     ($hasher:expr, $empty:expr, $($input:ident . $field:tt),+) => {{
         let hasher = $hasher;
-        let scattered = ($(scatter($input, &hasher),)+);
+        let scattered = ($(scatter(&hasher, $input),)+);
         let mut by_partition = Vec::with_capacity(PARTITIONS);
         let mut iters = ($(scattered.$field.into_iter(),)+);
         for _ in 0..PARTITIONS {
@@ -76,7 +52,7 @@ macro_rules! group_partitions {
             .flat_map_iter(|parts| {
                 let mut groups = SideMap::default();
                 $(
-                    for (k, v) in parts.$field {
+                    for (k, v) in parts.$field.into_iter().flatten() {
                         groups.entry(k).or_insert_with($empty).$field.push(v);
                     }
                 )+

@@ -5,5 +5,6 @@
 pub mod cogroup;
 pub mod elementwise;
 pub mod global;
+pub mod join;
 pub mod keyed;
 pub mod side;
