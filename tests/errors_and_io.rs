@@ -3,6 +3,8 @@
 use std::fs;
 
 use beam::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 #[test]
 fn a_panic_in_a_closure_is_an_error_naming_the_stage() {
@@ -266,4 +268,56 @@ fn user_counters_are_summed_over_workers() {
         beam::metrics::UserMetric::Distribution { count: 100_000, sum: (0..100_000i64).sum(), min: 0, max: 99_999 }
     );
     assert!(out.metrics.to_string().contains("odd: 50000"));
+}
+
+#[test]
+fn user_counters_of_a_pipeline_run_inside_a_stage_stay_apart() {
+    use beam::metrics::counter;
+    /// Sums, counting its extractions: code that runs after the loop.
+    struct CountingSum;
+    impl CombineFn<u64> for CountingSum {
+        type Acc = u64;
+        type Out = u64;
+        fn create_accumulator(&self) -> u64 {
+            0
+        }
+        fn add_input(&self, acc: &mut u64, x: u64) {
+            *acc += x;
+        }
+        fn merge_accumulators(&self, acc: &mut u64, other: u64) {
+            *acc += other;
+        }
+        fn extract_output(&self, acc: u64) -> u64 {
+            counter("extracted").inc();
+            acc
+        }
+    }
+    let mut rng = StdRng::seed_from_u64(31);
+    let xs: Vec<u64> = (0..5_000).map(|_| rng.random_range(0..1000)).collect();
+    let out = pipeline! {
+        xs = from_iter(xs.iter().copied());
+        sizes = xs -> map(|x: u64| {
+                counter("seen").inc();
+                let inner = pipeline! {
+                    ys = from_iter(0..x % 3)
+                        -> map(|y: u64| { counter("seen").add(10); y })
+                        -> combine_globally(CountingSum)
+                        -> collect();
+                }
+                .run()
+                .unwrap();
+                assert_eq!(inner.metrics.counter("seen"), 10 * (x % 3));
+                assert_eq!(inner.metrics.counter("extracted"), u64::from(!x.is_multiple_of(3)));
+                counter("seen").inc();
+                x % 7
+            })
+            -> map(|k: u64| (k, k))
+            -> combine_per_key(CountingSum)
+            -> collect();
+    }
+    .threads(2)
+    .run()
+    .unwrap();
+    assert_eq!(out.metrics.counter("seen"), 2 * xs.len() as u64);
+    assert_eq!(out.metrics.counter("extracted"), out.sizes.len() as u64);
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::collection::Collection;
-use crate::metrics::{Metrics, StageMetrics, UserMetric};
+use crate::metrics::{Metrics, RunId, StageMetrics, UserMetric};
 use crate::progress::Progress;
 use std::collections::BTreeMap;
 
@@ -31,6 +31,9 @@ pub struct Context {
     /// half-written output.
     at_end: Mutex<Vec<EndAction>>,
     metrics: Mutex<Vec<StageMetrics>>,
+    /// This run, to tell its user counter updates from those of a pipeline run inside
+    /// one of its stages.
+    run: RunId,
     user_metrics: Mutex<BTreeMap<String, UserMetric>>,
     /// The stage whose `finish` is running, to which sinks' bytes are counted.
     finishing: AtomicUsize,
@@ -79,10 +82,12 @@ impl Context {
                 wall_time: Duration::ZERO,
             })
             .collect();
+        static RUNS: AtomicU64 = AtomicU64::new(1);
         Context {
             plan,
             at_end: Mutex::new(Vec::new()),
             metrics: Mutex::new(metrics),
+            run: RUNS.fetch_add(1, Ordering::Relaxed),
             user_metrics: Mutex::new(BTreeMap::new()),
             finishing: AtomicUsize::new(usize::MAX),
             progress: Progress::for_terminal(),
@@ -218,6 +223,7 @@ impl Context {
         let produced = AtomicU64::new(0);
         let results: Vec<Result<Option<L>>> = rayon::broadcast(|ctx| {
             let worker = Worker { index: ctx.index(), count: ctx.num_threads() };
+            let in_run = crate::metrics::enter_run(self.run);
             let stage = StageCell(Cell::new(source_stage));
             let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<Option<L>> {
                 let mut local = init(worker);
@@ -249,6 +255,7 @@ impl Context {
                 result
             }));
             // Also when the worker failed or panicked: its counts belong to this run.
+            drop(in_run);
             self.collect_user_metrics();
             let outcome = match outcome {
                 Ok(result) => result.map_err(|e| e.in_stage(self.stage(stage.0.get()))),
@@ -291,10 +298,12 @@ impl Context {
     pub fn finish<T>(&self, stage: usize, finish: impl FnOnce() -> Result<T>) -> Result<T> {
         let started = Instant::now();
         self.finishing.store(stage, Ordering::Relaxed);
+        let in_run = crate::metrics::enter_run(self.run);
         let result = match catch_unwind(AssertUnwindSafe(finish)) {
             Ok(result) => result.map_err(|e| e.in_stage(self.stage(stage))),
             Err(panic) => Err(Error::from_panic(self.stage(stage), panic)),
         };
+        drop(in_run);
         let elapsed = started.elapsed();
         self.update(stage, |m| m.wall_time += elapsed);
         // User code in a merge (a `CombineFn`) may have run on any thread of the pool.
@@ -310,7 +319,7 @@ impl Context {
 
     /// Adds this thread's user counter updates to the run's.
     fn collect_user_metrics(&self) {
-        let updates = crate::metrics::take_thread_updates();
+        let updates = crate::metrics::take_thread_updates(self.run);
         if !updates.is_empty() {
             crate::metrics::merge_into(&mut self.user_metrics.lock().unwrap_or_else(|e| e.into_inner()), updates);
         }

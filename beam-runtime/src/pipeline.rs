@@ -79,7 +79,8 @@ where
         let threads = self.threads;
         let start = |context: &Context| {
             // Counts left on the pool's threads by code outside any run are not this run's.
-            rayon::broadcast(|_| crate::metrics::take_thread_updates());
+            crate::metrics::discard_stray_updates();
+            rayon::broadcast(|_| crate::metrics::discard_stray_updates());
             body(context)
         };
         let run = || match threads {
