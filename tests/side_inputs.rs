@@ -216,6 +216,42 @@ fn co_group_by_key_and_outer_join_match_sequential_grouping() {
 }
 
 #[test]
+fn co_group_by_key_of_six_inputs() {
+    // Six inputs of different value types over overlapping key ranges: each key is in
+    // some inputs only, and the skewed dataset puts most values on one key.
+    for (name, data) in keyed_datasets() {
+        let twice: Vec<(u32, String)> = data.iter().step_by(2).map(|&(k, v)| (k + 1, v.to_string())).collect();
+        let small: Vec<(u32, u8)> = (0..50u32).map(|k| (k * 7, k as u8)).collect();
+        let none: Vec<(u32, bool)> = Vec::new();
+        let one: Vec<(u32, char)> = vec![(3, 'x')];
+        let flags: Vec<(u32, bool)> = data.iter().map(|&(k, v)| (k, v > 0)).collect();
+        let out = pipeline! {
+            a = from_iter(data.clone());
+            b = from_iter(twice.clone());
+            c = from_iter(small.clone());
+            d = from_iter(none.clone());
+            e = from_iter(one.clone());
+            f = from_iter(flags.clone());
+            grouped = (a, b, c, d, e, f) -> co_group_by_key() -> collect();
+        }
+        .run()
+        .unwrap();
+        type Six = (Vec<i64>, Vec<String>, Vec<u8>, Vec<bool>, Vec<char>, Vec<bool>);
+        let mut expect: BTreeMap<u32, Six> = BTreeMap::new();
+        data.iter().for_each(|&(k, v)| expect.entry(k).or_default().0.push(v));
+        twice.iter().for_each(|(k, v)| expect.entry(*k).or_default().1.push(v.clone()));
+        small.iter().for_each(|&(k, v)| expect.entry(k).or_default().2.push(v));
+        none.iter().for_each(|&(k, v)| expect.entry(k).or_default().3.push(v));
+        one.iter().for_each(|&(k, v)| expect.entry(k).or_default().4.push(v));
+        flags.iter().for_each(|&(k, v)| expect.entry(k).or_default().5.push(v));
+        let normal = |(a, b, c, d, e, f): Six| (sorted(a), sorted(b), sorted(c), sorted(d), sorted(e), sorted(f));
+        let expect: BTreeMap<u32, Six> = expect.into_iter().map(|(k, g)| (k, normal(g))).collect();
+        let got: BTreeMap<u32, Six> = out.grouped.into_iter().map(|(k, g)| (k, normal(g))).collect();
+        assert_eq!(got, expect, "{name}");
+    }
+}
+
+#[test]
 fn side_inputs_computed_from_the_stage_own_input() {
     let words: Vec<&str> = "a b a c a b".split(' ').collect();
     let out = pipeline! {

@@ -64,7 +64,7 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
     } else if !node.failed {
         let inputs = node.inputs.iter().filter(|i| i.side.is_none()).count();
         let most = match spec.name {
-            "co_group_by_key" => 3,
+            "co_group_by_key" => 6,
             "outer_join" => 2,
             _ => usize::MAX,
         };
@@ -72,7 +72,7 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
             // `xs -> flatten()`, `(a, b, c) -> outer_join()`
             let takes = match most {
                 2 => "two inputs".to_owned(),
-                3 => "two or three inputs".to_owned(),
+                6 => "two to six inputs".to_owned(),
                 _ => "two or more inputs".to_owned(),
             };
             let given = if inputs == 1 { "1 is given".to_owned() } else { format!("{inputs} are given") };

@@ -175,7 +175,7 @@ pub static OPS: &[OpSpec] = &[
     op("sample", GlobalCombine, &["n", "seed"], "`n` elements drawn uniformly at random (seeded), or all if fewer"),
     // Several inputs.
     op("flatten", Flatten, &[], "all elements of several collections of one type"),
-    op("co_group_by_key", Flatten, &[], "`(k, (Vec<v1>, Vec<v2>, ..))` for every key of two or three keyed inputs"),
+    op("co_group_by_key", Flatten, &[], "`(k, (Vec<v1>, Vec<v2>, ..))` for every key of two to six keyed inputs"),
     op(
         "outer_join",
         Flatten,

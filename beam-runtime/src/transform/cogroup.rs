@@ -10,13 +10,10 @@ use crate::source::CollectionSource;
 use crate::transform::side::SideMap;
 use rayon::prelude::*;
 
-/// The values of one key in three inputs.
-type Groups3<V1, V2, V3> = (Vec<V1>, Vec<V2>, Vec<V3>);
-
-/// Inputs `co_group_by_key` can group: two or three collections of `(K, V)` pairs
+/// Inputs `co_group_by_key` can group: two to six collections of `(K, V)` pairs
 /// with one key type.
 #[diagnostic::on_unimplemented(
-    message = "`co_group_by_key` needs two or three collections of `(key, value)` pairs keyed by one type",
+    message = "`co_group_by_key` needs two to six collections of `(key, value)` pairs keyed by one type",
     label = "these inputs do not fit"
 )]
 pub trait CoGroupWitness {
@@ -29,65 +26,44 @@ pub trait CoGroup {
     fn group(self) -> Vec<Self::Out>;
 }
 
-impl<K, V1, V2> CoGroupWitness for (Witness<(K, V1)>, Witness<(K, V2)>) {
-    type Out = (K, (Vec<V1>, Vec<V2>));
-}
-
-impl<K, V1, V2, V3> CoGroupWitness for (Witness<(K, V1)>, Witness<(K, V2)>, Witness<(K, V3)>) {
-    type Out = (K, (Vec<V1>, Vec<V2>, Vec<V3>));
-}
-
-/// Groups one partition of each input by key: every key of either, once.
-macro_rules! group_partitions {
-    ($hasher:expr, $empty:expr, $($input:ident . $field:tt),+) => {{
-        let hasher = $hasher;
-        let scattered = ($(scatter(&hasher, $input),)+);
-        let mut by_partition = Vec::with_capacity(PARTITIONS);
-        let mut iters = ($(scattered.$field.into_iter(),)+);
-        for _ in 0..PARTITIONS {
-            by_partition.push(($(iters.$field.next().unwrap_or_default(),)+));
+/// `CoGroupWitness` and `CoGroup` for one number of inputs: each input is split by
+/// key hash, and then each partition of all inputs is grouped by one parallel task,
+/// into every key of any input, once.
+macro_rules! co_group {
+    ($($value:ident . $field:tt),+) => {
+        impl<K, $($value),+> CoGroupWitness for ($(Witness<(K, $value)>,)+) {
+            type Out = (K, ($(Vec<$value>,)+));
         }
-        by_partition
-            .into_par_iter()
-            .flat_map_iter(|parts| {
-                let mut groups = SideMap::default();
-                $(
-                    for (k, v) in parts.$field.into_iter().flatten() {
-                        groups.entry(k).or_insert_with($empty).$field.push(v);
-                    }
-                )+
-                groups.into_iter()
-            })
-            .collect()
-    }};
+
+        impl<K: Hash + Eq + Send, $($value: Send),+> CoGroup for ($(Collection<(K, $value)>,)+) {
+            type Out = (K, ($(Vec<$value>,)+));
+            fn group(self) -> Vec<Self::Out> {
+                let hasher = KeyHasher::default();
+                let mut scattered = ($(scatter(&hasher, self.$field).into_iter(),)+);
+                let by_partition: Vec<_> =
+                    (0..PARTITIONS).map(|_| ($(scattered.$field.next().unwrap_or_default(),)+)).collect();
+                by_partition
+                    .into_par_iter()
+                    .flat_map_iter(|parts| {
+                        let mut groups: SideMap<K, ($(Vec<$value>,)+)> = SideMap::default();
+                        $(
+                            for (k, v) in parts.$field.into_iter().flatten() {
+                                groups.entry(k).or_insert_with(Default::default).$field.push(v);
+                            }
+                        )+
+                        groups.into_iter()
+                    })
+                    .collect()
+            }
+        }
+    };
 }
 
-impl<K, V1, V2> CoGroup for (Collection<(K, V1)>, Collection<(K, V2)>)
-where
-    K: Hash + Eq + Send,
-    V1: Send,
-    V2: Send,
-{
-    type Out = (K, (Vec<V1>, Vec<V2>));
-    fn group(self) -> Vec<Self::Out> {
-        let (a, b) = self;
-        group_partitions!(KeyHasher::default(), || (Vec::new(), Vec::new()), a.0, b.1)
-    }
-}
-
-impl<K, V1, V2, V3> CoGroup for (Collection<(K, V1)>, Collection<(K, V2)>, Collection<(K, V3)>)
-where
-    K: Hash + Eq + Send,
-    V1: Send,
-    V2: Send,
-    V3: Send,
-{
-    type Out = (K, Groups3<V1, V2, V3>);
-    fn group(self) -> Vec<Self::Out> {
-        let (a, b, c) = self;
-        group_partitions!(KeyHasher::default(), || (Vec::new(), Vec::new(), Vec::new()), a.0, b.1, c.2)
-    }
-}
+co_group!(V1.0, V2.1);
+co_group!(V1.0, V2.1, V3.2);
+co_group!(V1.0, V2.1, V3.2, V4.3);
+co_group!(V1.0, V2.1, V3.2, V4.3, V5.4);
+co_group!(V1.0, V2.1, V3.2, V4.3, V5.4, V6.5);
 
 #[doc(hidden)]
 pub fn co_group_by_key_witness<W: CoGroupWitness>(_: W) -> Witness<W::Out> {
