@@ -112,7 +112,7 @@ fn wordcount_baseline(text: &str) -> Vec<(&str, u64)> {
 
 fn sum_per_key_pipeline(pairs: &[(u64, f64)]) -> Vec<(u64, f64)> {
     let out = pipeline! {
-        pairs = from_iter(pairs.iter().copied());
+        pairs = from_slice(pairs);
         sums = pairs -> sum_per_key() -> collect();
     }
     .run()
@@ -220,8 +220,8 @@ mod join {
 
     pub fn pipeline(orders: &[(u32, f64)], customers: &[(u32, u8)]) -> Vec<(u8, f64)> {
         let out = pipeline! {
-            orders = from_iter(orders.iter().copied());
-            customers = from_iter(customers.iter().copied());
+            orders = from_slice(orders);
+            customers = from_slice(customers);
             per_segment = (orders, customers)
                 -> join()
                 -> map(|(_, (amount, segment)): (u32, (f64, u8))| (segment, amount))

@@ -34,6 +34,28 @@ fn map_filter_flat_map_filter_map_fused() {
 }
 
 #[test]
+fn from_slice_reads_every_element_once() {
+    let mut datasets = value_datasets();
+    // Many chunks, and a length that is not a multiple of the chunk size.
+    datasets.push(("large", (0..1_000_003).map(|i| i * 7 % 1_000_033).collect()));
+    for (name, data) in datasets {
+        let words: Vec<String> = data.iter().take(5000).map(|x| x.to_string()).collect();
+        let out = pipeline! {
+            xs = from_slice(&data) -> map(|x: i64| x * 2);
+            doubled = xs -> collect();
+            total = xs -> count() -> collect();
+            strings = from_slice(&words) -> collect();
+        }
+        .threads(3)
+        .run()
+        .unwrap();
+        assert_eq!(sorted(out.doubled), sorted(data.iter().map(|x| x * 2).collect()), "{name}");
+        assert_eq!(out.total, [data.len() as u64], "{name}");
+        assert_eq!(sorted(out.strings), sorted(words), "{name}");
+    }
+}
+
+#[test]
 fn key_by_keys_values_map_values() {
     for (name, data) in keyed_datasets() {
         let out = pipeline! {

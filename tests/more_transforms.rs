@@ -18,9 +18,9 @@ fn kv_swap_and_distinct() {
         }
         .run()
         .unwrap();
-        assert_that!(out.swapped).contains_in_any_order(data.iter().map(|&(k, v)| (v, k)));
-        assert_that!(out.keys).contains_in_any_order(data.iter().map(|p| p.0).collect::<BTreeSet<_>>());
-        let _ = name;
+        assert_that!(out.swapped, "{name}: swapped").contains_in_any_order(data.iter().map(|&(k, v)| (v, k)));
+        let keys = data.iter().map(|p| p.0).collect::<BTreeSet<_>>();
+        assert_that!(out.keys, "{name}: distinct keys").contains_in_any_order(keys);
     }
 }
 
@@ -83,6 +83,23 @@ fn sample_is_uniform() {
 }
 
 #[test]
+fn sample_is_uniform_when_workers_merge_their_samples() {
+    // 20,000 elements read in many chunks by two workers; 400 samples of 10. Each
+    // of 20 ranges of 1000 elements is picked ~200 times.
+    let data: Vec<u32> = (0..20_000).collect();
+    let mut picks = [0u32; 20];
+    for seed in 0..400 {
+        for x in sample_of(&data, 10, seed, 2) {
+            picks[x as usize / 1000] += 1;
+        }
+    }
+    // Binomial(4000, 0.05): sd ~13.8; allow 5 sd.
+    for (range, &n) in picks.iter().enumerate() {
+        assert!((131..=269).contains(&n), "range {range} picked {n} times");
+    }
+}
+
+#[test]
 fn partition_routes_each_element_to_one_output() {
     for (name, data) in keyed_datasets() {
         let out = pipeline! {
@@ -98,10 +115,10 @@ fn partition_routes_each_element_to_one_output() {
         }
         .run()
         .unwrap();
-        assert_that!(out.neg).contains_in_any_order(data.iter().copied().filter(|p| p.1 < 0));
-        assert_that!(out.sm).contains_in_any_order(data.iter().map(|p| p.1).filter(|v| (0..500).contains(v)));
-        assert_that!(out.n_large).is_singleton(data.iter().filter(|p| p.1 >= 500).count() as u64);
-        let _ = name;
+        assert_that!(out.neg, "{name}: negative").contains_in_any_order(data.iter().copied().filter(|p| p.1 < 0));
+        let small = data.iter().map(|p| p.1).filter(|v| (0..500).contains(v));
+        assert_that!(out.sm, "{name}: small").contains_in_any_order(small);
+        assert_that!(out.n_large, "{name}: large").is_singleton(data.iter().filter(|p| p.1 >= 500).count() as u64);
     }
 }
 

@@ -127,22 +127,30 @@ fn joins_match_a_sequential_join() {
         vec![(3, 1), (3, 2), (7, 9)],
         (0..600).map(|k| (k, i64::from(k) * 10)).collect(),
         (0..50).flat_map(|k| [(k * 2, 1), (k * 2, 2)]).collect(),
+        // A hot key on the right: the skewed left's hot key 7 has 200 values.
+        (0..200).map(|v| (7, v)).chain([(8, 1), (501, 2)]).collect(),
     ];
     for (name, left) in &datasets {
         let left: Vec<(u32, i64)> = left.iter().copied().take(3000).collect();
+        let shifted: Vec<(u32, i64)> = left.iter().map(|&(k, v)| (k + 1, v)).collect();
         for (r, right) in rights.iter().enumerate() {
+            // Joins that read their source directly look each chunk up first; one
+            // behind a `map` probes element by element.
             let out = pipeline! {
                 l = from_iter(left.clone());
                 r = from_iter(right.clone());
                 inner = (l, r) -> join() -> collect();
                 outer = (l, r) -> left_join() -> collect();
+                moved = l -> map(|(k, v): (u32, i64)| (k + 1, v));
+                inner_moved = (moved, r) -> join() -> collect();
             }
             .run()
             .unwrap();
             let (inner, outer) = reference_joins(&left, right);
-            assert_that!(out.inner).contains_in_any_order(inner);
-            assert_that!(out.outer).contains_in_any_order(outer);
-            let _ = (name, r);
+            assert_that!(out.inner, "{name} join right {r}").contains_in_any_order(inner);
+            assert_that!(out.outer, "{name} left_join right {r}").contains_in_any_order(outer);
+            let (inner_moved, _) = reference_joins(&shifted, right);
+            assert_that!(out.inner_moved, "{name} join after map, right {r}").contains_in_any_order(inner_moved);
         }
     }
 }

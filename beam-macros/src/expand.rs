@@ -352,15 +352,6 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
     let counted = segment.counted(graph);
     let members = &segment.members;
     let owns_input = matches!(segment.input, SegmentInput::Source(_) | SegmentInput::Flatten(_));
-    // A join reading the loop's input directly looks the whole chunk up first.
-    let look_ahead =
-        match readers(graph, segment, head).into_iter().find(|&r| graph.nodes[r].spec.is_some_and(|s| s.join)) {
-            Some(join) => {
-                let stage = var(graph, "op", join);
-                quote!(|__chunk| ::beam::__private::Stage::look_ahead(&#stage, __chunk))
-            }
-            None => quote!(|_| {}),
-        };
     let leaf_names: Vec<&Ident> = leaves.iter().map(|(leaf, ..)| leaf).collect();
     let locals: Vec<&Ident> = leaves.iter().map(|(_, local, ..)| local).collect();
     let collected: Vec<Ident> =
@@ -374,6 +365,32 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
         .find(|&&(_, _, n, mat)| !mat && is_barrier_output(graph, n))
         .or(leaves.first())
         .map_or_else(Span::call_site, |(leaf, ..)| leaf.span());
+    // Joins reading the loop's input look each chunk up first, into state of their
+    // own per worker, kept after the leaves' in the workers' state tuple.
+    // Their code is located at the join, so that a failed bound is reported there,
+    // once, with the join's own error.
+    let lookers = looking_ahead(graph, segment);
+    let aheads: Vec<Ident> = lookers.iter().map(|&j| var_at("ahead", j, graph.nodes[j].call.op.span())).collect();
+    let skip_aheads: Vec<TokenStream> = aheads.iter().map(|_| quote!(_)).collect();
+    let found = lookers.iter().map(|&j| {
+        let at = graph.nodes[j].call.op.span();
+        let op = var_at("op", j, at);
+        quote_spanned!(at=> ::beam::__private::LookAhead::found(&#op))
+    });
+    let look_ahead = if lookers.is_empty() {
+        quote_spanned!(segment_span=> |_, _| {})
+    } else {
+        let skip_leaves = leaves.iter().map(|_| quote!(_));
+        let calls = lookers.iter().zip(&aheads).map(|(&j, ahead)| {
+            let at = graph.nodes[j].call.op.span();
+            let op = var_at("op", j, at);
+            quote_spanned!(at=> ::beam::__private::LookAhead::look_ahead(&#op, #ahead, __chunk);)
+        });
+        quote_spanned!(segment_span=> |__state, __chunk| {
+            let (#(#skip_leaves,)* #(#aheads,)*) = __state;
+            #(#calls)*
+        })
+    };
     let state = Ident::new("__state", segment_span);
     let all = Ident::new("__locals", segment_span);
 
@@ -405,15 +422,18 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
             &#source,
             &[#(#members),*],
             &[#(#counted),*],
-            |__worker| (#(::beam::__private::Leaf::local(&#leaf_names, __worker),)*),
+            |__worker| (
+                #(::beam::__private::Leaf::local(&#leaf_names, __worker),)*
+                #(#found,)*
+            ),
             #look_ahead,
             |#state, #element, __stage, __counts| {
-                let (#(#locals,)*) = #state;
+                let (#(#locals,)* #(#aheads,)*) = #state;
                 #tree
             },
         )?;
         #(let mut #collected = ::std::vec::Vec::with_capacity(#all.len());)*
-        for (#(#locals,)*) in #all {
+        for (#(#locals,)* #(#skip_aheads,)*) in #all {
             #(#collected.push(#locals);)*
         }
         #(#finishes)*
@@ -456,6 +476,19 @@ fn consumers(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> T
         give(&|value: &Ident| quote! { ::beam::__private::Leaf::push(&#leaf, #local, #value); });
     }
     quote!(#(#targets)*)
+}
+
+/// The joins of `segment` that read its loop's input as their left input: each
+/// looks a whole chunk up before the loop runs on its elements (`LookAhead`).
+fn looking_ahead(graph: &Graph, segment: &Segment) -> Vec<NodeId> {
+    let head = segment.input.node();
+    readers(graph, segment, head)
+        .into_iter()
+        .filter(|&r| {
+            let node = &graph.nodes[r];
+            node.spec.is_some_and(|s| s.join) && node.inputs.iter().any(|i| i.side.is_none() && i.node == Some(head))
+        })
+        .collect()
 }
 
 /// The stages of `segment` that read the output of `id`.
@@ -515,9 +548,16 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
         } else {
             quote!(|#out| { __counts[#k] += 1; #downstream __stage.set(#id); })
         };
+        let at = node.call.op.span();
+        let process = if looking_ahead(graph, segment).contains(&id) {
+            let ahead = var_at("ahead", id, at);
+            quote_spanned!(at=> ::beam::__private::LookAhead::process_found(&#stage, #ahead, #input, &mut #emit))
+        } else {
+            quote_spanned!(at=> ::beam::__private::Stage::process(&#stage, #input, &mut #emit))
+        };
         quote_spanned! {node.call.op.span()=>
             __stage.set(#id);
-            ::beam::__private::Stage::process(&#stage, #input, &mut #emit);
+            #process;
         }
     } else {
         let (leaf, local) = (var_at("leaf", id, node.call.op.span()), var(graph, "l", id));

@@ -115,6 +115,12 @@ const fn with_closure(spec: OpSpec, arg: usize, takes: TakesElement) -> OpSpec {
 pub static OPS: &[OpSpec] = &[
     // Sources.
     op("from_iter", Source, &["items"], "the items of any `IntoIterator` (bounded)"),
+    op(
+        "from_slice",
+        Source,
+        &["items"],
+        "the elements of a slice or `Vec`, cloned, read in parallel (faster than `from_iter` for data in memory)",
+    ),
     op("read_text", Source, &["input"], "the lines of text files (a file, directory or glob), as `String`"),
     with_dead_letters(op("read_jsonl", Source, &["input"], "one `T: Deserialize` per line of JSON Lines files")),
     with_dead_letters(op("read_csv", Source, &["input"], "one `T: Deserialize` per record of CSV files")),
@@ -172,7 +178,12 @@ pub static OPS: &[OpSpec] = &[
         1,
         ByRef,
     ),
-    op("sample", GlobalCombine, &["n", "seed"], "`n` elements drawn uniformly at random (seeded), or all if fewer"),
+    op(
+        "sample",
+        GlobalCombine,
+        &["n", "seed"],
+        "`n` elements drawn uniformly at random, or all if fewer; the same `seed` gives the same sample with `.threads(1)`",
+    ),
     // Several inputs.
     op("flatten", Flatten, &[], "all elements of several collections of one type"),
     op("co_group_by_key", Flatten, &[], "`(k, (Vec<v1>, Vec<v2>, ..))` for every key of two to six keyed inputs"),

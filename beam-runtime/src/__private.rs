@@ -26,7 +26,7 @@ pub mod ops {
     pub use crate::io::text::read_text;
     pub use crate::io::text::write_text;
     pub use crate::sink::{collect, for_each, materialize};
-    pub use crate::source::{CollectionSource, flatten, from_iter};
+    pub use crate::source::{CollectionSource, flatten, from_iter, from_slice};
     pub use crate::transform::cogroup::{co_group_by_key, co_group_by_key_witness, outer_join, outer_join_witness};
     pub use crate::transform::elementwise::{
         filter, filter_map, flat_map, inspect, key_by, keys, kv_swap, map, map_values, partition, values,
@@ -63,10 +63,19 @@ pub trait Stage: Sync {
     type In;
     type Out;
     fn process<E: FnMut(Self::Out)>(&self, input: Self::In, emit: &mut E);
-    /// Called on a whole chunk before `process` runs on its elements, for stages
-    /// that look elements up in a large table (a join): looking them all up first
-    /// lets the memory accesses overlap instead of waiting for each in turn.
-    fn look_ahead(&self, _chunk: &[Self::In]) {}
+}
+
+/// A stage that looks its input up in a large table (a join) and reads the loop's
+/// input directly: it looks up a whole chunk first, in a tight loop whose memory
+/// accesses overlap instead of waiting for each in turn, and keeps what it found
+/// for `process_found`, which the loop then calls once per element of the chunk,
+/// in order.
+pub trait LookAhead: Stage {
+    /// Per worker: what the look-up of the current chunk found.
+    type Found: Send;
+    fn found(&self) -> Self::Found;
+    fn look_ahead(&self, found: &mut Self::Found, chunk: &[Self::In]);
+    fn process_found<E: FnMut(Self::Out)>(&self, found: &mut Self::Found, input: Self::In, emit: &mut E);
 }
 
 /// The end of a fused loop: folds elements into per-worker state, then merges the

@@ -214,7 +214,7 @@ impl Context {
         S: Source,
         L: Send,
         Init: Fn(Worker) -> L + Sync,
-        Ahead: Fn(&[S::Item]) + Sync,
+        Ahead: Fn(&mut L, &[S::Item]) + Sync,
         Body: Fn(&mut L, S::Item, &StageCell, &mut [u64; N]) + Sync,
     {
         let started = Instant::now();
@@ -243,7 +243,7 @@ impl Context {
                     if let Some(progress) = &self.progress {
                         progress.chunk(chunk.len() as u64, source.counters().bytes_read);
                     }
-                    look_ahead(&chunk);
+                    look_ahead(&mut local, &chunk);
                     for element in chunk.drain(..) {
                         body(&mut local, element, &stage, &mut counts);
                     }

@@ -24,7 +24,23 @@ use std::fmt::Debug;
 use std::hash::Hash;
 
 /// Starts an assertion on an output, named after the expression:
-/// `assert_that!(out.counts)` names the collection `counts`.
+/// `assert_that!(out.counts)` names the collection `counts`. A name given after it,
+/// with `format!` arguments, says which case failed when a test checks many:
+///
+/// ```
+/// use beam::prelude::*;
+/// use beam::assert_that;
+///
+/// for n in [0u32, 1, 100] {
+///     let out = pipeline! {
+///         xs = from_iter(0..n);
+///         evens = xs -> filter(|x: &u32| x % 2 == 0) -> collect();
+///     }
+///     .run()?;
+///     assert_that!(out.evens, "evens of 0..{n}").all_satisfy(|x| x % 2 == 0);
+/// }
+/// # Ok::<(), beam::Error>(())
+/// ```
 #[macro_export]
 macro_rules! assert_that {
     ($collection:expr) => {
@@ -35,6 +51,9 @@ macro_rules! assert_that {
             },
             &$collection,
         )
+    };
+    ($collection:expr, $($name:tt)+) => {
+        $crate::testing::Assert::new(&format!($($name)+), &$collection)
     };
 }
 

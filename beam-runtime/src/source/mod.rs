@@ -1,11 +1,13 @@
-//! Where a segment's elements come from: user sources (`from_iter`, `read_text`) and
-//! collections materialized by an earlier segment.
+//! Where a segment's elements come from: user sources (`from_iter`, `from_slice`,
+//! `read_text`) and collections materialized by an earlier segment.
 
 mod collection;
 mod from_iter;
+mod from_slice;
 
 pub use collection::{CollectionSource, flatten};
 pub use from_iter::from_iter;
+pub use from_slice::from_slice;
 
 use crate::error::Result;
 use crate::execute::Context;

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
-use crate::__private::{KeyValue, Stage, Witness};
+use crate::__private::{KeyValue, LookAhead, Stage, Witness};
 use crate::collection::Collection;
 use crate::error::Result;
 use crate::shuffle::KeyHasher;
@@ -60,36 +60,43 @@ impl<K: Hash + Eq, V> JoinTable<K, V> {
         let hasher = KeyHasher::default();
         let mut first: HashTable<(K, V)> = HashTable::with_capacity(collection.len());
         let mut more: HashTable<(K, Vec<V>)> = HashTable::new();
-        for (key, value) in collection.into_parts().into_iter().flatten() {
-            let hash = hasher.hash_one(&key);
-            // `find` and `insert_unique` measured a third faster than `entry`.
-            if first.find(hash, |e| e.0 == key).is_none() {
-                first.insert_unique(hash, (key, value), |e| hasher.hash_one(&e.0));
-                continue;
-            }
-            match more.entry(hash, |e| e.0 == key, |e| hasher.hash_one(&e.0)) {
-                Entry::Occupied(e) => e.into_mut().1.push(value),
-                Entry::Vacant(e) => {
-                    e.insert((key, vec![value]));
+        for part in collection.into_parts() {
+            for (key, value) in part {
+                let hash = hasher.hash_one(&key);
+                // `find` and `insert_unique` measured a third faster than `entry`.
+                if first.find(hash, |e| e.0 == key).is_none() {
+                    first.insert_unique(hash, (key, value), |e| hasher.hash_one(&e.0));
+                    continue;
+                }
+                match more.entry(hash, |e| e.0 == key, |e| hasher.hash_one(&e.0)) {
+                    Entry::Occupied(e) => e.into_mut().1.push(value),
+                    Entry::Vacant(e) => {
+                        e.insert((key, vec![value]));
+                    }
                 }
             }
         }
         JoinTable { hasher, first, more }
     }
 
-    /// The values of `key`.
+    /// The first value of `key`, if it has one.
     #[inline(always)]
-    fn get<'a>(&'a self, key: &K) -> Option<impl Iterator<Item = &'a V> + use<'a, K, V>> {
-        let hash = self.hasher.hash_one(key);
-        let (_, first) = self.first.find(hash, |e| e.0 == *key)?;
-        let more = if self.more.is_empty() { None } else { self.more.find(hash, |e| e.0 == *key) };
+    fn first(&self, key: &K) -> Option<&(K, V)> {
+        self.first.find(self.hasher.hash_one(key), |e| e.0 == *key)
+    }
+
+    /// The values of `key`, given what [`first`](Self::first) found for it.
+    #[inline(always)]
+    fn values<'a>(&'a self, first: Option<&'a (K, V)>) -> Option<impl Iterator<Item = &'a V> + use<'a, K, V>> {
+        let (key, first) = first?;
+        let more = if self.more.is_empty() { None } else { self.more.find(self.hasher.hash_one(key), |e| e.0 == *key) };
         Some(std::iter::once(first).chain(more.into_iter().flat_map(|(_, values)| values)))
     }
 
-    /// Whether `key` has a value; the look-ahead's cheaper probe.
+    /// The values of `key`.
     #[inline(always)]
-    fn contains(&self, key: &K) -> bool {
-        self.first.find(self.hasher.hash_one(key), |e| e.0 == *key).is_some()
+    fn get<'a>(&'a self, key: &K) -> Option<impl Iterator<Item = &'a V> + use<'a, K, V>> {
+        self.values(self.first(key))
     }
 }
 
@@ -116,16 +123,6 @@ pub struct Join<'s, K, V1, K2, V2, const LEFT: bool> {
 
 fn hash_join<K, V1, K2, V2, const LEFT: bool>(right: &SideSlot<JoinTable<K2, V2>>) -> Join<'_, K, V1, K2, V2, LEFT> {
     Join { right, _in: PhantomData }
-}
-
-/// Looks up every key of a chunk once, results unused. The lookups of a tight loop
-/// overlap their cache misses, so the table's memory for the chunk is in cache when
-/// the join probes it element by element, between the stages around it.
-fn look_ahead<K: SameKey<K2>, V1, K2: Hash + Eq, V2>(right: &SideSlot<JoinTable<K2, V2>>, chunk: &[(K, V1)]) {
-    if let Some(table) = right.try_get() {
-        let found = chunk.iter().filter(|(key, _)| table.contains(key.same())).count();
-        std::hint::black_box(found);
-    }
 }
 
 /// `join()`: `(k, (v1, v2))` for every `v1` of `k` on the left and `v2` on the right.
@@ -162,16 +159,10 @@ where
 {
     type In = (K, V1);
     type Out = (K, (V1, V2));
-    fn look_ahead(&self, chunk: &[(K, V1)]) {
-        look_ahead(self.right, chunk);
-    }
     #[inline(always)]
     fn process<E: FnMut(Self::Out)>(&self, (key, left): (K, V1), emit: &mut E) {
-        if let Some(rights) = self.right.get().get(key.same()) {
-            for right in rights {
-                emit((key.clone(), (left.clone(), right.clone())));
-            }
-        }
+        let table = self.right.get();
+        emit_inner(table.get(key.same()), key, left, emit);
     }
 }
 
@@ -184,18 +175,92 @@ where
 {
     type In = (K, V1);
     type Out = (K, (V1, Option<V2>));
-    fn look_ahead(&self, chunk: &[(K, V1)]) {
-        look_ahead(self.right, chunk);
-    }
     #[inline(always)]
     fn process<E: FnMut(Self::Out)>(&self, (key, left): (K, V1), emit: &mut E) {
-        match self.right.get().get(key.same()) {
-            Some(rights) => {
-                for right in rights {
-                    emit((key.clone(), (left.clone(), Some(right.clone()))));
-                }
-            }
-            None => emit((key, (left, None))),
-        }
+        let table = self.right.get();
+        emit_left(table.get(key.same()), key, left, emit);
     }
 }
+
+/// What an inner join emits for one left element: a pair per matching right value.
+#[inline(always)]
+fn emit_inner<'a, K: Clone, V1: Clone, V2: Clone + 'a>(
+    rights: Option<impl Iterator<Item = &'a V2>>,
+    key: K,
+    left: V1,
+    emit: &mut impl FnMut((K, (V1, V2))),
+) {
+    for right in rights.into_iter().flatten() {
+        emit((key.clone(), (left.clone(), right.clone())));
+    }
+}
+
+/// What a left join emits for one left element: a pair per matching right value, or
+/// the element with `None`.
+#[inline(always)]
+fn emit_left<'a, K: Clone, V1: Clone, V2: Clone + 'a>(
+    rights: Option<impl Iterator<Item = &'a V2>>,
+    key: K,
+    left: V1,
+    emit: &mut impl FnMut((K, (V1, Option<V2>))),
+) {
+    match rights {
+        Some(rights) => {
+            for right in rights {
+                emit((key.clone(), (left.clone(), Some(right.clone()))));
+            }
+        }
+        None => emit((key, (left, None))),
+    }
+}
+
+/// What the look-up of a chunk found, per element: the first value of its key.
+#[doc(hidden)]
+pub struct Found<'s, K, V> {
+    firsts: Vec<Option<&'s (K, V)>>,
+    next: usize,
+}
+
+impl<'s, K, V> Found<'s, K, V> {
+    /// The next element's look-up.
+    #[inline(always)]
+    fn take(&mut self) -> Option<&'s (K, V)> {
+        let first = self.firsts[self.next];
+        self.next += 1;
+        first
+    }
+}
+
+macro_rules! look_ahead {
+    ($left:literal, $emit:ident) => {
+        impl<'s, K, V1, K2, V2> LookAhead for Join<'s, K, V1, K2, V2, $left>
+        where
+            K: SameKey<K2> + Clone,
+            V1: Clone,
+            K2: Hash + Eq + Send + Sync,
+            V2: Clone + Send + Sync,
+        {
+            type Found = Found<'s, K2, V2>;
+
+            fn found(&self) -> Self::Found {
+                Found { firsts: Vec::with_capacity(crate::execute::CHUNK), next: 0 }
+            }
+
+            fn look_ahead(&self, found: &mut Self::Found, chunk: &[(K, V1)]) {
+                let table = self.right.get();
+                found.firsts.clear();
+                found.firsts.extend(chunk.iter().map(|(key, _)| table.first(key.same())));
+                found.next = 0;
+            }
+
+            #[inline(always)]
+            fn process_found<E: FnMut(Self::Out)>(&self, found: &mut Self::Found, (key, left): (K, V1), emit: &mut E) {
+                let table = self.right.get();
+                $emit(table.values(found.take()), key, left, emit);
+            }
+        }
+    };
+}
+
+look_ahead!(false, emit_inner);
+look_ahead!(true, emit_left);

@@ -28,11 +28,6 @@ impl<S> SideSlot<S> {
         self.0.get().expect("a side input is filled before the loop that reads it")
     }
 
-    /// The value, if its producer has run.
-    pub(crate) fn try_get(&self) -> Option<&S> {
-        self.0.get()
-    }
-
     pub(crate) fn fill(&self, value: S) {
         let _ = self.0.set(value);
     }

@@ -1,0 +1,33 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::__private::Witness;
+use crate::error::Result;
+use crate::execute::CHUNK;
+use crate::source::Source;
+
+/// `from_slice(&items)`: the elements of a slice (or `Vec`), cloned. Workers claim
+/// chunks by index and clone them in parallel, where `from_iter` must take turns
+/// pulling from one iterator: for data already in memory, this is the faster source.
+#[doc(hidden)]
+pub struct SliceSource<'a, T> {
+    items: &'a [T],
+    next: AtomicUsize,
+}
+
+#[doc(hidden)]
+pub fn from_slice<T: Clone + Send + Sync>(items: &[T]) -> (SliceSource<'_, T>, Witness<T>) {
+    (SliceSource { items, next: AtomicUsize::new(0) }, Witness::new())
+}
+
+impl<T: Clone + Send + Sync> Source for SliceSource<'_, T> {
+    type Item = T;
+
+    type State = ();
+
+    fn next_chunk(&self, _: &mut (), chunk: &mut Vec<T>) -> Result<bool> {
+        let start = self.next.fetch_add(CHUNK, Ordering::Relaxed).min(self.items.len());
+        let end = (start + CHUNK).min(self.items.len());
+        chunk.extend_from_slice(&self.items[start..end]);
+        Ok(start < end)
+    }
+}
