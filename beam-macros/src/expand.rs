@@ -225,10 +225,15 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
             // `co_group_by_key`, `outer_join`: the inputs, held, grouped by key.
             let node = &graph.nodes[n];
             let op = &node.call.op;
-            let witnesses = node.inputs.iter().filter_map(|i| Some(var_at("w", i.node?, i.span)));
+            let witnesses = node.inputs.iter().filter_map(|i| Some(var_at("w", i.node?, op.span())));
             let witness_fn = Ident::new(&format!("{op}_witness"), op.span());
+            // One value naming the inputs, for the checks here and in the loop: one
+            // declaration of the names, so that errors show them as plain names.
+            let names = var_at("names", n, op.span());
+            let declare_names = input_names(graph, n);
             build.push(quote_spanned! {op.span()=>
-                let #head_witness = ::beam::__private::ops::#witness_fn((#(#witnesses,)*));
+                let #names = #declare_names;
+                let #head_witness = ::beam::__private::ops::#witness_fn(#names, (#(#witnesses,)*));
             });
             let collections: Vec<TokenStream> = node
                 .inputs
@@ -240,7 +245,7 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
                 })
                 .collect();
             quote_spanned! {op.span()=>
-                let #source = __ctx.finish(#n, || ::beam::Result::Ok(::beam::__private::ops::#op((#(#collections,)*))))?;
+                let #source = __ctx.finish(#n, || ::beam::Result::Ok(::beam::__private::ops::#op(#names, (#(#collections,)*))))?;
             }
         }
         SegmentInput::Flatten(n) => {
@@ -316,6 +321,10 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
             }
             let collection = side_reads.iter().find(|(r, _)| *r == n).map(|(_, read)| read.clone());
             side_fills.push((n, slot, fill_fn, collection, span));
+        }
+        if spec.join {
+            // Before the right side, so the names are known when its key is checked.
+            args.insert(0, input_names(graph, n));
         }
         // Bindings located at the stage, so errors about their types land there.
         let at = node.call.op.span();
@@ -476,6 +485,29 @@ fn consumers(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> T
         give(&|value: &Ident| quote! { ::beam::__private::Leaf::push(&#leaf, #local, #value); });
     }
     quote!(#(#targets)*)
+}
+
+/// The names of the inputs of a join or co-group as types, for error messages:
+/// `orders` and `customers` in "`orders` is keyed by `u32` and `customers` by
+/// `String`".
+fn input_names(graph: &Graph, node: NodeId) -> TokenStream {
+    let mut names: Vec<Ident> = Vec::new();
+    for (i, input) in graph.nodes[node].inputs.iter().enumerate() {
+        let named = input.node.and_then(|n| graph.nodes[n].name.as_ref());
+        let text = named.map_or_else(|| format!("input{}", i + 1), Ident::to_string);
+        names.push(Ident::new(&text, input.span));
+    }
+    // A self-join names one collection twice; it is declared once.
+    let mut declared: Vec<&Ident> = Vec::new();
+    for name in &names {
+        if !declared.contains(&name) {
+            declared.push(name);
+        }
+    }
+    quote! {{
+        #(#[allow(non_camel_case_types, dead_code)] struct #declared;)*
+        ::beam::__private::input_names::<(#(#names,)*)>()
+    }}
 }
 
 /// The joins of `segment` that read its loop's input as their left input: each

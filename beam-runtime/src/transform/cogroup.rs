@@ -7,45 +7,65 @@ use crate::__private::Witness;
 use crate::collection::Collection;
 use crate::shuffle::{KeyHasher, PARTITIONS, scatter};
 use crate::source::CollectionSource;
+use crate::transform::join::{InputNames, SameKey};
 use crate::transform::side::SideMap;
 use rayon::prelude::*;
 
 /// Inputs `co_group_by_key` can group: two to six collections of `(K, V)` pairs
-/// with one key type.
+/// with one key type. `Names` names the inputs, for error messages.
 #[diagnostic::on_unimplemented(
-    message = "`co_group_by_key` needs two to six collections of `(key, value)` pairs keyed by one type",
+    message = "`co_group_by_key` needs two to six collections of `(key, value)` pairs",
     label = "these inputs do not fit"
 )]
-pub trait CoGroupWitness {
+pub trait CoGroupWitness<Names> {
     type Out;
 }
 
 /// The same, for the collections themselves.
-pub trait CoGroup {
+pub trait CoGroup<Names> {
     type Out;
     fn group(self) -> Vec<Self::Out>;
 }
 
-/// `CoGroupWitness` and `CoGroup` for one number of inputs: each input is split by
+/// `CoGroupWitness` and `CoGroup` for one number of inputs, keyed by the first
+/// input's key type `K`, which every other input's must be. Each input is split by
 /// key hash, and then each partition of all inputs is grouped by one parallel task,
 /// into every key of any input, once.
 macro_rules! co_group {
-    ($($value:ident . $field:tt),+) => {
-        impl<K, $($value),+> CoGroupWitness for ($(Witness<(K, $value)>,)+) {
-            type Out = (K, ($(Vec<$value>,)+));
+    ($first:ident $first_name:ident, $($value:ident . $field:tt $key:ident $name:ident),+) => {
+        impl<K, $first, $first_name, $($value, $key, $name),+> CoGroupWitness<($first_name, $($name,)+)>
+            for (Witness<(K, $first)>, $(Witness<($key, $value)>,)+)
+        where
+            $(K: SameKey<$key, $first_name, $name>,)+
+        {
+            type Out = (K, (Vec<$first>, $(Vec<$value>,)+));
         }
 
-        impl<K: Hash + Eq + Send, $($value: Send),+> CoGroup for ($(Collection<(K, $value)>,)+) {
-            type Out = (K, ($(Vec<$value>,)+));
+        #[diagnostic::do_not_recommend]
+        impl<K, $first, $first_name, $($value, $key, $name),+> CoGroup<($first_name, $($name,)+)>
+            for (Collection<(K, $first)>, $(Collection<($key, $value)>,)+)
+        where
+            K: Hash + Eq + Send,
+            $first: Send,
+            $($value: Send, K: SameKey<$key, $first_name, $name>,)+
+        {
+            type Out = (K, (Vec<$first>, $(Vec<$value>,)+));
             fn group(self) -> Vec<Self::Out> {
                 let hasher = KeyHasher::default();
-                let mut scattered = ($(scatter(&hasher, self.$field).into_iter(),)+);
-                let by_partition: Vec<_> =
-                    (0..PARTITIONS).map(|_| ($(scattered.$field.next().unwrap_or_default(),)+)).collect();
+                let mut scattered = (
+                    scatter(&hasher, self.0).into_iter(),
+                    $(scatter(&hasher, K::same_pairs(self.$field)).into_iter(),)+
+                );
+                let by_partition: Vec<_> = (0..PARTITIONS)
+                    .map(|_| (scattered.0.next().unwrap_or_default(), $(scattered.$field.next().unwrap_or_default(),)+))
+                    .collect();
                 by_partition
                     .into_par_iter()
                     .flat_map_iter(|parts| {
-                        let mut groups: SideMap<K, ($(Vec<$value>,)+)> = SideMap::default();
+                        let mut groups: SideMap<K, (Vec<$first>, $(Vec<$value>,)+)> = SideMap::default();
+                        for (k, v) in parts.0.into_iter().flatten() {
+                            groups.entry(k).or_insert_with(Default::default).0.push(v);
+                        }
                         $(
                             for (k, v) in parts.$field.into_iter().flatten() {
                                 groups.entry(k).or_insert_with(Default::default).$field.push(v);
@@ -59,21 +79,21 @@ macro_rules! co_group {
     };
 }
 
-co_group!(V1.0, V2.1);
-co_group!(V1.0, V2.1, V3.2);
-co_group!(V1.0, V2.1, V3.2, V4.3);
-co_group!(V1.0, V2.1, V3.2, V4.3, V5.4);
-co_group!(V1.0, V2.1, V3.2, V4.3, V5.4, V6.5);
+co_group!(V1 N1, V2.1 K2 N2);
+co_group!(V1 N1, V2.1 K2 N2, V3.2 K3 N3);
+co_group!(V1 N1, V2.1 K2 N2, V3.2 K3 N3, V4.3 K4 N4);
+co_group!(V1 N1, V2.1 K2 N2, V3.2 K3 N3, V4.3 K4 N4, V5.4 K5 N5);
+co_group!(V1 N1, V2.1 K2 N2, V3.2 K3 N3, V4.3 K4 N4, V5.4 K5 N5, V6.5 K6 N6);
 
 #[doc(hidden)]
-pub fn co_group_by_key_witness<W: CoGroupWitness>(_: W) -> Witness<W::Out> {
+pub fn co_group_by_key_witness<W: CoGroupWitness<Names>, Names>(_: InputNames<Names>, _: W) -> Witness<W::Out> {
     Witness::new()
 }
 
 /// `(a, b) -> co_group_by_key()`: `(k, (values of k in a, values of k in b))` for
 /// every key of either input.
 #[doc(hidden)]
-pub fn co_group_by_key<C: CoGroup>(inputs: C) -> CollectionSource<C::Out>
+pub fn co_group_by_key<C: CoGroup<Names>, Names>(_: InputNames<Names>, inputs: C) -> CollectionSource<C::Out>
 where
     C::Out: Send,
 {
@@ -83,9 +103,13 @@ where
 /// The element type of `outer_join`.
 #[doc(hidden)]
 #[allow(clippy::type_complexity)]
-pub fn outer_join_witness<K, V1, V2>(
-    _: (Witness<(K, V1)>, Witness<(K, V2)>),
-) -> Witness<(K, (Option<V1>, Option<V2>))> {
+pub fn outer_join_witness<K, V1, K2, V2, Left, Right>(
+    _: InputNames<(Left, Right)>,
+    _: (Witness<(K, V1)>, Witness<(K2, V2)>),
+) -> Witness<(K, (Option<V1>, Option<V2>))>
+where
+    K: SameKey<K2, Left, Right>,
+{
     Witness::new()
 }
 
@@ -94,16 +118,18 @@ pub fn outer_join_witness<K, V1, V2>(
 /// the values of a key that only one input has.
 #[doc(hidden)]
 #[allow(clippy::type_complexity)]
-pub fn outer_join<K, V1, V2>(
-    inputs: (Collection<(K, V1)>, Collection<(K, V2)>),
+pub fn outer_join<K, V1, K2, V2, Left, Right>(
+    _: InputNames<(Left, Right)>,
+    (lefts, rights): (Collection<(K, V1)>, Collection<(K2, V2)>),
 ) -> CollectionSource<(K, (Option<V1>, Option<V2>))>
 where
-    K: Hash + Eq + Clone + Send,
+    K: SameKey<K2, Left, Right> + Hash + Eq + Clone + Send,
     V1: Clone + Send,
     V2: Clone + Send,
 {
     let mut joined = Vec::new();
-    for (k, (lefts, rights)) in inputs.group() {
+    let grouped = CoGroup::<(Left, Right)>::group((lefts, K::same_pairs(rights)));
+    for (k, (lefts, rights)) in grouped {
         match (lefts.is_empty(), rights.is_empty()) {
             (false, true) => joined.extend(lefts.into_iter().map(|l| (k.clone(), (Some(l), None)))),
             (true, false) => joined.extend(rights.into_iter().map(|r| (k.clone(), (None, Some(r))))),

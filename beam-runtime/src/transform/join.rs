@@ -14,31 +14,62 @@ use crate::error::Result;
 use crate::shuffle::KeyHasher;
 use crate::transform::side::SideSlot;
 
-/// The keys of the two inputs of a join are one type.
+/// The inputs of a join or co-group are keyed by one type: `Self` is one input's key
+/// type, `K` another's. `Left` and `Right` are types named after the two inputs (by
+/// `pipeline!`), so that the message names them.
 #[diagnostic::on_unimplemented(
-    message = "the inputs of a join must be keyed by one type, but the left is keyed by `{Self}` and the right by `{K}`",
+    message = "the inputs of a join or co-group must be keyed by one type, but `{Left}` is keyed by `{Self}` and `{Right}` by `{K}`",
     label = "keys of different types"
 )]
-pub trait SameKey<K> {
-    fn same(&self) -> &K;
+pub trait SameKey<K, Left, Right>: Sized {
+    /// A join's right table, keyed by the left input's key type (which it is).
+    fn same_table<V>(table: &SideSlot<JoinTable<K, V>>) -> &SideSlot<JoinTable<Self, V>>;
+    /// Another input's pairs, keyed by this input's key type (which they are).
+    fn same_pairs<V>(pairs: Collection<(K, V)>) -> Collection<(Self, V)>;
 }
 
-impl<K> SameKey<K> for K {
+impl<K, Left, Right> SameKey<K, Left, Right> for K {
     #[inline(always)]
-    fn same(&self) -> &K {
-        self
+    fn same_table<V>(table: &SideSlot<JoinTable<K, V>>) -> &SideSlot<JoinTable<K, V>> {
+        table
+    }
+
+    fn same_pairs<V>(pairs: Collection<(K, V)>) -> Collection<(K, V)> {
+        pairs
     }
 }
 
-// A second impl for every left key type keeps rustc from inferring the right key
-// type from the left one, so a mismatch is reported by `SameKey`, in its words.
+// A second impl for every key type keeps rustc from inferring one input's key type
+// from another's, so that a mismatch is reported by `SameKey`, in its words.
 #[doc(hidden)]
 pub struct NotAKey<K>(PhantomData<K>);
 
-impl<K> SameKey<NotAKey<K>> for K {
-    fn same(&self) -> &NotAKey<K> {
-        unreachable!("no side input is keyed by `NotAKey`")
+impl<K, Left, Right> SameKey<NotAKey<K>, Left, Right> for K {
+    fn same_table<V>(_: &SideSlot<JoinTable<NotAKey<K>, V>>) -> &SideSlot<JoinTable<K, V>> {
+        unreachable!("no input is keyed by `NotAKey`")
     }
+
+    fn same_pairs<V>(_: Collection<(NotAKey<K>, V)>) -> Collection<(K, V)> {
+        unreachable!("no input is keyed by `NotAKey`")
+    }
+}
+
+/// The names of the inputs of a join or co-group, as a tuple of types named after
+/// them, for error messages.
+#[doc(hidden)]
+pub struct InputNames<Names>(PhantomData<Names>);
+
+impl<Names> Clone for InputNames<Names> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<Names> Copy for InputNames<Names> {}
+
+#[doc(hidden)]
+pub fn input_names<Names>() -> InputNames<Names> {
+    InputNames(PhantomData)
 }
 
 /// The right input of a join: each key's first value in a table as compact as a
@@ -116,45 +147,42 @@ pub fn fill_join_table<K: Hash + Eq, V>(
 
 /// The stage of `join()` (`LEFT = false`) and `left_join()` (`LEFT = true`).
 #[doc(hidden)]
-pub struct Join<'s, K, V1, K2, V2, const LEFT: bool> {
-    right: &'s SideSlot<JoinTable<K2, V2>>,
-    _in: PhantomData<fn(K, V1)>,
-}
-
-fn hash_join<K, V1, K2, V2, const LEFT: bool>(right: &SideSlot<JoinTable<K2, V2>>) -> Join<'_, K, V1, K2, V2, LEFT> {
-    Join { right, _in: PhantomData }
+pub struct Join<'s, K, V1, V2, const LEFT: bool> {
+    right: &'s SideSlot<JoinTable<K, V2>>,
+    _in: PhantomData<fn(V1)>,
 }
 
 /// `join()`: `(k, (v1, v2))` for every `v1` of `k` on the left and `v2` on the right.
 #[allow(clippy::type_complexity)]
-pub fn join<K, V1, K2, V2>(
+pub fn join<K, V1, K2, V2, Left, Right>(
     _: Witness<(K, V1)>,
+    _: InputNames<(Left, Right)>,
     right: &SideSlot<JoinTable<K2, V2>>,
-) -> (Join<'_, K, V1, K2, V2, false>, Witness<(K, (V1, V2))>)
+) -> (Join<'_, K, V1, V2, false>, Witness<(K, (V1, V2))>)
 where
-    K: SameKey<K2>,
+    K: SameKey<K2, Left, Right>,
 {
-    (hash_join(right), Witness::new())
+    (Join { right: K::same_table(right), _in: PhantomData }, Witness::new())
 }
 
 /// `left_join()`: `(k, (v1, Some(v2)))` for every match, `(k, (v1, None))` for a
 /// left value whose key the right input does not have.
 #[allow(clippy::type_complexity)]
-pub fn left_join<K, V1, K2, V2>(
+pub fn left_join<K, V1, K2, V2, Left, Right>(
     _: Witness<(K, V1)>,
+    _: InputNames<(Left, Right)>,
     right: &SideSlot<JoinTable<K2, V2>>,
-) -> (Join<'_, K, V1, K2, V2, true>, Witness<(K, (V1, Option<V2>))>)
+) -> (Join<'_, K, V1, V2, true>, Witness<(K, (V1, Option<V2>))>)
 where
-    K: SameKey<K2>,
+    K: SameKey<K2, Left, Right>,
 {
-    (hash_join(right), Witness::new())
+    (Join { right: K::same_table(right), _in: PhantomData }, Witness::new())
 }
 
-impl<K, V1, K2, V2> Stage for Join<'_, K, V1, K2, V2, false>
+impl<K, V1, V2> Stage for Join<'_, K, V1, V2, false>
 where
-    K: SameKey<K2> + Clone,
+    K: Hash + Eq + Clone + Send + Sync,
     V1: Clone,
-    K2: Hash + Eq + Send + Sync,
     V2: Clone + Send + Sync,
 {
     type In = (K, V1);
@@ -162,15 +190,14 @@ where
     #[inline(always)]
     fn process<E: FnMut(Self::Out)>(&self, (key, left): (K, V1), emit: &mut E) {
         let table = self.right.get();
-        emit_inner(table.get(key.same()), key, left, emit);
+        emit_inner(table.get(&key), key, left, emit);
     }
 }
 
-impl<K, V1, K2, V2> Stage for Join<'_, K, V1, K2, V2, true>
+impl<K, V1, V2> Stage for Join<'_, K, V1, V2, true>
 where
-    K: SameKey<K2> + Clone,
+    K: Hash + Eq + Clone + Send + Sync,
     V1: Clone,
-    K2: Hash + Eq + Send + Sync,
     V2: Clone + Send + Sync,
 {
     type In = (K, V1);
@@ -178,7 +205,7 @@ where
     #[inline(always)]
     fn process<E: FnMut(Self::Out)>(&self, (key, left): (K, V1), emit: &mut E) {
         let table = self.right.get();
-        emit_left(table.get(key.same()), key, left, emit);
+        emit_left(table.get(&key), key, left, emit);
     }
 }
 
@@ -233,14 +260,13 @@ impl<'s, K, V> Found<'s, K, V> {
 
 macro_rules! look_ahead {
     ($left:literal, $emit:ident) => {
-        impl<'s, K, V1, K2, V2> LookAhead for Join<'s, K, V1, K2, V2, $left>
+        impl<'s, K, V1, V2> LookAhead for Join<'s, K, V1, V2, $left>
         where
-            K: SameKey<K2> + Clone,
+            K: Hash + Eq + Clone + Send + Sync,
             V1: Clone,
-            K2: Hash + Eq + Send + Sync,
             V2: Clone + Send + Sync,
         {
-            type Found = Found<'s, K2, V2>;
+            type Found = Found<'s, K, V2>;
 
             fn found(&self) -> Self::Found {
                 Found { firsts: Vec::with_capacity(crate::execute::CHUNK), next: 0 }
@@ -249,7 +275,7 @@ macro_rules! look_ahead {
             fn look_ahead(&self, found: &mut Self::Found, chunk: &[(K, V1)]) {
                 let table = self.right.get();
                 found.firsts.clear();
-                found.firsts.extend(chunk.iter().map(|(key, _)| table.first(key.same())));
+                found.firsts.extend(chunk.iter().map(|(key, _)| table.first(key)));
                 found.next = 0;
             }
 
