@@ -195,6 +195,38 @@ fn the_plan_shows_fusion_and_shuffles_without_running() {
 }
 
 #[test]
+fn the_plan_shows_joins_side_inputs_and_partitions() {
+    let p = pipeline! {
+        orders = from_iter(vec![(1u32, "usd", 10.0f64), (2, "eur", 90.0)]);
+        customers = from_iter(vec![(1u32, "gold"), (2, "basic")]);
+        rates = from_iter(vec![("eur", 1.0f64), ("usd", 0.9)]);
+        in_eur = orders -> to_eur: map_with(as_map(rates), |(c, cur, x): (u32, &str, f64), r: &SideMap<&str, f64>| (c, x * r[cur]));
+        (small, large) = in_eur -> by_size: partition(2, |(_, x): &(u32, f64)| usize::from(*x >= 50.0));
+        per_segment = (large, customers) -> join() -> map(|(_, (x, s)): (u32, (f64, &str))| (s, x)) -> sum_per_key() -> collect();
+        both = (small, customers) -> outer_join() -> collect();
+    };
+    let plan = p.plan();
+    let id = |op: &str| plan.stages.iter().find(|s| s.op == op || s.label == Some(op)).unwrap().id;
+    // Stages are numbered in the order they are written: the sources are 0, 1, 2.
+    let (to_eur, join, customers, rates) = (id("to_eur"), id("join"), 1, 2);
+    assert_eq!(plan.stages[customers].name, Some("customers"));
+    assert_eq!(plan.stages[to_eur].side_inputs, &[rates]);
+    assert_eq!(plan.stages[join].side_inputs, &[customers]);
+    let text = p.explain();
+    assert!(text.contains("to_eur: map_with") && text.contains(&format!("side [{rates}]")), "{text}");
+    assert!(text.contains(&format!("side [{customers}]")), "{text}");
+    assert!(text.contains("by_size: partition") && text.contains("=> small") && text.contains("=> large"), "{text}");
+    assert!(text.contains("reads the inputs of outer_join"), "{text}");
+    let dot = p.to_dot();
+    assert!(dot.contains(&format!("s{rates} -> s{to_eur} [style=dotted, label=\"side input\"]")), "{dot}");
+    assert!(dot.contains(&format!("s{customers} -> s{join} [style=dotted")), "{dot}");
+    assert!(dot.contains("to_eur: map_with") && dot.contains("by_size: partition"), "{dot}");
+    let out = p.run().unwrap();
+    assert_eq!(out.per_segment, vec![("basic", 90.0)]);
+    assert_eq!(out.both.len(), 2);
+}
+
+#[test]
 fn a_panic_while_building_a_stage_is_an_error_too() {
     fn make_adder(by: u32) -> impl Fn(u32) -> u32 + Sync {
         assert!(by < 10, "adder too large");

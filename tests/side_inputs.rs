@@ -89,12 +89,57 @@ fn a_singleton_side_input_must_hold_one_element() {
 
     let err = pipeline! {
         xs = from_iter(0..10u32);
-        pairs = from_iter(vec![(1u32, 1u32), (1, 2)]);
-        _ys = xs -> map_with(as_map(pairs), |x: u32, m: &SideMap<u32, u32>| x + m.len() as u32) -> collect();
+        none = from_iter(Vec::<u32>::new());
+        _ys = xs -> scale: map_with(as_singleton(none), |x: u32, m: &u32| x * m) -> collect();
     }
     .run()
     .unwrap_err();
+    assert_eq!(err.stage().unwrap().label, Some("scale"));
+    assert!(err.message().contains("exactly one element, but holds 0"), "{err}");
+
+    let err = pipeline! {
+        xs = from_iter(0..10u32);
+        pairs = from_iter(vec![(1u32, 1u32), (1, 2)]);
+        _ys = xs -> lookup: map_with(as_map(pairs), |x: u32, m: &SideMap<u32, u32>| x + m.len() as u32) -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.stage().unwrap().label, Some("lookup"));
     assert!(err.message().contains("has a key twice"), "{err}");
+}
+
+#[test]
+fn map_multimap_and_list_side_inputs_match_a_sequential_lookup() {
+    // Each keyed dataset (empty, one pair, random, one hot key) as the side input of
+    // 2000 seeded lookups.
+    for (name, side) in keyed_datasets() {
+        let probes: Vec<u32> = (0..2000u32).map(|i| i.wrapping_mul(2_654_435_761) % 600).collect();
+        let mut last: BTreeMap<u32, i64> = BTreeMap::new();
+        let mut all: BTreeMap<u32, Vec<i64>> = BTreeMap::new();
+        for &(k, v) in &side {
+            last.insert(k, v);
+            all.entry(k).or_default().push(v);
+        }
+        let distinct: Vec<(u32, i64)> = last.clone().into_iter().collect();
+        let out = pipeline! {
+            probes = from_iter(probes.clone());
+            unique = from_iter(distinct.clone());
+            pairs = from_iter(side.clone());
+            found = probes -> map_with(as_map(unique), |p: u32, m: &SideMap<u32, i64>| (p, m.get(&p).copied())) -> collect();
+            sums = probes -> map_with(as_multimap(pairs), |p: u32, m: &SideMap<u32, Vec<i64>>| {
+                (p, m.get(&p).map_or(0, |vs| vs.iter().sum::<i64>()))
+            }) -> collect();
+            sizes = probes -> filter_with(as_list(pairs), |p: &u32, all: &Vec<(u32, i64)>| *p as usize % 7 == all.len() % 7) -> collect();
+        }
+        .run()
+        .unwrap();
+        let found = probes.iter().map(|&p| (p, last.get(&p).copied()));
+        assert_that!(out.found, "{name}: as_map").contains_in_any_order(found);
+        let sums = probes.iter().map(|&p| (p, all.get(&p).map_or(0, |vs| vs.iter().sum::<i64>())));
+        assert_that!(out.sums, "{name}: as_multimap").contains_in_any_order(sums);
+        let sizes = probes.iter().copied().filter(|&p| p as usize % 7 == side.len() % 7);
+        assert_that!(out.sizes, "{name}: as_list").contains_in_any_order(sizes);
+    }
 }
 
 type Inner = Vec<(u32, (i64, i64))>;
@@ -177,9 +222,10 @@ type Groups<'a> = BTreeMap<u32, (Vec<i64>, Vec<i64>, Vec<&'a str>)>;
 
 #[test]
 fn co_group_by_key_and_outer_join_match_sequential_grouping() {
-    for (name, left) in keyed_datasets() {
+    let rights: [Vec<(u32, i64)>; 2] = [(0..300u32).flat_map(|k| [(k * 3, 1), (k * 3, 2)]).collect(), Vec::new()];
+    for ((name, left), right) in keyed_datasets().into_iter().flat_map(|d| rights.iter().map(move |r| (d.clone(), r))) {
         let left: Vec<(u32, i64)> = left.into_iter().take(2000).collect();
-        let right: Vec<(u32, i64)> = (0..300u32).flat_map(|k| [(k * 3, 1), (k * 3, 2)]).collect();
+        let right = right.clone();
         let third: Vec<(u32, &str)> = vec![(3, "x"), (9999, "y")];
         let out = pipeline! {
             l = from_iter(left.clone());
@@ -204,7 +250,7 @@ fn co_group_by_key_and_outer_join_match_sequential_grouping() {
         let got: Groups =
             out.grouped.into_iter().map(|(k, (a, b, c))| (k, (sorted(a), sorted(b), sorted(c)))).collect();
         let expect: Groups = expect.into_iter().map(|(k, (a, b, c))| (k, (sorted(a), sorted(b), sorted(c)))).collect();
-        assert_eq!(got, expect, "{name}: co_group_by_key");
+        assert_eq!(got, expect, "{name}, {} right: co_group_by_key", right.len());
 
         let mut outer = Vec::new();
         for (k, (ls, rs, _)) in &got {
@@ -219,7 +265,7 @@ fn co_group_by_key_and_outer_join_match_sequential_grouping() {
                 (true, true) => {}
             }
         }
-        assert_that!(out.outer).contains_in_any_order(outer);
+        assert_that!(out.outer, "{name}, {} right: outer_join", right.len()).contains_in_any_order(outer);
     }
 }
 

@@ -6,7 +6,7 @@
 //! stages written inline.
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
-use quote::quote;
+use quote::quote_spanned;
 
 /// If the pipeline calls a reusable transform at the top level (`-> count_words!()`),
 /// the code that expands the first such call.
@@ -21,5 +21,7 @@ pub fn expand_first(input: &TokenStream) -> Option<TokenStream> {
     let before: TokenStream = tokens[..at].iter().cloned().collect();
     let after: TokenStream = tokens[at + 3..].iter().cloned().collect();
     let args = args.stream();
-    Some(quote! { #name! { @beam_inline { #before } ( #args ) { #after } } })
+    // Located at the call, so that an error inside the transform's stages is shown
+    // with "in this macro invocation" pointing at `count_words!()`.
+    Some(quote_spanned! {name.span()=> #name! { @beam_inline { #before } ( #args ) { #after } } })
 }

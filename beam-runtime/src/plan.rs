@@ -139,7 +139,7 @@ impl Plan {
             let input = match segment.input {
                 SegmentInput::Source(id) => format!("reads source [{id}]"),
                 SegmentInput::Shuffled(id) => format!("reads the output of [{id}]"),
-                SegmentInput::Flatten(id) => format!("reads the inputs of flatten [{id}]"),
+                SegmentInput::Flatten(id) => format!("reads the inputs of {} [{id}]", self.stages[id].op),
                 SegmentInput::Reread(id) => format!("reads the output of [{id}] again"),
             };
             let _ = writeln!(out, "segment {n}: one fused loop per chunk, {input}");
