@@ -27,6 +27,20 @@ pub enum ErrorKind {
 }
 
 /// Where in an input a failure happened.
+///
+/// ```
+/// use beam::prelude::*;
+/// # let dir = tempfile::tempdir().unwrap();
+/// let missing = dir.path().join("missing.txt");
+/// let err = pipeline! {
+///     lines = read_text(&missing);
+///     _all = lines -> collect();
+/// }
+/// .run()
+/// .unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Io);
+/// assert_eq!(err.input().unwrap().path, missing);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputPosition {
     /// The file being read or written.
@@ -39,6 +53,13 @@ pub struct InputPosition {
 
 impl InputPosition {
     /// A position in `path`, at `line` if known.
+    ///
+    /// ```
+    /// use beam::InputPosition;
+    ///
+    /// assert_eq!(InputPosition::new("sales.csv", Some(12)).to_string(), "sales.csv:12");
+    /// assert_eq!(InputPosition::new("sales.csv", None).to_string(), "sales.csv");
+    /// ```
     pub fn new(path: impl Into<PathBuf>, line: Option<u64>) -> Self {
         InputPosition { path: path.into(), line, column: None }
     }
@@ -74,6 +95,8 @@ type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// assert_eq!(err.kind(), ErrorKind::UserPanic);
 /// assert_eq!(err.stage().unwrap().op, "map");
 /// assert!(err.to_string().contains("attempt to divide by zero"));
+/// assert_eq!(err.message(), "attempt to divide by zero");
+/// assert!(err.input().is_none()); // not reading a file
 /// ```
 #[derive(thiserror::Error)]
 #[error(transparent)]
@@ -106,11 +129,36 @@ struct Details {
 
 impl Error {
     /// A new error of `kind` with a human-readable `message`.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    /// use beam::InputPosition;
+    ///
+    /// let err = Error::new(ErrorKind::InvalidInput, "not a price").at(InputPosition::new("prices.txt", Some(3)));
+    /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    /// assert_eq!(err.message(), "not a price");
+    /// assert_eq!(err.input().unwrap().line, Some(3));
+    /// assert_eq!(err.to_string(), "pipeline failed at prices.txt:3: not a price");
+    /// ```
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error(Box::new(Details { kind, stage: None, input: None, message: message.into(), source: None }))
     }
 
     /// The error for a panic in user code, carrying the panic's message.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let p = pipeline! {
+    ///     xs = from_iter(0..3u32);
+    ///     _ys = xs -> check: map(|x: u32| x) -> collect();
+    /// };
+    /// let payload = std::panic::catch_unwind(|| panic!("bad element")).unwrap_err();
+    /// let err = Error::from_panic(&p.plan().stages[1], payload);
+    /// assert_eq!(err.kind(), ErrorKind::UserPanic);
+    /// assert_eq!(err.message(), "bad element");
+    /// assert_eq!(err.stage().unwrap().label, Some("check"));
+    /// ```
     pub fn from_panic(stage: &StageInfo, payload: Box<dyn std::any::Any + Send>) -> Self {
         let message = if let Some(s) = payload.downcast_ref::<&str>() {
             (*s).to_owned()
@@ -123,45 +171,76 @@ impl Error {
     }
 
     /// An I/O error on `path`.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let err = Error::io("out.txt", std::io::Error::other("disk full"));
+    /// assert_eq!(err.kind(), ErrorKind::Io);
+    /// assert_eq!(err.to_string(), "pipeline failed at out.txt: disk full");
+    /// assert!(std::error::Error::source(&err).is_some());
+    /// ```
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         let message = source.to_string();
         Error::new(ErrorKind::Io, message).at(InputPosition::new(path, None)).with_source(source)
     }
 
     /// Names the stage the error happened in (kept if one is already set).
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let p = pipeline! {
+    ///     xs = from_iter(0..3u32);
+    ///     _ys = xs -> parse: map(|x: u32| x) -> validate: filter(|_x: &u32| true) -> collect();
+    /// };
+    /// let (parse, validate) = (&p.plan().stages[1], &p.plan().stages[2]);
+    /// let err = Error::new(ErrorKind::InvalidInput, "bad").in_stage(parse).in_stage(validate);
+    /// assert_eq!(err.stage(), Some(parse)); // the first stage named is kept
+    /// ```
     pub fn in_stage(mut self, stage: &StageInfo) -> Self {
         self.0.stage.get_or_insert(*stage);
         self
     }
 
-    /// Names the input position the error happened at.
+    /// Names the input position the error happened at. See [`Error::new`].
     pub fn at(mut self, input: InputPosition) -> Self {
         self.0.input = Some(input);
         self
     }
 
     /// Chains an underlying error, reported by [`std::error::Error::source`].
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let cause = "x1".parse::<u32>().unwrap_err();
+    /// let err = Error::new(ErrorKind::InvalidInput, "bad id").with_source(cause);
+    /// let source = std::error::Error::source(&err).unwrap();
+    /// assert_eq!(source.to_string(), "invalid digit found in string");
+    /// assert!(format!("{err:?}").ends_with("caused by: invalid digit found in string"));
+    /// ```
     pub fn with_source(mut self, source: impl Into<Source>) -> Self {
         self.0.source = Some(source.into());
         self
     }
 
-    /// What kind of failure this is.
+    /// What kind of failure this is. See [`Error`] for an example.
     pub fn kind(&self) -> ErrorKind {
         self.0.kind
     }
 
-    /// The stage that failed, if the failure belongs to one.
+    /// The stage that failed, if the failure belongs to one. See [`Error`] for an example.
     pub fn stage(&self) -> Option<&StageInfo> {
         self.0.stage.as_ref()
     }
 
-    /// The file (and line) that failed, if the failure belongs to one.
+    /// The file (and line) that failed, if the failure belongs to one. See [`Error`] for an example.
     pub fn input(&self) -> Option<&InputPosition> {
         self.0.input.as_ref()
     }
 
-    /// The bare message, without stage or input.
+    /// The bare message, without stage or input. See [`Error`] for an example.
     pub fn message(&self) -> &str {
         &self.0.message
     }
@@ -186,4 +265,19 @@ impl Details {
 }
 
 /// `Result` with this crate's [`Error`].
+///
+/// ```
+/// use beam::prelude::*;
+///
+/// fn evens_below(n: u32) -> beam::Result<Vec<u32>> {
+///     let out = pipeline! {
+///         xs = from_iter(0..n);
+///         evens = xs -> filter(|x: &u32| x % 2 == 0) -> collect();
+///     }
+///     .run()?;
+///     Ok(out.evens)
+/// }
+/// assert_eq!(evens_below(5)?.len(), 3);
+/// # Ok::<(), beam::Error>(())
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -20,6 +20,10 @@ use crate::plan::{Plan, StageInfo, StageKind};
 use crate::source::Source;
 
 /// How many elements a worker takes from its input at a time.
+///
+/// Sources hand out their input in chunks of about this many elements (a file
+/// source, this many records), and every fused loop runs a whole chunk before it
+/// claims the next, so scheduling costs once per chunk rather than once per element.
 pub const CHUNK: usize = 2048;
 
 /// What a running pipeline knows about itself; handed to every stage.

@@ -18,7 +18,7 @@ pub mod plan;
 
 mod collection;
 mod execute;
-pub mod io;
+mod io;
 pub mod metrics;
 mod pipeline;
 mod progress;

@@ -22,6 +22,21 @@ use std::time::Duration;
 use crate::plan::StageInfo;
 
 /// Counters of one stage.
+///
+/// ```
+/// use beam::prelude::*;
+///
+/// let out = pipeline! {
+///     lines = from_iter(vec!["a b", "c"]);
+///     words = lines -> split: flat_map(|l: &str| l.split(' ')) -> collect();
+/// }
+/// .run()?;
+/// let split = out.metrics.stage("split").unwrap();
+/// assert_eq!(split.stage.op, "flat_map");
+/// assert_eq!((split.elements_in, split.elements_out), (2, 3));
+/// assert_eq!(split.bad_records, 0);
+/// # Ok::<(), beam::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageMetrics {
     /// The stage.
@@ -70,6 +85,20 @@ pub struct Metrics {
 impl Metrics {
     /// The stage with this label (or, without labels, this transform name; the
     /// first such stage).
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let out = pipeline! {
+    ///     xs = from_iter(1..=6u32);
+    ///     small = xs -> under_3: filter(|x: &u32| *x < 3) -> map(|x: u32| x * 10) -> collect();
+    /// }
+    /// .run()?;
+    /// assert_eq!(out.metrics.stage("under_3").unwrap().elements_out, 2);
+    /// assert_eq!(out.metrics.stage("map").unwrap().elements_in, 2);
+    /// assert!(out.metrics.stage("no_such_stage").is_none());
+    /// # Ok::<(), beam::Error>(())
+    /// ```
     pub fn stage(&self, name: &str) -> Option<&StageMetrics> {
         self.stages
             .iter()
@@ -78,11 +107,41 @@ impl Metrics {
     }
 
     /// Bad records over all sources.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("points.jsonl");
+    /// # std::fs::write(&path, "[1, 2]\nnot json\n[3, 4]\n").unwrap();
+    /// let out = pipeline! {
+    ///     (points, bad) = read_jsonl::<(i32, i32)>(&path);
+    ///     good = points -> collect();
+    ///     errors = bad -> collect();
+    /// }
+    /// .run()?;
+    /// assert_eq!(out.metrics.bad_records(), 1);
+    /// assert_eq!(out.good.len(), 2);
+    /// # Ok::<(), beam::Error>(())
+    /// ```
     pub fn bad_records(&self) -> u64 {
         self.stages.iter().map(|m| m.bad_records).sum()
     }
 
     /// The value of the user counter `name` (0 if it was never updated).
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    /// use beam::metrics::counter;
+    ///
+    /// let out = pipeline! {
+    ///     xs = from_iter(1..=10u32);
+    ///     xs -> for_each(|x: u32| if x > 7 { counter("big").inc() });
+    /// }
+    /// .run()?;
+    /// assert_eq!(out.metrics.counter("big"), 3);
+    /// assert_eq!(out.metrics.counter("never updated"), 0);
+    /// # Ok::<(), beam::Error>(())
+    /// ```
     pub fn counter(&self, name: &str) -> u64 {
         match self.user.get(name) {
             Some(UserMetric::Counter(n)) => *n,
@@ -92,6 +151,23 @@ impl Metrics {
 }
 
 /// A counter or distribution updated by user code during a run.
+///
+/// ```
+/// use beam::prelude::*;
+/// use beam::metrics::{UserMetric, counter, distribution};
+///
+/// let out = pipeline! {
+///     xs = from_iter(vec![4i64, -1, 7]);
+///     xs -> for_each(|x: i64| {
+///         counter("seen").inc();
+///         distribution("value").record(x);
+///     });
+/// }
+/// .run()?;
+/// assert_eq!(out.metrics.user["seen"], UserMetric::Counter(3));
+/// assert_eq!(out.metrics.user["value"], UserMetric::Distribution { count: 3, sum: 10, min: -1, max: 7 });
+/// # Ok::<(), beam::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserMetric {
     /// The sum of what [`Counter::add`] added.
@@ -223,19 +299,58 @@ pub(crate) fn merge_into(total: &mut BTreeMap<String, UserMetric>, updates: Vec<
 #[derive(Debug, Clone, Copy)]
 pub struct Counter(&'static str);
 
-/// The counter called `name`.
+/// The counter called `name`. See [`Counter`].
+///
+/// ```
+/// use beam::prelude::*;
+/// use beam::metrics::counter;
+///
+/// let out = pipeline! {
+///     words = from_iter(vec!["a", "", "b", ""]);
+///     words -> for_each(|w: &str| if w.is_empty() { counter("empty words").inc() });
+/// }
+/// .run()?;
+/// assert_eq!(out.metrics.counter("empty words"), 2);
+/// # Ok::<(), beam::Error>(())
+/// ```
 pub fn counter(name: &'static str) -> Counter {
     Counter(name)
 }
 
 impl Counter {
     /// Adds one.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    /// use beam::metrics::counter;
+    ///
+    /// let out = pipeline! {
+    ///     xs = from_iter(0..100u32);
+    ///     xs -> for_each(|_x: u32| counter("elements").inc());
+    /// }
+    /// .run()?;
+    /// assert_eq!(out.metrics.counter("elements"), 100);
+    /// # Ok::<(), beam::Error>(())
+    /// ```
     #[inline]
     pub fn inc(&self) {
         self.add(1);
     }
 
     /// Adds `n`.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    /// use beam::metrics::counter;
+    ///
+    /// let out = pipeline! {
+    ///     lines = from_iter(vec!["ab", "cde", ""]);
+    ///     lines -> for_each(|l: &str| counter("bytes").add(l.len() as u64));
+    /// }
+    /// .run()?;
+    /// assert_eq!(out.metrics.counter("bytes"), 5);
+    /// # Ok::<(), beam::Error>(())
+    /// ```
     #[inline]
     pub fn add(&self, n: u64) {
         update(self.0, UserMetric::Counter(n));
@@ -259,13 +374,41 @@ impl Counter {
 #[derive(Debug, Clone, Copy)]
 pub struct Distribution(&'static str);
 
-/// The distribution called `name`.
+/// The distribution called `name`. See [`Distribution`].
+///
+/// ```
+/// use beam::prelude::*;
+/// use beam::metrics::{UserMetric, distribution};
+///
+/// let out = pipeline! {
+///     xs = from_iter(vec![5i64, 1, 3]);
+///     xs -> for_each(|x: i64| distribution("x").record(x));
+/// }
+/// .run()?;
+/// let UserMetric::Distribution { min, max, .. } = out.metrics.user["x"] else { panic!("not a distribution") };
+/// assert_eq!((min, max), (1, 5));
+/// # Ok::<(), beam::Error>(())
+/// ```
 pub fn distribution(name: &'static str) -> Distribution {
     Distribution(name)
 }
 
 impl Distribution {
     /// Records one value.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    /// use beam::metrics::{UserMetric, distribution};
+    ///
+    /// let out = pipeline! {
+    ///     orders = from_iter(vec![("a", 20i64), ("b", 40)]);
+    ///     orders -> for_each(|(_, cents): (&str, i64)| distribution("order cents").record(cents));
+    /// }
+    /// .run()?;
+    /// let UserMetric::Distribution { count, sum, .. } = out.metrics.user["order cents"] else { panic!() };
+    /// assert_eq!(sum / count as i64, 30); // the mean
+    /// # Ok::<(), beam::Error>(())
+    /// ```
     #[inline]
     pub fn record(&self, value: i64) {
         update(self.0, UserMetric::Distribution { count: 1, sum: value, min: value, max: value });

@@ -47,27 +47,90 @@ where
 
     /// Runs on a pool of `threads` threads instead of rayon's global pool (which has
     /// one thread per core).
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let out = pipeline! {
+    ///     xs = from_iter(0..10_000u64);
+    ///     total = xs -> combine_globally(Sum) -> collect();
+    /// }
+    /// .threads(1)
+    /// .run()?;
+    /// assert_eq!(out.total, vec![49_995_000]);
+    /// # Ok::<(), beam::Error>(())
+    /// ```
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads.max(1));
         self
     }
 
     /// The plan: stages, fused segments, shuffles.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let p = pipeline! {
+    ///     xs = from_iter(0..10u32);
+    ///     _evens = xs -> filter(|x: &u32| x % 2 == 0) -> collect();
+    /// };
+    /// let ops: Vec<&str> = p.plan().stages.iter().map(|s| s.op).collect();
+    /// assert_eq!(ops, ["from_iter", "filter", "collect"]);
+    /// assert_eq!(p.plan().segments.len(), 1); // all three fused into one loop
+    /// ```
     pub fn plan(&self) -> &'static Plan {
         self.plan
     }
 
     /// The plan as text. See [`Plan::explain`].
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let p = pipeline! {
+    ///     xs = from_iter(vec![("a", 1u32), ("b", 2)]);
+    ///     sums = xs -> sum_per_key() -> collect();
+    /// };
+    /// let text = p.explain();
+    /// assert!(text.starts_with("plan: 3 stages in 2 fused segments, 1 shuffle\n"), "{text}");
+    /// assert!(text.contains("sum_per_key"));
+    /// ```
     pub fn explain(&self) -> String {
         self.plan.explain()
     }
 
     /// The plan as Graphviz DOT. See [`Plan::to_dot`].
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let p = pipeline! {
+    ///     xs = from_iter(vec![("a", 1u32), ("b", 2)]);
+    ///     sums = xs -> sum_per_key() -> collect();
+    /// };
+    /// let dot = p.to_dot();
+    /// assert!(dot.starts_with("digraph pipeline {"));
+    /// assert!(dot.contains("shuffled by key"));
+    /// ```
     pub fn to_dot(&self) -> String {
         self.plan.to_dot()
     }
 
     /// Runs the pipeline to completion and returns its `collect()` outputs.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let out = pipeline! {
+    ///     xs = from_iter(1..=3u32);
+    ///     squares = xs -> map(|x: u32| x * x) -> collect();
+    /// }
+    /// .run()?;
+    /// let mut squares = out.squares;
+    /// squares.sort();
+    /// assert_eq!(squares, vec![1, 4, 9]);
+    /// # Ok::<(), beam::Error>(())
+    /// ```
     ///
     /// # Errors
     ///

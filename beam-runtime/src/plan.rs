@@ -5,6 +5,18 @@
 use std::fmt::{self, Write as _};
 
 /// What a stage does to the shape of the data, as far as planning is concerned.
+///
+/// ```
+/// use beam::prelude::*;
+/// use beam::plan::StageKind;
+///
+/// let p = pipeline! {
+///     xs = from_iter(vec![("a", 1u32)]);
+///     _sums = xs -> sum_per_key() -> collect();
+/// };
+/// let kinds: Vec<StageKind> = p.plan().stages.iter().map(|s| s.kind).collect();
+/// assert_eq!(kinds, [StageKind::Source, StageKind::KeyedShuffle, StageKind::Sink]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StageKind {
     /// Produces elements (`from_iter`, `read_text`).
@@ -63,6 +75,17 @@ pub struct StageInfo {
 
 impl StageInfo {
     /// The label if there is one, else the transform's name.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let p = pipeline! {
+    ///     xs = from_iter(0..10u32);
+    ///     _out = xs -> double: map(|x: u32| x * 2) -> filter(|x: &u32| *x > 4) -> collect();
+    /// };
+    /// let names: Vec<&str> = p.plan().stages.iter().map(|s| s.display_name()).collect();
+    /// assert_eq!(names, ["from_iter", "double", "filter", "collect"]);
+    /// ```
     pub fn display_name(&self) -> &'static str {
         self.label.unwrap_or(self.op)
     }
@@ -79,6 +102,18 @@ impl fmt::Display for StageInfo {
 
 /// A fused group of stages: one parallel loop over the chunks of its input, running
 /// every stage in `stages` on each element with no intermediate collection.
+///
+/// ```
+/// use beam::prelude::*;
+///
+/// let p = pipeline! {
+///     xs = from_iter(0..10u32);
+///     _out = xs -> map(|x: u32| x + 1) -> filter(|x: &u32| x % 2 == 0) -> collect();
+/// };
+/// // Source, map, filter and collect run in one loop.
+/// assert_eq!(p.plan().segments.len(), 1);
+/// assert_eq!(p.plan().segments[0].stages, [0, 1, 2, 3]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SegmentInfo {
     /// What the loop reads.
@@ -88,6 +123,19 @@ pub struct SegmentInfo {
 }
 
 /// Where a segment's elements come from.
+///
+/// ```
+/// use beam::prelude::*;
+/// use beam::plan::SegmentInput;
+///
+/// let p = pipeline! {
+///     xs = from_iter(vec![("a", 1u32), ("a", 2)]);
+///     _sums = xs -> sum_per_key() -> collect();
+/// };
+/// let inputs: Vec<SegmentInput> = p.plan().segments.iter().map(|s| s.input).collect();
+/// // The source's loop pre-combines; a second loop reads the shuffled sums of stage 1.
+/// assert_eq!(inputs, [SegmentInput::Source(0), SegmentInput::Shuffled(1)]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SegmentInput {
     /// A source stage, run inside the segment.
@@ -124,6 +172,19 @@ pub struct Plan {
 
 impl Plan {
     /// The plan as text: one block per segment, one line per stage.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let p = pipeline! {
+    ///     xs = from_iter(0..10u32);
+    ///     _evens = xs -> evens: filter(|x: &u32| x % 2 == 0) -> collect();
+    /// };
+    /// let text = p.plan().explain();
+    /// assert!(text.starts_with("plan: 3 stages in 1 fused segments, 0 shuffles\n"), "{text}");
+    /// assert!(text.contains("segment 0: one fused loop per chunk, reads source [0]"));
+    /// assert!(text.contains("evens: filter"));
+    /// ```
     pub fn explain(&self) -> String {
         let mut out = String::new();
         let shuffles = self.stages.iter().filter(|s| s.kind == StageKind::KeyedShuffle).count();
@@ -164,6 +225,18 @@ impl Plan {
 
     /// The plan as a Graphviz DOT graph: one cluster per fused segment; shuffles are
     /// dashed edges. Render it with `dot -Tsvg plan.dot > plan.svg`.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let p = pipeline! {
+    ///     xs = from_iter(vec![("a", 1u32)]);
+    ///     _sums = xs -> sum_per_key() -> collect();
+    /// };
+    /// let dot = p.plan().to_dot();
+    /// assert!(dot.contains("subgraph cluster_1"), "{dot}"); // two fused segments
+    /// assert!(dot.contains("s1 -> s2 [style=dashed, label=\"shuffled by key\"];"), "{dot}");
+    /// ```
     pub fn to_dot(&self) -> String {
         let mut out = String::from("digraph pipeline {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n");
         for (n, segment) in self.segments.iter().enumerate() {

@@ -58,6 +58,34 @@ macro_rules! assert_that {
 }
 
 /// An assertion on the elements of one output. See [`assert_that!`](crate::assert_that).
+///
+/// ```
+/// use beam::prelude::*;
+/// use beam::assert_that;
+///
+/// let out = pipeline! {
+///     xs = from_iter(1..=4u32);
+///     evens = xs -> filter(|x: &u32| x % 2 == 0) -> collect();
+///     big = xs -> filter(|x: &u32| *x > 10) -> collect();
+///     total = xs -> combine_globally(Sum) -> collect();
+/// }
+/// .run()?;
+/// assert_that!(out.evens).contains_in_any_order([4, 2]);
+/// assert_that!(out.evens).all_satisfy(|x| x % 2 == 0);
+/// assert_that!(out.evens).satisfies(|xs| xs.iter().sum::<u32>() == 6);
+/// assert_that!(out.total).is_singleton(10);
+/// assert_that!(out.big).is_empty();
+/// # Ok::<(), beam::Error>(())
+/// ```
+///
+/// A failed assertion panics with a message naming the collection:
+///
+/// ```should_panic
+/// use beam::assert_that;
+///
+/// let evens = vec![2, 4, 5];
+/// assert_that!(evens).all_satisfy(|x| x % 2 == 0); // `evens`: 1 of 3 elements ... 5
+/// ```
 pub struct Assert<'a, T> {
     name: &'a str,
     elements: &'a [T],
@@ -68,11 +96,21 @@ const SHOWN: usize = 10;
 
 impl<'a, T: Debug> Assert<'a, T> {
     /// An assertion on `elements`, reported as the collection `name`.
+    /// [`assert_that!`](crate::assert_that) calls it with the expression's name.
+    ///
+    /// ```
+    /// use beam::testing::Assert;
+    ///
+    /// let counts = vec![("a", 2), ("b", 1)];
+    /// Assert::new("word counts", &counts).contains_in_any_order([("b", 1), ("a", 2)]);
+    /// ```
     pub fn new(name: &'a str, elements: &'a [T]) -> Self {
         Assert { name, elements }
     }
 
     /// The collection holds exactly `expected`, in any order, each as often.
+    ///
+    /// See [`Assert`] for an example.
     #[track_caller]
     pub fn contains_in_any_order(&self, expected: impl IntoIterator<Item = T>)
     where
@@ -110,6 +148,8 @@ impl<'a, T: Debug> Assert<'a, T> {
     }
 
     /// Every element satisfies `predicate`.
+    ///
+    /// See [`Assert`] for an example.
     #[track_caller]
     pub fn all_satisfy(&self, predicate: impl Fn(&T) -> bool) {
         let failing: Vec<String> = self.elements.iter().filter(|x| !predicate(x)).map(|x| format!("{x:?}")).collect();
@@ -125,6 +165,8 @@ impl<'a, T: Debug> Assert<'a, T> {
     }
 
     /// The elements, taken together, satisfy `check` (which may look at all of them).
+    ///
+    /// See [`Assert`] for an example.
     #[track_caller]
     pub fn satisfies(&self, check: impl Fn(&[T]) -> bool) {
         if !check(self.elements) {
@@ -134,6 +176,8 @@ impl<'a, T: Debug> Assert<'a, T> {
     }
 
     /// The collection holds exactly one element, equal to `expected`.
+    ///
+    /// See [`Assert`] for an example.
     #[track_caller]
     pub fn is_singleton(&self, expected: T)
     where
@@ -151,6 +195,8 @@ impl<'a, T: Debug> Assert<'a, T> {
     }
 
     /// The collection is empty.
+    ///
+    /// See [`Assert`] for an example.
     #[track_caller]
     pub fn is_empty(&self) {
         if !self.elements.is_empty() {

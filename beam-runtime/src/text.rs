@@ -7,6 +7,14 @@
 
 /// A string stored inline when short (up to 24 bytes), on the heap otherwise. It
 /// derefs to `str`, hashes and compares like one, and serializes as one.
+///
+/// ```
+/// use beam::text::Word;
+///
+/// let word = Word::from("cat");
+/// assert_eq!(word, "cat");
+/// assert_eq!(word.to_uppercase(), "CAT"); // any `str` method
+/// ```
 pub use compact_str::CompactString as Word;
 
 /// The whitespace-separated words of `line` (as `str::split_whitespace` splits), as
@@ -32,6 +40,16 @@ pub fn words(line: String) -> Words {
 }
 
 /// The iterator of [`words`].
+///
+/// ```
+/// use beam::text::{Word, words};
+///
+/// let mut it = words("  to be\tor ".to_owned());
+/// assert_eq!(it.next(), Some(Word::from("to")));
+/// assert_eq!(it.next().as_deref(), Some("be"));
+/// assert_eq!(it.next().as_deref(), Some("or"));
+/// assert_eq!(it.next(), None);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Words {
     line: String,

@@ -17,13 +17,21 @@ use super::CombineFn;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Mean;
 
-/// Numbers that [`Mean`] can average (converted with `as f64`).
+/// Numbers that [`Mean`] can average (converted with `as f64`): every primitive
+/// integer and float type.
+///
+/// ```
+/// use beam::combine::AsF64;
+///
+/// assert_eq!(7u8.as_f64(), 7.0);
+/// assert_eq!((-2i64).as_f64(), -2.0);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`Mean` averages numbers, but the values are `{Self}`",
     label = "not a number"
 )]
 pub trait AsF64 {
-    /// The value as `f64`.
+    /// The value as `f64`. See [`AsF64`].
     #[allow(clippy::wrong_self_convention)]
     fn as_f64(self) -> f64;
 }

@@ -74,6 +74,20 @@ pub trait CombineFn<In>: Sync {
     fn extract_output(&self, acc: Self::Acc) -> Self::Out;
     /// What `combine_globally` emits for an empty input: nothing by default (there is
     /// no minimum of no numbers); `Sum` and `Count` emit zero.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let out = pipeline! {
+    ///     xs = from_iter(Vec::<u32>::new());
+    ///     total = xs -> combine_globally(Sum) -> collect();
+    ///     lowest = xs -> combine_globally(Min) -> collect();
+    /// }
+    /// .run()?;
+    /// assert_eq!(out.total, vec![0]);
+    /// assert!(out.lowest.is_empty());
+    /// # Ok::<(), beam::Error>(())
+    /// ```
     fn default_output(&self) -> Option<Self::Out> {
         None
     }

@@ -24,6 +24,20 @@ pub struct Top<F> {
 
 impl<F> Top<F> {
     /// Keeps the `n` inputs with the largest `key(&input)`.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let out = pipeline! {
+    ///     scores = from_iter(vec![("ann", 3u32), ("bob", 8), ("ann", 9), ("ann", 5)]);
+    ///     best = scores -> combine_per_key(Top::by(2, |s: &u32| *s)) -> collect();
+    /// }
+    /// .run()?;
+    /// let mut best = out.best;
+    /// best.sort();
+    /// assert_eq!(best, vec![("ann", vec![9, 5]), ("bob", vec![8])]);
+    /// # Ok::<(), beam::Error>(())
+    /// ```
     pub fn by(n: usize, key: F) -> Self {
         Top { n, key }
     }

@@ -323,10 +323,6 @@ impl SplitBytes {
         self.lines.line_of(&self.first) + n.saturating_sub(1)
     }
 
-    pub fn path(&self) -> &Path {
-        self.lines.path()
-    }
-
     /// Bytes read since the last call.
     pub fn take_bytes_read(&mut self) -> u64 {
         self.lines.take_bytes_read()

@@ -12,6 +12,23 @@ use crate::collection::Collection;
 use crate::error::{Error, ErrorKind, Result};
 
 /// The map a side input read with `as_map` or `as_multimap` is handed as.
+///
+/// ```
+/// use beam::prelude::*;
+///
+/// let out = pipeline! {
+///     rates = from_iter(vec![("EUR", 1u32), ("USD", 2)]);
+///     orders = from_iter(vec![("USD", 10u32), ("EUR", 3)]);
+///     in_eur = orders
+///         -> map_with(as_map(rates), |(cur, amount): (&str, u32), rates: &SideMap<&str, u32>| amount * rates[cur])
+///         -> collect();
+/// }
+/// .run()?;
+/// let mut in_eur = out.in_eur;
+/// in_eur.sort();
+/// assert_eq!(in_eur, vec![3, 20]);
+/// # Ok::<(), beam::Error>(())
+/// ```
 pub type SideMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Holds a side input's value from when its producer has run.
