@@ -201,6 +201,37 @@ fn joins_match_a_sequential_join() {
 }
 
 #[test]
+fn joins_of_owned_strings() {
+    // Owned keys and values are moved into a key's last output and cloned for the
+    // others; every output must still be whole.
+    let left: Vec<(String, String)> = (0..3000).map(|i| (format!("k{}", i % 40), format!("l{i}"))).collect();
+    let right: Vec<(String, String)> =
+        (0..60).flat_map(|k| (0..k % 3).map(move |j| (format!("k{k}"), format!("r{k}.{j}")))).collect();
+    let out = pipeline! {
+        l = from_slice(&left);
+        r = from_slice(&right);
+        inner = (l, r) -> join() -> collect();
+        outer = (l, r) -> left_join() -> collect();
+    }
+    .run()
+    .unwrap();
+    let mut inner = Vec::new();
+    let mut outer = Vec::new();
+    for (k, v1) in &left {
+        let matches: Vec<&String> = right.iter().filter(|r| &r.0 == k).map(|r| &r.1).collect();
+        if matches.is_empty() {
+            outer.push((k.clone(), (v1.clone(), None)));
+        }
+        for v2 in matches {
+            inner.push((k.clone(), (v1.clone(), v2.clone())));
+            outer.push((k.clone(), (v1.clone(), Some(v2.clone()))));
+        }
+    }
+    assert_that!(out.inner).contains_in_any_order(inner);
+    assert_that!(out.outer).contains_in_any_order(outer);
+}
+
+#[test]
 fn a_join_of_two_collections_from_one_source() {
     let data: Vec<(u32, i64)> = (0..1000).map(|i| (i % 10, i64::from(i))).collect();
     let out = pipeline! {

@@ -116,18 +116,34 @@ impl<K: Hash + Eq, V> JoinTable<K, V> {
         self.first.find(self.hasher.hash_one(key), |e| e.0 == *key)
     }
 
-    /// The values of `key`, given what [`first`](Self::first) found for it.
-    #[inline(always)]
-    fn values<'a>(&'a self, first: Option<&'a (K, V)>) -> Option<impl Iterator<Item = &'a V> + use<'a, K, V>> {
-        let (key, first) = first?;
-        let more = if self.more.is_empty() { None } else { self.more.find(self.hasher.hash_one(key), |e| e.0 == *key) };
-        Some(std::iter::once(first).chain(more.into_iter().flat_map(|(_, values)| values)))
+    /// The values of `key` after its first, if any. Most joins look up a unique key
+    /// and never get here.
+    fn more_values(&self, key: &K) -> &[V] {
+        self.more.find(self.hasher.hash_one(key), |e| e.0 == *key).map_or(&[], |(_, values)| values)
     }
 
-    /// The values of `key`.
+    /// Emits one output for each value of the key whose first value is `first`,
+    /// made by `output` from the key, the left value and the
+    /// right value. The last output takes the key and the left value by move: a key
+    /// with one value, the common case, clones neither.
     #[inline(always)]
-    fn get<'a>(&'a self, key: &K) -> Option<impl Iterator<Item = &'a V> + use<'a, K, V>> {
-        self.values(self.first(key))
+    fn emit_each<V1: Clone, O>(
+        &self,
+        first: &V,
+        key: K,
+        left: V1,
+        output: impl Fn(K, V1, V) -> O,
+        emit: &mut impl FnMut(O),
+    ) where
+        K: Clone,
+        V: Clone,
+    {
+        if !self.more.is_empty() {
+            for value in self.more_values(&key) {
+                emit(output(key.clone(), left.clone(), value.clone()));
+            }
+        }
+        emit(output(key, left, first.clone()));
     }
 }
 
@@ -190,7 +206,7 @@ where
     #[inline(always)]
     fn process<E: FnMut(Self::Out)>(&self, (key, left): (K, V1), emit: &mut E) {
         let table = self.right.get();
-        emit_inner(table.get(&key), key, left, emit);
+        emit_inner(table, table.first(&key), key, left, emit);
     }
 }
 
@@ -205,38 +221,36 @@ where
     #[inline(always)]
     fn process<E: FnMut(Self::Out)>(&self, (key, left): (K, V1), emit: &mut E) {
         let table = self.right.get();
-        emit_left(table.get(&key), key, left, emit);
+        emit_left(table, table.first(&key), key, left, emit);
     }
 }
 
 /// What an inner join emits for one left element: a pair per matching right value.
 #[inline(always)]
-fn emit_inner<'a, K: Clone, V1: Clone, V2: Clone + 'a>(
-    rights: Option<impl Iterator<Item = &'a V2>>,
+fn emit_inner<K: Hash + Eq + Clone, V1: Clone, V2: Clone>(
+    table: &JoinTable<K, V2>,
+    first: Option<&(K, V2)>,
     key: K,
     left: V1,
     emit: &mut impl FnMut((K, (V1, V2))),
 ) {
-    for right in rights.into_iter().flatten() {
-        emit((key.clone(), (left.clone(), right.clone())));
+    if let Some((_, first)) = first {
+        table.emit_each(first, key, left, |k, l, r| (k, (l, r)), emit);
     }
 }
 
 /// What a left join emits for one left element: a pair per matching right value, or
 /// the element with `None`.
 #[inline(always)]
-fn emit_left<'a, K: Clone, V1: Clone, V2: Clone + 'a>(
-    rights: Option<impl Iterator<Item = &'a V2>>,
+fn emit_left<K: Hash + Eq + Clone, V1: Clone, V2: Clone>(
+    table: &JoinTable<K, V2>,
+    first: Option<&(K, V2)>,
     key: K,
     left: V1,
     emit: &mut impl FnMut((K, (V1, Option<V2>))),
 ) {
-    match rights {
-        Some(rights) => {
-            for right in rights {
-                emit((key.clone(), (left.clone(), Some(right.clone()))));
-            }
-        }
+    match first {
+        Some((_, first)) => table.emit_each(first, key, left, |k, l, r| (k, (l, Some(r))), emit),
         None => emit((key, (left, None))),
     }
 }
@@ -282,7 +296,7 @@ macro_rules! look_ahead {
             #[inline(always)]
             fn process_found<E: FnMut(Self::Out)>(&self, found: &mut Self::Found, (key, left): (K, V1), emit: &mut E) {
                 let table = self.right.get();
-                $emit(table.values(found.take()), key, left, emit);
+                $emit(table, found.take(), key, left, emit);
             }
         }
     };
