@@ -41,14 +41,9 @@ impl<K: Hash + Eq, S> KeyedTables<K, S> {
     pub fn entry(&mut self, hasher: &KeyHasher, key: K, create: impl FnOnce() -> S) -> &mut S {
         let hash = hasher.hash_one(&key);
         let table = &mut self.tables[partition_of(hash)];
-        // `find_entry`, then `insert_unique` on a miss, measured faster than `entry`,
-        // which prepares an insert on every call.
-        match table.find_entry(hash, |e| e.0 == key) {
-            Ok(found) => &mut found.into_mut().1,
-            Err(absent) => {
-                let table = absent.into_table();
-                &mut table.insert_unique(hash, (key, create()), |e| hasher.hash_one(&e.0)).into_mut().1
-            }
+        match table.entry(hash, |e| e.0 == key, |e| hasher.hash_one(&e.0)) {
+            Entry::Occupied(e) => &mut e.into_mut().1,
+            Entry::Vacant(e) => &mut e.insert((key, create())).into_mut().1,
         }
     }
 }
