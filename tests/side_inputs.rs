@@ -232,6 +232,20 @@ fn joins_of_owned_strings() {
 }
 
 #[test]
+fn a_self_join_of_a_source() {
+    // The right side is the loop's own input: the join runs in a second pass over
+    // it, looking each chunk up in the table built from the first.
+    let data: Vec<(u32, u32)> = (0..5000).map(|i| (i % 100, i)).collect();
+    let out = pipeline! {
+        pairs = from_iter(data.clone());
+        n = (pairs, pairs) -> join() -> count() -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_that!(out.n).is_singleton(100 * 50 * 50);
+}
+
+#[test]
 fn a_join_of_two_collections_from_one_source() {
     let data: Vec<(u32, i64)> = (0..1000).map(|i| (i % 10, i64::from(i))).collect();
     let out = pipeline! {
