@@ -302,28 +302,64 @@ fn user_counters_are_summed_over_workers() {
     assert!(out.metrics.to_string().contains("odd: 50000"));
 }
 
+/// Sums, counting its extractions with the user counter `extracted`: code that runs
+/// in the merge after the loop, on any thread of the pool.
+struct CountingSum;
+
+impl CombineFn<u64> for CountingSum {
+    type Acc = u64;
+    type Out = u64;
+    fn create_accumulator(&self) -> u64 {
+        0
+    }
+    fn add_input(&self, acc: &mut u64, x: u64) {
+        *acc += x;
+    }
+    fn merge_accumulators(&self, acc: &mut u64, other: u64) {
+        *acc += other;
+    }
+    fn extract_output(&self, acc: u64) -> u64 {
+        beam::metrics::counter("extracted").inc();
+        acc
+    }
+}
+
+#[test]
+fn user_counters_of_concurrent_runs_stay_apart() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        // Another pipeline runs again and again on the same rayon pool meanwhile.
+        let other = scope.spawn(|| {
+            let mut runs = 0;
+            while !done.load(Ordering::Relaxed) || runs == 0 {
+                let out = pipeline! {
+                    xs = from_iter(0..100u64);
+                    n = xs -> count() -> collect();
+                }
+                .run()
+                .unwrap();
+                assert_eq!(out.metrics.counter("extracted"), 0);
+                runs += 1;
+            }
+        });
+        for _ in 0..20 {
+            let out = pipeline! {
+                xs = from_iter(0..20_000u64);
+                sums = xs -> map(|x: u64| (x % 5000, x)) -> combine_per_key(CountingSum) -> collect();
+            }
+            .run()
+            .unwrap();
+            assert_eq!(out.metrics.counter("extracted"), 5000);
+        }
+        done.store(true, Ordering::Relaxed);
+        other.join().unwrap();
+    });
+}
+
 #[test]
 fn user_counters_of_a_pipeline_run_inside_a_stage_stay_apart() {
     use beam::metrics::counter;
-    /// Sums, counting its extractions: code that runs after the loop.
-    struct CountingSum;
-    impl CombineFn<u64> for CountingSum {
-        type Acc = u64;
-        type Out = u64;
-        fn create_accumulator(&self) -> u64 {
-            0
-        }
-        fn add_input(&self, acc: &mut u64, x: u64) {
-            *acc += x;
-        }
-        fn merge_accumulators(&self, acc: &mut u64, other: u64) {
-            *acc += other;
-        }
-        fn extract_output(&self, acc: u64) -> u64 {
-            counter("extracted").inc();
-            acc
-        }
-    }
     let mut rng = StdRng::seed_from_u64(31);
     let xs: Vec<u64> = (0..5_000).map(|_| rng.random_range(0..1000)).collect();
     let out = pipeline! {

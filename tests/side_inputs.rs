@@ -232,6 +232,20 @@ fn joins_of_owned_strings() {
 }
 
 #[test]
+fn joins_of_collections_with_raw_names() {
+    let out = pipeline! {
+        r#match = from_iter(vec![(1u32, "a"), (2, "b")]);
+        r#type = from_iter(vec![(1u32, 10), (3, 30)]);
+        joined = (r#match, r#type) -> join() -> collect();
+        grouped = (r#match, r#type) -> co_group_by_key() -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_that!(out.joined).contains_in_any_order([(1, ("a", 10))]);
+    assert_that!(out.grouped).satisfies(|g| g.len() == 3);
+}
+
+#[test]
 fn a_self_join_of_a_source() {
     // The right side is the loop's own input: the join runs in a second pass over
     // it, looking each chunk up in the table built from the first.

@@ -493,9 +493,11 @@ fn consumers(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> T
 fn input_names(graph: &Graph, node: NodeId) -> TokenStream {
     let mut names: Vec<Ident> = Vec::new();
     for (i, input) in graph.nodes[node].inputs.iter().enumerate() {
-        let named = input.node.and_then(|n| graph.nodes[n].name.as_ref());
-        let text = named.map_or_else(|| format!("input{}", i + 1), Ident::to_string);
-        names.push(Ident::new(&text, input.span));
+        let named = input.node.and_then(|n| graph.nodes[n].name.clone());
+        // Cloned, not rebuilt from text: a raw name (`r#match`) stays raw.
+        let mut name = named.unwrap_or_else(|| format_ident!("input{}", i + 1));
+        name.set_span(input.span);
+        names.push(name);
     }
     // A self-join names one collection twice; it is declared once.
     let mut declared: Vec<&Ident> = Vec::new();

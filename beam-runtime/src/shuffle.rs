@@ -76,9 +76,12 @@ where
             }
         }
     }
+    // User code merges here (a `CombineFn`), on any thread: its counters are the run's.
+    let run = crate::metrics::current_run();
     by_partition
         .into_par_iter()
         .map(|mut tables| {
+            let _in_run = crate::metrics::enter_run(run);
             // Merge into the largest table so the fewest entries move.
             tables.sort_by_key(|t| std::cmp::Reverse(t.len()));
             let mut tables = tables.into_iter();
