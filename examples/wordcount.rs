@@ -31,7 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             .collect::<Vec<_>>()
                     });
         counts = words -> count_per_element();
-        top    = counts -> top(10, |(_, n): &(String, u64)| *n) -> collect();
+        // Ranked by count, ties by word, so the listing is the same every run.
+        top    = counts -> top(10, |(w, n): &(String, u64)| (*n, std::cmp::Reverse(w.clone()))) -> collect();
         total  = words -> count() -> collect();
         distinct = counts -> count() -> collect();
         all    = counts -> collect();
