@@ -515,14 +515,13 @@ fn input_names(graph: &Graph, node: NodeId) -> TokenStream {
 /// The joins of `segment` that read its loop's input as their left input: each
 /// looks a whole chunk up before the loop runs on its elements (`LookAhead`).
 fn looking_ahead(graph: &Graph, segment: &Segment) -> Vec<NodeId> {
-    let head = segment.input.node();
-    readers(graph, segment, head)
-        .into_iter()
-        .filter(|&r| {
-            let node = &graph.nodes[r];
-            node.spec.is_some_and(|s| s.join) && node.inputs.iter().any(|i| i.side.is_none() && i.node == Some(head))
-        })
-        .collect()
+    readers(graph, segment, segment.input.node()).into_iter().filter(|&r| looks_ahead(graph, segment, r)).collect()
+}
+
+/// Whether stage `id` is a join whose left input is `segment`'s loop input.
+fn looks_ahead(graph: &Graph, segment: &Segment, id: NodeId) -> bool {
+    let (node, head) = (&graph.nodes[id], segment.input.node());
+    node.spec.is_some_and(|s| s.join) && node.inputs.iter().any(|i| i.side.is_none() && i.node == Some(head))
 }
 
 /// The stages of `segment` that read the output of `id`.
@@ -583,7 +582,7 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
             quote!(|#out| { __counts[#k] += 1; #downstream __stage.set(#id); })
         };
         let at = node.call.op.span();
-        let process = if looking_ahead(graph, segment).contains(&id) {
+        let process = if looks_ahead(graph, segment, id) {
             let ahead = var_at("ahead", id, at);
             quote_spanned!(at=> ::beam::__private::LookAhead::process_found(&#stage, #ahead, #input, &mut #emit))
         } else {

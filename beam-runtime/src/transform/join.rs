@@ -195,36 +195,6 @@ where
     (Join { right: K::same_table(right), _in: PhantomData }, Witness::new())
 }
 
-impl<K, V1, V2> Stage for Join<'_, K, V1, V2, false>
-where
-    K: Hash + Eq + Clone + Send + Sync,
-    V1: Clone,
-    V2: Clone + Send + Sync,
-{
-    type In = (K, V1);
-    type Out = (K, (V1, V2));
-    #[inline(always)]
-    fn process<E: FnMut(Self::Out)>(&self, (key, left): (K, V1), emit: &mut E) {
-        let table = self.right.get();
-        emit_inner(table, table.first(&key), key, left, emit);
-    }
-}
-
-impl<K, V1, V2> Stage for Join<'_, K, V1, V2, true>
-where
-    K: Hash + Eq + Clone + Send + Sync,
-    V1: Clone,
-    V2: Clone + Send + Sync,
-{
-    type In = (K, V1);
-    type Out = (K, (V1, Option<V2>));
-    #[inline(always)]
-    fn process<E: FnMut(Self::Out)>(&self, (key, left): (K, V1), emit: &mut E) {
-        let table = self.right.get();
-        emit_left(table, table.first(&key), key, left, emit);
-    }
-}
-
 /// What an inner join emits for one left element: a pair per matching right value.
 #[inline(always)]
 fn emit_inner<K: Hash + Eq + Clone, V1: Clone, V2: Clone>(
@@ -272,8 +242,25 @@ impl<'s, K, V> Found<'s, K, V> {
     }
 }
 
-macro_rules! look_ahead {
-    ($left:literal, $emit:ident) => {
+/// The `Stage` and `LookAhead` impls of one kind of join: `join()` (`false`) or
+/// `left_join()` (`true`), with its output value and what it emits per element.
+macro_rules! join_stage {
+    ($left:literal, $right_out:ty, $emit:ident) => {
+        impl<K, V1, V2> Stage for Join<'_, K, V1, V2, $left>
+        where
+            K: Hash + Eq + Clone + Send + Sync,
+            V1: Clone,
+            V2: Clone + Send + Sync,
+        {
+            type In = (K, V1);
+            type Out = (K, (V1, $right_out));
+            #[inline(always)]
+            fn process<E: FnMut(Self::Out)>(&self, (key, left): (K, V1), emit: &mut E) {
+                let table = self.right.get();
+                $emit(table, table.first(&key), key, left, emit);
+            }
+        }
+
         impl<'s, K, V1, V2> LookAhead for Join<'s, K, V1, V2, $left>
         where
             K: Hash + Eq + Clone + Send + Sync,
@@ -302,5 +289,5 @@ macro_rules! look_ahead {
     };
 }
 
-look_ahead!(false, emit_inner);
-look_ahead!(true, emit_left);
+join_stage!(false, V2, emit_inner);
+join_stage!(true, Option<V2>, emit_left);
