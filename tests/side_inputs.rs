@@ -385,6 +385,29 @@ fn side_inputs_computed_from_the_stage_own_input() {
 }
 
 #[test]
+fn two_loops_reading_each_others_totals() {
+    // Each loop reads, as a side input, the total the other computes; one of the
+    // two stages runs in a second pass. Sequential reference: sums shifted by totals.
+    for (name, pairs) in keyed_datasets() {
+        let xs: Vec<i64> = pairs.iter().map(|&(_, v)| v).collect();
+        let ys: Vec<i64> = pairs.iter().map(|&(k, _)| i64::from(k)).rev().collect();
+        let out = pipeline! {
+            xs = from_slice(&xs);
+            ys = from_slice(&ys);
+            tx = xs -> combine_globally(Sum);
+            ty = ys -> count();
+            mx = xs -> map_with(as_singleton(ty), |x: i64, n: &u64| x + *n as i64) -> collect();
+            my = ys -> map_with(as_singleton(tx), |y: i64, t: &i64| y * 2 + *t) -> collect();
+        }
+        .run()
+        .unwrap();
+        let (tx, ty) = (xs.iter().sum::<i64>(), ys.len() as i64);
+        assert_that!(out.mx, "{name}: mx").contains_in_any_order(xs.iter().map(|x| x + ty));
+        assert_that!(out.my, "{name}: my").contains_in_any_order(ys.iter().map(|y| y * 2 + tx));
+    }
+}
+
+#[test]
 fn dead_letters_as_a_side_input() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("points.jsonl");

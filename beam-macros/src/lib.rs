@@ -40,7 +40,15 @@ fn compile(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
         let errors = diag.into_compile_errors();
         return quote::quote! {{ #errors #placeholder }};
     }
-    let plan = plan::plan(&graph);
+    let plan = match plan::plan(&graph) {
+        Ok(plan) => plan,
+        // A bug of ours, not the user's: said so, instead of a panic.
+        Err(bug) => {
+            let message =
+                format!("internal error in `pipeline!`: {bug}; please report this pipeline to beam's authors");
+            return syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
+        }
+    };
     let code = expand::expand(&graph, &plan);
     match anchor {
         Some(anchor) => same_hygiene(code, anchor),

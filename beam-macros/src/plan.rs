@@ -3,6 +3,8 @@
 //! each element and ending in barriers (shuffles, combines, sinks) whose per-worker
 //! state is merged after the loop.
 
+use std::collections::HashSet;
+
 use crate::graph::{Graph, NodeId};
 use crate::ops::Kind;
 
@@ -65,12 +67,45 @@ pub struct Plan {
 }
 
 /// Plans a graph that passed every check (no unknown transforms, no cycles).
-pub fn plan(graph: &Graph) -> Plan {
-    let order = topological_order(graph);
+///
+/// Segments are grown from their inputs; a stage that reads a side input joins the
+/// loop of its own input when it can. Two loops can then wait on each other: each
+/// holds a stage that reads, as a side input, what the other loop computes
+/// (`m1 = xs -> map_with(as_singleton(count_of_ys), ..)` beside
+/// `m2 = ys -> map_with(as_singleton(count_of_xs), ..)`). Such a cycle is broken by
+/// moving one of those stages into a second pass over its held input, and planning
+/// again; each round moves one more stage, so planning ends.
+pub fn plan(graph: &Graph) -> Result<Plan, String> {
+    let order = topological_order(graph)?;
     let position = |n: NodeId| order.iter().position(|&o| o == n).unwrap_or(usize::MAX);
+    let mut second_pass: HashSet<NodeId> = HashSet::new();
+    loop {
+        let segments = segments(graph, &order, &position, &second_pass);
+        match order_segments(graph, segments) {
+            Ok(segments) => return Ok(Plan { segments }),
+            Err(Cycle { segments, members }) => {
+                // A stage of the cycle that waits for another loop of the cycle.
+                let waits = members
+                    .into_iter()
+                    .filter(|&m| graph.side_inputs(m).any(|(p, _, _)| segments.iter().any(|s| s.produces(graph, p))));
+                match waits.min() {
+                    Some(stage) if second_pass.insert(stage) => {}
+                    _ => return Err("segments depend on each other in a cycle".to_owned()),
+                }
+            }
+        }
+    }
+}
 
+/// The segments of the graph, each grown from its input.
+fn segments(
+    graph: &Graph,
+    order: &[NodeId],
+    position: &dyn Fn(NodeId) -> usize,
+    second_pass: &HashSet<NodeId>,
+) -> Vec<Segment> {
     let mut inputs: Vec<SegmentInput> = Vec::new();
-    for &id in &order {
+    for &id in order {
         let node = &graph.nodes[id];
         match node.spec.map(|s| s.kind) {
             Some(Kind::Source) => inputs.push(SegmentInput::Source(id)),
@@ -91,17 +126,21 @@ pub fn plan(graph: &Graph) -> Plan {
     let mut queue: Vec<SegmentInput> = inputs;
     queue.reverse();
     while let Some(input) = queue.pop() {
-        let (segment, cuts) = grow(graph, input, &position);
+        let (segment, cuts) = grow(graph, input, position, second_pass);
         segments.push(segment);
         queue.extend(cuts);
     }
-    let segments = order_segments(graph, segments);
-    Plan { segments }
+    segments
 }
 
 /// One segment from its input: every stage reachable through element-wise stages.
 /// Returns the segment and the segments it had to cut off (see `SegmentInput::Reread`).
-fn grow(graph: &Graph, input: SegmentInput, position: &dyn Fn(NodeId) -> usize) -> (Segment, Vec<SegmentInput>) {
+fn grow(
+    graph: &Graph,
+    input: SegmentInput,
+    position: &dyn Fn(NodeId) -> usize,
+    second_pass: &HashSet<NodeId>,
+) -> (Segment, Vec<SegmentInput>) {
     let mut members = Vec::new();
     let mut materialized = Vec::new();
     let mut cuts = Vec::new();
@@ -145,9 +184,12 @@ fn grow(graph: &Graph, input: SegmentInput, position: &dyn Fn(NodeId) -> usize) 
                 if !materialized.contains(&id) && !is_barrier_output(graph, id) {
                     materialized.push(id);
                 }
-            } else if graph.side_inputs(reader).any(|(p, _, _)| graph.reaches(anchor, p)) {
-                // `reader` needs a collection this very loop computes: it runs in a
-                // later loop over `id`'s output, held after this one.
+            } else if second_pass.contains(&reader)
+                || graph.side_inputs(reader).any(|(p, _, _)| graph.reaches(anchor, p))
+            {
+                // `reader` needs a collection this very loop computes (or one computed
+                // by a loop that waits for this one): it runs in a later loop over
+                // `id`'s output, held after this one.
                 if !materialized.contains(&id) && !is_barrier_output(graph, id) {
                     materialized.push(id);
                 }
@@ -163,35 +205,51 @@ fn grow(graph: &Graph, input: SegmentInput, position: &dyn Fn(NodeId) -> usize) 
     (Segment { input, members, materialized }, cuts)
 }
 
-/// Runs each segment after the segments that produce what it reads: its input, and
-/// the side inputs of its stages. Otherwise keeps plan order.
-fn order_segments(graph: &Graph, segments: Vec<Segment>) -> Vec<Segment> {
-    // The segment where each node's result becomes available.
-    let home = |n: NodeId| {
+/// Segments that wait on each other: each needs what another one produces.
+struct Cycle {
+    segments: Vec<Segment>,
+    /// The stages of those segments.
+    members: Vec<NodeId>,
+}
+
+impl Segment {
+    /// Whether node `n`'s result is available once this segment has run.
+    fn produces(&self, graph: &Graph, n: NodeId) -> bool {
         // A source's bad records are ready when its segment is done.
         let n = if graph.nodes[n].is(Kind::DeadLetters) { graph.nodes[n].inputs[0].node.unwrap_or(n) } else { n };
-        segments.iter().position(|s| {
-            s.members.contains(&n)
-                || matches!(s.input, SegmentInput::Source(a) | SegmentInput::Flatten(a) if a == n)
-                || s.materialized.contains(&n)
-        })
-    };
+        self.members.contains(&n)
+            || matches!(self.input, SegmentInput::Source(a) | SegmentInput::Flatten(a) if a == n)
+            || self.materialized.contains(&n)
+    }
+
+    /// The nodes whose results this segment reads: its input's, and its stages'
+    /// side inputs.
+    fn needs(&self, graph: &Graph) -> Vec<NodeId> {
+        let mut producers: Vec<NodeId> = match self.input {
+            SegmentInput::Source(_) => Vec::new(),
+            SegmentInput::Shuffled(b) => {
+                graph.nodes[b].inputs.iter().filter_map(|i| i.node).chain(std::iter::once(b)).collect()
+            }
+            SegmentInput::Flatten(f) => graph.nodes[f].inputs.iter().filter_map(|i| i.node).collect(),
+            SegmentInput::Reread(m, _) => vec![m],
+        };
+        for &member in &self.members {
+            producers.extend(graph.side_inputs(member).map(|(p, _, _)| p));
+        }
+        producers
+    }
+}
+
+/// Runs each segment after the segments that produce what it reads: its input, and
+/// the side inputs of its stages. Otherwise keeps plan order. Fails with the
+/// segments of a cycle if there is one.
+fn order_segments(graph: &Graph, segments: Vec<Segment>) -> Result<Vec<Segment>, Cycle> {
+    let home = |n: NodeId| segments.iter().position(|s| s.produces(graph, n));
     let needs: Vec<Vec<usize>> = segments
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let mut producers: Vec<NodeId> = match s.input {
-                SegmentInput::Source(_) => Vec::new(),
-                SegmentInput::Shuffled(b) => {
-                    graph.nodes[b].inputs.iter().filter_map(|i| i.node).chain(std::iter::once(b)).collect()
-                }
-                SegmentInput::Flatten(f) => graph.nodes[f].inputs.iter().filter_map(|i| i.node).collect(),
-                SegmentInput::Reread(m, _) => vec![m],
-            };
-            for &member in &s.members {
-                producers.extend(graph.side_inputs(member).map(|(p, _, _)| p));
-            }
-            let mut needs: Vec<usize> = producers.into_iter().filter_map(home).filter(|&h| h != i).collect();
+            let mut needs: Vec<usize> = s.needs(graph).into_iter().filter_map(home).filter(|&h| h != i).collect();
             needs.sort_unstable();
             needs.dedup();
             needs
@@ -200,14 +258,33 @@ fn order_segments(graph: &Graph, segments: Vec<Segment>) -> Vec<Segment> {
     let mut done = vec![false; segments.len()];
     let mut order = Vec::new();
     while order.len() < segments.len() {
-        let next = (0..segments.len())
-            .find(|&i| !done[i] && needs[i].iter().all(|&n| done[n]))
-            .expect("segments depend on each other in a cycle");
-        done[next] = true;
-        order.push(next);
+        match (0..segments.len()).find(|&i| !done[i] && needs[i].iter().all(|&n| done[n])) {
+            Some(next) => {
+                done[next] = true;
+                order.push(next);
+            }
+            None => {
+                // Every segment left waits for another one left: follow the waits
+                // until one repeats.
+                let mut path: Vec<usize> = vec![(0..segments.len()).find(|&i| !done[i]).unwrap_or(0)];
+                loop {
+                    let last = path[path.len() - 1];
+                    let Some(&next) = needs[last].iter().find(|&&n| !done[n]) else { break };
+                    if let Some(at) = path.iter().position(|&p| p == next) {
+                        path.drain(..at);
+                        break;
+                    }
+                    path.push(next);
+                }
+                let mut slots: Vec<Option<Segment>> = segments.into_iter().map(Some).collect();
+                let cycle: Vec<Segment> = path.iter().filter_map(|&i| slots[i].take()).collect();
+                let members = cycle.iter().flat_map(|s| s.members.iter().copied()).collect();
+                return Err(Cycle { segments: cycle, members });
+            }
+        }
     }
     let mut slots: Vec<Option<Segment>> = segments.into_iter().map(Some).collect();
-    order.into_iter().map(|i| slots[i].take().expect("each segment once")).collect()
+    Ok(order.into_iter().filter_map(|i| slots[i].take()).collect())
 }
 
 /// A barrier's result already is a collection; a flatten reads it as it is.
@@ -215,7 +292,7 @@ pub fn is_barrier_output(graph: &Graph, id: NodeId) -> bool {
     graph.nodes[id].spec.is_some_and(|s| matches!(s.kind, Kind::KeyedShuffle | Kind::GlobalCombine | Kind::DeadLetters))
 }
 
-fn topological_order(graph: &Graph) -> Vec<NodeId> {
+fn topological_order(graph: &Graph) -> Result<Vec<NodeId>, String> {
     let mut order = Vec::with_capacity(graph.nodes.len());
     let mut placed = vec![false; graph.nodes.len()];
     // The graph is small (one node per stage written) and acyclic: repeat until every
@@ -228,7 +305,205 @@ fn topological_order(graph: &Graph) -> Vec<NodeId> {
                 order.push(node.id);
             }
         }
-        assert!(order.len() > before, "planned a cyclic graph");
+        if order.len() == before {
+            return Err("planned a cyclic graph".to_owned());
+        }
     }
-    order
+    Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Diagnostics;
+
+    /// The plan of `src`, which must pass every check: one line per segment, in run
+    /// order, `input: stages`, each stage as `op` or `op=name`; `held: ..` lists the
+    /// collections the loop keeps for a later one.
+    fn plan_of(src: &str) -> Vec<String> {
+        let mut diag = Diagnostics::default();
+        let mut graph = Graph::build(syn::parse_str(src).expect("parses"), &mut diag);
+        crate::check::check(&mut graph, &mut diag);
+        assert!(!diag.has_errors(), "{:?}", diag.messages());
+        let plan = plan(&graph).expect("plans");
+        assert_sound(&graph, &plan);
+        plan.segments.iter().map(|s| describe(&graph, s)).collect()
+    }
+
+    fn label(graph: &Graph, n: NodeId) -> String {
+        let node = &graph.nodes[n];
+        match &node.name {
+            Some(name) => format!("{}={name}", node.op_name()),
+            None => node.op_name(),
+        }
+    }
+
+    fn describe(graph: &Graph, segment: &Segment) -> String {
+        let input = match segment.input {
+            SegmentInput::Source(n) | SegmentInput::Flatten(n) => label(graph, n),
+            SegmentInput::Shuffled(n) => format!("after {}", label(graph, n)),
+            SegmentInput::Reread(n, _) => format!("again {}", label(graph, n)),
+        };
+        let members: Vec<String> = segment.members.iter().map(|&m| label(graph, m)).collect();
+        let mut line = format!("{input}: {}", members.join(" "));
+        if !segment.materialized.is_empty() {
+            let held: Vec<String> = segment.materialized.iter().map(|&m| label(graph, m)).collect();
+            line = format!("{line}; held: {}", held.join(" "));
+        }
+        line
+    }
+
+    /// Every stage runs in exactly one loop (a source or flatten as its loop's input,
+    /// a source's bad records filled by the source), and every loop runs after the
+    /// loops whose results it reads.
+    fn assert_sound(graph: &Graph, plan: &Plan) {
+        for node in &graph.nodes {
+            let homes = plan
+                .segments
+                .iter()
+                .filter(|s| {
+                    s.members.contains(&node.id)
+                        || matches!(s.input, SegmentInput::Source(a) | SegmentInput::Flatten(a) if a == node.id)
+                })
+                .count();
+            let expected = usize::from(!node.is(Kind::DeadLetters));
+            assert_eq!(homes, expected, "`{}` runs in {homes} loops", label(graph, node.id));
+        }
+        for (i, segment) in plan.segments.iter().enumerate() {
+            for need in segment.needs(graph) {
+                let home = plan.segments.iter().position(|s| s.produces(graph, need));
+                assert!(home.is_some_and(|h| h < i), "segment {i} reads `{}` before it is made", label(graph, need));
+            }
+        }
+    }
+
+    #[test]
+    fn a_chain_of_element_wise_stages_is_one_loop() {
+        let plan = plan_of("xs = from_iter(v); out = xs -> map(f) -> filter(p) -> collect();");
+        assert_eq!(plan, ["from_iter=xs: map filter collect=out"]);
+    }
+
+    #[test]
+    fn a_keyed_shuffle_ends_a_loop_and_starts_another() {
+        let plan = plan_of("sums = from_iter(v) -> sum_per_key(); out = sums -> map(f) -> collect();");
+        assert_eq!(plan, ["from_iter: sum_per_key=sums", "after sum_per_key=sums: map collect=out"]);
+    }
+
+    #[test]
+    fn fan_out_branches_inside_one_loop() {
+        let plan = plan_of(
+            "xs = from_iter(v);
+             evens = xs -> filter(p) -> collect();
+             total = xs -> count() -> collect();",
+        );
+        assert_eq!(plan, ["from_iter=xs: filter collect=evens count", "after count: collect=total"]);
+    }
+
+    #[test]
+    fn flatten_reads_the_held_outputs_of_earlier_loops() {
+        let plan = plan_of(
+            "a = from_iter(v); b = from_iter(w) -> map(f);
+             all = (a, b) -> flatten() -> collect();",
+        );
+        assert_eq!(plan, ["from_iter=a: ; held: from_iter=a", "from_iter: map=b; held: map=b", "flatten: collect=all"]);
+    }
+
+    #[test]
+    fn a_side_input_is_computed_before_the_loop_that_reads_it() {
+        let plan = plan_of(
+            "orders = from_iter(o); rates = from_iter(r);
+             out = orders -> map_with(as_map(rates), f) -> collect();",
+        );
+        assert_eq!(plan, ["from_iter=rates: ; held: from_iter=rates", "from_iter=orders: map_with collect=out"]);
+    }
+
+    #[test]
+    fn a_side_input_computed_from_the_loops_own_input_needs_a_second_pass() {
+        let plan = plan_of(
+            "xs = from_iter(v); total = xs -> count();
+             out = xs -> map_with(as_singleton(total), f) -> collect();",
+        );
+        assert_eq!(plan, ["from_iter=xs: count=total; held: from_iter=xs", "again from_iter=xs: map_with collect=out"]);
+    }
+
+    #[test]
+    fn two_loops_reading_each_others_counts_are_planned_in_three_passes() {
+        // Each loop reads the count the other computes: one of the two stages reading
+        // a count runs in a second pass.
+        let plan = plan_of(
+            "xs = from_iter(a); ys = from_iter(b);
+             t1 = xs -> count(); t2 = ys -> count();
+             m1 = xs -> map_with(as_singleton(t2), f) -> collect();
+             m2 = ys -> map_with(as_singleton(t1), g) -> collect();",
+        );
+        assert_eq!(
+            plan,
+            [
+                "from_iter=xs: count=t1; held: from_iter=xs",
+                "from_iter=ys: count=t2 map_with collect=m2",
+                "again from_iter=xs: map_with collect=m1",
+            ]
+        );
+    }
+
+    #[test]
+    fn three_loops_in_a_ring_of_side_inputs() {
+        let plan = plan_of(
+            "xs = from_iter(a); ys = from_iter(b); zs = from_iter(c);
+             tx = xs -> count(); ty = ys -> count(); tz = zs -> count();
+             mx = xs -> map_with(as_singleton(ty), f) -> collect();
+             my = ys -> map_with(as_singleton(tz), f) -> collect();
+             mz = zs -> map_with(as_singleton(tx), f) -> collect();",
+        );
+        assert_eq!(plan.len(), 4, "{plan:#?}");
+    }
+
+    #[test]
+    fn a_join_reads_its_right_input_whole_first() {
+        let plan = plan_of(
+            "orders = from_iter(o); customers = from_iter(c);
+             out = (orders, customers) -> join() -> sum_per_key() -> collect();",
+        );
+        assert_eq!(
+            plan,
+            [
+                "from_iter=customers: ; held: from_iter=customers",
+                "from_iter=orders: join sum_per_key",
+                "after sum_per_key: collect=out",
+            ]
+        );
+    }
+
+    #[test]
+    fn partition_outputs_run_in_the_partitions_loop() {
+        let plan = plan_of(
+            "xs = from_iter(v); (small, big) = xs -> partition(2, f);
+             s = small -> collect(); b = big -> count() -> collect();",
+        );
+        assert_eq!(
+            plan,
+            [
+                "from_iter=xs: partition partition_output=small partition_output=big collect=s count",
+                "after count: collect=b",
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_records_are_read_after_their_source() {
+        let plan = plan_of("(rows, bad) = read_csv(p); r = rows -> collect(); b = bad -> collect();");
+        assert_eq!(plan, ["read_csv=rows: collect=r", "after bad_records=bad: collect=b"]);
+    }
+
+    #[test]
+    fn a_co_group_reads_its_held_inputs() {
+        let plan = plan_of(
+            "a = from_iter(v); b = from_iter(w);
+             out = (a, b) -> co_group_by_key() -> collect();",
+        );
+        assert_eq!(
+            plan,
+            ["from_iter=a: ; held: from_iter=a", "from_iter=b: ; held: from_iter=b", "co_group_by_key: collect=out"]
+        );
+    }
 }
