@@ -170,3 +170,26 @@ fn shuffled_output_feeds_further_stages() {
         assert_eq!(got, expect_buckets, "{name}: buckets");
     }
 }
+
+/// A key hashes alike, and so lands in the same partition, in every process: this
+/// test runs its own binary again and compares the hashes the child computed.
+#[test]
+fn key_hashes_are_the_same_in_every_process() {
+    use std::hash::BuildHasher;
+    let hasher = beam::KeyHasher::default();
+    let mut hashes: Vec<u64> = ["", "a", "auction 17", "ünïcödé"].iter().map(|k| hasher.hash_one(k)).collect();
+    hashes.extend([0u64, 1, u64::MAX].iter().map(|k| hasher.hash_one(k)));
+    hashes.push(hasher.hash_one((7u32, "seven".to_owned())));
+    let line = format!("key hashes: {hashes:?}");
+    if std::env::var_os("BEAM_PRINT_KEY_HASHES").is_some() {
+        println!("{line}");
+        return;
+    }
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["key_hashes_are_the_same_in_every_process", "--exact", "--nocapture", "--test-threads=1"])
+        .env("BEAM_PRINT_KEY_HASHES", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    assert!(stdout.contains(&line), "this process: {line}\nthe child:\n{stdout}");
+}

@@ -42,6 +42,7 @@ pub use io::text::TextInput;
 pub use metrics::{Metrics, StageMetrics};
 pub use pipeline::Pipeline;
 pub use plan::{Plan, StageInfo};
+pub use shuffle::KeyHasher;
 pub use transform::side::SideMap;
 
 /// Everything a pipeline's author needs in scope.

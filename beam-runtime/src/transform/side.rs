@@ -29,7 +29,7 @@ use crate::error::{Error, ErrorKind, Result};
 /// assert_eq!(in_eur, vec![3, 20]);
 /// # Ok::<(), beam::Error>(())
 /// ```
-pub type SideMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub type SideMap<K, V> = std::collections::HashMap<K, V, crate::KeyHasher>;
 
 /// Holds a side input's value from when its producer has run.
 #[doc(hidden)]
