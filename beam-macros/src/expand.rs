@@ -647,16 +647,8 @@ fn plan_tokens(graph: &Graph, plan: &Plan) -> TokenStream {
             None => quote!(::core::option::Option::None),
         };
         let (line, column) = (node.line as u32, node.column as u32);
-        let kind = match node.spec.map(|s| s.kind) {
-            Some(Kind::Source) => quote!(Source),
-            Some(Kind::ElementWise) | None => quote!(ElementWise),
-            Some(Kind::KeyedShuffle) => quote!(KeyedShuffle),
-            Some(Kind::GlobalCombine) => quote!(GlobalCombine),
-            Some(Kind::Flatten) => quote!(Flatten),
-            Some(Kind::Sink) => quote!(Sink),
-            Some(Kind::DeadLetters) => quote!(DeadLetters),
-            Some(Kind::PartitionOutput) => quote!(ElementWise),
-        };
+        // The variant of the plan's `StageKind`, named as the macro's (the same type).
+        let kind = Ident::new(&format!("{:?}", node.spec.map_or(Kind::ElementWise, |s| s.kind)), Span::call_site());
         let inputs = node.inputs.iter().filter(|i| i.side.is_none()).filter_map(|i| i.node);
         let side_inputs = node.inputs.iter().filter(|i| i.side.is_some()).filter_map(|i| i.node);
         let name = match &node.name {
@@ -685,13 +677,15 @@ fn plan_tokens(graph: &Graph, plan: &Plan) -> TokenStream {
             SegmentInput::Source(n) => (quote!(Source(#n)), Some(n)),
             SegmentInput::Shuffled(n) => (quote!(Shuffled(#n)), None),
             SegmentInput::Flatten(n) => (quote!(Flatten(#n)), Some(n)),
-            SegmentInput::Reread(n, _) => (quote!(Reread(#n)), None),
+            SegmentInput::Reread(n, r) => (quote!(Reread(#n, #r)), None),
         };
         let stages = first.into_iter().chain(segment.members.iter().copied());
+        let reads = segment.reads(graph);
         quote! {
             ::beam::__private::SegmentInfo {
                 input: ::beam::__private::SegmentInput::#input,
                 stages: &[#(#stages),*],
+                reads: &[#(#reads),*],
             }
         }
     });

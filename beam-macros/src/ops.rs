@@ -2,28 +2,11 @@
 //! Adding a transform means one entry here and one function of the same name in
 //! `beam-runtime` (`__private::ops`).
 
-/// How a transform fits into the plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Takes no input, produces elements.
-    Source,
-    /// One element in, zero or more out: fused into the loop.
-    ElementWise,
-    /// Groups or combines by key: pre-combines in the loop, then a shuffle.
-    KeyedShuffle,
-    /// Combines all elements into one result: per-worker state, merged after the loop.
-    GlobalCombine,
-    /// Concatenates several collections.
-    Flatten,
-    /// Ends a chain: `collect` gives an output of `run()`, the others nothing.
-    Sink,
-    /// The bad records of a source, `bad` in `(records, bad) = read_csv(..)`: not a
-    /// transform the user calls, but a node the graph adds for that second output.
-    DeadLetters,
-    /// One output of a `partition`, `small` in `(small, big) = xs -> partition(2, f)`:
-    /// a node the graph adds per output; the partition routes each element to one.
-    PartitionOutput,
-}
+/// How a transform fits into the plan: the plan's own vocabulary, shared with the
+/// runtime. Beside the transforms users call, the graph adds nodes of two kinds:
+/// `DeadLetters` for a source's bad records (`bad` in `(rows, bad) = read_csv(..)`)
+/// and `PartitionOutput` for each output of a `partition`.
+pub use beam_plan::StageKind as Kind;
 
 /// How a transform's closure argument takes the element, for checking the type the
 /// closure declares against the stage's input (`|l: u32|` after a `String` stage).
@@ -64,7 +47,7 @@ impl OpSpec {
 
     /// Whether the stage ends the loop of its segment (its result is materialized).
     pub fn is_barrier(&self) -> bool {
-        matches!(self.kind, Kind::KeyedShuffle | Kind::GlobalCombine | Kind::Sink)
+        self.kind.is_barrier()
     }
 }
 

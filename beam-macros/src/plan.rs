@@ -8,30 +8,7 @@ use std::collections::HashSet;
 use crate::graph::{Graph, NodeId};
 use crate::ops::Kind;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SegmentInput {
-    /// A source node, run by the segment.
-    Source(NodeId),
-    /// The collection a barrier node produced in an earlier segment.
-    Shuffled(NodeId),
-    /// A flatten node: the concatenation of its inputs' collections.
-    Flatten(NodeId),
-    /// The materialized output of a node, read again by one stage (the second
-    /// node) that could not run in the first pass: it reads a side input that the
-    /// first pass computes.
-    Reread(NodeId, NodeId),
-}
-
-impl SegmentInput {
-    pub fn node(self) -> NodeId {
-        match self {
-            SegmentInput::Source(n)
-            | SegmentInput::Shuffled(n)
-            | SegmentInput::Flatten(n)
-            | SegmentInput::Reread(n, _) => n,
-        }
-    }
-}
+pub use beam_plan::SegmentInput;
 
 pub struct Segment {
     pub input: SegmentInput,
@@ -51,7 +28,7 @@ impl Segment {
         self.members
             .iter()
             .copied()
-            .filter(|&n| graph.nodes[n].is(Kind::ElementWise) || graph.nodes[n].is(Kind::PartitionOutput))
+            .filter(|&n| graph.nodes[n].spec.is_some_and(|s| s.kind.is_counted_in_loop()))
             .collect()
     }
 
@@ -220,6 +197,20 @@ impl Segment {
         self.members.contains(&n)
             || matches!(self.input, SegmentInput::Source(a) | SegmentInput::Flatten(a) if a == n)
             || self.materialized.contains(&n)
+    }
+
+    /// The held collections this segment reads (nodes whose results an earlier
+    /// segment kept): its input's, and its stages' side inputs; one entry per read.
+    pub fn reads(&self, graph: &Graph) -> Vec<NodeId> {
+        let mut reads: Vec<NodeId> = match self.input {
+            SegmentInput::Source(_) => Vec::new(),
+            SegmentInput::Shuffled(n) | SegmentInput::Reread(n, _) => vec![n],
+            SegmentInput::Flatten(f) => graph.nodes[f].inputs.iter().filter_map(|i| i.node).collect(),
+        };
+        for &member in &self.members {
+            reads.extend(graph.side_inputs(member).map(|(p, _, _)| p));
+        }
+        reads
     }
 
     /// The nodes whose results this segment reads: its input's, and its stages'

@@ -14,7 +14,7 @@
 
 pub mod combine;
 pub mod error;
-pub mod plan;
+pub use beam_plan as plan;
 
 mod collection;
 mod execute;

@@ -1,6 +1,11 @@
 //! The plan of a pipeline: its stages, which of them fuse into one loop, and where
-//! data is shuffled. The `pipeline!` macro builds it at compile time; [`Plan::explain`]
-//! and [`Plan::to_dot`] show it without running anything.
+//! data is shuffled. The `pipeline!` macro builds it at compile time; a runner
+//! executes it; [`Plan::explain`] and [`Plan::to_dot`] show it without running
+//! anything.
+//!
+//! This crate is the plan's vocabulary, defined once for the compiler (the
+//! `beam-macros` crate) and the runtime (`beam-runtime`, which re-exports it as
+//! `beam::plan`). Users depend on `beam`.
 
 use std::fmt::{self, Write as _};
 
@@ -33,6 +38,36 @@ pub enum StageKind {
     Sink,
     /// The records a source could not parse: `bad` in `(rows, bad) = read_csv(..)`.
     DeadLetters,
+    /// One output of a `partition`: `small` in `(small, big) = xs -> partition(2, f)`,
+    /// the elements the partition routes to it. Fused into the partition's loop.
+    PartitionOutput,
+}
+
+impl StageKind {
+    /// Whether the stage ends the loop of its segment: its per-worker state is
+    /// merged, or its output written, once the loop has read all its input.
+    ///
+    /// ```
+    /// use beam::plan::StageKind;
+    /// assert!(StageKind::KeyedShuffle.is_barrier());
+    /// assert!(!StageKind::ElementWise.is_barrier());
+    /// ```
+    pub fn is_barrier(self) -> bool {
+        matches!(self, StageKind::KeyedShuffle | StageKind::GlobalCombine | StageKind::Sink)
+    }
+
+    /// Whether the stage's output is counted element by element inside its loop
+    /// (for metrics): element-wise stages and partition outputs. A source's output is
+    /// counted a chunk at a time, a barrier's when it is merged.
+    ///
+    /// ```
+    /// use beam::plan::StageKind;
+    /// assert!(StageKind::PartitionOutput.is_counted_in_loop());
+    /// assert!(!StageKind::Source.is_counted_in_loop());
+    /// ```
+    pub fn is_counted_in_loop(self) -> bool {
+        matches!(self, StageKind::ElementWise | StageKind::PartitionOutput)
+    }
 }
 
 /// One stage of a pipeline as the user wrote it.
@@ -118,8 +153,33 @@ impl fmt::Display for StageInfo {
 pub struct SegmentInfo {
     /// What the loop reads.
     pub input: SegmentInput,
-    /// The stages run inside the loop, in plan order.
+    /// The stages run inside the loop, in plan order: its input stage if the loop
+    /// runs it (a source or flatten), then the stages it feeds.
     pub stages: &'static [usize],
+    /// The stages whose held results the segment reads after earlier segments made
+    /// them: its input's, and its stages' side inputs'; a stage read twice is listed
+    /// twice.
+    pub reads: &'static [usize],
+}
+
+impl SegmentInfo {
+    /// The stages of the loop, without its input stage.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let p = pipeline! {
+    ///     xs = from_iter(0..10u32);
+    ///     _out = xs -> map(|x: u32| x + 1) -> collect();
+    /// };
+    /// assert_eq!(p.plan().segments[0].members(), [1, 2]);
+    /// ```
+    pub fn members(&self) -> &'static [usize] {
+        match self.input {
+            SegmentInput::Source(n) | SegmentInput::Flatten(n) if self.stages.first() == Some(&n) => &self.stages[1..],
+            _ => self.stages,
+        }
+    }
 }
 
 /// Where a segment's elements come from.
@@ -144,9 +204,40 @@ pub enum SegmentInput {
     Shuffled(usize),
     /// The concatenation of several collections (a `flatten` stage).
     Flatten(usize),
-    /// The output of a stage, held and read again by a stage that reads a side input
-    /// computed in the same pass as its own input.
-    Reread(usize),
+    /// The output of a stage (the first), held and read again by a stage (the
+    /// second) that could not run in the first pass: it reads a side input that
+    /// the first pass computes.
+    Reread(usize, usize),
+}
+
+impl SegmentInput {
+    /// The stage the segment starts from: its source, flatten, or the stage whose
+    /// output it reads.
+    ///
+    /// ```
+    /// use beam::plan::SegmentInput;
+    /// assert_eq!(SegmentInput::Reread(3, 5).node(), 3);
+    /// ```
+    pub fn node(self) -> usize {
+        match self {
+            SegmentInput::Source(n)
+            | SegmentInput::Shuffled(n)
+            | SegmentInput::Flatten(n)
+            | SegmentInput::Reread(n, _) => n,
+        }
+    }
+
+    /// Whether the segment runs its input stage (a source or a flatten) rather than
+    /// reading a collection an earlier segment held.
+    ///
+    /// ```
+    /// use beam::plan::SegmentInput;
+    /// assert!(SegmentInput::Source(0).runs_its_input());
+    /// assert!(!SegmentInput::Shuffled(2).runs_its_input());
+    /// ```
+    pub fn runs_its_input(self) -> bool {
+        matches!(self, SegmentInput::Source(_) | SegmentInput::Flatten(_))
+    }
 }
 
 /// The whole plan: every stage and how they are grouped into segments.
@@ -201,7 +292,7 @@ impl Plan {
                 SegmentInput::Source(id) => format!("reads source [{id}]"),
                 SegmentInput::Shuffled(id) => format!("reads the output of [{id}]"),
                 SegmentInput::Flatten(id) => format!("reads the inputs of {} [{id}]", self.stages[id].op),
-                SegmentInput::Reread(id) => format!("reads the output of [{id}] again"),
+                SegmentInput::Reread(id, _) => format!("reads the output of [{id}] again"),
             };
             let _ = writeln!(out, "segment {n}: one fused loop per chunk, {input}");
             for &id in segment.stages {
