@@ -5,7 +5,7 @@
 
 use crate::diag::Diagnostics;
 use crate::graph::{Graph, NodeId};
-use crate::ops::Kind;
+use crate::ops::{Inputs, Kind, Outputs};
 
 pub fn check(graph: &mut Graph, diag: &mut Diagnostics) {
     for id in 0..graph.nodes.len() {
@@ -62,39 +62,7 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
         // `xs = map(|x| x + 1);`
         diag.error(span, format!("`{op}` needs an input: write `collection -> {}`", spec.signature()));
     } else if !node.failed {
-        let inputs = node.inputs.iter().filter(|i| i.side.is_none()).count();
-        let most = match spec.name {
-            "co_group_by_key" => 6,
-            "outer_join" => 2,
-            _ => usize::MAX,
-        };
-        if spec.kind == Kind::Flatten && (inputs < 2 || inputs > most) {
-            // `xs -> flatten()`, `(a, b, c) -> outer_join()`
-            let takes = match most {
-                2 => "two inputs".to_owned(),
-                6 => "two to six inputs".to_owned(),
-                _ => "two or more inputs".to_owned(),
-            };
-            let given = if inputs == 1 { "1 is given".to_owned() } else { format!("{inputs} are given") };
-            diag.error(span, format!("`{op}` takes {takes}, as in `(a, b) -> {op}()`, but {given}"));
-        } else if spec.join && node.inputs.len() != 2 {
-            // `orders -> join()`
-            diag.error(
-                span,
-                format!(
-                    "`{op}` takes two keyed inputs, as in `(orders, customers) -> {op}()`; the right one is read whole"
-                ),
-            );
-        } else if spec.kind != Kind::Flatten && inputs != 1 {
-            // `(a, b) -> map(f)`
-            diag.error(
-                span,
-                format!(
-                    "`{op}` takes one input, but {inputs} are given; combine them first with `({}) -> flatten()`",
-                    input_names(graph, id)
-                ),
-            );
-        }
+        check_input_count(graph, id, diag);
     }
 
     if spec.kind == Kind::Sink {
@@ -111,7 +79,7 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
                 "`metrics` is the name of the run's metrics in the output of `run()`; name this output differently",
             );
         }
-        match (&graph.nodes[id].name, spec.name == "collect" && consumers.is_empty()) {
+        match (&graph.nodes[id].name, spec.outputs == Outputs::Field && consumers.is_empty()) {
             // `xs -> collect();`
             (None, true) => diag.error(span, "`collect()` needs a name for its output: `name = ... -> collect();`"),
             // `n = xs -> for_each(f);`
@@ -124,6 +92,47 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
     }
     if diag.len() > before {
         graph.nodes[id].failed = true;
+    }
+}
+
+/// `xs -> flatten()`, `orders -> join()`, `(a, b) -> map(f)`: what the transform
+/// reads against what it is given.
+fn check_input_count(graph: &Graph, id: NodeId, diag: &mut Diagnostics) {
+    let node = &graph.nodes[id];
+    let Some(spec) = node.spec else { return };
+    let op = &node.call.op;
+    let span = op.span();
+    let inputs = node.inputs.iter().filter(|i| i.side.is_none()).count();
+    let several = |most: usize| {
+        let takes = match most {
+            2 => "two inputs".to_owned(),
+            6 => "two to six inputs".to_owned(),
+            _ => "two or more inputs".to_owned(),
+        };
+        let given = if inputs == 1 { "1 is given".to_owned() } else { format!("{inputs} are given") };
+        format!("`{op}` takes {takes}, as in `(a, b) -> {op}()`, but {given}")
+    };
+    match spec.inputs {
+        // `xs -> flatten()`
+        Inputs::Concat if inputs < 2 => diag.error(span, several(usize::MAX)),
+        // `(a, b, c) -> outer_join()`
+        Inputs::Grouped { most } if !(2..=most).contains(&inputs) => diag.error(span, several(most)),
+        // `orders -> join()`
+        Inputs::Join if node.inputs.len() != 2 => diag.error(
+            span,
+            format!(
+                "`{op}` takes two keyed inputs, as in `(orders, customers) -> {op}()`; the right one is read whole"
+            ),
+        ),
+        // `(a, b) -> map(f)`
+        Inputs::One if inputs != 1 => diag.error(
+            span,
+            format!(
+                "`{op}` takes one input, but {inputs} are given; combine them first with `({}) -> flatten()`",
+                input_names(graph, id)
+            ),
+        ),
+        _ => {}
     }
 }
 

@@ -17,7 +17,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::{Expr, Ident, Type};
 
 use crate::graph::{Graph, NodeId};
-use crate::ops::{Kind, TakesElement};
+use crate::ops::{Inputs, Kind, Outputs, TakesElement};
 use crate::plan::{Plan, Segment, SegmentInput, is_barrier_output};
 
 pub fn expand(graph: &Graph, plan: &Plan) -> TokenStream {
@@ -221,7 +221,7 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
             let out = reads.read(n, &var(graph, "out", n), fan_out_span(graph, n));
             quote! { let #source = ::beam::__private::ops::CollectionSource::new(#out); }
         }
-        SegmentInput::Flatten(n) if node_op(graph, n) != "flatten" => {
+        SegmentInput::Flatten(n) if graph.nodes[n].spec.is_some_and(|s| matches!(s.inputs, Inputs::Grouped { .. })) => {
             // `co_group_by_key`, `outer_join`: the inputs, held, grouped by key.
             let node = &graph.nodes[n];
             let op = &node.call.op;
@@ -322,7 +322,7 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
             let collection = side_reads.iter().find(|(r, _)| *r == n).map(|(_, read)| read.clone());
             side_fills.push((n, slot, fill_fn, collection, span));
         }
-        if spec.join {
+        if spec.inputs == Inputs::Join {
             // Before the right side, so the names are known when its key is checked.
             args.insert(0, input_names(graph, n));
         }
@@ -451,12 +451,8 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
     SegmentCode { build: quote!(#(#build)*), prepare: quote!(#(#prepare)*), run }
 }
 
-fn node_op(graph: &Graph, id: NodeId) -> String {
-    graph.nodes[id].op_name()
-}
-
 fn is_collect(graph: &Graph, id: NodeId) -> bool {
-    graph.nodes[id].spec.is_some_and(|s| s.name == "collect")
+    graph.nodes[id].spec.is_some_and(|s| s.outputs == Outputs::Field)
 }
 
 /// The code that hands `element`, the output of `id`, to every stage of the segment
@@ -521,7 +517,8 @@ fn looking_ahead(graph: &Graph, segment: &Segment) -> Vec<NodeId> {
 /// Whether stage `id` is a join whose left input is `segment`'s loop input.
 fn looks_ahead(graph: &Graph, segment: &Segment, id: NodeId) -> bool {
     let (node, head) = (&graph.nodes[id], segment.input.node());
-    node.spec.is_some_and(|s| s.join) && node.inputs.iter().any(|i| i.side.is_none() && i.node == Some(head))
+    node.spec.is_some_and(|s| s.inputs == Inputs::Join)
+        && node.inputs.iter().any(|i| i.side.is_none() && i.node == Some(head))
 }
 
 /// The stages of `segment` that read the output of `id`.
@@ -549,7 +546,7 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
         }
         None => quote!(#element),
     };
-    if node.spec.is_some_and(|s| s.outputs) {
+    if node.spec.is_some_and(|s| s.outputs == Outputs::PerName) {
         // `partition`: each element goes to the one output its index names.
         let stage = var_at("op", id, node.call.op.span());
         let k = segment.counter(graph, id);

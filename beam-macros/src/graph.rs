@@ -11,8 +11,8 @@ use proc_macro2::Span;
 use syn::Ident;
 
 use crate::diag::Diagnostics;
-use crate::ops::{self, Kind, OpSpec};
-use crate::parse::{Head, PipelineAst, StageCall};
+use crate::ops::{self, Inputs, Kind, OpSpec, Outputs};
+use crate::parse::{Head, PipelineAst, StageCall, Statement};
 
 pub type NodeId = usize;
 
@@ -116,244 +116,276 @@ impl Node {
     }
 }
 
-/// A node for a further output of `of` (a partition's outputs, a source's bad
-/// records), named where the user wrote `name`.
-fn output_node(nodes: &mut Vec<Node>, spec: &'static OpSpec, of: NodeId, name: &Ident) -> NodeId {
-    let id = nodes.len();
-    let start = name.span().start();
-    let op = Ident::new(spec.name, name.span());
-    nodes.push(Node {
-        id,
-        call: StageCall { label: None, op, generics: None, args: Vec::new(), span: name.span() },
-        spec: Some(spec),
-        inputs: vec![Input { node: Some(of), span: name.span(), side: None }],
-        name: None,
-        at_head: false,
-        failed: false,
-        line: start.line,
-        column: start.column + 1,
-    });
-    id
-}
-
-/// Names `node`'s result `name`, unless the name is taken.
-fn register(
-    defined: &mut HashMap<String, (Ident, NodeId)>,
-    nodes: &mut [Node],
-    node: NodeId,
-    name: Ident,
-    diag: &mut Diagnostics,
-) {
-    let key = name.to_string();
-    if let Some((first, _)) = defined.get(&key) {
-        let line = first.span().start().line;
-        diag.error(
-            name.span(),
-            format!("`{name}` is defined twice (first on line {line}); give this collection another name"),
-        );
-        nodes[node].failed = true;
-        // Keep the name on the node so later checks (a `collect()` without a name)
-        // do not report the same statement again.
-        nodes[node].name = Some(name);
-    } else {
-        defined.insert(key, (name.clone(), node));
-        nodes[node].name = Some(name);
-    }
+/// The graph as it is built, statement by statement. Names are resolved after every
+/// statement is seen: a statement may read a collection defined further down.
+struct Builder<'d> {
+    nodes: Vec<Node>,
+    /// Every name a statement defines, with the node it names.
+    defined: HashMap<String, (Ident, NodeId)>,
+    /// Nodes at the head of a statement, with the collections they read.
+    pending: Vec<(NodeId, Vec<Ident>)>,
+    excused: HashSet<String>,
+    diag: &'d mut Diagnostics,
 }
 
 impl Graph {
     pub fn build(ast: PipelineAst, diag: &mut Diagnostics) -> Graph {
-        let mut nodes: Vec<Node> = Vec::new();
-        // Names are resolved after every statement is seen: a statement may read a
-        // collection defined further down.
-        let mut defined: HashMap<String, (Ident, NodeId)> = HashMap::new();
-        let mut pending: Vec<(NodeId, Vec<Ident>)> = Vec::new();
-        let mut excused: HashSet<String> = HashSet::new();
-
+        let mut builder =
+            Builder { nodes: Vec::new(), defined: HashMap::new(), pending: Vec::new(), excused: HashSet::new(), diag };
         for statement in ast.statements {
-            let mut head_refs = Vec::new();
-            let mut head_span = None;
-            let mut calls = Vec::new();
-            match statement.head {
-                Head::Stage(call) => calls.push((call, true)),
-                Head::Collection(name) => {
-                    head_span = Some(name.span());
-                    head_refs.push(name);
-                }
-                Head::Tuple { names, span } => {
-                    if names.len() < 2 {
-                        // `() -> flatten()` or `(a) -> flatten()`
-                        diag.error(
-                            span,
-                            "a tuple of inputs needs two or more collections, as in `(a, b) -> flatten()`",
-                        );
-                        excused.extend(names.iter().map(ToString::to_string));
-                        continue;
-                    }
-                    head_span = Some(span);
-                    head_refs = names;
-                }
-            }
-            calls.extend(statement.stages.into_iter().map(|c| (c, false)));
-            if calls.is_empty() {
-                // `a = b;` or `b;`: a statement that does nothing. Its names are
-                // excused from "never used" and "cannot find", to not cascade.
-                let span = head_span.unwrap_or_else(Span::call_site);
-                diag.error(span, "expected `->` and a stage after this: a statement must apply at least one transform");
-                excused.extend(head_refs.iter().map(ToString::to_string));
-                excused.extend(statement.name.iter().map(ToString::to_string));
-                continue;
-            }
+            builder.statement(statement);
+        }
+        builder.resolve_inputs();
+        builder.resolve_side_inputs();
+        Graph { nodes: builder.nodes, excused: builder.excused }
+    }
+}
 
-            let mut previous: Option<NodeId> = None;
-            for (call, at_head) in calls {
-                let id = nodes.len();
-                let spec = ops::lookup(&call.op.to_string());
-                let mut failed = false;
-                if spec.is_none() {
-                    failed = true;
-                    let message = match ops::suggest(&call.op.to_string()) {
-                        Some(near) => format!("unknown transform `{}`; did you mean `{near}`?", call.op),
-                        None => format!("unknown transform `{}`", call.op),
-                    };
-                    diag.error(call.op.span(), message);
-                }
-                let start = call.op.span().start();
-                let inputs = match previous {
-                    Some(prev) => vec![Input { node: Some(prev), span: nodes[prev].call.op.span(), side: None }],
-                    None => {
-                        if !head_refs.is_empty() {
-                            pending.push((id, head_refs.clone()));
-                        }
-                        Vec::new()
-                    }
-                };
-                nodes.push(Node {
-                    id,
-                    call,
-                    spec,
-                    inputs,
-                    name: None,
-                    at_head,
-                    failed,
-                    line: start.line,
-                    column: start.column + 1,
-                });
-                previous = Some(id);
-            }
+impl Builder<'_> {
+    /// One statement: its head, a node per stage, and the names it defines.
+    fn statement(&mut self, statement: Statement) {
+        let Some((head_refs, head_span, mut calls)) = self.head(statement.head) else { return };
+        calls.extend(statement.stages.into_iter().map(|c| (c, false)));
+        if calls.is_empty() {
+            // `a = b;` or `b;`: a statement that does nothing. Its names are
+            // excused from "never used" and "cannot find", to not cascade.
+            let span = head_span.unwrap_or_else(Span::call_site);
+            self.diag
+                .error(span, "expected `->` and a stage after this: a statement must apply at least one transform");
+            self.excused.extend(head_refs.iter().map(ToString::to_string));
+            self.excused.extend(statement.name.iter().map(ToString::to_string));
+            return;
+        }
+        let mut previous: Option<NodeId> = None;
+        for (call, at_head) in calls {
+            previous = Some(self.stage(call, at_head, previous, &head_refs));
+        }
+        let last = previous.expect("statement has at least one stage");
+        let names: Vec<Ident> = statement.name.into_iter().chain(statement.more_names).collect();
+        self.name_outputs(last, names);
+    }
 
-            let last = previous.expect("statement has at least one stage");
-            if nodes[last].spec.is_some_and(|s| s.outputs) {
-                // `(small, big) = xs -> partition(2, f)`: a node per output.
-                let names: Vec<Ident> = statement.name.iter().chain(&statement.more_names).cloned().collect();
-                let declared = nodes[last].call.args.first().and_then(literal_count);
-                match declared {
-                    Some(n) if n == names.len() => {}
-                    Some(n) => diag.error(
-                        nodes[last].call.op.span(),
-                        format!("`partition({n}, ..)` has {n} outputs, but {} names are given", names.len()),
-                    ),
-                    None => diag.error(
-                        nodes[last].call.op.span(),
-                        "the number of outputs of `partition` must be an integer literal, as in `(a, b) = xs -> partition(2, f)`",
-                    ),
-                }
-                for name in names {
-                    let id = output_node(&mut nodes, &ops::PARTITION_OUTPUT, last, &name);
-                    register(&mut defined, &mut nodes, id, name, diag);
-                }
-                continue;
+    /// What a statement starts from: the collections it reads (and where they are
+    /// named), or its first stage (a source). `None` if the head is malformed.
+    #[allow(clippy::type_complexity)]
+    fn head(&mut self, head: Head) -> Option<(Vec<Ident>, Option<Span>, Vec<(StageCall, bool)>)> {
+        match head {
+            Head::Stage(call) => Some((Vec::new(), None, vec![(call, true)])),
+            Head::Collection(name) => Some((vec![name.clone()], Some(name.span()), Vec::new())),
+            Head::Tuple { names, span } if names.len() < 2 => {
+                // `() -> flatten()` or `(a) -> flatten()`
+                self.diag.error(span, "a tuple of inputs needs two or more collections, as in `(a, b) -> flatten()`");
+                self.excused.extend(names.iter().map(ToString::to_string));
+                None
             }
-            if let Some(extra) = statement.more_names.first() {
+            Head::Tuple { names, span } => Some((names, Some(span), Vec::new())),
+        }
+    }
+
+    /// A node for one stage, reading the stage before it, or the statement's head.
+    fn stage(&mut self, call: StageCall, at_head: bool, previous: Option<NodeId>, head_refs: &[Ident]) -> NodeId {
+        let id = self.nodes.len();
+        let spec = ops::lookup(&call.op.to_string());
+        if spec.is_none() {
+            let message = match ops::suggest(&call.op.to_string()) {
+                Some(near) => format!("unknown transform `{}`; did you mean `{near}`?", call.op),
+                None => format!("unknown transform `{}`", call.op),
+            };
+            self.diag.error(call.op.span(), message);
+        }
+        let start = call.op.span().start();
+        let inputs = match previous {
+            Some(prev) => vec![Input { node: Some(prev), span: self.nodes[prev].call.op.span(), side: None }],
+            None => {
+                if !head_refs.is_empty() {
+                    self.pending.push((id, head_refs.to_vec()));
+                }
+                Vec::new()
+            }
+        };
+        self.nodes.push(Node {
+            id,
+            call,
+            spec,
+            inputs,
+            name: None,
+            at_head,
+            failed: spec.is_none(),
+            line: start.line,
+            column: start.column + 1,
+        });
+        id
+    }
+
+    /// Names what a statement's last node produces: one collection, or, for a
+    /// transform with several outputs, one node per name.
+    fn name_outputs(&mut self, last: NodeId, names: Vec<Ident>) {
+        let Some(spec) = self.nodes[last].spec else {
+            // Unknown transform, already reported: its readers read a failed node,
+            // and its further names are not reported as undefined.
+            self.excused.extend(names.iter().skip(1).map(ToString::to_string));
+            if let Some(name) = names.into_iter().next() {
+                self.register(last, name);
+            }
+            return;
+        };
+        match spec.outputs {
+            Outputs::PerName => self.partition_outputs(last, names),
+            Outputs::WithBadRecords if names.len() == 2 => {
                 // `(records, bad) = read_jsonl(..)`: a node for the bad records.
-                let supports = nodes[last].spec.is_some_and(|s| s.dead_letters);
-                if supports && statement.more_names.len() == 1 {
-                    let id = output_node(&mut nodes, &ops::BAD_RECORDS, last, extra);
-                    register(&mut defined, &mut nodes, id, extra.clone(), diag);
-                } else if nodes[last].spec.is_some() {
-                    let op = nodes[last].op_name();
-                    let given = statement.more_names.len() + 1;
-                    let message = if supports {
-                        format!("`{op}` has two outputs, its records and its bad records, but {given} names are given")
-                    } else {
-                        format!("`{op}` has one output, but {given} names are given")
-                    };
-                    diag.error(extra.span(), message);
-                    // Readers of the extra names are not reported again.
-                    excused.extend(statement.more_names.iter().map(ToString::to_string));
-                }
+                let bad = self.output_node(&ops::BAD_RECORDS, last, &names[1]);
+                self.register(bad, names[1].clone());
+                self.register(last, names[0].clone());
             }
-            if let Some(name) = statement.name {
-                register(&mut defined, &mut nodes, last, name, diag);
+            _ if names.len() > 1 => {
+                let op = self.nodes[last].op_name();
+                let given = names.len();
+                let message = if spec.outputs == Outputs::WithBadRecords {
+                    format!("`{op}` has two outputs, its records and its bad records, but {given} names are given")
+                } else {
+                    format!("`{op}` has one output, but {given} names are given")
+                };
+                self.diag.error(names[1].span(), message);
+                // Readers of the extra names are not reported again.
+                self.excused.extend(names[1..].iter().map(ToString::to_string));
+                self.register(last, names[0].clone());
+            }
+            _ => {
+                if let Some(name) = names.into_iter().next() {
+                    self.register(last, name);
+                }
             }
         }
+    }
 
-        for (id, refs) in pending {
+    /// `(small, big) = xs -> partition(2, f)`: a node per output.
+    fn partition_outputs(&mut self, partition: NodeId, names: Vec<Ident>) {
+        let node = &self.nodes[partition];
+        let span = node.call.op.span();
+        match node.call.args.first().and_then(literal_count) {
+            Some(n) if n == names.len() => {}
+            Some(n) => self.diag.error(span, format!("`partition({n}, ..)` has {n} outputs, but {} names are given", names.len())),
+            None => self.diag.error(
+                span,
+                "the number of outputs of `partition` must be an integer literal, as in `(a, b) = xs -> partition(2, f)`",
+            ),
+        }
+        for name in names {
+            let id = self.output_node(&ops::PARTITION_OUTPUT, partition, &name);
+            self.register(id, name);
+        }
+    }
+
+    /// A node for a further output of `of` (a partition's outputs, a source's bad
+    /// records), named where the user wrote `name`.
+    fn output_node(&mut self, spec: &'static OpSpec, of: NodeId, name: &Ident) -> NodeId {
+        let id = self.nodes.len();
+        let start = name.span().start();
+        let op = Ident::new(spec.name, name.span());
+        self.nodes.push(Node {
+            id,
+            call: StageCall { label: None, op, generics: None, args: Vec::new(), span: name.span() },
+            spec: Some(spec),
+            inputs: vec![Input { node: Some(of), span: name.span(), side: None }],
+            name: None,
+            at_head: false,
+            failed: false,
+            line: start.line,
+            column: start.column + 1,
+        });
+        id
+    }
+
+    /// Names `node`'s result `name`, unless the name is taken.
+    fn register(&mut self, node: NodeId, name: Ident) {
+        let key = name.to_string();
+        if let Some((first, _)) = self.defined.get(&key) {
+            let line = first.span().start().line;
+            self.diag.error(
+                name.span(),
+                format!("`{name}` is defined twice (first on line {line}); give this collection another name"),
+            );
+            self.nodes[node].failed = true;
+        } else {
+            self.defined.insert(key, (name.clone(), node));
+        }
+        // Named even when the name is taken, so that later checks (a `collect()`
+        // without a name) do not report the same statement again.
+        self.nodes[node].name = Some(name);
+    }
+
+    /// The collections each statement's head reads, now that every name is known.
+    /// The right input of a join is read whole.
+    fn resolve_inputs(&mut self) {
+        for (id, refs) in std::mem::take(&mut self.pending) {
             let mut inputs = Vec::new();
             for name in refs {
-                let node = match defined.get(&name.to_string()) {
-                    Some(&(_, node)) if nodes[node].is(Kind::Sink) => {
-                        diag.error(
-                            name.span(),
-                            format!("`{name}` is the output of `{}()`, not a collection: read the collection that feeds it instead", nodes[node].op_name()),
-                        );
-                        None
-                    }
-                    Some(&(_, node)) => Some(node),
-                    None if excused.contains(&name.to_string()) => None,
-                    None => {
-                        let near = defined
-                            .keys()
-                            .map(|k| (ops::edit_distance(&name.to_string(), k), k))
-                            .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-                            .min();
-                        if let Some((_, k)) = near {
-                            // The user likely meant `k`: do not also call it unused.
-                            excused.insert(k.clone());
-                        }
-                        let message = match near {
-                            Some((_, k)) => {
-                                format!("cannot find collection `{name}` in this pipeline; did you mean `{k}`?")
-                            }
-                            None => format!("cannot find collection `{name}` in this pipeline"),
-                        };
-                        diag.error(name.span(), message);
-                        None
-                    }
-                };
+                let node = self.resolve(&name);
                 inputs.push(Input { node, span: name.span(), side: None });
             }
             if inputs.iter().any(|i| i.node.is_none()) {
-                nodes[id].failed = true;
+                self.nodes[id].failed = true;
             }
-            nodes[id].inputs = inputs;
+            if self.nodes[id].spec.is_some_and(|s| s.inputs == Inputs::Join) && inputs.len() == 2 {
+                // `(orders, customers) -> join()`
+                inputs[1].side = Some(SideKind::JoinTable);
+            }
+            self.nodes[id].inputs = inputs;
         }
+    }
 
-        // `(orders, customers) -> join()`: the right input is read whole.
-        for node in nodes.iter_mut() {
-            if node.spec.is_some_and(|s| s.join) && node.inputs.len() == 2 {
-                node.inputs[1].side = Some(SideKind::JoinTable);
+    /// The node a statement's head names, or `None` (reported) if there is none.
+    fn resolve(&mut self, name: &Ident) -> Option<NodeId> {
+        match self.defined.get(&name.to_string()) {
+            Some(&(_, node)) if self.nodes[node].is(Kind::Sink) => {
+                let op = self.nodes[node].op_name();
+                self.diag.error(
+                    name.span(),
+                    format!("`{name}` is the output of `{op}()`, not a collection: read the collection that feeds it instead"),
+                );
+                None
+            }
+            Some(&(_, node)) => Some(node),
+            None if self.excused.contains(&name.to_string()) => None,
+            None => {
+                let near = self
+                    .defined
+                    .keys()
+                    .map(|k| (ops::edit_distance(&name.to_string(), k), k))
+                    .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+                    .min()
+                    .map(|(_, k)| k.clone());
+                let message = match &near {
+                    Some(k) => format!("cannot find collection `{name}` in this pipeline; did you mean `{k}`?"),
+                    None => format!("cannot find collection `{name}` in this pipeline"),
+                };
+                // The user likely meant `k`: do not also call it unused.
+                self.excused.extend(near);
+                self.diag.error(name.span(), message);
+                None
             }
         }
+    }
 
-        // Side inputs come after the main inputs: `map_with(as_map(rates), f)`.
-        for id in 0..nodes.len() {
-            let Some(index) = nodes[id].spec.and_then(|s| s.side) else { continue };
-            let Some(arg) = nodes[id].call.args.get(index) else { continue };
+    /// Side inputs come after the main inputs: `map_with(as_map(rates), f)`.
+    fn resolve_side_inputs(&mut self) {
+        for id in 0..self.nodes.len() {
+            let Some(index) = self.nodes[id].spec.and_then(|s| s.side) else { continue };
+            let Some(arg) = self.nodes[id].call.args.get(index) else { continue };
             let Some((kind, name)) = side_input(arg) else {
-                let op = nodes[id].op_name();
-                diag.push(syn::Error::new_spanned(
+                let op = self.nodes[id].op_name();
+                self.diag.push(syn::Error::new_spanned(
                     arg,
                     format!("`{op}` reads a collection whole here: write `as_map(name)`, `as_multimap(name)`, `as_list(name)` or `as_singleton(name)`"),
                 ));
-                nodes[id].failed = true;
+                self.nodes[id].failed = true;
                 continue;
             };
-            let node = match defined.get(&name.to_string()) {
-                Some(&(_, node)) if !nodes[node].is(Kind::Sink) => Some(node),
-                _ if excused.contains(&name.to_string()) => None,
+            let node = match self.defined.get(&name.to_string()) {
+                Some(&(_, node)) if !self.nodes[node].is(Kind::Sink) => Some(node),
+                _ if self.excused.contains(&name.to_string()) => None,
                 _ => {
-                    diag.error(
+                    self.diag.error(
                         name.span(),
                         format!("cannot find collection `{name}` in this pipeline, to read as a side input"),
                     );
@@ -361,13 +393,14 @@ impl Graph {
                 }
             };
             if node.is_none() {
-                nodes[id].failed = true;
+                self.nodes[id].failed = true;
             }
-            nodes[id].inputs.push(Input { node, span: name.span(), side: Some(kind) });
+            self.nodes[id].inputs.push(Input { node, span: name.span(), side: Some(kind) });
         }
-        Graph { nodes, excused }
     }
+}
 
+impl Graph {
     /// The nodes that read `id`'s result element by element, in the order they were
     /// written. (A source's bad-records node counts as one.)
     pub fn consumers(&self, id: NodeId) -> Vec<NodeId> {

@@ -16,22 +16,55 @@ pub enum TakesElement {
     ByRef,
 }
 
+/// What a transform reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inputs {
+    /// Nothing: a source starts a statement.
+    None,
+    /// One collection, element by element.
+    One,
+    /// Two or more collections of one element type, concatenated: `(a, b) -> flatten()`.
+    Concat,
+    /// Two to `most` keyed collections, held and grouped by key together:
+    /// `(a, b) -> co_group_by_key()`. The runtime has a function `<name>_witness`
+    /// beside the transform's, which names the grouped element type.
+    Grouped { most: usize },
+    /// Two keyed collections, `(orders, customers) -> join()`: the right one is read
+    /// whole into a hash table (a side input), the left one streams past it, a
+    /// chunk at a time looked up ahead (`LookAhead`).
+    Join,
+}
+
+/// What a transform produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outputs {
+    /// One collection.
+    One,
+    /// Nothing: a sink such as `for_each` or `write_text`.
+    Nothing,
+    /// A field of what `run()` returns, named by the statement: `out = xs -> collect();`.
+    Field,
+    /// One collection per name given, `(small, big) = xs -> partition(2, f)`; how many
+    /// is the first argument, an integer literal. The graph adds a `PartitionOutput`
+    /// node per name, and the stage routes each element to one of them.
+    PerName,
+    /// Its records, and, if a second name is given, its bad records:
+    /// `(rows, bad) = read_csv(..)`. The graph adds a `DeadLetters` node for them.
+    WithBadRecords,
+}
+
+/// One transform, as every phase sees it.
 pub struct OpSpec {
     pub name: &'static str,
     pub kind: Kind,
     /// Argument names, as shown in messages: `map(f)`, `top(n, key)`.
     pub args: &'static [&'static str],
+    pub inputs: Inputs,
+    pub outputs: Outputs,
     /// Which argument is a closure that takes the whole element, and how.
     pub closure: Option<(usize, TakesElement)>,
-    /// A source that can send bad records to a second output: `(rows, bad) = ...`.
-    pub dead_letters: bool,
     /// Which argument names a side input (`as_map(rates)`), read whole.
     pub side: Option<usize>,
-    /// Several outputs, one per name: `(small, big) = xs -> partition(2, f)`.
-    pub outputs: bool,
-    /// A join of two inputs, `(left, right) -> join()`: the right one is read whole,
-    /// as a multimap side input, and the left one streams past it (a hash join).
-    pub join: bool,
     /// A convenience transform built as another one with a fixed combiner:
     /// `sum_per_key()` is `combine_per_key(Sum)`.
     pub via: Option<(&'static str, &'static str)>,
@@ -55,37 +88,32 @@ use Kind::*;
 use TakesElement::*;
 
 const fn op(name: &'static str, kind: Kind, args: &'static [&'static str], doc: &'static str) -> OpSpec {
-    OpSpec {
-        name,
-        kind,
-        args,
-        closure: None,
-        dead_letters: false,
-        side: None,
-        outputs: false,
-        join: false,
-        via: None,
-        doc,
-    }
+    let (inputs, outputs) = match kind {
+        Source => (Inputs::None, Outputs::One),
+        Flatten => (Inputs::Concat, Outputs::One),
+        Sink => (Inputs::One, Outputs::Nothing),
+        _ => (Inputs::One, Outputs::One),
+    };
+    OpSpec { name, kind, args, inputs, outputs, closure: None, side: None, via: None, doc }
 }
 
-/// The node for one output of a `partition` (see [`Kind::PartitionOutput`]).
+/// The node for one output of a `partition` (see [`Outputs::PerName`]).
 pub static PARTITION_OUTPUT: OpSpec = op("partition_output", PartitionOutput, &[], "one output of a partition");
 
-const fn joining(spec: OpSpec) -> OpSpec {
-    OpSpec { join: true, ..spec }
+/// The node for a source's bad records (see [`Outputs::WithBadRecords`]).
+pub static BAD_RECORDS: OpSpec = op("bad_records", DeadLetters, &[], "the records a source could not parse");
+
+const fn reading(spec: OpSpec, inputs: Inputs) -> OpSpec {
+    OpSpec { inputs, ..spec }
+}
+
+const fn making(spec: OpSpec, outputs: Outputs) -> OpSpec {
+    OpSpec { outputs, ..spec }
 }
 
 const fn with_side(spec: OpSpec) -> OpSpec {
     OpSpec { side: Some(0), ..spec }
 }
-
-const fn with_dead_letters(spec: OpSpec) -> OpSpec {
-    OpSpec { dead_letters: true, ..spec }
-}
-
-/// The node for a source's bad records (see [`Kind::DeadLetters`]).
-pub static BAD_RECORDS: OpSpec = op("bad_records", DeadLetters, &[], "the records a source could not parse");
 
 const fn via(spec: OpSpec, generic: &'static str, combiner: &'static str) -> OpSpec {
     OpSpec { via: Some((generic, combiner)), ..spec }
@@ -105,8 +133,11 @@ pub static OPS: &[OpSpec] = &[
         "the elements of a slice or `Vec`, cloned, read in parallel (faster than `from_iter` for data in memory)",
     ),
     op("read_text", Source, &["input"], "the lines of text files (a file, directory or glob), as `String`"),
-    with_dead_letters(op("read_jsonl", Source, &["input"], "one `T: Deserialize` per line of JSON Lines files")),
-    with_dead_letters(op("read_csv", Source, &["input"], "one `T: Deserialize` per record of CSV files")),
+    making(
+        op("read_jsonl", Source, &["input"], "one `T: Deserialize` per line of JSON Lines files"),
+        Outputs::WithBadRecords,
+    ),
+    making(op("read_csv", Source, &["input"], "one `T: Deserialize` per record of CSV files"), Outputs::WithBadRecords),
     // Element-wise.
     with_closure(op("map", ElementWise, &["f"], "`f(x)` for every element"), 0, ByValue),
     with_closure(op("flat_map", ElementWise, &["f"], "every item of the `IntoIterator` `f(x)`"), 0, ByValue),
@@ -118,14 +149,14 @@ pub static OPS: &[OpSpec] = &[
     op("values", ElementWise, &[], "`v` of every `(k, v)`"),
     op("map_values", ElementWise, &["f"], "`(k, f(v))` for every `(k, v)`"),
     op("kv_swap", ElementWise, &[], "`(v, k)` for every `(k, v)`"),
-    OpSpec {
-        outputs: true,
-        ..with_closure(
+    making(
+        with_closure(
             op("partition", ElementWise, &["n", "f"], "`n` outputs, each element to output `f(&x)`"),
             1,
             ByRef,
-        )
-    },
+        ),
+        Outputs::PerName,
+    ),
     with_side(op("map_with", ElementWise, &["side", "f"], "`f(x, &side)`, with another collection read whole")),
     with_side(op(
         "filter_with",
@@ -135,8 +166,14 @@ pub static OPS: &[OpSpec] = &[
     )),
     with_side(op("flat_map_with", ElementWise, &["side", "f"], "every item of `f(x, &side)`")),
     // Joins: the right input is read whole, the left streams past it.
-    joining(op("join", ElementWise, &[], "`(k, (v1, v2))` for every pair of values of a key in both inputs")),
-    joining(op("left_join", ElementWise, &[], "`(k, (v1, Some(v2)))`, or `(k, (v1, None))` when the right has no `k`")),
+    reading(
+        op("join", ElementWise, &[], "`(k, (v1, v2))` for every pair of values of a key in both inputs"),
+        Inputs::Join,
+    ),
+    reading(
+        op("left_join", ElementWise, &[], "`(k, (v1, Some(v2)))`, or `(k, (v1, None))` when the right has no `k`"),
+        Inputs::Join,
+    ),
     // Keyed: pre-combined, then shuffled by key.
     op("group_by_key", KeyedShuffle, &[], "`(k, Vec<v>)`: all values of each key"),
     op("combine_per_key", KeyedShuffle, &["combiner"], "`(k, out)`: a `CombineFn` over each key's values"),
@@ -169,15 +206,21 @@ pub static OPS: &[OpSpec] = &[
     ),
     // Several inputs.
     op("flatten", Flatten, &[], "all elements of several collections of one type"),
-    op("co_group_by_key", Flatten, &[], "`(k, (Vec<v1>, Vec<v2>, ..))` for every key of two to six keyed inputs"),
-    op(
-        "outer_join",
-        Flatten,
-        &[],
-        "`(k, (Option<v1>, Option<v2>))`: every pair, and the values of a key on one side only",
+    reading(
+        op("co_group_by_key", Flatten, &[], "`(k, (Vec<v1>, Vec<v2>, ..))` for every key of two to six keyed inputs"),
+        Inputs::Grouped { most: 6 },
+    ),
+    reading(
+        op(
+            "outer_join",
+            Flatten,
+            &[],
+            "`(k, (Option<v1>, Option<v2>))`: every pair, and the values of a key on one side only",
+        ),
+        Inputs::Grouped { most: 2 },
     ),
     // Sinks.
-    op("collect", Sink, &[], "a `Vec` of all elements, as a field of `run()`'s result"),
+    making(op("collect", Sink, &[], "a `Vec` of all elements, as a field of `run()`'s result"), Outputs::Field),
     with_closure(op("for_each", Sink, &["f"], "calls `f(x)` for every element, in parallel"), 0, ByValue),
     with_closure(
         op("write_text", Sink, &["output", "format"], "one line `format(&x)` per element, into part files"),
