@@ -1,16 +1,20 @@
 //! Phase 5: code generation. Assumes every check passed.
 //!
-//! The pipeline becomes one closure, run by `Pipeline::run`, holding one block per
-//! segment:
+//! The pipeline becomes one closure, run by `Pipeline::run`, that says what runs
+//! and leaves when and where to the runner:
 //!
-//! 1. build each stage from its arguments (`ops::map(&witness_of_input, closure)`),
+//! 1. build every stage from its arguments (`ops::map(witness_of_input, closure)`),
 //!    in plan order, so rustc checks every closure against its real input type;
-//! 2. run the segment: one loop per worker whose body is the segment's stages
+//! 2. make a typed slot (`Held`) for each collection a segment keeps for later ones;
+//! 3. make each segment a value (`segment(..)`): its input, the side inputs its
+//!    stages read, the barriers it ends in, and its fused body, the segment's stages
 //!    nested as closures (`Stage::process(&op, x, &mut |y| next(y))`): static
 //!    dispatch, no boxing, nothing materialized between fused stages;
-//! 3. merge the per-worker state of each barrier (`Leaf::finish`).
+//! 4. hand the segments to the runner (`Context::run`).
 //!
 //! Calls are spanned on the user's stage, so type errors land there.
+
+use std::collections::HashMap;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -23,13 +27,18 @@ use crate::plan::{Plan, Segment, SegmentInput, is_barrier_output};
 pub fn expand(graph: &Graph, plan: &Plan) -> TokenStream {
     let plan_static = plan_tokens(graph, plan);
     let outputs = collect_outputs(graph);
-    let mut reads = CollectionReads::count(plan, graph);
-    let segments: Vec<SegmentCode> = plan.segments.iter().map(|s| segment(graph, s, &mut reads)).collect();
-    let build = segments.iter().map(|s| &s.build);
-    let prepare = segments.iter().map(|s| &s.prepare);
-    let run = segments.iter().map(|s| &s.run);
+    let build = plan.segments.iter().map(|s| build_segment(graph, s));
+    let held = held_collections(graph, plan);
+    let (seg_vars, segments): (Vec<Ident>, Vec<TokenStream>) =
+        plan.segments.iter().enumerate().map(|(i, s)| segment_value(graph, i, s)).unzip();
+    // Each segment is handed over on its own, so that a failed bound in one is
+    // reported at its stages, once.
+    let list = seg_vars.iter().map(|seg| quote_spanned!(seg.span()=> &#seg));
     let fields: Vec<&Ident> = outputs.iter().map(|(name, _)| name).collect();
-    let values: Vec<Ident> = outputs.iter().map(|&(_, n)| var(graph, "out", n)).collect();
+    let values = outputs.iter().map(|&(_, n)| {
+        let held = var(graph, "held", n);
+        quote!(::beam::__private::HeldOutput::into_output(#held)?)
+    });
     let output = output_struct(&fields);
     let inferred = fields.iter().map(|_| quote!(_));
     quote! {{
@@ -38,10 +47,10 @@ pub fn expand(graph: &Graph, plan: &Plan) -> TokenStream {
         ::beam::__private::Pipeline::new(
             &__BEAM_PLAN,
             |__ctx: &::beam::__private::Context| -> ::beam::Result<__BeamOutput<#(#inferred),*>> {
-                // Build every stage, let each check its inputs and outputs, then run.
                 #(#build)*
-                #(#prepare)*
-                #(#run)*
+                #(#held)*
+                #(let #seg_vars = #segments;)*
+                __ctx.run(&[#(#list),*])?;
                 ::beam::Result::Ok(__BeamOutput { #(#fields: #values,)* metrics: __ctx.metrics() })
             },
         )
@@ -112,275 +121,224 @@ fn var_at(prefix: &str, id: NodeId, span: Span) -> Ident {
     Ident::new(&format!("__{prefix}{id}"), span)
 }
 
-/// The code of one segment, in two parts: `build` constructs its stages (run before
-/// anything runs, so that every stage can check its inputs and outputs first), and
-/// `run` runs its loop and merges its leaves.
-struct SegmentCode {
-    build: TokenStream,
-    prepare: TokenStream,
-    run: TokenStream,
+/// The code that builds a segment's stages, before anything runs: its input stage,
+/// every stage of its loop, and the leaves that hold collections after it.
+fn build_segment(graph: &Graph, segment: &Segment) -> TokenStream {
+    let input = build_input(graph, segment);
+    let stages = segment.members.iter().map(|&n| build_stage(graph, n));
+    let held = segment.materialized.iter().map(|&m| {
+        let (leaf, w) = (var(graph, "mat", m), var(graph, "w", m));
+        quote! { let #leaf = ::beam::__private::ops::materialize(#w); }
+    });
+    quote! { #input #(#stages)* #(#held)* }
 }
 
-/// A materialized collection (a barrier's output, or a flatten input) can be read
-/// by several segments; every read but the last gets a clone.
-struct CollectionReads(std::collections::HashMap<NodeId, usize>);
-
-impl CollectionReads {
-    fn count(plan: &Plan, graph: &Graph) -> Self {
-        let mut reads = std::collections::HashMap::new();
-        for segment in &plan.segments {
-            match segment.input {
-                SegmentInput::Shuffled(n) => *reads.entry(n).or_insert(0) += 1,
-                SegmentInput::Flatten(f) => {
-                    for input in graph.nodes[f].inputs.iter().filter_map(|i| i.node) {
-                        *reads.entry(input).or_insert(0) += 1;
-                    }
-                }
-                SegmentInput::Reread(m, _) => *reads.entry(m).or_insert(0) += 1,
-                SegmentInput::Source(_) => {}
-            }
-            for &member in &segment.members {
-                for (producer, _, _) in graph.side_inputs(member) {
-                    *reads.entry(producer).or_insert(0) += 1;
-                }
-            }
-        }
-        CollectionReads(reads)
-    }
-
-    /// The expression that reads `collection`, the variable holding node `n`'s
-    /// collection: a clone unless this is its last read.
-    fn read(&mut self, n: NodeId, collection: &Ident, span: Span) -> TokenStream {
-        let left = self.0.entry(n).or_insert(1);
-        *left -= 1;
-        if *left > 0 {
-            quote_spanned!(span=> ::beam::__private::fan_out_collection(&#collection))
-        } else {
-            quote!(#collection)
-        }
-    }
-}
-
-fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> SegmentCode {
-    let head = segment.input.node();
-    let source = var(graph, "src", head);
-    let head_witness = var(graph, "w", head);
-
-    let mut build = Vec::new();
-    let mut prepare = Vec::new();
-    let mut side_fills = Vec::new();
-    let mut dead_letters = quote!();
-    // Side inputs are filled before the loop's own input is opened, so their reads
-    // of held collections come first (the last read of a collection moves it).
-    let side_reads: Vec<(NodeId, TokenStream)> = segment
-        .members
-        .iter()
-        .filter_map(|&n| {
-            let (producer, _, span) = graph.side_inputs(n).next()?;
-            let collection = var_at(if is_barrier_output(graph, producer) { "out" } else { "mat" }, producer, span);
-            Some((n, reads.read(producer, &collection, span)))
-        })
-        .collect();
-    let open = match segment.input {
+/// The segment's input stage, if the segment runs it: a source (keeping its bad
+/// records if they are read), or the element type of a flatten or co-group.
+fn build_input(graph: &Graph, segment: &Segment) -> TokenStream {
+    match segment.input {
         SegmentInput::Source(n) => {
             let node = &graph.nodes[n];
-            let op = &node.call.op;
-            let generics = &node.call.generics;
-            let args = &node.call.args;
-            build.push(quote_spanned! {node.call.span=>
-                let (#source, #head_witness) = __ctx.finish(#n, || ::beam::Result::Ok(::beam::__private::ops::#op #generics (#(#args),*)))?;
-            });
-            prepare.push(quote_spanned! {node.call.span=>
-                __ctx.finish(#n, || ::beam::__private::Source::prepare(&#source, __ctx))?;
-                __ctx.source_prepared(&#source);
-            });
-            let mut after = Vec::new();
-            for bad in graph.consumers(n).into_iter().filter(|&c| graph.nodes[c].is(Kind::DeadLetters)) {
-                // `(records, bad) = read_jsonl(..)`: keep bad records, collect them after the loop.
-                let (w, out) = (var(graph, "w", bad), var(graph, "out", bad));
-                build.push(quote_spanned! {node.call.span=>
+            let (op, generics, args) = (&node.call.op, &node.call.generics, &node.call.args);
+            let (source, w) = (var(graph, "src", n), var(graph, "w", n));
+            let keep_bad = bad_records(graph, n).map(|bad| {
+                let w_bad = var(graph, "w", bad);
+                quote_spanned! {node.call.span=>
                     let #source = ::beam::__private::DeadLetterSource::keep_bad_records(#source);
-                    let #w = ::beam::__private::Witness::<::beam::BadRecord>::new();
-                });
-                after.push(quote_spanned! {node.call.span=>
-                    let #out = ::beam::__private::DeadLetterSource::bad_records(&#source);
-                    __ctx.output_size(#bad, &#out);
-                });
+                    let #w_bad = ::beam::__private::Witness::<::beam::BadRecord>::new();
+                }
+            });
+            quote_spanned! {node.call.span=>
+                let (#source, #w) = __ctx.build(#n, || ::beam::__private::ops::#op #generics (#(#args),*))?;
+                #keep_bad
             }
-            dead_letters = quote!(#(#after)*);
-            quote!()
         }
-        // `__w{m}` already stands for the elements read again.
-        SegmentInput::Reread(m, _) => {
-            let held = var(graph, if is_barrier_output(graph, m) { "out" } else { "mat" }, m);
-            let collection = reads.read(m, &held, graph.nodes[m].call.op.span());
-            quote! { let #source = ::beam::__private::ops::CollectionSource::new(#collection); }
-        }
-        // The head witness of a shuffled input is the barrier's own (see below).
-        SegmentInput::Shuffled(n) => {
-            let out = reads.read(n, &var(graph, "out", n), fan_out_span(graph, n));
-            quote! { let #source = ::beam::__private::ops::CollectionSource::new(#out); }
-        }
-        SegmentInput::Flatten(n) if graph.nodes[n].spec.is_some_and(|s| matches!(s.inputs, Inputs::Grouped { .. })) => {
-            // `co_group_by_key`, `outer_join`: the inputs, held, grouped by key.
+        SegmentInput::Flatten(n) if is_grouped(graph, n) => {
+            // `co_group_by_key`, `outer_join`: the element type of the grouped inputs.
             let node = &graph.nodes[n];
             let op = &node.call.op;
             let witnesses = node.inputs.iter().filter_map(|i| Some(var_at("w", i.node?, op.span())));
             let witness_fn = Ident::new(&format!("{op}_witness"), op.span());
-            // One value naming the inputs, for the checks here and in the loop: one
+            // One value naming the inputs, for the checks here and in the grouping: one
             // declaration of the names, so that errors show them as plain names.
-            let names = var_at("names", n, op.span());
+            let (names, w) = (var_at("names", n, op.span()), var(graph, "w", n));
             let declare_names = input_names(graph, n);
-            build.push(quote_spanned! {op.span()=>
-                let #names = #declare_names;
-                let #head_witness = ::beam::__private::ops::#witness_fn(#names, (#(#witnesses,)*));
-            });
-            let collections: Vec<TokenStream> = node
-                .inputs
-                .iter()
-                .map(|input| {
-                    let n = input.node.expect("planned nodes have inputs");
-                    let collection = var_at(if is_barrier_output(graph, n) { "out" } else { "mat" }, n, input.span);
-                    reads.read(n, &collection, input.span)
-                })
-                .collect();
             quote_spanned! {op.span()=>
-                let #source = __ctx.finish(#n, || ::beam::Result::Ok(::beam::__private::ops::#op(#names, (#(#collections,)*))))?;
+                let #names = #declare_names;
+                let #w = ::beam::__private::ops::#witness_fn(#names, (#(#witnesses,)*));
             }
         }
         SegmentInput::Flatten(n) => {
-            let node = &graph.nodes[n];
-            let first = node.inputs[0].node.expect("planned nodes have inputs");
-            let first_witness = var(graph, "w", first);
-            build.push(quote_spanned! {node.call.span=> let #head_witness = #first_witness; });
-            let collections: Vec<TokenStream> = node
-                .inputs
-                .iter()
-                .enumerate()
-                .map(|(i, input)| {
-                    let n = input.node.expect("planned nodes have inputs");
-                    let collection = var_at(if is_barrier_output(graph, n) { "out" } else { "mat" }, n, input.span);
-                    let collection = reads.read(n, &collection, input.span);
-                    if i == 0 {
-                        quote!(#collection)
-                    } else {
-                        // Each further input is checked against the first one's type.
-                        let w = var_at("w", first, input.span);
-                        quote_spanned! {input.span=> ::beam::__private::same_element(&#w, #collection) }
-                    }
-                })
-                .collect();
-            quote_spanned! {node.call.span=>
-                let (#source, _) = ::beam::__private::ops::flatten(::std::vec![#(#collections),*]);
-            }
+            let first = graph.nodes[n].inputs[0].node.expect("planned nodes have inputs");
+            let (w, first) = (var(graph, "w", n), var(graph, "w", first));
+            quote! { let #w = #first; }
+        }
+        // The collection read already has its element type.
+        SegmentInput::Shuffled(_) | SegmentInput::Reread(..) => quote!(),
+    }
+}
+
+/// The bad-records node of source `n`, if the pipeline reads its bad records.
+fn bad_records(graph: &Graph, n: NodeId) -> Option<NodeId> {
+    graph.consumers(n).into_iter().find(|&c| graph.nodes[c].is(Kind::DeadLetters))
+}
+
+fn is_grouped(graph: &Graph, n: NodeId) -> bool {
+    graph.nodes[n].spec.is_some_and(|s| matches!(s.inputs, Inputs::Grouped { .. }))
+}
+
+/// One stage of a loop, built from its arguments: `(__op3, __w3)` for an
+/// element-wise stage (the stage, and the element type it produces), `__leaf3` for
+/// a barrier.
+fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
+    let node = &graph.nodes[n];
+    let spec = node.spec.expect("planned nodes are known");
+    let input = node.inputs[0].node.expect("planned nodes have inputs");
+    let at = node.call.op.span();
+    if spec.kind == Kind::PartitionOutput {
+        // An output of a partition holds the partition's elements.
+        let (w, from) = (var(graph, "w", n), var(graph, "w", input));
+        return quote! { let #w = #from; };
+    }
+    // The input's witness; a closure that declares its input type is built against
+    // that type, and `accept` in the loop reports a mismatch once.
+    let checked = var(graph, "in", n);
+    let check = match declared_input(graph, n) {
+        Some(declared) => quote_spanned!(declared.span=> ::beam::__private::Witness::<#declared>::new()),
+        None => {
+            let input_witness = var_at("w", input, at);
+            quote_spanned!(at=> #input_witness)
         }
     };
+    let (op, mut args): (Ident, Vec<TokenStream>) = match spec.via {
+        Some((generic, combiner)) => {
+            let combiner = Ident::new(combiner, at);
+            (Ident::new(generic, at), vec![quote_spanned!(at=> ::beam::combine::#combiner)])
+        }
+        None => (node.call.op.clone(), node.call.args.iter().map(|a| quote!(#a)).collect()),
+    };
+    let mut side_slot = quote!();
+    if let Some((producer, kind, span)) = graph.side_inputs(n).next() {
+        // The side input: a slot filled before the loop starts, lent to the stage in
+        // place of its `as_map(..)` argument (or, for a join, as its right side).
+        let slot_fn = Ident::new(kind.functions().0, span);
+        let (slot, witness) = (var_at("side", n, span), var_at("w", producer, span));
+        side_slot = quote_spanned! {span=> let #slot = ::beam::__private::#slot_fn(#witness); };
+        match spec.side {
+            Some(index) => args[index] = quote_spanned!(span=> &#slot),
+            None => args.insert(0, quote_spanned!(span=> &#slot)),
+        }
+    }
+    if spec.inputs == Inputs::Join {
+        // Before the right side, so the names are known when its key is checked.
+        args.insert(0, input_names(graph, n));
+    }
+    // Bindings located at the stage, so errors about their types land there.
+    // Argument expressions are user code: a panic there is the stage's.
+    let built = if spec.kind == Kind::ElementWise {
+        let (stage, out) = (var_at("op", n, at), var_at("w", n, at));
+        quote_spanned! {at=>
+            let (#stage, #out) = __ctx.build(#n, || ::beam::__private::ops::#op(#checked, #(#args),*))?;
+        }
+    } else {
+        let (leaf, out) = (var_at("leaf", n, at), var_at("w", n, at));
+        quote_spanned! {at=>
+            let #leaf = __ctx.build(#n, || ::beam::__private::ops::#op(#checked, #(#args),*))?;
+            // The element type of the collection the barrier will produce.
+            let #out = ::beam::__private::output_witness(&#leaf);
+        }
+    };
+    quote_spanned! {at=>
+        let #checked = #check;
+        #side_slot
+        #built
+    }
+}
 
-    let mut leaves: Vec<(Ident, Ident, NodeId, bool)> = Vec::new(); // (leaf, local, node, is_materialize)
+/// How many segments read each held collection (see `Segment::reads`).
+fn read_counts(graph: &Graph, plan: &Plan) -> HashMap<NodeId, usize> {
+    let mut reads = HashMap::new();
+    for segment in &plan.segments {
+        for n in segment.reads(graph) {
+            *reads.entry(n).or_insert(0) += 1;
+        }
+    }
+    reads
+}
+
+/// A typed slot, `__held3`, for each collection a segment keeps after its loop: the
+/// result of every barrier that has one, every collection held for a later loop,
+/// and the bad records of a source. The runner fills and reads them; a collection
+/// read by several segments must be `Clone`, which is checked here, at its name.
+fn held_collections(graph: &Graph, plan: &Plan) -> Vec<TokenStream> {
+    let reads = read_counts(graph, plan);
+    let mut held: Vec<NodeId> = Vec::new();
+    for segment in &plan.segments {
+        if let SegmentInput::Source(n) = segment.input {
+            held.extend(bad_records(graph, n));
+        }
+        held.extend(segment.members.iter().copied().filter(|&n| holds_result(graph, n)));
+        held.extend(segment.materialized.iter().copied());
+    }
+    held.into_iter()
+        .map(|n| {
+            let span = fan_out_span(graph, n);
+            let (slot, w) = (var(graph, "held", n), var_at("w", n, span));
+            let make = if reads.get(&n).copied().unwrap_or(0) > 1 { quote!(shared) } else { quote!(new) };
+            quote_spanned! {span=> let #slot = ::beam::__private::Held::#make(#n, #w); }
+        })
+        .collect()
+}
+
+/// Whether barrier `n`'s result is kept: a shuffle's or a combine's, and a
+/// `collect()`'s (for `run()`'s output); other sinks make nothing.
+fn holds_result(graph: &Graph, n: NodeId) -> bool {
+    is_barrier_output(graph, n) || is_collect(graph, n)
+}
+
+/// The segment as a value for the runner: `segment(index, input, sides, leaves,
+/// look-ahead state, look-ahead, body)`, and the variable that holds it.
+fn segment_value(graph: &Graph, index: usize, segment: &Segment) -> (Ident, TokenStream) {
+    let head = segment.input.node();
+    let input = input_value(graph, segment);
+    let sides = side_fills(graph, segment);
+    // The barriers the loop ends in, with where each result goes; then the
+    // collections held after the loop.
+    let mut leaves: Vec<(Ident, Ident, NodeId, TokenStream)> = Vec::new(); // (leaf, local, node, destination)
     for &n in &segment.members {
-        let node = &graph.nodes[n];
-        let spec = node.spec.expect("planned nodes are known");
-        let op = &node.call.op;
-        let input = node.inputs[0].node.expect("planned nodes have inputs");
-        if spec.kind == Kind::PartitionOutput {
-            // An output of a partition holds the partition's elements.
-            let (w, from) = (var(graph, "w", n), var(graph, "w", input));
-            build.push(quote! { let #w = #from; });
-            continue;
-        }
-        // The input's witness; a closure that declares its input type is built
-        // against that type, and `accept` in the loop reports a mismatch once.
-        let checked = var(graph, "in", n);
-        let check = match declared_input(graph, n) {
-            Some(declared) => quote_spanned!(declared.span=> ::beam::__private::Witness::<#declared>::new()),
-            None => {
-                let input_witness = var_at("w", input, op.span());
-                quote_spanned!(op.span()=> #input_witness)
-            }
-        };
-        build.push(quote_spanned! {op.span()=> let #checked = #check; });
-
-        let (op, args): (Ident, Vec<TokenStream>) = match spec.via {
-            Some((generic, combiner)) => {
-                let combiner = Ident::new(combiner, op.span());
-                (Ident::new(generic, op.span()), vec![quote_spanned!(op.span()=> ::beam::combine::#combiner)])
-            }
-            None => (op.clone(), node.call.args.iter().map(|a| quote!(#a)).collect()),
-        };
-        let mut args = args;
-        if let Some((producer, kind, span)) = graph.side_inputs(n).next() {
-            // The side input: a slot filled when the segment starts, lent to the stage
-            // in place of its `as_map(..)` argument (or, for a join, as its right side).
-            let (slot_fn, fill_fn) = kind.functions();
-            let (slot_fn, fill_fn) = (Ident::new(slot_fn, span), Ident::new(fill_fn, span));
-            let (slot, witness) = (var_at("side", n, span), var_at("w", producer, span));
-            build.push(quote_spanned! {span=> let #slot = ::beam::__private::#slot_fn(#witness); });
-            match spec.side {
-                Some(index) => args[index] = quote_spanned!(span=> &#slot),
-                None => args.insert(0, quote_spanned!(span=> &#slot)),
-            }
-            let collection = side_reads.iter().find(|(r, _)| *r == n).map(|(_, read)| read.clone());
-            side_fills.push((n, slot, fill_fn, collection, span));
-        }
-        if spec.inputs == Inputs::Join {
-            // Before the right side, so the names are known when its key is checked.
-            args.insert(0, input_names(graph, n));
-        }
-        // Bindings located at the stage, so errors about their types land there.
-        let at = node.call.op.span();
-        if spec.kind == Kind::ElementWise {
-            let (stage, out) = (var_at("op", n, at), var_at("w", n, at));
-            build.push(quote_spanned! {at=>
-                // Argument expressions are user code: a panic there is the stage's.
-                let (#stage, #out) = __ctx.finish(#n, || ::beam::Result::Ok(::beam::__private::ops::#op(#checked, #(#args),*)))?;
-            });
-        } else {
-            let leaf = var_at("leaf", n, at);
-            build.push(quote_spanned! {at=>
-                let #leaf = __ctx.finish(#n, || ::beam::Result::Ok(::beam::__private::ops::#op(#checked, #(#args),*)))?;
-            });
-            if is_barrier_output(graph, n) {
-                // The element type of the collection the barrier will produce.
-                let w = var_at("w", n, at);
-                build.push(quote_spanned! {at=> let #w = ::beam::__private::output_witness(&#leaf); });
-            }
-            prepare.push(quote_spanned! {at=>
-                __ctx.finish(#n, || ::beam::__private::Leaf::prepare(&#leaf, __ctx))?;
-            });
-            leaves.push((leaf, var(graph, "l", n), n, false));
+        if graph.nodes[n].spec.is_some_and(|s| s.is_barrier()) {
+            let to = if holds_result(graph, n) {
+                let held = var(graph, "held", n);
+                quote!(&#held)
+            } else {
+                quote!(&::beam::__private::Discard)
+            };
+            leaves.push((var(graph, "leaf", n), var(graph, "l", n), n, to));
         }
     }
     for &m in &segment.materialized {
-        let (leaf, w) = (var(graph, "mat", m), var(graph, "w", m));
-        build.push(quote! { let #leaf = ::beam::__private::ops::materialize(#w); });
-        leaves.push((leaf, var(graph, "m", m), m, true));
+        let held = var(graph, "held", m);
+        leaves.push((var(graph, "mat", m), var(graph, "m", m), m, quote!(&#held)));
     }
-
-    let element = var(graph, "x", head);
-    let tree = consumers(graph, segment, head, &element);
-    let counted = segment.counted(graph);
-    let members = &segment.members;
-    let owns_input = matches!(segment.input, SegmentInput::Source(_) | SegmentInput::Flatten(_));
-    let leaf_names: Vec<&Ident> = leaves.iter().map(|(leaf, ..)| leaf).collect();
-    let locals: Vec<&Ident> = leaves.iter().map(|(_, local, ..)| local).collect();
-    let collected: Vec<Ident> =
-        leaves.iter().map(|&(_, _, n, mat)| var(graph, if mat { "ms" } else { "ls" }, n)).collect();
     // Code about all of the segment's per-worker state is located at one of its
     // leaves: when a leaf's stage fails a trait bound, rustc repeats that error here,
     // and it should land on a stage, not on the whole `pipeline!`. Shuffles and
     // combines have bounds that can fail; `collect` and the like rarely do.
     let segment_span = leaves
         .iter()
-        .find(|&&(_, _, n, mat)| !mat && is_barrier_output(graph, n))
+        .find(|(_, _, n, _)| is_barrier_output(graph, *n) && !segment.materialized.contains(n))
         .or(leaves.first())
         .map_or_else(Span::call_site, |(leaf, ..)| leaf.span());
+    let leaf_list = leaves.iter().rev().fold(quote!(()), |rest, (leaf, _, n, to)| {
+        quote_spanned!(segment_span=> (::beam::__private::LeafTo::new(#n, &#leaf, #to), #rest))
+    });
+    let locals = leaves.iter().rev().fold(quote!(()), |rest, (_, local, ..)| quote!((#local, #rest)));
+
     // Joins reading the loop's input look each chunk up first, into state of their
-    // own per worker, kept after the leaves' in the workers' state tuple.
-    // Their code is located at the join, so that a failed bound is reported there,
-    // once, with the join's own error.
+    // own per worker. Their code is located at the join, so that a failed bound is
+    // reported there, once, with the join's own error.
     let lookers = looking_ahead(graph, segment);
     let aheads: Vec<Ident> = lookers.iter().map(|&j| var_at("ahead", j, graph.nodes[j].call.op.span())).collect();
-    let skip_aheads: Vec<TokenStream> = aheads.iter().map(|_| quote!(_)).collect();
     let found = lookers.iter().map(|&j| {
         let at = graph.nodes[j].call.op.span();
         let op = var_at("op", j, at);
@@ -389,66 +347,102 @@ fn segment(graph: &Graph, segment: &Segment, reads: &mut CollectionReads) -> Seg
     let look_ahead = if lookers.is_empty() {
         quote_spanned!(segment_span=> |_, _| {})
     } else {
-        let skip_leaves = leaves.iter().map(|_| quote!(_));
         let calls = lookers.iter().zip(&aheads).map(|(&j, ahead)| {
             let at = graph.nodes[j].call.op.span();
             let op = var_at("op", j, at);
             quote_spanned!(at=> ::beam::__private::LookAhead::look_ahead(&#op, #ahead, __chunk);)
         });
-        quote_spanned!(segment_span=> |__state, __chunk| {
-            let (#(#skip_leaves,)* #(#aheads,)*) = __state;
-            #(#calls)*
-        })
+        quote_spanned!(segment_span=> |(_, (#(#aheads,)*)), __chunk| { #(#calls)* })
     };
+
+    let element = var(graph, "x", head);
+    let tree = consumers(graph, segment, head, &element);
+    let counted = segment.counted(graph).len();
     let state = Ident::new("__state", segment_span);
-    let all = Ident::new("__locals", segment_span);
-
-    let finishes = leaves.iter().zip(&collected).map(|((leaf, _, n, mat), states)| {
-        let id = *n;
-        let at = graph.nodes[id].call.op.span();
-        let finish =
-            quote_spanned! {at=> __ctx.finish(#id, || ::beam::__private::Leaf::finish(#leaf, #states, __ctx))? };
-        if *mat {
-            let out = var(graph, "mat", id);
-            quote_spanned! {at=> let #out = #finish; }
-        } else if graph.nodes[id].is(Kind::Sink) && !is_collect(graph, id) {
-            // `for_each`, `write_text`: nothing to bind.
-            quote_spanned! {at=> #finish; }
-        } else {
-            let out = var(graph, "out", id);
-            quote_spanned! {at=> let #out = #finish; __ctx.output_size(#id, &#out); }
-        }
-    });
-
-    let fills = side_fills.into_iter().map(|(n, slot, fill_fn, collection, span)| {
-        quote_spanned! {span=> __ctx.finish(#n, || ::beam::__private::#fill_fn(&#slot, #collection))?; }
-    });
-    let run = quote_spanned! {segment_span=>
-        #(#fills)*
-        #open
-        let #all = __ctx.run_segment(
-            (#head, #owns_input),
-            &#source,
-            &[#(#members),*],
-            &[#(#counted),*],
-            |__worker| (
-                #(::beam::__private::Leaf::local(&#leaf_names, __worker),)*
-                #(#found,)*
-            ),
+    let var = Ident::new(&format!("__seg{index}"), segment_span);
+    let value = quote_spanned! {segment_span=>
+        ::beam::__private::segment(
+            #index,
+            #input,
+            #sides,
+            #leaf_list,
+            || (#(#found,)*),
             #look_ahead,
-            |#state, #element, __stage, __counts| {
-                let (#(#locals,)* #(#aheads,)*) = #state;
+            |#state, #element, __stage, __counts: &mut [u64; #counted]| {
+                let (#locals, (#(#aheads,)*)) = #state;
                 #tree
             },
-        )?;
-        #(let mut #collected = ::std::vec::Vec::with_capacity(#all.len());)*
-        for (#(#locals,)* #(#skip_aheads,)*) in #all {
-            #(#collected.push(#locals);)*
-        }
-        #(#finishes)*
-        #dead_letters
+        )
     };
-    SegmentCode { build: quote!(#(#build)*), prepare: quote!(#(#prepare)*), run }
+    (var, value)
+}
+
+/// Where the segment's elements come from, as a value for the runner.
+fn input_value(graph: &Graph, segment: &Segment) -> TokenStream {
+    match segment.input {
+        SegmentInput::Source(n) => {
+            let source = var(graph, "src", n);
+            match bad_records(graph, n) {
+                Some(bad) => {
+                    let held = var(graph, "held", bad);
+                    quote!(::beam::__private::SourceWithBadRecords::new(#n, &#source, &#held))
+                }
+                None => quote!(::beam::__private::SourceInput::new(#n, &#source)),
+            }
+        }
+        SegmentInput::Shuffled(n) | SegmentInput::Reread(n, _) => {
+            let held = var(graph, "held", n);
+            quote!(::beam::__private::HeldInput::new(&#held))
+        }
+        SegmentInput::Flatten(n) if is_grouped(graph, n) => {
+            let node = &graph.nodes[n];
+            let op = &node.call.op;
+            let held = node.inputs.iter().map(|input| {
+                let held = var_at("held", input.node.expect("planned nodes have inputs"), input.span);
+                quote!(&#held)
+            });
+            let names = var_at("names", n, op.span());
+            quote_spanned! {op.span()=>
+                ::beam::__private::GroupInput::new(
+                    (#(#held,)*),
+                    |__inputs| ::beam::__private::ops::#op(#names, __inputs),
+                )
+            }
+        }
+        SegmentInput::Flatten(n) => {
+            let node = &graph.nodes[n];
+            let first = node.inputs[0].node.expect("planned nodes have inputs");
+            let held = node.inputs.iter().enumerate().map(|(i, input)| {
+                let held = var_at("held", input.node.expect("planned nodes have inputs"), input.span);
+                if i == 0 {
+                    quote!(&#held)
+                } else {
+                    // Each further input is checked against the first one's type.
+                    let w = var_at("w", first, input.span);
+                    quote_spanned! {input.span=> ::beam::__private::same_element(&#w, &#held) }
+                }
+            });
+            quote_spanned! {node.call.span=> ::beam::__private::FlattenInput::new(::std::vec![#(#held),*]) }
+        }
+    }
+}
+
+/// The side inputs of the segment's stages, as a list for the runner: each read from
+/// its held collection into the slot its stage borrows.
+fn side_fills(graph: &Graph, segment: &Segment) -> TokenStream {
+    let fills: Vec<TokenStream> = segment
+        .members
+        .iter()
+        .filter_map(|&n| {
+            let (producer, kind, span) = graph.side_inputs(n).next()?;
+            let fill_fn = Ident::new(kind.functions().1, span);
+            let (slot, held) = (var_at("side", n, span), var_at("held", producer, span));
+            Some(quote_spanned! {span=>
+                ::beam::__private::SideFill::new(#n, &#held, |__collection| ::beam::__private::#fill_fn(&#slot, __collection))
+            })
+        })
+        .collect();
+    fills.iter().rev().fold(quote!(()), |rest, fill| quote!((#fill, #rest)))
 }
 
 fn is_collect(graph: &Graph, id: NodeId) -> bool {

@@ -8,10 +8,16 @@
 use std::hash::Hash;
 use std::marker::PhantomData;
 
+pub use crate::barrier::{EachWorker, Global, GlobalCombine, Keyed, KeyedCombine, Leaf, Merge, PerWorker, Reshape};
 pub use crate::collection::Collection;
-pub use crate::execute::{Context, OutputSize, StageCell, Worker};
+pub use crate::context::{Context, Scope, StageCell, Worker};
 pub use crate::pipeline::Pipeline;
 pub use crate::plan::{Plan, SegmentInfo, SegmentInput, StageInfo, StageKind};
+pub use crate::runner::{
+    AnySegment, Destination, Discard, FinishLeaf, FlattenInput, GroupInput, Held, HeldInput, HeldOutput, Input, LeafTo,
+    Leaves, ReadHeld, Runner, Segment, SegmentDef, SegmentTask, SideFill, Sides, SourceInput, SourceWithBadRecords,
+    segment,
+};
 pub use crate::source::{Source, SourceCounters};
 
 pub use crate::transform::join::{fill_join_table, input_names, side_join_table};
@@ -26,7 +32,7 @@ pub mod ops {
     pub use crate::io::text::read_text;
     pub use crate::io::text::write_text;
     pub use crate::sink::{collect, for_each, materialize};
-    pub use crate::source::{CollectionSource, flatten, from_iter, from_slice};
+    pub use crate::source::{CollectionSource, from_iter, from_slice};
     pub use crate::transform::cogroup::{co_group_by_key, co_group_by_key_witness, outer_join, outer_join_witness};
     pub use crate::transform::elementwise::{
         filter, filter_map, flat_map, inspect, key_by, keys, kv_swap, map, map_values, partition, values,
@@ -78,25 +84,8 @@ pub trait LookAhead: Stage {
     fn process_found<E: FnMut(Self::Out)>(&self, found: &mut Self::Found, input: Self::In, emit: &mut E);
 }
 
-/// The end of a fused loop: folds elements into per-worker state, then merges the
-/// workers' states into the stage's result (a collection for shuffles and combines,
-/// a `Vec` for `collect`, nothing for `for_each`).
-pub trait Leaf: Sync {
-    type In;
-    type Local: Send;
-    type Output;
-    /// Checks the stage's output before anything runs (an output directory that
-    /// already exists, say).
-    fn prepare(&self, _ctx: &Context) -> crate::Result<()> {
-        Ok(())
-    }
-    fn local(&self, worker: Worker) -> Self::Local;
-    fn push(&self, local: &mut Self::Local, input: Self::In);
-    fn finish(self, locals: Vec<Self::Local>, ctx: &Context) -> crate::Result<Self::Output>;
-}
-
-/// The element type of the collection a shuffle or combine will produce.
-pub fn output_witness<L: Leaf<Output = Collection<T>>, T>(_: &L) -> Witness<T> {
+/// The element type of the collection a barrier will produce.
+pub fn output_witness<L: Leaf>(_: &L) -> Witness<L::Out> {
     Witness::new()
 }
 
@@ -137,18 +126,18 @@ impl<T: Hash + Eq + Send> GroupKey for T {}
     label = "this input has elements of type `{Self}`, the first has `{T}`"
 )]
 pub trait SameAs<T>: Sized {
-    fn same(collection: Collection<Self>) -> Collection<T>;
+    fn same(held: &Held<Self>) -> &Held<T>;
 }
 
 impl<T> SameAs<T> for T {
-    fn same(collection: Collection<T>) -> Collection<T> {
-        collection
+    fn same(held: &Held<T>) -> &Held<T> {
+        held
     }
 }
 
-/// `collection`, checked to have the element type of the first input.
-pub fn same_element<T, U: SameAs<T>>(_first: &Witness<T>, collection: Collection<U>) -> Collection<T> {
-    U::same(collection)
+/// `held`, checked to have the element type of the first input.
+pub fn same_element<'a, T, U: SameAs<T>>(_first: &Witness<T>, held: &'a Held<U>) -> &'a Held<T> {
+    U::same(held)
 }
 
 /// A key `top` ranks elements by.
@@ -198,12 +187,6 @@ impl<T: Clone> FanOut for T {}
 #[inline(always)]
 pub fn fan_out<T: FanOut>(element: &T) -> T {
     element.clone()
-}
-
-/// A copy of a whole collection read by several later segments, for all but the
-/// last reader.
-pub fn fan_out_collection<T: FanOut>(collection: &Collection<T>) -> Collection<T> {
-    collection.clone()
 }
 
 /// A source that can keep its bad records for a dead-letter output.

@@ -128,6 +128,12 @@ struct Details {
 }
 
 impl Error {
+    /// A bug of beam's own, not of the pipeline or its input: said so, and reported
+    /// as an error of the runner rather than a panic.
+    pub(crate) fn internal(what: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::Runner, format!("internal error in beam's runner: {what}; please report it"))
+    }
+
     /// A new error of `kind` with a human-readable `message`.
     ///
     /// ```

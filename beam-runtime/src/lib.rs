@@ -4,9 +4,12 @@
 //! Users depend on the `beam` crate, which re-exports what is public here. The
 //! runtime is split by concern:
 //!
-//! - [`execute`](crate::__private::Context::run_segment): one fused segment, a worker per
-//!   thread pulling chunks of its input;
-//! - `shuffle`: the hash-partitioned shuffle behind keyed transforms;
+//! - `runner`: the seam between the generated code and its execution, and the local
+//!   runner: one fused segment at a time, a worker per thread pulling chunks of its
+//!   input;
+//! - `barrier`: where a fused loop ends, described for the runner to carry out;
+//! - `context`: what a run knows about itself, and the scope of every task;
+//! - `shuffle`: the hash partitioning behind keyed transforms;
 //! - `source`, `sink`, `transform`: the runtime half of each transform;
 //! - [`combine`]: Beam's `CombineFn` and the built-in combiners;
 //! - [`plan`]: the plan the macro builds, as text and Graphviz DOT;
@@ -16,12 +19,14 @@ pub mod combine;
 pub mod error;
 pub use beam_plan as plan;
 
+mod barrier;
 mod collection;
-mod execute;
+mod context;
 mod io;
 pub mod metrics;
 mod pipeline;
 mod progress;
+mod runner;
 mod shuffle;
 mod sink;
 mod source;
@@ -34,7 +39,6 @@ pub mod __private;
 
 pub use combine::CombineFn;
 pub use error::{Error, ErrorKind, InputPosition, Result};
-pub use execute::CHUNK;
 pub use io::csv::CsvInput;
 pub use io::output::FileOutput;
 pub use io::records::BadRecord;
@@ -42,6 +46,7 @@ pub use io::text::TextInput;
 pub use metrics::{Metrics, StageMetrics};
 pub use pipeline::Pipeline;
 pub use plan::{Plan, StageInfo};
+pub use runner::CHUNK;
 pub use shuffle::KeyHasher;
 pub use transform::side::SideMap;
 

@@ -228,12 +228,6 @@ pub(crate) fn enter_run(run: RunId) -> InRun {
     InRun { outer: CURRENT_RUN.replace(run) }
 }
 
-/// The run this thread works for: parallel tasks a run's merge hands to other
-/// threads enter it too, so that user code in them (a `CombineFn`) counts for it.
-pub(crate) fn current_run() -> RunId {
-    CURRENT_RUN.get()
-}
-
 impl Drop for InRun {
     fn drop(&mut self) {
         CURRENT_RUN.set(self.outer);

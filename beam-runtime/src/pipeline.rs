@@ -2,9 +2,10 @@
 
 use std::marker::PhantomData;
 
-use crate::error::{Error, ErrorKind, Result};
-use crate::execute::Context;
+use crate::context::Context;
+use crate::error::Result;
 use crate::plan::Plan;
+use crate::runner::LocalRunner;
 
 /// A checked, planned pipeline, ready to [`run`](Pipeline::run). Nothing runs until
 /// then; [`explain`](Pipeline::explain) shows what will.
@@ -137,23 +138,17 @@ where
     /// The first failure of any stage: a panic in user code, an unreadable or
     /// malformed input, a failed write. The error names the stage.
     pub fn run(self) -> Result<Out> {
-        let context = Context::new(self.plan);
+        // The runner: the local one. (A distributed runner will be chosen here, when
+        // the process was started as one of a group.)
+        let context = Context::new(self.plan, LocalRunner::new(self.threads));
         let body = self.body;
-        let threads = self.threads;
-        let start = |context: &Context| {
-            // Counts left on the pool's threads by code outside any run are not this run's.
-            crate::metrics::discard_stray_updates();
-            rayon::broadcast(|_| crate::metrics::discard_stray_updates());
-            body(context)
-        };
-        let run = || match threads {
-            None => start(&context),
-            Some(threads) => match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-                Ok(pool) => pool.install(|| start(&context)),
-                Err(e) => {
-                    Err(Error::new(ErrorKind::Runner, format!("could not start {threads} threads")).with_source(e))
-                }
-            },
+        let run = || {
+            context.runner().install(|| {
+                // Counts left on the pool's threads by code outside any run are not this run's.
+                crate::metrics::discard_stray_updates();
+                rayon::broadcast(|_| crate::metrics::discard_stray_updates());
+                body(&context)
+            })
         };
         // Stages turn panics in user code into errors; a panic that still gets here
         // is a bug in beam, but the run's temporary output must be removed all the same.

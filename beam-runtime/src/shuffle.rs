@@ -1,8 +1,9 @@
-//! The hash-partitioned shuffle behind every keyed transform.
+//! The hash partitioning behind every keyed transform.
 //!
 //! Each worker keeps its keyed state split into [`PARTITIONS`] hash tables by key
-//! hash. After the loop, partition `p` of every worker is merged by one parallel task,
-//! so the merge runs on all threads and never moves a key between threads twice.
+//! hash. After the loop, a runner merges partition `p` of every worker in one task
+//! (the local runner, in parallel on its threads; a distributed one, after sending
+//! each partition to the worker that owns it), so no key moves twice.
 
 use std::hash::{BuildHasher, Hash};
 
@@ -53,7 +54,8 @@ impl<K: Hash + Eq, S> KeyedTables<K, S> {
 
     /// The state of `key`, created by `create` the first time the key is seen.
     #[inline(always)]
-    pub fn entry(&mut self, hasher: &KeyHasher, key: K, create: impl FnOnce() -> S) -> &mut S {
+    pub fn entry(&mut self, key: K, create: impl FnOnce() -> S) -> &mut S {
+        let hasher = KeyHasher::default();
         let hash = hasher.hash_one(&key);
         let table = &mut self.tables[partition_of(hash)];
         match table.entry(hash, |e| e.0 == key, |e| hasher.hash_one(&e.0)) {
@@ -61,6 +63,36 @@ impl<K: Hash + Eq, S> KeyedTables<K, S> {
             Entry::Vacant(e) => &mut e.insert((key, create())).into_mut().1,
         }
     }
+
+    /// The tables, partition by partition.
+    pub fn into_partitions(self) -> Vec<HashTable<(K, S)>> {
+        self.tables
+    }
+}
+
+/// Merges the tables of one partition from several workers into one, with `merge`
+/// for a key more than one of them has.
+pub fn merge_partition<K: Hash + Eq, S>(
+    mut tables: Vec<HashTable<(K, S)>>,
+    merge: impl Fn(&mut S, S),
+) -> HashTable<(K, S)> {
+    let hasher = KeyHasher::default();
+    // Merge into the largest table so the fewest entries move.
+    tables.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    let mut tables = tables.into_iter();
+    let Some(mut merged) = tables.next() else { return HashTable::new() };
+    for table in tables {
+        for (key, state) in table {
+            let hash = hasher.hash_one(&key);
+            match merged.entry(hash, |e| e.0 == key, |e| hasher.hash_one(&e.0)) {
+                Entry::Occupied(e) => merge(&mut e.into_mut().1, state),
+                Entry::Vacant(e) => {
+                    e.insert((key, state));
+                }
+            }
+        }
+    }
+    merged
 }
 
 impl<K: Hash + Eq, S> Default for KeyedTables<K, S> {
@@ -69,62 +101,15 @@ impl<K: Hash + Eq, S> Default for KeyedTables<K, S> {
     }
 }
 
-/// Merges the workers' tables partition by partition, in parallel, and turns each
-/// merged `(key, state)` into an output element with `extract`.
-pub fn merge_keyed<K, S, Out>(
-    hasher: &KeyHasher,
-    workers: Vec<KeyedTables<K, S>>,
-    merge: impl Fn(&mut S, S) + Sync,
-    extract: impl Fn(K, S) -> Out + Sync,
-) -> Vec<Vec<Out>>
-where
-    K: Hash + Eq + Send,
-    S: Send,
-    Out: Send,
-{
-    let mut by_partition: Vec<Vec<HashTable<(K, S)>>> =
-        (0..PARTITIONS).map(|_| Vec::with_capacity(workers.len())).collect();
-    for worker in workers {
-        for (p, table) in worker.tables.into_iter().enumerate() {
-            if !table.is_empty() {
-                by_partition[p].push(table);
-            }
-        }
-    }
-    // User code merges here (a `CombineFn`), on any thread: its counters are the run's.
-    let run = crate::metrics::current_run();
-    by_partition
-        .into_par_iter()
-        .map(|mut tables| {
-            let _in_run = crate::metrics::enter_run(run);
-            // Merge into the largest table so the fewest entries move.
-            tables.sort_by_key(|t| std::cmp::Reverse(t.len()));
-            let mut tables = tables.into_iter();
-            let Some(mut merged) = tables.next() else { return Vec::new() };
-            for table in tables {
-                for (key, state) in table {
-                    let hash = hasher.hash_one(&key);
-                    match merged.entry(hash, |e| e.0 == key, |e| hasher.hash_one(&e.0)) {
-                        Entry::Occupied(e) => merge(&mut e.into_mut().1, state),
-                        Entry::Vacant(e) => {
-                            e.insert((key, state));
-                        }
-                    }
-                }
-            }
-            merged.into_iter().map(|(key, state)| extract(key, state)).collect()
-        })
-        .collect()
-}
-
 /// Splits keyed pairs into [`PARTITIONS`] by key hash, each input part in parallel.
 /// `result[p]` holds partition `p` as one piece per input part: pieces are moved,
 /// never copied into one vector.
-pub fn scatter<K: Hash + Send, V: Send>(hasher: &KeyHasher, input: Collection<(K, V)>) -> Vec<Vec<Vec<(K, V)>>> {
+pub fn scatter<K: Hash + Send, V: Send>(input: Collection<(K, V)>) -> Vec<Vec<Vec<(K, V)>>> {
     let split: Vec<Vec<Vec<(K, V)>>> = input
         .into_parts()
         .into_par_iter()
         .map(|part| {
+            let hasher = KeyHasher::default();
             let mut split: Vec<Vec<(K, V)>> = (0..PARTITIONS).map(|_| Vec::new()).collect();
             for (k, v) in part {
                 split[partition_of(hasher.hash_one(&k))].push((k, v));

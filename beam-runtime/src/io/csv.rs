@@ -17,13 +17,15 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::__private::{Context, DeadLetterSource, Leaf, Witness, Worker};
+use crate::__private::{DeadLetterSource, Witness};
+use crate::barrier::{EachWorker, Leaf, PerWorker};
 use crate::collection::Collection;
+use crate::context::{Context, Scope, Worker};
 use crate::error::{Error, ErrorKind, InputPosition, Result};
-use crate::execute::CHUNK;
 use crate::io::input::{self, InputFile, LineReader, Split, SplitBytes};
 use crate::io::output::{FileOutput, OutputFiles, PartFile, Writer};
 use crate::io::records::{self, BadRecord, DeadLetters};
+use crate::runner::CHUNK;
 use crate::source::{Source, SourceCounters};
 
 /// What `read_csv` reads and how: a file, directory or glob; header row on by
@@ -418,18 +420,18 @@ pub struct WriteCsv<T> {
 }
 
 #[doc(hidden)]
-pub fn write_csv<T: Serialize>(_: Witness<T>, output: impl Into<FileOutput>) -> impl Leaf<In = T, Output = ()> {
-    WriteCsv { files: OutputFiles::new(output.into(), ".csv"), _in: PhantomData }
+pub fn write_csv<T: Serialize>(_: Witness<T>, output: impl Into<FileOutput>) -> impl Leaf<In = T, Out = ()> {
+    PerWorker(WriteCsv { files: OutputFiles::new(output.into(), ".csv"), _in: PhantomData })
 }
 
-impl<T: Serialize> Leaf for WriteCsv<T> {
+impl<T: Serialize> EachWorker for WriteCsv<T> {
     type In = T;
     /// The part, and whether its rows come after a header (known at the first row).
     type Local = (PartFile<csv::Writer<Writer>>, Option<bool>);
-    type Output = ();
+    type Out = ();
 
-    fn prepare(&self, ctx: &Context) -> Result<()> {
-        self.files.prepare(ctx)
+    fn prepare(&self, scope: &Scope) -> Result<()> {
+        self.files.prepare(scope)
     }
 
     fn local(&self, worker: Worker) -> Self::Local {
@@ -444,10 +446,13 @@ impl<T: Serialize> Leaf for WriteCsv<T> {
         part.write_with(|out| out.serialize(&input).map_err(std::io::Error::other));
     }
 
-    fn finish(self, parts: Vec<Self::Local>, ctx: &Context) -> Result<()> {
-        // The csv crate writes a header row for structs only.
-        self.files.set_header_lines(usize::from(parts.iter().any(|(_, header)| *header == Some(true))));
-        let parts = parts.into_iter().map(|(part, _)| part.map(|out| out.into_inner().map_err(|e| e.into_error())));
-        self.files.finish(parts, ctx)
+    fn finish(&self, (part, header): Self::Local, scope: &Scope) -> Result<Vec<()>> {
+        // The csv crate writes a header row for structs only; the parts of a single
+        // file but the first lose theirs.
+        if header == Some(true) {
+            self.files.set_header_lines(1);
+        }
+        self.files.finish(part.map(|out| out.into_inner().map_err(|e| e.into_error())), scope)?;
+        Ok(Vec::new())
     }
 }

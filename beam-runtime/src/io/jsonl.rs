@@ -6,13 +6,15 @@ use std::marker::PhantomData;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::__private::{Context, DeadLetterSource, Leaf, Witness, Worker};
+use crate::__private::{DeadLetterSource, Witness};
+use crate::barrier::{EachWorker, Leaf, PerWorker};
 use crate::collection::Collection;
+use crate::context::{Context, Scope, Worker};
 use crate::error::Result;
-use crate::execute::CHUNK;
 use crate::io::output::{FileOutput, OutputFiles, PartFile, Writer};
 use crate::io::records::{BadRecord, DeadLetters};
 use crate::io::text::{LineState, Lines, TextInput};
+use crate::runner::CHUNK;
 use crate::source::{Source, SourceCounters};
 
 /// The `read_jsonl` source. Blank lines are skipped; a line that is not a `T` is a
@@ -83,17 +85,17 @@ pub struct WriteJsonl<T> {
 }
 
 #[doc(hidden)]
-pub fn write_jsonl<T: Serialize>(_: Witness<T>, output: impl Into<FileOutput>) -> impl Leaf<In = T, Output = ()> {
-    WriteJsonl { files: OutputFiles::new(output.into(), ".jsonl"), _in: PhantomData }
+pub fn write_jsonl<T: Serialize>(_: Witness<T>, output: impl Into<FileOutput>) -> impl Leaf<In = T, Out = ()> {
+    PerWorker(WriteJsonl { files: OutputFiles::new(output.into(), ".jsonl"), _in: PhantomData })
 }
 
-impl<T: Serialize> Leaf for WriteJsonl<T> {
+impl<T: Serialize> EachWorker for WriteJsonl<T> {
     type In = T;
     type Local = PartFile<Writer>;
-    type Output = ();
+    type Out = ();
 
-    fn prepare(&self, ctx: &Context) -> Result<()> {
-        self.files.prepare(ctx)
+    fn prepare(&self, scope: &Scope) -> Result<()> {
+        self.files.prepare(scope)
     }
 
     fn local(&self, worker: Worker) -> PartFile<Writer> {
@@ -108,7 +110,8 @@ impl<T: Serialize> Leaf for WriteJsonl<T> {
         });
     }
 
-    fn finish(self, parts: Vec<PartFile<Writer>>, ctx: &Context) -> Result<()> {
-        self.files.finish(parts, ctx)
+    fn finish(&self, part: PartFile<Writer>, scope: &Scope) -> Result<Vec<()>> {
+        self.files.finish(part, scope)?;
+        Ok(Vec::new())
     }
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use crate::__private::{Context, Worker};
+use crate::context::{Scope, Worker};
 
 use crate::error::{Error, ErrorKind, InputPosition, Result};
 
@@ -104,7 +104,8 @@ impl OutputFiles {
 
     /// Checks the destination and creates the temporary directory; registers the
     /// end-of-run action that publishes or deletes it.
-    pub fn prepare(&self, ctx: &Context) -> Result<()> {
+    pub fn prepare(&self, scope: &Scope) -> Result<()> {
+        let ctx = scope.context();
         let dest = self.output.path.clone();
         ctx.claim_output(&dest)?;
         if dest.exists() && !self.output.overwrite {
@@ -159,13 +160,12 @@ impl OutputFiles {
         PartFile { path, out }
     }
 
-    /// Flushes every part; the first error (with its file) fails the run.
-    pub fn finish(&self, parts: impl IntoIterator<Item = PartFile<Writer>>, ctx: &Context) -> Result<()> {
-        for part in parts {
-            let PartFile { path, out } = part;
-            out.and_then(Writer::finish).map_err(|e| Error::io(&path, e))?;
-            ctx.add_bytes_written(fs::metadata(&path).map(|m| m.len()).unwrap_or(0));
-        }
+    /// Flushes a worker's part; an error (with its file) fails the run. Its size is
+    /// charged to the sink's stage, the stage of `scope`.
+    pub fn finish(&self, part: PartFile<Writer>, scope: &Scope) -> Result<()> {
+        let PartFile { path, out } = part;
+        out.and_then(Writer::finish).map_err(|e| Error::io(&path, e))?;
+        scope.add_bytes_written(fs::metadata(&path).map(|m| m.len()).unwrap_or(0));
         Ok(())
     }
 }

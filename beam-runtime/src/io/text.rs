@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::__private::{Context, Leaf, Witness, Worker};
+use crate::__private::Witness;
+use crate::barrier::{EachWorker, Leaf, PerWorker};
+use crate::context::{Context, Scope, Worker};
 use crate::error::{Error, ErrorKind, Result};
-use crate::execute::CHUNK;
 use crate::io::input::{self, InputFile, LineReader, LineStart, Split};
 use crate::io::output::{FileOutput, OutputFiles, PartFile, Writer};
+use crate::runner::CHUNK;
 use crate::source::{Source, SourceCounters};
 
 /// The files of an input and the byte ranges to read them in.
@@ -234,21 +236,21 @@ pub struct WriteText<F, T> {
 }
 
 #[doc(hidden)]
-pub fn write_text<T, S, F>(_: Witness<T>, output: impl Into<FileOutput>, format: F) -> impl Leaf<In = T, Output = ()>
+pub fn write_text<T, S, F>(_: Witness<T>, output: impl Into<FileOutput>, format: F) -> impl Leaf<In = T, Out = ()>
 where
     F: Fn(&T) -> S + Sync,
     S: Display,
 {
-    WriteText { files: OutputFiles::new(output.into(), ""), format, _in: PhantomData }
+    PerWorker(WriteText { files: OutputFiles::new(output.into(), ""), format, _in: PhantomData })
 }
 
-impl<T, S: Display, F: Fn(&T) -> S + Sync> Leaf for WriteText<F, T> {
+impl<T, S: Display, F: Fn(&T) -> S + Sync> EachWorker for WriteText<F, T> {
     type In = T;
     type Local = PartFile<Writer>;
-    type Output = ();
+    type Out = ();
 
-    fn prepare(&self, ctx: &Context) -> Result<()> {
-        self.files.prepare(ctx)
+    fn prepare(&self, scope: &Scope) -> Result<()> {
+        self.files.prepare(scope)
     }
 
     fn local(&self, worker: Worker) -> PartFile<Writer> {
@@ -260,7 +262,8 @@ impl<T, S: Display, F: Fn(&T) -> S + Sync> Leaf for WriteText<F, T> {
         part.write_with(|out| writeln!(out, "{}", (self.format)(&input)));
     }
 
-    fn finish(self, parts: Vec<PartFile<Writer>>, ctx: &Context) -> Result<()> {
-        self.files.finish(parts, ctx)
+    fn finish(&self, part: PartFile<Writer>, scope: &Scope) -> Result<Vec<()>> {
+        self.files.finish(part, scope)?;
+        Ok(Vec::new())
     }
 }

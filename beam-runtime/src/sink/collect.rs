@@ -1,20 +1,30 @@
 use std::marker::PhantomData;
 
-use crate::__private::{Context, Leaf, Witness, Worker};
-use crate::collection::Collection;
+use crate::__private::Witness;
+use crate::barrier::{EachWorker, Leaf, PerWorker};
+use crate::context::{Scope, Worker};
+use crate::error::Result;
+
+/// Keeps every element, each worker's in its own part: for `collect()` (the run's
+/// output) and for a collection held between two segments (the input of a
+/// `flatten`, say). Where the kept elements go is the runner's business.
+#[doc(hidden)]
+pub struct Keep<T>(PhantomData<fn(T)>);
 
 /// `collect()`: every element, in a `Vec` field of the run's output.
-#[doc(hidden)]
-pub struct Collect<T>(PhantomData<fn(T)>);
-
-pub fn collect<T: Send>(_: Witness<T>) -> impl Leaf<In = T, Output = Vec<T>> {
-    Collect(PhantomData)
+pub fn collect<T: Send>(_: Witness<T>) -> impl Leaf<In = T, Out = T> {
+    PerWorker(Keep(PhantomData))
 }
 
-impl<T: Send> Leaf for Collect<T> {
+/// Holds a collection between two segments.
+pub fn materialize<T: Send>(_: Witness<T>) -> impl Leaf<In = T, Out = T> {
+    PerWorker(Keep(PhantomData))
+}
+
+impl<T: Send> EachWorker for Keep<T> {
     type In = T;
     type Local = Vec<T>;
-    type Output = Vec<T>;
+    type Out = T;
 
     fn local(&self, _: Worker) -> Vec<T> {
         Vec::new()
@@ -25,34 +35,7 @@ impl<T: Send> Leaf for Collect<T> {
         local.push(input)
     }
 
-    fn finish(self, locals: Vec<Vec<T>>, _ctx: &Context) -> crate::Result<Vec<T>> {
-        Ok(Collection::from_parts(locals).into_vec())
-    }
-}
-
-/// Holds a collection between two segments (for example an input of `flatten`).
-#[doc(hidden)]
-pub struct Materialize<T>(PhantomData<fn(T)>);
-
-pub fn materialize<T: Send>(_: Witness<T>) -> impl Leaf<In = T, Output = Collection<T>> {
-    Materialize(PhantomData)
-}
-
-impl<T: Send> Leaf for Materialize<T> {
-    type In = T;
-    type Local = Vec<T>;
-    type Output = Collection<T>;
-
-    fn local(&self, _: Worker) -> Vec<T> {
-        Vec::new()
-    }
-
-    #[inline(always)]
-    fn push(&self, local: &mut Vec<T>, input: T) {
-        local.push(input)
-    }
-
-    fn finish(self, locals: Vec<Vec<T>>, _ctx: &Context) -> crate::Result<Collection<T>> {
-        Ok(Collection::from_parts(locals))
+    fn finish(&self, local: Vec<T>, _: &Scope) -> Result<Vec<T>> {
+        Ok(local)
     }
 }

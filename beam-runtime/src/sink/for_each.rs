@@ -1,6 +1,9 @@
 use std::marker::PhantomData;
 
-use crate::__private::{Context, Leaf, Witness, Worker};
+use crate::__private::Witness;
+use crate::barrier::{EachWorker, Leaf, PerWorker};
+use crate::context::{Scope, Worker};
+use crate::error::Result;
 
 /// `for_each(f)`: calls `f(x)` for every element, on many threads at once.
 #[doc(hidden)]
@@ -9,14 +12,14 @@ pub struct ForEach<F, T> {
     _in: PhantomData<fn(T)>,
 }
 
-pub fn for_each<T, F: Fn(T) + Sync>(_: Witness<T>, f: F) -> impl Leaf<In = T, Output = ()> {
-    ForEach { f, _in: PhantomData }
+pub fn for_each<T, F: Fn(T) + Sync>(_: Witness<T>, f: F) -> impl Leaf<In = T, Out = ()> {
+    PerWorker(ForEach { f, _in: PhantomData })
 }
 
-impl<T, F: Fn(T) + Sync> Leaf for ForEach<F, T> {
+impl<T, F: Fn(T) + Sync> EachWorker for ForEach<F, T> {
     type In = T;
     type Local = ();
-    type Output = ();
+    type Out = ();
 
     fn local(&self, _: Worker) {}
 
@@ -25,7 +28,7 @@ impl<T, F: Fn(T) + Sync> Leaf for ForEach<F, T> {
         (self.f)(input)
     }
 
-    fn finish(self, _: Vec<()>, _ctx: &Context) -> crate::Result<()> {
-        Ok(())
+    fn finish(&self, _: (), _: &Scope) -> Result<Vec<()>> {
+        Ok(Vec::new())
     }
 }

@@ -1,9 +1,8 @@
 use std::sync::Mutex;
 
-use crate::__private::Witness;
 use crate::collection::Collection;
 use crate::error::Result;
-use crate::execute::CHUNK;
+use crate::runner::CHUNK;
 use crate::source::Source;
 
 /// Reads a materialized collection back in chunks, moving (not cloning) its elements.
@@ -20,12 +19,6 @@ impl<T: Send> CollectionSource<T> {
         parts.reverse();
         CollectionSource { parts: Mutex::new(parts) }
     }
-}
-
-/// `(a, b, ...) -> flatten()`: the elements of all inputs, as one collection.
-#[doc(hidden)]
-pub fn flatten<T: Send>(inputs: Vec<Collection<T>>) -> (CollectionSource<T>, Witness<T>) {
-    (CollectionSource::new(Collection::concat(inputs)), Witness::new())
 }
 
 impl<T: Send> Source for CollectionSource<T> {

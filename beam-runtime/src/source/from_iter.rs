@@ -2,7 +2,7 @@ use std::sync::{Mutex, TryLockError};
 
 use crate::__private::Witness;
 use crate::error::Result;
-use crate::execute::CHUNK;
+use crate::runner::CHUNK;
 use crate::source::Source;
 
 /// `from_iter(items)`: a bounded source over any `IntoIterator`. Workers take turns

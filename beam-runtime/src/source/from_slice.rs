@@ -2,7 +2,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::__private::Witness;
 use crate::error::Result;
-use crate::execute::CHUNK;
+use crate::runner::CHUNK;
 use crate::source::Source;
 
 /// `from_slice(&items)`: the elements of a slice (or `Vec`), cloned. Workers claim

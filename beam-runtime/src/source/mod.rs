@@ -5,12 +5,12 @@ mod collection;
 mod from_iter;
 mod from_slice;
 
-pub use collection::{CollectionSource, flatten};
+pub use collection::CollectionSource;
 pub use from_iter::from_iter;
 pub use from_slice::from_slice;
 
+use crate::context::Context;
 use crate::error::Result;
-use crate::execute::Context;
 
 /// A bounded input that parallel workers pull chunks from.
 #[doc(hidden)]
@@ -26,7 +26,7 @@ pub trait Source: Sync {
         Ok(())
     }
 
-    /// Appends the next chunk of about [`CHUNK`](crate::execute::CHUNK) elements to
+    /// Appends the next chunk of about [`CHUNK`](crate::runner::CHUNK) elements to
     /// `chunk` (which is empty). Returns `Ok(false)` once the input is exhausted.
     fn next_chunk(&self, state: &mut Self::State, chunk: &mut Vec<Self::Item>) -> Result<bool>;
 
@@ -46,4 +46,23 @@ pub struct SourceCounters {
     pub bytes_read: u64,
     /// Records it could not parse.
     pub bad_records: u64,
+}
+
+/// A source lent to the loop that reads it.
+impl<S: Source> Source for &S {
+    type Item = S::Item;
+    type State = S::State;
+
+    fn prepare(&self, ctx: &Context) -> Result<()> {
+        (**self).prepare(ctx)
+    }
+
+    #[inline]
+    fn next_chunk(&self, state: &mut S::State, chunk: &mut Vec<S::Item>) -> Result<bool> {
+        (**self).next_chunk(state, chunk)
+    }
+
+    fn counters(&self) -> SourceCounters {
+        (**self).counters()
+    }
 }

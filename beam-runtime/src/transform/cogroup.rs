@@ -5,7 +5,7 @@ use std::hash::Hash;
 
 use crate::__private::Witness;
 use crate::collection::Collection;
-use crate::shuffle::{KeyHasher, PARTITIONS, scatter};
+use crate::shuffle::{PARTITIONS, scatter};
 use crate::source::CollectionSource;
 use crate::transform::join::{InputNames, SameKey};
 use crate::transform::side::SideMap;
@@ -51,10 +51,9 @@ macro_rules! co_group {
         {
             type Out = (K, (Vec<$first>, $(Vec<$value>,)+));
             fn group(self) -> Vec<Self::Out> {
-                let hasher = KeyHasher::default();
                 let mut scattered = (
-                    scatter(&hasher, self.0).into_iter(),
-                    $(scatter(&hasher, K::same_pairs(self.$field)).into_iter(),)+
+                    scatter(self.0).into_iter(),
+                    $(scatter(K::same_pairs(self.$field)).into_iter(),)+
                 );
                 let by_partition: Vec<_> = (0..PARTITIONS)
                     .map(|_| (scattered.0.next().unwrap_or_default(), $(scattered.$field.next().unwrap_or_default(),)+))

@@ -2,8 +2,8 @@
 
 use std::marker::PhantomData;
 
-use crate::__private::{Context, Leaf, RankKey, Witness, Worker};
-use crate::collection::Collection;
+use crate::__private::{RankKey, Witness, Worker};
+use crate::barrier::{Global, GlobalCombine, Leaf, Reshape};
 use crate::combine::{CombineFn, Top};
 
 /// Combines the whole collection into one element.
@@ -15,93 +15,53 @@ pub struct CombineGlobally<In, C> {
 
 /// `combine_globally(c)`: one element, `c`'s output over the whole input (for an
 /// empty input, `c.default_output()` if there is one, else no element).
-pub fn combine_globally<In, C: CombineFn<In>>(
-    _: Witness<In>,
-    combiner: C,
-) -> impl Leaf<In = In, Output = Collection<C::Out>> {
-    globally(combiner)
+pub fn combine_globally<In, C: CombineFn<In>>(_: Witness<In>, combiner: C) -> impl Leaf<In = In, Out = C::Out> {
+    Global(globally(combiner))
 }
 
 fn globally<In, C>(combiner: C) -> CombineGlobally<In, C> {
     CombineGlobally { combiner, _in: PhantomData }
 }
 
-impl<In, C: CombineFn<In>> CombineGlobally<In, C> {
-    fn combine(self, locals: Vec<(C::Acc, bool)>) -> Option<C::Out> {
-        let mut merged: Option<C::Acc> = None;
-        for (acc, seen) in locals {
-            if !seen {
-                continue;
-            }
-            match &mut merged {
-                Some(m) => self.combiner.merge_accumulators(m, acc),
-                None => merged = Some(acc),
-            }
-        }
-        match merged {
-            Some(acc) => Some(self.combiner.extract_output(acc)),
-            None => self.combiner.default_output(),
-        }
-    }
-}
-
-impl<In, C: CombineFn<In>> Leaf for CombineGlobally<In, C> {
+impl<In, C: CombineFn<In>> GlobalCombine for CombineGlobally<In, C> {
     type In = In;
     /// The accumulator, and whether it saw any input.
-    type Local = (C::Acc, bool);
-    type Output = Collection<C::Out>;
+    type Acc = (C::Acc, bool);
+    type Out = C::Out;
 
-    fn local(&self, _: Worker) -> Self::Local {
+    fn create(&self, _: Worker) -> Self::Acc {
         (self.combiner.create_accumulator(), false)
     }
 
     #[inline(always)]
-    fn push(&self, local: &mut Self::Local, input: In) {
-        self.combiner.add_input(&mut local.0, input);
-        local.1 = true;
+    fn add(&self, acc: &mut Self::Acc, input: In) {
+        self.combiner.add_input(&mut acc.0, input);
+        acc.1 = true;
     }
 
-    fn finish(self, locals: Vec<Self::Local>, _ctx: &Context) -> crate::Result<Self::Output> {
-        Ok(Collection::from_parts(vec![self.combine(locals).into_iter().collect()]))
+    fn merge(&self, acc: &mut Self::Acc, other: Self::Acc) {
+        match (acc.1, other.1) {
+            (_, false) => {}
+            (false, true) => *acc = other,
+            (true, true) => self.combiner.merge_accumulators(&mut acc.0, other.0),
+        }
+    }
+
+    fn extract(&self, (acc, seen): Self::Acc, emit: &mut impl FnMut(C::Out)) {
+        let out = if seen { Some(self.combiner.extract_output(acc)) } else { self.combiner.default_output() };
+        out.into_iter().for_each(emit);
     }
 }
 
-/// `top(n, key)`: the `n` elements with the largest `key(&x)`, largest first.
-#[doc(hidden)]
-pub struct TopLeaf<In, F>(CombineGlobally<In, Top<F>>);
-
-/// `top(n, key)`: the `n` largest elements by `key`, emitted largest first.
-pub fn top<In, K, F>(_: Witness<In>, n: usize, key: F) -> impl Leaf<In = In, Output = Collection<In>>
+/// `top(n, key)`: the `n` largest elements by `key`, emitted largest first: a
+/// combine whose one output, the list, is spread into its elements.
+pub fn top<In, K, F>(_: Witness<In>, n: usize, key: F) -> impl Leaf<In = In, Out = In>
 where
     F: Fn(&In) -> K + Sync,
     K: RankKey,
     In: Send,
 {
-    TopLeaf(globally(Top::by(n, key)))
-}
-
-impl<In, K, F> Leaf for TopLeaf<In, F>
-where
-    F: Fn(&In) -> K + Sync,
-    K: Ord + Send,
-    In: Send,
-{
-    type In = In;
-    type Local = <CombineGlobally<In, Top<F>> as Leaf>::Local;
-    type Output = Collection<In>;
-
-    fn local(&self, worker: Worker) -> Self::Local {
-        self.0.local(worker)
-    }
-
-    #[inline(always)]
-    fn push(&self, local: &mut Self::Local, input: In) {
-        self.0.push(local, input)
-    }
-
-    fn finish(self, locals: Vec<Self::Local>, _ctx: &Context) -> crate::Result<Self::Output> {
-        Ok(Collection::from_parts(vec![self.0.combine(locals).unwrap_or_default()]))
-    }
+    Global(Reshape { inner: globally(Top::by(n, key)), reshape: |largest_first: Vec<In>| largest_first })
 }
 
 /// `sample(n, seed)`: `n` elements drawn uniformly without replacement (all of them
@@ -117,8 +77,8 @@ pub struct Sample<In> {
     _in: PhantomData<fn(In)>,
 }
 
-pub fn sample<In: Send>(_: Witness<In>, n: usize, seed: u64) -> impl Leaf<In = In, Output = Collection<In>> {
-    Sample { n, seed, _in: PhantomData }
+pub fn sample<In: Send>(_: Witness<In>, n: usize, seed: u64) -> impl Leaf<In = In, Out = In> {
+    Global(Sample { n, seed, _in: PhantomData })
 }
 
 /// A worker's sample: a max-heap of (priority, element), and its random state.
@@ -169,32 +129,32 @@ fn next_random(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-impl<In: Send> Leaf for Sample<In> {
+impl<In: Send> GlobalCombine for Sample<In> {
     type In = In;
-    type Local = SampleState<In>;
-    type Output = Collection<In>;
+    type Acc = SampleState<In>;
+    type Out = In;
 
-    fn local(&self, worker: Worker) -> SampleState<In> {
+    fn create(&self, worker: Worker) -> SampleState<In> {
         let mut rng = self.seed ^ (worker.index as u64).wrapping_mul(0xa076_1d64_78bd_642f);
         next_random(&mut rng);
         SampleState { kept: std::collections::BinaryHeap::new(), rng }
     }
 
     #[inline]
-    fn push(&self, local: &mut SampleState<In>, input: In) {
+    fn add(&self, local: &mut SampleState<In>, input: In) {
         if self.n > 0 {
             let priority = next_random(&mut local.rng);
             local.offer(self.n, priority, input);
         }
     }
 
-    fn finish(self, locals: Vec<SampleState<In>>, _ctx: &Context) -> crate::Result<Collection<In>> {
-        let mut merged = SampleState { kept: std::collections::BinaryHeap::new(), rng: 0 };
-        for local in locals {
-            for Prioritized(priority, element) in local.kept {
-                merged.offer(self.n, priority, element);
-            }
+    fn merge(&self, acc: &mut SampleState<In>, other: SampleState<In>) {
+        for Prioritized(priority, element) in other.kept {
+            acc.offer(self.n, priority, element);
         }
-        Ok(Collection::from_parts(vec![merged.kept.into_iter().map(|p| p.1).collect()]))
+    }
+
+    fn extract(&self, acc: SampleState<In>, emit: &mut impl FnMut(In)) {
+        acc.kept.into_iter().for_each(|p| emit(p.1));
     }
 }

@@ -270,7 +270,7 @@ macro_rules! join_stage {
             type Found = Found<'s, K, V2>;
 
             fn found(&self) -> Self::Found {
-                Found { firsts: Vec::with_capacity(crate::execute::CHUNK), next: 0 }
+                Found { firsts: Vec::with_capacity(crate::runner::CHUNK), next: 0 }
             }
 
             fn look_ahead(&self, found: &mut Self::Found, chunk: &[(K, V1)]) {

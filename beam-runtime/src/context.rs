@@ -1,0 +1,288 @@
+//! What a run knows about itself (its plan, metrics, user counters, progress, the
+//! outputs its sinks claim and the actions that publish them), and the [`Scope`]
+//! every task of a runner works in.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::metrics::{InRun, Metrics, RunId, StageMetrics, UserMetric};
+use crate::plan::{Plan, StageInfo, StageKind};
+use crate::progress::Progress;
+use crate::runner::{AnySegment, LocalRunner, Runner};
+use crate::source::Source;
+
+/// What a running pipeline knows about itself; handed to every stage.
+#[doc(hidden)]
+pub struct Context {
+    plan: &'static Plan,
+    /// Runs the segments. The local runner today; a distributed runner is chosen
+    /// here when there is one.
+    runner: LocalRunner,
+    /// Run when the whole pipeline has finished, with `true` if it succeeded: sinks
+    /// move their output into place (or delete it) here, so a failed run leaves no
+    /// half-written output.
+    at_end: Mutex<Vec<EndAction>>,
+    metrics: Mutex<Vec<StageMetrics>>,
+    /// This run, to tell its user counter updates from those of a pipeline run inside
+    /// one of its stages.
+    run: RunId,
+    user_metrics: Mutex<BTreeMap<String, UserMetric>>,
+    progress: Option<Progress>,
+    started: Instant,
+    /// Where the run's sinks write: two sinks must not write to one place.
+    outputs: Mutex<Vec<std::path::PathBuf>>,
+}
+
+type EndAction = Box<dyn FnOnce(bool) -> Result<()> + Send>;
+
+/// The worker a piece of per-worker state belongs to.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Worker {
+    /// 0-based index of this worker.
+    pub index: usize,
+    /// How many workers run the segment.
+    pub count: usize,
+}
+
+/// Which stage a task is inside, so that a panic or an error is blamed on the right
+/// one. Fused code sets it before it calls into user code.
+#[doc(hidden)]
+pub struct StageCell(Cell<usize>);
+
+impl StageCell {
+    #[inline(always)]
+    pub fn set(&self, stage: usize) {
+        self.0.set(stage);
+    }
+
+    #[inline(always)]
+    pub fn get(&self) -> usize {
+        self.0.get()
+    }
+}
+
+/// The one guard of every task a runner runs that may call user code (a worker's
+/// loop, a merge, a sink's flush, building a stage). While it lives, the thread
+/// works for one stage of one run: the user counters it updates are that run's,
+/// [`Scope::catch`] turns a panic or an error into one naming the stage, and bytes
+/// a sink writes are charged to the stage. Dropping it hands this thread's counter
+/// updates to the run.
+#[doc(hidden)]
+pub struct Scope<'c> {
+    ctx: &'c Context,
+    stage: StageCell,
+    _in_run: InRun,
+}
+
+impl<'c> Scope<'c> {
+    /// The run this task works for.
+    pub fn context(&self) -> &'c Context {
+        self.ctx
+    }
+
+    /// The stage the task is in; fused loops move it from stage to stage.
+    #[inline(always)]
+    pub fn stage(&self) -> &StageCell {
+        &self.stage
+    }
+
+    /// Runs `f`. An error from it, or a panic in it, becomes an error naming the
+    /// stage the scope was in at that moment.
+    pub fn catch<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        match catch_unwind(AssertUnwindSafe(f)) {
+            Ok(result) => result.map_err(|e| e.in_stage(self.ctx.stage(self.stage.get()))),
+            Err(panic) => Err(Error::from_panic(self.ctx.stage(self.stage.get()), panic)),
+        }
+    }
+
+    /// Counts bytes a sink wrote to the stage this task is in.
+    pub fn add_bytes_written(&self, bytes: u64) {
+        self.ctx.update(self.stage.get(), |m| m.bytes_written += bytes);
+    }
+}
+
+impl Drop for Scope<'_> {
+    fn drop(&mut self) {
+        // Also when the task failed or panicked: its counts belong to this run.
+        self.ctx.collect_user_metrics();
+    }
+}
+
+impl Context {
+    pub(crate) fn new(plan: &'static Plan, runner: LocalRunner) -> Self {
+        let metrics = plan
+            .stages
+            .iter()
+            .map(|stage| StageMetrics {
+                stage: *stage,
+                elements_in: 0,
+                elements_out: 0,
+                bad_records: 0,
+                bytes_read: 0,
+                bytes_written: 0,
+                wall_time: Duration::ZERO,
+            })
+            .collect();
+        static RUNS: AtomicU64 = AtomicU64::new(1);
+        Context {
+            plan,
+            runner,
+            at_end: Mutex::new(Vec::new()),
+            metrics: Mutex::new(metrics),
+            run: RUNS.fetch_add(1, Ordering::Relaxed),
+            user_metrics: Mutex::new(BTreeMap::new()),
+            progress: Progress::for_terminal(),
+            started: Instant::now(),
+            outputs: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The plan being run.
+    pub fn plan(&self) -> &'static Plan {
+        self.plan
+    }
+
+    /// The stage with id `id`.
+    pub fn stage(&self, id: usize) -> &'static StageInfo {
+        &self.plan.stages[id]
+    }
+
+    pub(crate) fn runner(&self) -> &LocalRunner {
+        &self.runner
+    }
+
+    /// Runs every segment of the pipeline: the generated code says what runs, the
+    /// runner decides when and where.
+    pub fn run(&self, segments: &[&dyn AnySegment]) -> Result<()> {
+        self.runner.run(self, segments)
+    }
+
+    /// Enters a task of `stage` on this thread. See [`Scope`].
+    pub fn scope(&self, stage: usize) -> Scope<'_> {
+        Scope { ctx: self, stage: StageCell(Cell::new(stage)), _in_run: crate::metrics::enter_run(self.run) }
+    }
+
+    /// Runs `f` as a task of `stage` on this thread (see [`Scope`]), and adds its time
+    /// to the stage's.
+    pub fn task<T>(&self, stage: usize, f: impl FnOnce(&Scope) -> Result<T>) -> Result<T> {
+        let started = Instant::now();
+        let scope = self.scope(stage);
+        let result = scope.catch(|| f(&scope));
+        drop(scope);
+        self.add_wall_time(stage, started.elapsed());
+        result
+    }
+
+    /// Builds a stage from its arguments, which are user code: a panic there is the
+    /// stage's error.
+    pub fn build<T>(&self, stage: usize, f: impl FnOnce() -> T) -> Result<T> {
+        self.task(stage, |_| Ok(f()))
+    }
+
+    pub(crate) fn update(&self, stage: usize, f: impl FnOnce(&mut StageMetrics)) {
+        if let Some(m) = self.metrics.lock().unwrap_or_else(|e| e.into_inner()).get_mut(stage) {
+            f(m);
+        }
+    }
+
+    pub(crate) fn add_wall_time(&self, stage: usize, elapsed: Duration) {
+        self.update(stage, |m| m.wall_time += elapsed);
+    }
+
+    /// Claims `path` for one sink of this run; a second claim is an error.
+    pub fn claim_output(&self, path: &std::path::Path) -> Result<()> {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        let mut outputs = self.outputs.lock().unwrap_or_else(|e| e.into_inner());
+        if outputs.contains(&path) {
+            return Err(Error::new(ErrorKind::Io, "another sink of this pipeline writes to the same place")
+                .at(crate::error::InputPosition::new(path, None)));
+        }
+        outputs.push(path);
+        Ok(())
+    }
+
+    /// Records what a source read, after its segment ran.
+    pub(crate) fn source_done<S: Source>(&self, stage: usize, source: &S) {
+        let counters = source.counters();
+        self.update(stage, |m| {
+            m.bytes_read = counters.bytes_read;
+            m.bad_records = counters.bad_records;
+        });
+        if let Some(progress) = &self.progress {
+            progress.segment_done(counters.bytes_read);
+        }
+    }
+
+    /// Registers a source's input size with the progress bar.
+    pub(crate) fn source_prepared<S: Source>(&self, source: &S) {
+        if let Some(progress) = &self.progress {
+            progress.add_total_bytes(source.counters().bytes_total);
+        }
+    }
+
+    pub(crate) fn progress(&self) -> Option<&Progress> {
+        self.progress.as_ref()
+    }
+
+    /// Records how many elements a stage produced, counted when its result was made.
+    pub(crate) fn output_size(&self, stage: usize, elements: u64) {
+        self.update(stage, |m| m.elements_out = elements);
+    }
+
+    /// Adds to the elements a stage produced, counted in a loop.
+    pub(crate) fn add_output(&self, stage: usize, elements: u64) {
+        self.update(stage, |m| m.elements_out += elements);
+    }
+
+    /// The metrics of the run so far.
+    pub fn metrics(&self) -> Metrics {
+        if let Some(progress) = &self.progress {
+            progress.finish();
+        }
+        let mut stages = self.metrics.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        // What enters a stage is what the stages it reads produced.
+        for id in 0..stages.len() {
+            let stage = stages[id].stage;
+            stages[id].elements_in = match stage.kind {
+                // The bad records did not come out of the source's records.
+                StageKind::DeadLetters => stages[id].elements_out,
+                _ => stage.inputs.iter().map(|&i| stages[i].elements_out).sum(),
+            };
+        }
+        let user = self.user_metrics.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Metrics { stages, user, wall_time: self.started.elapsed() }
+    }
+
+    /// Registers `action` to run when the pipeline ends; it gets whether the run
+    /// succeeded.
+    pub fn at_end(&self, action: impl FnOnce(bool) -> Result<()> + Send + 'static) {
+        self.at_end.lock().unwrap_or_else(|e| e.into_inner()).push(Box::new(action));
+    }
+
+    /// Runs the end actions in the order they were registered. On success the first
+    /// failing action fails the run; on failure every action still runs.
+    pub(crate) fn end(&self, succeeded: bool) -> Result<()> {
+        let actions = std::mem::take(&mut *self.at_end.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut first_error = None;
+        for action in actions {
+            if let Err(e) = action(succeeded && first_error.is_none()) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Adds this thread's user counter updates to the run's.
+    pub(crate) fn collect_user_metrics(&self) {
+        let updates = crate::metrics::take_thread_updates(self.run);
+        if !updates.is_empty() {
+            crate::metrics::merge_into(&mut self.user_metrics.lock().unwrap_or_else(|e| e.into_inner()), updates);
+        }
+    }
+}

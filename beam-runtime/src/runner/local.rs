@@ -1,0 +1,268 @@
+//! The local runner: the whole pipeline in this process, on a rayon thread pool.
+//!
+//! Segments run one at a time, in plan order (the planner orders each after the
+//! segments whose results it reads). A segment's loop runs on every thread of the
+//! pool at once, each thread a worker pulling chunks of [`CHUNK`] elements from the
+//! segment's input; then its barriers are merged in process. Collections held for
+//! later segments stay in memory: each reader but the last gets a copy, the last
+//! takes them.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::barrier::{EachWorker, GlobalCombine, KeyedCombine, Leaf, Merge};
+use crate::collection::Collection;
+use crate::context::{Context, Scope, Worker};
+use crate::error::{Error, ErrorKind, Result};
+use crate::plan::{Plan, SegmentInfo};
+use crate::runner::held::{Held, ReadHeld};
+use crate::runner::segment::{Destination, FinishLeaf, Input, Leaves, Sides};
+use crate::runner::{AnySegment, CHUNK, Runner, Segment, SegmentTask};
+use crate::shuffle::{KeyedTables, PARTITIONS, merge_partition};
+use crate::source::Source;
+
+/// Runs a pipeline in this process, on rayon's global pool or on a pool of its own.
+#[doc(hidden)]
+pub struct LocalRunner {
+    threads: Option<usize>,
+}
+
+impl LocalRunner {
+    /// A runner on a pool of `threads` threads, or on rayon's global pool.
+    pub(crate) fn new(threads: Option<usize>) -> Self {
+        LocalRunner { threads }
+    }
+
+    /// Runs `f` on this runner's pool.
+    pub(crate) fn install<T: Send>(&self, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+        let Some(threads) = self.threads else { return f() };
+        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            Ok(pool) => pool.install(f),
+            Err(e) => Err(Error::new(ErrorKind::Runner, format!("could not start {threads} threads")).with_source(e)),
+        }
+    }
+}
+
+impl Runner for LocalRunner {
+    fn run(&self, ctx: &Context, segments: &[&dyn AnySegment]) -> Result<()> {
+        // Every input and output is checked before any work is done.
+        for segment in segments {
+            segment.perform(SegmentTask::Prepare(ctx))?;
+        }
+        // Plan order runs each segment after the segments whose results it reads.
+        let reads = LocalReads::new(ctx.plan());
+        for segment in segments {
+            segment.perform(SegmentTask::RunLocally(ctx, &reads))?;
+        }
+        // Counts user code left on a pool thread outside any task of this run (in
+        // rayon jobs it started itself) are this run's too.
+        ctx.collect_user_metrics();
+        rayon::broadcast(|_| ctx.collect_user_metrics());
+        Ok(())
+    }
+}
+
+/// Runs one segment: fills its side inputs, opens its input, runs its loop on every
+/// thread and finishes its barriers.
+pub(crate) fn run_segment<S: Segment>(ctx: &Context, reads: &LocalReads, segment: &S) -> Result<()> {
+    let info = &ctx.plan().segments[segment.index()];
+    segment.sides().fill(ctx, reads)?;
+    let source = ctx.task(info.input.node(), |_| segment.input().open(reads))?;
+    let states = run_loop(ctx, info, segment, &source)?;
+    segment.leaves().finish(&FinishInProcess { ctx }, S::into_leaf_states(states))?;
+    segment.input().after_loop(ctx)
+}
+
+/// Runs a segment's loop: one worker per thread of the current pool, each pulling
+/// chunks from `source` and running the fused stages on every element with its own
+/// state. Returns the workers' states, or the first error; a panic in user code
+/// becomes an error naming the stage the worker was in.
+fn run_loop<S: Segment>(
+    ctx: &Context,
+    info: &SegmentInfo,
+    segment: &S,
+    source: &<S::Input as Input>::Source,
+) -> Result<Vec<S::State>> {
+    let input_stage = info.input.node();
+    let counted: Vec<usize> =
+        info.members().iter().copied().filter(|&m| ctx.stage(m).kind.is_counted_in_loop()).collect();
+    let started = Instant::now();
+    let cancelled = AtomicBool::new(false);
+    let totals = Mutex::new(vec![0u64; counted.len()]);
+    let produced = AtomicU64::new(0);
+    let results: Vec<Result<Option<S::State>>> = rayon::broadcast(|pool| {
+        let worker = Worker { index: pool.index(), count: pool.num_threads() };
+        let scope = ctx.scope(input_stage);
+        let outcome = scope.catch(|| {
+            let mut state = segment.worker(worker);
+            let mut source_state = Default::default();
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let mut counts = segment.counts();
+            let result = loop {
+                if cancelled.load(Ordering::Relaxed) {
+                    break Ok(None);
+                }
+                scope.stage().set(input_stage);
+                chunk.clear();
+                if !source.next_chunk(&mut source_state, &mut chunk)? {
+                    break Ok(Some(state));
+                }
+                produced.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                if let Some(progress) = ctx.progress() {
+                    progress.chunk(chunk.len() as u64, source.counters().bytes_read);
+                }
+                segment.look_ahead(&mut state, &chunk);
+                for element in chunk.drain(..) {
+                    segment.process(&mut state, element, scope.stage(), &mut counts);
+                }
+            };
+            let mut totals = totals.lock().unwrap_or_else(|e| e.into_inner());
+            for (total, count) in totals.iter_mut().zip(counts.as_ref()) {
+                *total += count;
+            }
+            result
+        });
+        if outcome.is_err() {
+            cancelled.store(true, Ordering::Relaxed);
+        }
+        outcome
+    });
+    let mut states = Vec::with_capacity(results.len());
+    for result in results {
+        if let Some(state) = result? {
+            states.push(state);
+        }
+    }
+    let elapsed = started.elapsed();
+    let totals = totals.into_inner().unwrap_or_else(|e| e.into_inner());
+    for (&stage, elements) in counted.iter().zip(totals) {
+        ctx.add_output(stage, elements);
+    }
+    for &stage in info.members() {
+        ctx.add_wall_time(stage, elapsed);
+    }
+    // A loop that runs its source or flatten counts what it produced; one that reads
+    // a held collection (a shuffle's output, a second pass) does not: the stage that
+    // produced it counted it already.
+    if info.input.runs_its_input() {
+        ctx.add_output(input_stage, produced.into_inner());
+        ctx.add_wall_time(input_stage, elapsed);
+        ctx.source_done(input_stage, source);
+    }
+    Ok(states)
+}
+
+/// Finishes each barrier in this process, as a task of its stage.
+struct FinishInProcess<'c> {
+    ctx: &'c Context,
+}
+
+impl FinishLeaf for FinishInProcess<'_> {
+    fn finish<L: Leaf, D: Destination<L::Out>>(
+        &self,
+        stage: usize,
+        leaf: &L,
+        to: &D,
+        locals: Vec<L::Local>,
+    ) -> Result<()> {
+        let out = self.ctx.task(stage, |scope| leaf.finish(&InProcess { scope }, locals))?;
+        // A barrier's result is counted here; a collection held after a loop was
+        // counted, element by element, by the stage that made it.
+        if self.ctx.stage(stage).kind.is_barrier() {
+            self.ctx.output_size(stage, out.len() as u64);
+        }
+        to.put(out);
+        Ok(())
+    }
+}
+
+/// Merges the workers' states of one barrier in this process.
+struct InProcess<'s, 'c> {
+    scope: &'s Scope<'c>,
+}
+
+impl Merge for InProcess<'_, '_> {
+    /// Partition `p` of every worker's tables is merged by one parallel task, so the
+    /// merge runs on all threads and no key moves between threads twice.
+    fn keyed<C: KeyedCombine>(
+        &self,
+        combine: &C,
+        workers: Vec<KeyedTables<C::Key, C::Acc>>,
+    ) -> Result<Collection<C::Out>> {
+        let (ctx, stage) = (self.scope.context(), self.scope.stage().get());
+        let mut by_partition: Vec<Vec<_>> = (0..PARTITIONS).map(|_| Vec::with_capacity(workers.len())).collect();
+        for worker in workers {
+            for (p, table) in worker.into_partitions().into_iter().enumerate() {
+                if !table.is_empty() {
+                    by_partition[p].push(table);
+                }
+            }
+        }
+        let parts = by_partition
+            .into_par_iter()
+            .map(|tables| {
+                // User code merges here (a `CombineFn`), on any thread.
+                let _task = ctx.scope(stage);
+                let merged = merge_partition(tables, |acc, other| combine.merge(acc, other));
+                let mut out = Vec::with_capacity(merged.len());
+                for (key, acc) in merged {
+                    combine.extract(key, acc, &mut |element| out.push(element));
+                }
+                out
+            })
+            .collect();
+        Ok(Collection::from_parts(parts))
+    }
+
+    fn global<C: GlobalCombine>(&self, combine: &C, workers: Vec<C::Acc>) -> Result<Collection<C::Out>> {
+        let mut workers = workers.into_iter();
+        let mut merged = workers.next().unwrap_or_else(|| combine.create(Worker { index: 0, count: 1 }));
+        for other in workers {
+            combine.merge(&mut merged, other);
+        }
+        let mut out = Vec::new();
+        combine.extract(merged, &mut |element| out.push(element));
+        Ok(Collection::from_parts(vec![out]))
+    }
+
+    fn each_worker<E: EachWorker>(&self, each: &E, workers: Vec<E::Local>) -> Result<Collection<E::Out>> {
+        let parts = workers.into_iter().map(|local| each.finish(local, self.scope)).collect::<Result<Vec<_>>>()?;
+        Ok(Collection::from_parts(parts))
+    }
+}
+
+/// How many segments are still to read each held collection: the last one takes
+/// it, the others get a copy.
+#[doc(hidden)]
+pub struct LocalReads {
+    left: Mutex<Vec<usize>>,
+}
+
+impl LocalReads {
+    fn new(plan: &Plan) -> Self {
+        let mut left = vec![0; plan.stages.len()];
+        for segment in plan.segments {
+            for &stage in segment.reads {
+                left[stage] += 1;
+            }
+        }
+        LocalReads { left: Mutex::new(left) }
+    }
+}
+
+impl ReadHeld for LocalReads {
+    fn read<T: Send>(&self, held: &Held<T>) -> Result<Collection<T>> {
+        let left = {
+            let mut left = self.left.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(left) = left.get_mut(held.stage()).filter(|n| **n > 0) else {
+                return Err(Error::internal(format!("stage {} is read more often than planned", held.stage())));
+            };
+            *left -= 1;
+            *left
+        };
+        if left == 0 { held.take() } else { held.copy() }
+    }
+}
