@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use crate::barrier::{EachWorker, GlobalCombine, KeyedCombine, Leaf, Merge};
 use crate::collection::Collection;
-use crate::context::{Context, Scope, Worker};
+use crate::context::{Context, Scope, StageCell, Worker};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{Plan, SegmentInfo};
 use crate::runner::held::{Held, ReadHeld};
@@ -96,7 +96,11 @@ fn run_loop<S: Segment>(
     let results: Vec<Result<Option<S::State>>> = rayon::broadcast(|pool| {
         let worker = Worker { index: pool.index(), count: pool.num_threads() };
         let scope = ctx.scope(input_stage);
-        let outcome = scope.catch(|| {
+        // The loop's own cell, not the scope's: the fused code sets it before every
+        // stage, and the optimizer drops the sets nothing can observe only for a
+        // local. The scope blames the stage it last held.
+        let stage = StageCell::new(input_stage);
+        let outcome = scope.catch_in(&stage, || {
             let mut state = segment.worker(worker);
             let mut source_state = Default::default();
             let mut chunk = Vec::with_capacity(CHUNK);
@@ -105,7 +109,7 @@ fn run_loop<S: Segment>(
                 if cancelled.load(Ordering::Relaxed) {
                     break Ok(None);
                 }
-                scope.stage().set(input_stage);
+                stage.set(input_stage);
                 chunk.clear();
                 if !source.next_chunk(&mut source_state, &mut chunk)? {
                     break Ok(Some(state));
@@ -116,7 +120,7 @@ fn run_loop<S: Segment>(
                 }
                 segment.look_ahead(&mut state, &chunk);
                 for element in chunk.drain(..) {
-                    segment.process(&mut state, element, scope.stage(), &mut counts);
+                    segment.process(&mut state, element, &stage, &mut counts);
                 }
             };
             let mut totals = totals.lock().unwrap_or_else(|e| e.into_inner());
