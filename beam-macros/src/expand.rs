@@ -302,59 +302,24 @@ fn segment_value(graph: &Graph, index: usize, segment: &Segment) -> (Ident, Toke
     let head = segment.input.node();
     let input = input_value(graph, segment);
     let sides = side_fills(graph, segment);
-    // The barriers the loop ends in, with where each result goes; then the
-    // collections held after the loop.
-    let mut leaves: Vec<(Ident, Ident, NodeId, TokenStream)> = Vec::new(); // (leaf, local, node, destination)
-    for &n in &segment.members {
-        if graph.nodes[n].spec.is_some_and(|s| s.is_barrier()) {
-            let to = if holds_result(graph, n) {
-                let held = var(graph, "held", n);
-                quote!(&#held)
-            } else {
-                quote!(&::beam::__private::Discard)
-            };
-            leaves.push((var(graph, "leaf", n), var(graph, "l", n), n, to));
-        }
-    }
-    for &m in &segment.materialized {
-        let held = var(graph, "held", m);
-        leaves.push((var(graph, "mat", m), var(graph, "m", m), m, quote!(&#held)));
-    }
+    let leaves = leaves(graph, segment);
     // Code about all of the segment's per-worker state is located at one of its
     // leaves: when a leaf's stage fails a trait bound, rustc repeats that error here,
     // and it should land on a stage, not on the whole `pipeline!`. Shuffles and
     // combines have bounds that can fail; `collect` and the like rarely do.
     let segment_span = leaves
         .iter()
-        .find(|(_, _, n, _)| is_barrier_output(graph, *n) && !segment.materialized.contains(n))
+        .find(|leaf| is_barrier_output(graph, leaf.node) && !segment.materialized.contains(&leaf.node))
         .or(leaves.first())
-        .map_or_else(Span::call_site, |(leaf, ..)| leaf.span());
-    let leaf_list = leaves.iter().rev().fold(quote!(()), |rest, (leaf, _, n, to)| {
-        quote_spanned!(segment_span=> (::beam::__private::LeafTo::new(#n, &#leaf, #to), #rest))
+        .map_or_else(Span::call_site, |leaf| leaf.leaf.span());
+    let leaf_list = leaves.iter().rev().fold(quote!(()), |rest, LeafCode { leaf, node, to, .. }| {
+        quote_spanned!(segment_span=> (::beam::__private::LeafTo::new(#node, &#leaf, #to), #rest))
     });
-    let locals = leaves.iter().rev().fold(quote!(()), |rest, (_, local, ..)| quote!((#local, #rest)));
-
-    // Joins reading the loop's input look each chunk up first, into state of their
-    // own per worker. Their code is located at the join, so that a failed bound is
-    // reported there, once, with the join's own error.
-    let lookers = looking_ahead(graph, segment);
-    let aheads: Vec<Ident> = lookers.iter().map(|&j| var_at("ahead", j, graph.nodes[j].call.op.span())).collect();
-    let found = lookers.iter().map(|&j| {
-        let at = graph.nodes[j].call.op.span();
-        let op = var_at("op", j, at);
-        quote_spanned!(at=> ::beam::__private::LookAhead::found(&#op))
+    let locals = leaves.iter().rev().fold(quote!(()), |rest, leaf| {
+        let local = &leaf.local;
+        quote!((#local, #rest))
     });
-    let look_ahead = if lookers.is_empty() {
-        quote_spanned!(segment_span=> |_, _| {})
-    } else {
-        let calls = lookers.iter().zip(&aheads).map(|(&j, ahead)| {
-            let at = graph.nodes[j].call.op.span();
-            let op = var_at("op", j, at);
-            quote_spanned!(at=> ::beam::__private::LookAhead::look_ahead(&#op, #ahead, __chunk);)
-        });
-        quote_spanned!(segment_span=> |(_, (#(#aheads,)*)), __chunk| { #(#calls)* })
-    };
-
+    let LookAheadCode { aheads, found, look_ahead } = look_ahead(graph, segment, segment_span);
     let element = var(graph, "x", head);
     let tree = consumers(graph, segment, head, &element);
     let counted = segment.counted(graph).len();
@@ -375,6 +340,71 @@ fn segment_value(graph: &Graph, index: usize, segment: &Segment) -> (Ident, Toke
         )
     };
     (var, value)
+}
+
+/// A barrier a segment ends in: its leaf, the worker's state of it in the fused
+/// body, its stage, and where its result goes.
+struct LeafCode {
+    leaf: Ident,
+    local: Ident,
+    node: NodeId,
+    to: TokenStream,
+}
+
+/// The barriers the loop ends in, with where each result goes; then the
+/// collections held after the loop.
+fn leaves(graph: &Graph, segment: &Segment) -> Vec<LeafCode> {
+    let barriers = segment.members.iter().copied().filter(|&n| graph.nodes[n].spec.is_some_and(|s| s.is_barrier()));
+    let mut leaves: Vec<LeafCode> = barriers
+        .map(|n| {
+            let to = if holds_result(graph, n) {
+                let held = var(graph, "held", n);
+                quote!(&#held)
+            } else {
+                quote!(&::beam::__private::Discard)
+            };
+            LeafCode { leaf: var(graph, "leaf", n), local: var(graph, "l", n), node: n, to }
+        })
+        .collect();
+    leaves.extend(segment.materialized.iter().map(|&m| {
+        let held = var(graph, "held", m);
+        LeafCode { leaf: var(graph, "mat", m), local: var(graph, "m", m), node: m, to: quote!(&#held) }
+    }));
+    leaves
+}
+
+/// What the joins that read the loop's input keep per worker (`aheads`, made by
+/// `found`), and the code that looks each chunk up before the loop runs on it.
+struct LookAheadCode {
+    aheads: Vec<Ident>,
+    found: Vec<TokenStream>,
+    look_ahead: TokenStream,
+}
+
+/// Joins reading the loop's input look each chunk up first, into state of their own
+/// per worker. Their code is located at the join, so that a failed bound is
+/// reported there, once, with the join's own error.
+fn look_ahead(graph: &Graph, segment: &Segment, segment_span: Span) -> LookAheadCode {
+    let lookers = looking_ahead(graph, segment);
+    let at = |j: NodeId| graph.nodes[j].call.op.span();
+    let aheads: Vec<Ident> = lookers.iter().map(|&j| var_at("ahead", j, at(j))).collect();
+    let found = lookers
+        .iter()
+        .map(|&j| {
+            let op = var_at("op", j, at(j));
+            quote_spanned!(at(j)=> ::beam::__private::LookAhead::found(&#op))
+        })
+        .collect();
+    let look_ahead = if lookers.is_empty() {
+        quote_spanned!(segment_span=> |_, _| {})
+    } else {
+        let calls = lookers.iter().zip(&aheads).map(|(&j, ahead)| {
+            let op = var_at("op", j, at(j));
+            quote_spanned!(at(j)=> ::beam::__private::LookAhead::look_ahead(&#op, #ahead, __chunk);)
+        });
+        quote_spanned!(segment_span=> |(_, (#(#aheads,)*)), __chunk| { #(#calls)* })
+    };
+    LookAheadCode { aheads, found, look_ahead }
 }
 
 /// Where the segment's elements come from, as a value for the runner.
