@@ -276,6 +276,53 @@ fn metrics_count_each_stage() {
 }
 
 #[test]
+fn bytes_written_are_charged_to_each_sink() {
+    let dir = tempfile::tempdir().unwrap();
+    let (small, large) = (dir.path().join("small"), dir.path().join("large"));
+    let out = pipeline! {
+        xs = from_iter(0..5_000u32);
+        xs -> short: write_text(&small, |x: &u32| x % 10);
+        xs -> long: write_text(&large, |x: &u32| format!("{x:>20}"));
+    }
+    .threads(2)
+    .run()
+    .unwrap();
+    let size = |dir: &std::path::Path| -> u64 {
+        fs::read_dir(dir).unwrap().map(|f| f.unwrap().metadata().unwrap().len()).sum()
+    };
+    assert_eq!(out.metrics.stage("short").unwrap().bytes_written, size(&small));
+    assert_eq!(out.metrics.stage("long").unwrap().bytes_written, size(&large));
+    assert_eq!(size(&small), 5_000 * 2);
+    assert_eq!(size(&large), 5_000 * 21);
+}
+
+/// Elements whose `Clone` panics.
+#[derive(Debug)]
+struct CloneBomb;
+
+impl Clone for CloneBomb {
+    fn clone(&self) -> Self {
+        panic!("this rate cannot be copied")
+    }
+}
+
+#[test]
+fn a_panicking_clone_of_a_side_input_names_the_stage_reading_it() {
+    // `rates` is read whole by two stages: the first gets a copy, which panics.
+    let result = pipeline! {
+        rates = from_iter(vec![CloneBomb]);
+        xs = from_iter(0..10u32);
+        _a = xs -> first: map_with(as_list(rates), |x: u32, r: &Vec<CloneBomb>| x + r.len() as u32) -> collect();
+        _b = xs -> second: map_with(as_list(rates), |x: u32, r: &Vec<CloneBomb>| x * r.len() as u32) -> collect();
+    }
+    .run();
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UserPanic);
+    assert_eq!(err.stage().unwrap().display_name(), "first");
+    assert!(err.to_string().contains("this rate cannot be copied"), "{err}");
+}
+
+#[test]
 fn user_counters_are_summed_over_workers() {
     use beam::metrics::{counter, distribution};
     let out = pipeline! {

@@ -106,8 +106,8 @@ fn check_input_count(graph: &Graph, id: NodeId, diag: &mut Diagnostics) {
     let several = |most: usize| {
         let takes = match most {
             2 => "two inputs".to_owned(),
-            6 => "two to six inputs".to_owned(),
-            _ => "two or more inputs".to_owned(),
+            usize::MAX => "two or more inputs".to_owned(),
+            most => format!("two to {} inputs", number(most)),
         };
         let given = if inputs == 1 { "1 is given".to_owned() } else { format!("{inputs} are given") };
         format!("`{op}` takes {takes}, as in `(a, b) -> {op}()`, but {given}")
@@ -134,6 +134,12 @@ fn check_input_count(graph: &Graph, id: NodeId, diag: &mut Diagnostics) {
         ),
         _ => {}
     }
+}
+
+/// A small count as a word, as in "two to six inputs".
+fn number(n: usize) -> String {
+    let words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
+    words.get(n).map_or_else(|| n.to_string(), |w| (*w).to_owned())
 }
 
 fn input_names(graph: &Graph, id: NodeId) -> String {

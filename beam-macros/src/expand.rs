@@ -218,7 +218,7 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
         None => (node.call.op.clone(), node.call.args.iter().map(|a| quote!(#a)).collect()),
     };
     let mut side_slot = quote!();
-    if let Some((producer, kind, span)) = graph.side_inputs(n).next() {
+    if let Some((producer, kind, span)) = graph.side_input(n) {
         // The side input: a slot filled before the loop starts, lent to the stage in
         // place of its `as_map(..)` argument (or, for a join, as its right side).
         let slot_fn = Ident::new(kind.functions().0, span);
@@ -435,7 +435,7 @@ fn input_value(graph: &Graph, segment: &Segment) -> TokenStream {
             quote_spanned! {op.span()=>
                 ::beam::__private::GroupInput::new(
                     (#(#held,)*),
-                    |__inputs| ::beam::__private::ops::#op(#names, __inputs),
+                    |__inputs, __scope| ::beam::__private::ops::#op(#names, __inputs, __scope),
                 )
             }
         }
@@ -464,7 +464,7 @@ fn side_fills(graph: &Graph, segment: &Segment) -> TokenStream {
         .members
         .iter()
         .filter_map(|&n| {
-            let (producer, kind, span) = graph.side_inputs(n).next()?;
+            let (producer, kind, span) = graph.side_input(n)?;
             let fill_fn = Ident::new(kind.functions().1, span);
             let (slot, held) = (var_at("side", n, span), var_at("held", producer, span));
             Some(quote_spanned! {span=>

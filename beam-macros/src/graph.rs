@@ -261,13 +261,17 @@ impl Builder<'_> {
     /// `(small, big) = xs -> partition(2, f)`: a node per output.
     fn partition_outputs(&mut self, partition: NodeId, names: Vec<Ident>) {
         let node = &self.nodes[partition];
-        let span = node.call.op.span();
+        let (op, span) = (&node.call.op, node.call.op.span());
         match node.call.args.first().and_then(literal_count) {
             Some(n) if n == names.len() => {}
-            Some(n) => self.diag.error(span, format!("`partition({n}, ..)` has {n} outputs, but {} names are given", names.len())),
+            Some(n) => {
+                self.diag.error(span, format!("`{op}({n}, ..)` has {n} outputs, but {} names are given", names.len()))
+            }
             None => self.diag.error(
                 span,
-                "the number of outputs of `partition` must be an integer literal, as in `(a, b) = xs -> partition(2, f)`",
+                format!(
+                    "the number of outputs of `{op}` must be an integer literal, as in `(a, b) = xs -> {op}(2, f)`"
+                ),
             ),
         }
         for name in names {
@@ -420,9 +424,11 @@ impl Graph {
             .collect()
     }
 
-    /// The side inputs of a node: producer, kind, where it is named.
-    pub fn side_inputs(&self, id: NodeId) -> impl Iterator<Item = (NodeId, SideKind, Span)> + '_ {
-        self.nodes[id].inputs.iter().filter_map(|i| Some((i.node?, i.side?, i.span)))
+    /// The side input of a node (a stage reads at most one: the collection its
+    /// `as_map(..)` argument names, or a join's right input): producer, kind, where
+    /// it is named. The planner counts reads and the expansion fills slots with it.
+    pub fn side_input(&self, id: NodeId) -> Option<(NodeId, SideKind, Span)> {
+        self.nodes[id].inputs.iter().find_map(|i| Some((i.node?, i.side?, i.span)))
     }
 
     /// Whether `to` can be reached from `from` along any edges (or is `from`).

@@ -9,20 +9,21 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::{InRun, Metrics, RunId, StageMetrics, UserMetric};
 use crate::plan::{Plan, StageInfo, StageKind};
 use crate::progress::Progress;
-use crate::runner::{AnySegment, LocalRunner, Runner};
+use crate::runner::{AnySegment, Runner};
 use crate::source::Source;
 
 /// What a running pipeline knows about itself; handed to every stage.
 #[doc(hidden)]
 pub struct Context {
     plan: &'static Plan,
-    /// Runs the segments. The local runner today; a distributed runner is chosen
-    /// here when there is one.
-    runner: LocalRunner,
+    /// Runs the segments; `Pipeline::run` chooses it.
+    runner: Box<dyn Runner>,
     /// Run when the whole pipeline has finished, with `true` if it succeeded: sinks
     /// move their output into place (or delete it) here, so a failed run leaves no
     /// half-written output.
@@ -111,6 +112,26 @@ impl<'c> Scope<'c> {
         }
     }
 
+    /// Runs `f` on every item in parallel on the current pool, each call in a task
+    /// of this scope's stage: the way a runner's work for one stage (a merge, a
+    /// co-group) fans out without losing the run's counters. A panic in `f` reaches
+    /// the caller, whose scope reports it.
+    pub fn par_map<I, T, F>(&self, items: Vec<I>, f: F) -> Vec<T>
+    where
+        I: Send,
+        T: Send,
+        F: Fn(I) -> T + Sync,
+    {
+        let (ctx, stage) = (self.ctx, self.stage.get());
+        items
+            .into_par_iter()
+            .map(|item| {
+                let _task = ctx.scope(stage);
+                f(item)
+            })
+            .collect()
+    }
+
     /// Counts bytes a sink wrote to the stage this task is in.
     pub fn add_bytes_written(&self, bytes: u64) {
         self.ctx.update(self.stage.get(), |m| m.bytes_written += bytes);
@@ -125,7 +146,7 @@ impl Drop for Scope<'_> {
 }
 
 impl Context {
-    pub(crate) fn new(plan: &'static Plan, runner: LocalRunner) -> Self {
+    pub(crate) fn new(plan: &'static Plan, runner: Box<dyn Runner>) -> Self {
         let metrics = plan
             .stages
             .iter()
@@ -163,8 +184,8 @@ impl Context {
         &self.plan.stages[id]
     }
 
-    pub(crate) fn runner(&self) -> &LocalRunner {
-        &self.runner
+    pub(crate) fn runner(&self) -> &dyn Runner {
+        &*self.runner
     }
 
     /// Runs every segment of the pipeline: the generated code says what runs, the
@@ -294,5 +315,49 @@ impl Context {
         if !updates.is_empty() {
             crate::metrics::merge_into(&mut self.user_metrics.lock().unwrap_or_else(|e| e.into_inner()), updates);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::LocalRunner;
+
+    const fn sink(id: usize) -> StageInfo {
+        let op = "write_text";
+        StageInfo {
+            id,
+            op,
+            label: None,
+            line: 1,
+            column: 1,
+            kind: StageKind::Sink,
+            inputs: &[],
+            side_inputs: &[],
+            name: None,
+        }
+    }
+
+    static STAGES: [StageInfo; 2] = [sink(0), sink(1)];
+    static PLAN: Plan = Plan { stages: &STAGES, segments: &[] };
+
+    #[test]
+    fn bytes_written_go_to_the_stage_of_the_task_that_wrote_them() {
+        let ctx = Context::new(&PLAN, Box::new(LocalRunner::new(Some(2))));
+        let ctx = &ctx;
+        // Two sinks finishing at once, on two threads.
+        std::thread::scope(|threads| {
+            for (stage, bytes) in [(0, 3), (1, 5)] {
+                threads.spawn(move || {
+                    let scope = ctx.scope(stage);
+                    for _ in 0..10_000 {
+                        scope.add_bytes_written(bytes);
+                    }
+                });
+            }
+        });
+        let metrics = ctx.metrics();
+        assert_eq!(metrics.stages[0].bytes_written, 30_000);
+        assert_eq!(metrics.stages[1].bytes_written, 50_000);
     }
 }

@@ -140,15 +140,16 @@ where
     pub fn run(self) -> Result<Out> {
         // The runner: the local one. (A distributed runner will be chosen here, when
         // the process was started as one of a group.)
-        let context = Context::new(self.plan, LocalRunner::new(self.threads));
-        let body = self.body;
+        let context = Context::new(self.plan, Box::new(LocalRunner::new(self.threads)));
+        let mut body = Some(self.body);
+        let mut out = None;
         let run = || {
-            context.runner().install(|| {
-                // Counts left on the pool's threads by code outside any run are not this run's.
-                crate::metrics::discard_stray_updates();
-                rayon::broadcast(|_| crate::metrics::discard_stray_updates());
-                body(&context)
-            })
+            let entered = context.runner().enter(&mut || {
+                if let Some(body) = body.take() {
+                    out = Some(body(&context));
+                }
+            });
+            entered.and_then(|()| out.take().unwrap_or_else(|| Err(crate::Error::internal("the runner did not run"))))
         };
         // Stages turn panics in user code into errors; a panic that still gets here
         // is a bug in beam, but the run's temporary output must be removed all the same.

@@ -7,9 +7,9 @@
 
 use std::hash::{BuildHasher, Hash};
 
+use crate::context::Scope;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
-use rayon::prelude::*;
 
 use crate::collection::Collection;
 
@@ -101,22 +101,18 @@ impl<K: Hash + Eq, S> Default for KeyedTables<K, S> {
     }
 }
 
-/// Splits keyed pairs into [`PARTITIONS`] by key hash, each input part in parallel.
-/// `result[p]` holds partition `p` as one piece per input part: pieces are moved,
-/// never copied into one vector.
-pub fn scatter<K: Hash + Send, V: Send>(input: Collection<(K, V)>) -> Vec<Vec<Vec<(K, V)>>> {
-    let split: Vec<Vec<Vec<(K, V)>>> = input
-        .into_parts()
-        .into_par_iter()
-        .map(|part| {
-            let hasher = KeyHasher::default();
-            let mut split: Vec<Vec<(K, V)>> = (0..PARTITIONS).map(|_| Vec::new()).collect();
-            for (k, v) in part {
-                split[partition_of(hasher.hash_one(&k))].push((k, v));
-            }
-            split
-        })
-        .collect();
+/// Splits keyed pairs into [`PARTITIONS`] by key hash, each input part in parallel
+/// (tasks of `scope`'s stage). `result[p]` holds partition `p` as one piece per
+/// input part: pieces are moved, never copied into one vector.
+pub fn scatter<K: Hash + Send, V: Send>(input: Collection<(K, V)>, scope: &Scope) -> Vec<Vec<Vec<(K, V)>>> {
+    let split: Vec<Vec<Vec<(K, V)>>> = scope.par_map(input.into_parts(), |part| {
+        let hasher = KeyHasher::default();
+        let mut split: Vec<Vec<(K, V)>> = (0..PARTITIONS).map(|_| Vec::new()).collect();
+        for (k, v) in part {
+            split[partition_of(hasher.hash_one(&k))].push((k, v));
+        }
+        split
+    });
     let mut by_partition: Vec<Vec<Vec<(K, V)>>> = (0..PARTITIONS).map(|_| Vec::with_capacity(split.len())).collect();
     for pieces in split {
         for (p, piece) in pieces.into_iter().enumerate() {

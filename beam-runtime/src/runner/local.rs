@@ -11,8 +11,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
-use rayon::prelude::*;
-
 use crate::barrier::{EachWorker, GlobalCombine, KeyedCombine, Leaf, Merge};
 use crate::collection::Collection;
 use crate::context::{Context, Scope, StageCell, Worker};
@@ -37,7 +35,7 @@ impl LocalRunner {
     }
 
     /// Runs `f` on this runner's pool.
-    pub(crate) fn install<T: Send>(&self, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    fn install<T: Send>(&self, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
         let Some(threads) = self.threads else { return f() };
         match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
             Ok(pool) => pool.install(f),
@@ -47,6 +45,16 @@ impl LocalRunner {
 }
 
 impl Runner for LocalRunner {
+    fn enter(&self, whole: &mut (dyn FnMut() + Send)) -> Result<()> {
+        self.install(|| {
+            // Counts left on the pool's threads by code outside any run are not this run's.
+            crate::metrics::discard_stray_updates();
+            rayon::broadcast(|_| crate::metrics::discard_stray_updates());
+            whole();
+            Ok(())
+        })
+    }
+
     fn run(&self, ctx: &Context, segments: &[&dyn AnySegment]) -> Result<()> {
         // Every input and output is checked before any work is done.
         for segment in segments {
@@ -70,10 +78,23 @@ impl Runner for LocalRunner {
 pub(crate) fn run_segment<S: Segment>(ctx: &Context, reads: &LocalReads, segment: &S) -> Result<()> {
     let info = &ctx.plan().segments[segment.index()];
     segment.sides().fill(ctx, reads)?;
-    let source = ctx.task(info.input.node(), |_| segment.input().open(reads))?;
+    let source = open(ctx, info, segment.input(), reads)?;
     let states = run_loop(ctx, info, segment, &source)?;
     segment.leaves().finish(&FinishInProcess { ctx }, S::into_leaf_states(states))?;
     segment.input().after_loop(ctx)
+}
+
+/// Opens a segment's input. Making it (a flatten's concatenation, a co-group's
+/// grouping) is the input stage's work and counts in its time; reading a held
+/// collection is not the work of the stage that made it.
+fn open<I: Input>(ctx: &Context, info: &SegmentInfo, input: &I, reads: &LocalReads) -> Result<I::Source> {
+    let stage = info.input.node();
+    if info.input.runs_its_input() {
+        ctx.task(stage, |scope| input.open(reads, scope))
+    } else {
+        let scope = ctx.scope(stage);
+        scope.catch(|| input.open(reads, &scope))
+    }
 }
 
 /// Runs a segment's loop: one worker per thread of the current pool, each pulling
@@ -196,7 +217,6 @@ impl Merge for InProcess<'_, '_> {
         combine: &C,
         workers: Vec<KeyedTables<C::Key, C::Acc>>,
     ) -> Result<Collection<C::Out>> {
-        let (ctx, stage) = (self.scope.context(), self.scope.stage().get());
         let mut by_partition: Vec<Vec<_>> = (0..PARTITIONS).map(|_| Vec::with_capacity(workers.len())).collect();
         for worker in workers {
             for (p, table) in worker.into_partitions().into_iter().enumerate() {
@@ -205,19 +225,15 @@ impl Merge for InProcess<'_, '_> {
                 }
             }
         }
-        let parts = by_partition
-            .into_par_iter()
-            .map(|tables| {
-                // User code merges here (a `CombineFn`), on any thread.
-                let _task = ctx.scope(stage);
-                let merged = merge_partition(tables, |acc, other| combine.merge(acc, other));
-                let mut out = Vec::with_capacity(merged.len());
-                for (key, acc) in merged {
-                    combine.extract(key, acc, &mut |element| out.push(element));
-                }
-                out
-            })
-            .collect();
+        // User code merges here (a `CombineFn`), on every thread.
+        let parts = self.scope.par_map(by_partition, |tables| {
+            let merged = merge_partition(tables, |acc, other| combine.merge(acc, other));
+            let mut out = Vec::with_capacity(merged.len());
+            for (key, acc) in merged {
+                combine.extract(key, acc, &mut |element| out.push(element));
+            }
+            out
+        });
         Ok(Collection::from_parts(parts))
     }
 

@@ -42,19 +42,26 @@ pub const CHUNK: usize = 2048;
 /// Executes a pipeline's segments.
 ///
 /// Implemented by the local runner ([`LocalRunner`]); a distributed runner (Timely
-/// Dataflow) and a windowed runner (event time, in ticks) plug in here too. Every
+/// Dataflow) and a windowed runner (event time, in ticks) implement it too, and add
+/// what they ask of a segment to [`SegmentTask`]. Every
 /// task a runner runs that may call user code works in a
 /// [`Scope`](crate::context::Scope), which keeps user counters, errors and bytes
 /// written with the right run and stage.
 #[doc(hidden)]
 pub trait Runner: Sync {
+    /// Calls `whole`, the whole run (building the stages, then handing them to
+    /// [`run`](Runner::run)), where this runner's workers live: the local runner
+    /// on its thread pool.
+    fn enter(&self, whole: &mut (dyn FnMut() + Send)) -> Result<()>;
     /// Prepares every segment's sources and sinks, then runs every segment, each
     /// after the segments whose results it reads. `segments` are in plan order.
     fn run(&self, ctx: &Context, segments: &[&dyn AnySegment]) -> Result<()>;
 }
 
 /// What a runner asks of one segment. The segment knows its own type and runs the
-/// runner's code for it with static dispatch; each runner adds its operations here.
+/// runner's generic code for it, so everything below one dynamic call per segment
+/// is statically dispatched. A runner adds its operations here, as variants with
+/// the code they run (the one place in the seam a new runner touches).
 #[doc(hidden)]
 pub enum SegmentTask<'a> {
     /// Check the segment's inputs and outputs, before any work is done.
@@ -67,16 +74,10 @@ pub enum SegmentTask<'a> {
 /// list of these, each checked at its own stages, one dynamic call per segment.
 #[doc(hidden)]
 pub trait AnySegment: Sync {
-    /// The segment's index in the plan.
-    fn index(&self) -> usize;
     fn perform(&self, task: SegmentTask<'_>) -> Result<()>;
 }
 
 impl<S: Segment> AnySegment for S {
-    fn index(&self) -> usize {
-        Segment::index(self)
-    }
-
     fn perform(&self, task: SegmentTask<'_>) -> Result<()> {
         match task {
             SegmentTask::Prepare(ctx) => {

@@ -5,7 +5,7 @@
 use crate::__private::DeadLetterSource;
 use crate::barrier::Leaf;
 use crate::collection::Collection;
-use crate::context::{Context, StageCell, Worker};
+use crate::context::{Context, Scope, StageCell, Worker};
 use crate::error::Result;
 use crate::io::records::BadRecord;
 use crate::runner::held::{Discard, Held, ReadHeld};
@@ -21,8 +21,8 @@ pub trait Input: Sync {
         Ok(())
     }
     /// The source the loop pulls chunks from; what it reads of earlier segments'
-    /// results, it reads through `held`.
-    fn open<R: ReadHeld>(&self, held: &R) -> Result<Self::Source>;
+    /// results, it reads through `held`. Runs as a task of the input stage.
+    fn open<R: ReadHeld>(&self, held: &R, scope: &Scope) -> Result<Self::Source>;
     /// After the loop: what the input made besides its elements (a source's bad
     /// records).
     fn after_loop(&self, _ctx: &Context) -> Result<()> {
@@ -52,7 +52,7 @@ impl<'a, S: Source> Input for SourceInput<'a, S> {
         Ok(())
     }
 
-    fn open<R: ReadHeld>(&self, _: &R) -> Result<&'a S> {
+    fn open<R: ReadHeld>(&self, _: &R, _: &Scope) -> Result<&'a S> {
         Ok(self.source)
     }
 }
@@ -78,8 +78,8 @@ impl<'a, S: Source + DeadLetterSource> Input for SourceWithBadRecords<'a, S> {
         self.input.prepare(ctx)
     }
 
-    fn open<R: ReadHeld>(&self, held: &R) -> Result<&'a S> {
-        self.input.open(held)
+    fn open<R: ReadHeld>(&self, held: &R, scope: &Scope) -> Result<&'a S> {
+        self.input.open(held, scope)
     }
 
     fn after_loop(&self, ctx: &Context) -> Result<()> {
@@ -106,7 +106,7 @@ impl<'a, T> HeldInput<'a, T> {
 impl<T: Send> Input for HeldInput<'_, T> {
     type Source = CollectionSource<T>;
 
-    fn open<R: ReadHeld>(&self, held: &R) -> Result<CollectionSource<T>> {
+    fn open<R: ReadHeld>(&self, held: &R, _: &Scope) -> Result<CollectionSource<T>> {
         Ok(CollectionSource::new(held.read(self.held)?))
     }
 }
@@ -126,14 +126,14 @@ impl<'a, T> FlattenInput<'a, T> {
 impl<T: Send> Input for FlattenInput<'_, T> {
     type Source = CollectionSource<T>;
 
-    fn open<R: ReadHeld>(&self, held: &R) -> Result<CollectionSource<T>> {
+    fn open<R: ReadHeld>(&self, held: &R, _: &Scope) -> Result<CollectionSource<T>> {
         let collections = self.inputs.iter().map(|input| held.read(input)).collect::<Result<Vec<_>>>()?;
         Ok(CollectionSource::new(Collection::concat(collections)))
     }
 }
 
 /// `(a, b) -> co_group_by_key()` and `outer_join()`: the held collections of its
-/// inputs, grouped by key by `group`.
+/// inputs, grouped by key by `group`, which spreads its work with the scope.
 #[doc(hidden)]
 pub struct GroupInput<H, F> {
     inputs: H,
@@ -141,7 +141,11 @@ pub struct GroupInput<H, F> {
 }
 
 impl<H, F> GroupInput<H, F> {
-    pub fn new(inputs: H, group: F) -> Self {
+    pub fn new<S>(inputs: H, group: F) -> Self
+    where
+        H: HeldTuple,
+        F: Fn(H::Collections, &Scope) -> S + Sync,
+    {
         GroupInput { inputs, group }
     }
 }
@@ -149,13 +153,13 @@ impl<H, F> GroupInput<H, F> {
 impl<H, F, S> Input for GroupInput<H, F>
 where
     H: HeldTuple,
-    F: Fn(H::Collections) -> S + Sync,
+    F: Fn(H::Collections, &Scope) -> S + Sync,
     S: Source,
 {
     type Source = S;
 
-    fn open<R: ReadHeld>(&self, held: &R) -> Result<S> {
-        Ok((self.group)(self.inputs.read_all(held)?))
+    fn open<R: ReadHeld>(&self, held: &R, scope: &Scope) -> Result<S> {
+        Ok((self.group)(self.inputs.read_all(held)?, scope))
     }
 }
 
@@ -219,8 +223,8 @@ where
 {
     fn fill<R: ReadHeld>(&self, ctx: &Context, held: &R) -> Result<()> {
         let side = &self.0;
-        let collection = held.read(side.from)?;
-        ctx.task(side.stage, |_| (side.fill)(collection))?;
+        // Reading may copy the collection (user `Clone`s): the reading stage's work.
+        ctx.task(side.stage, |_| (side.fill)(held.read(side.from)?))?;
         self.1.fill(ctx, held)
     }
 }

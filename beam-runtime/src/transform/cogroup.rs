@@ -5,11 +5,11 @@ use std::hash::Hash;
 
 use crate::__private::Witness;
 use crate::collection::Collection;
+use crate::context::Scope;
 use crate::shuffle::{PARTITIONS, scatter};
 use crate::source::CollectionSource;
 use crate::transform::join::{InputNames, SameKey};
 use crate::transform::side::SideMap;
-use rayon::prelude::*;
 
 /// Inputs `co_group_by_key` can group: two to six collections of `(K, V)` pairs
 /// with one key type. `Names` names the inputs, for error messages.
@@ -24,7 +24,8 @@ pub trait CoGroupWitness<Names> {
 /// The same, for the collections themselves.
 pub trait CoGroup<Names> {
     type Out;
-    fn group(self) -> Vec<Self::Out>;
+    /// The groups, one part per key partition, grouped by tasks of `scope`.
+    fn group(self, scope: &Scope) -> Vec<Vec<Self::Out>>;
 }
 
 /// `CoGroupWitness` and `CoGroup` for one number of inputs, keyed by the first
@@ -50,17 +51,15 @@ macro_rules! co_group {
             $($value: Send, K: SameKey<$key, $first_name, $name>,)+
         {
             type Out = (K, (Vec<$first>, $(Vec<$value>,)+));
-            fn group(self) -> Vec<Self::Out> {
+            fn group(self, scope: &Scope) -> Vec<Vec<Self::Out>> {
                 let mut scattered = (
-                    scatter(self.0).into_iter(),
-                    $(scatter(K::same_pairs(self.$field)).into_iter(),)+
+                    scatter(self.0, scope).into_iter(),
+                    $(scatter(K::same_pairs(self.$field), scope).into_iter(),)+
                 );
                 let by_partition: Vec<_> = (0..PARTITIONS)
                     .map(|_| (scattered.0.next().unwrap_or_default(), $(scattered.$field.next().unwrap_or_default(),)+))
                     .collect();
-                by_partition
-                    .into_par_iter()
-                    .flat_map_iter(|parts| {
+                scope.par_map(by_partition, |parts| {
                         let mut groups: SideMap<K, (Vec<$first>, $(Vec<$value>,)+)> = SideMap::default();
                         for (k, v) in parts.0.into_iter().flatten() {
                             groups.entry(k).or_insert_with(Default::default).0.push(v);
@@ -70,9 +69,8 @@ macro_rules! co_group {
                                 groups.entry(k).or_insert_with(Default::default).$field.push(v);
                             }
                         )+
-                        groups.into_iter()
+                        groups.into_iter().collect()
                     })
-                    .collect()
             }
         }
     };
@@ -92,11 +90,15 @@ pub fn co_group_by_key_witness<W: CoGroupWitness<Names>, Names>(_: InputNames<Na
 /// `(a, b) -> co_group_by_key()`: `(k, (values of k in a, values of k in b))` for
 /// every key of either input.
 #[doc(hidden)]
-pub fn co_group_by_key<C: CoGroup<Names>, Names>(_: InputNames<Names>, inputs: C) -> CollectionSource<C::Out>
+pub fn co_group_by_key<C: CoGroup<Names>, Names>(
+    _: InputNames<Names>,
+    inputs: C,
+    scope: &Scope,
+) -> CollectionSource<C::Out>
 where
     C::Out: Send,
 {
-    CollectionSource::new(Collection::from_parts(vec![inputs.group()]))
+    CollectionSource::new(Collection::from_parts(inputs.group(scope)))
 }
 
 /// The element type of `outer_join`.
@@ -120,6 +122,7 @@ where
 pub fn outer_join<K, V1, K2, V2, Left, Right>(
     _: InputNames<(Left, Right)>,
     (lefts, rights): (Collection<(K, V1)>, Collection<(K2, V2)>),
+    scope: &Scope,
 ) -> CollectionSource<(K, (Option<V1>, Option<V2>))>
 where
     K: SameKey<K2, Left, Right> + Hash + Eq + Clone + Send,
@@ -127,8 +130,8 @@ where
     V2: Clone + Send,
 {
     let mut joined = Vec::new();
-    let grouped = CoGroup::<(Left, Right)>::group((lefts, K::same_pairs(rights)));
-    for (k, (lefts, rights)) in grouped {
+    let grouped = CoGroup::<(Left, Right)>::group((lefts, K::same_pairs(rights)), scope);
+    for (k, (lefts, rights)) in grouped.into_iter().flatten() {
         match (lefts.is_empty(), rights.is_empty()) {
             (false, true) => joined.extend(lefts.into_iter().map(|l| (k.clone(), (Some(l), None)))),
             (true, false) => joined.extend(rights.into_iter().map(|r| (k.clone(), (None, Some(r))))),
