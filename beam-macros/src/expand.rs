@@ -37,7 +37,7 @@ pub fn expand(graph: &Graph, plan: &Plan) -> TokenStream {
     let fields: Vec<&Ident> = outputs.iter().map(|(name, _)| name).collect();
     let values = outputs.iter().map(|&(_, n)| {
         let held = var(graph, "held", n);
-        quote!(::beam::__private::HeldOutput::into_output(#held)?)
+        quote!(#held.into_output()?)
     });
     let output = output_struct(&fields);
     let inferred = fields.iter().map(|_| quote!(_));

@@ -213,21 +213,14 @@ impl Segment {
         reads
     }
 
-    /// The nodes whose results this segment reads: its input's, and its stages'
-    /// side inputs.
+    /// The nodes whose results must be made before this segment runs: what it
+    /// reads, and, for a loop over a barrier's result, the barrier's inputs.
     fn needs(&self, graph: &Graph) -> Vec<NodeId> {
-        let mut producers: Vec<NodeId> = match self.input {
-            SegmentInput::Source(_) => Vec::new(),
-            SegmentInput::Shuffled(b) => {
-                graph.nodes[b].inputs.iter().filter_map(|i| i.node).chain(std::iter::once(b)).collect()
-            }
-            SegmentInput::Flatten(f) => graph.nodes[f].inputs.iter().filter_map(|i| i.node).collect(),
-            SegmentInput::Reread(m, _) => vec![m],
-        };
-        for &member in &self.members {
-            producers.extend(graph.side_input(member).map(|(p, _, _)| p));
+        let mut needs = self.reads(graph);
+        if let SegmentInput::Shuffled(b) = self.input {
+            needs.extend(graph.nodes[b].inputs.iter().filter_map(|i| i.node));
         }
-        producers
+        needs
     }
 }
 

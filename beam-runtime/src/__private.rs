@@ -14,9 +14,8 @@ pub use crate::context::{Context, Scope, StageCell, Worker};
 pub use crate::pipeline::Pipeline;
 pub use crate::plan::{Plan, SegmentInfo, SegmentInput, StageInfo, StageKind};
 pub use crate::runner::{
-    AnySegment, Destination, Discard, FinishLeaf, FlattenInput, GroupInput, Held, HeldInput, HeldOutput, Input, LeafTo,
-    Leaves, ReadHeld, Runner, Segment, SegmentDef, SegmentTask, SideFill, Sides, SourceInput, SourceWithBadRecords,
-    segment,
+    AnySegment, Destination, Discard, FinishLeaf, FlattenInput, GroupInput, Held, HeldInput, Input, LeafTo, Leaves,
+    ReadHeld, Runner, Segment, SegmentDef, SegmentTask, SideFill, Sides, SourceInput, SourceWithBadRecords, segment,
 };
 pub use crate::source::{Source, SourceCounters};
 

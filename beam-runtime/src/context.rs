@@ -57,10 +57,6 @@ pub struct Worker {
 pub struct StageCell(Cell<usize>);
 
 impl StageCell {
-    pub(crate) fn new(stage: usize) -> Self {
-        StageCell(Cell::new(stage))
-    }
-
     #[inline(always)]
     pub fn set(&self, stage: usize) {
         self.0.set(stage);
@@ -100,15 +96,9 @@ impl<'c> Scope<'c> {
     /// Runs `f`. An error from it, or a panic in it, becomes an error naming the
     /// stage the scope was in at that moment.
     pub fn catch<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        self.catch_in(&self.stage, f)
-    }
-
-    /// [`catch`](Self::catch), blaming the stage `stage` holds: a fused loop's own
-    /// cell, which it moves from stage to stage.
-    pub fn catch_in<T>(&self, stage: &StageCell, f: impl FnOnce() -> Result<T>) -> Result<T> {
         match catch_unwind(AssertUnwindSafe(f)) {
-            Ok(result) => result.map_err(|e| e.in_stage(self.ctx.stage(stage.get()))),
-            Err(panic) => Err(Error::from_panic(self.ctx.stage(stage.get()), panic)),
+            Ok(result) => result.map_err(|e| e.in_stage(self.ctx.stage(self.stage.get()))),
+            Err(panic) => Err(Error::from_panic(self.ctx.stage(self.stage.get()), panic)),
         }
     }
 

@@ -40,6 +40,11 @@ impl<T> Held<T> {
         Held { stage, value: Mutex::new(None), copy: Some(Collection::clone) }
     }
 
+    /// The elements of a `collect()` output, for the struct `run()` returns.
+    pub fn into_output(self) -> Result<Vec<T>> {
+        self.take().map(Collection::into_vec)
+    }
+
     /// The stage whose result it holds.
     pub fn stage(&self) -> usize {
         self.stage
@@ -63,18 +68,6 @@ impl<T> Held<T> {
             (None, _) => Err(Error::internal(format!("the result of stage {} is read before it is made", self.stage))),
             (Some(_), None) => Err(Error::internal(format!("the result of stage {} is read twice", self.stage))),
         }
-    }
-}
-
-/// The elements of a `collect()` output, for the struct `run()` returns.
-#[doc(hidden)]
-pub trait HeldOutput<T> {
-    fn into_output(self) -> Result<Vec<T>>;
-}
-
-impl<T> HeldOutput<T> for Held<T> {
-    fn into_output(self) -> Result<Vec<T>> {
-        self.take().map(Collection::into_vec)
     }
 }
 

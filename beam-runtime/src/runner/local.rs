@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use crate::barrier::{EachWorker, GlobalCombine, KeyedCombine, Leaf, Merge};
 use crate::collection::Collection;
-use crate::context::{Context, Scope, StageCell, Worker};
+use crate::context::{Context, Scope, Worker};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{Plan, SegmentInfo};
 use crate::runner::held::{Held, ReadHeld};
@@ -33,26 +33,29 @@ impl LocalRunner {
     pub(crate) fn new(threads: Option<usize>) -> Self {
         LocalRunner { threads }
     }
-
-    /// Runs `f` on this runner's pool.
-    fn install<T: Send>(&self, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-        let Some(threads) = self.threads else { return f() };
-        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-            Ok(pool) => pool.install(f),
-            Err(e) => Err(Error::new(ErrorKind::Runner, format!("could not start {threads} threads")).with_source(e)),
-        }
-    }
 }
 
 impl Runner for LocalRunner {
+    /// Runs `whole` on this runner's pool.
     fn enter(&self, whole: &mut (dyn FnMut() + Send)) -> Result<()> {
-        self.install(|| {
+        let mut start = || {
             // Counts left on the pool's threads by code outside any run are not this run's.
             crate::metrics::discard_stray_updates();
             rayon::broadcast(|_| crate::metrics::discard_stray_updates());
             whole();
-            Ok(())
-        })
+        };
+        match self.threads {
+            None => start(),
+            Some(threads) => match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+                Ok(pool) => pool.install(start),
+                Err(e) => {
+                    return Err(
+                        Error::new(ErrorKind::Runner, format!("could not start {threads} threads")).with_source(e)
+                    );
+                }
+            },
+        }
+        Ok(())
     }
 
     fn run(&self, ctx: &Context, segments: &[&dyn AnySegment]) -> Result<()> {
@@ -117,11 +120,8 @@ fn run_loop<S: Segment>(
     let results: Vec<Result<Option<S::State>>> = rayon::broadcast(|pool| {
         let worker = Worker { index: pool.index(), count: pool.num_threads() };
         let scope = ctx.scope(input_stage);
-        // The loop's own cell, not the scope's: the fused code sets it before every
-        // stage, and the optimizer drops the sets nothing can observe only for a
-        // local. The scope blames the stage it last held.
-        let stage = StageCell::new(input_stage);
-        let outcome = scope.catch_in(&stage, || {
+        let stage = scope.stage();
+        let outcome = scope.catch(|| {
             let mut state = segment.worker(worker);
             let mut source_state = Default::default();
             let mut chunk = Vec::with_capacity(CHUNK);
@@ -141,7 +141,7 @@ fn run_loop<S: Segment>(
                 }
                 segment.look_ahead(&mut state, &chunk);
                 for element in chunk.drain(..) {
-                    segment.process(&mut state, element, &stage, &mut counts);
+                    segment.process(&mut state, element, stage, &mut counts);
                 }
             };
             let mut totals = totals.lock().unwrap_or_else(|e| e.into_inner());

@@ -21,7 +21,7 @@ mod held;
 mod local;
 mod segment;
 
-pub use held::{Discard, Held, HeldOutput, ReadHeld};
+pub use held::{Discard, Held, ReadHeld};
 pub use local::{LocalReads, LocalRunner};
 pub use segment::{
     Destination, FinishLeaf, FlattenInput, GroupInput, HeldInput, Input, LeafTo, Leaves, SegmentDef, SideFill, Sides,
