@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::io::publish::Publication;
 use crate::metrics::{InRun, Metrics, RunId, StageMetrics, UserMetric};
 use crate::plan::{Plan, StageInfo, StageKind};
 use crate::progress::Progress;
@@ -24,10 +25,10 @@ pub struct Context {
     plan: &'static Plan,
     /// Runs the segments; `Pipeline::run` chooses it.
     runner: Box<dyn Runner>,
-    /// Run when the whole pipeline has finished, with `true` if it succeeded: sinks
-    /// move their output into place (or delete it) here, so a failed run leaves no
-    /// half-written output.
-    at_end: Mutex<Vec<EndAction>>,
+    /// The sinks' outputs, published together when the whole pipeline has
+    /// succeeded and removed when it failed, so a failed run leaves no half-written
+    /// output.
+    publications: Mutex<Vec<Publication>>,
     metrics: Mutex<Vec<StageMetrics>>,
     /// This run, to tell its user counter updates from those of a pipeline run inside
     /// one of its stages.
@@ -38,8 +39,6 @@ pub struct Context {
     /// Where the run's sinks write: two sinks must not write to one place.
     outputs: Mutex<Vec<std::path::PathBuf>>,
 }
-
-type EndAction = Box<dyn FnOnce(bool) -> Result<()> + Send>;
 
 /// The worker a piece of per-worker state belongs to.
 #[doc(hidden)]
@@ -154,7 +153,7 @@ impl Context {
         Context {
             plan,
             runner,
-            at_end: Mutex::new(Vec::new()),
+            publications: Mutex::new(Vec::new()),
             metrics: Mutex::new(metrics),
             run: RUNS.fetch_add(1, Ordering::Relaxed),
             user_metrics: Mutex::new(BTreeMap::new()),
@@ -280,23 +279,21 @@ impl Context {
         Metrics { stages, user, wall_time: self.started.elapsed() }
     }
 
-    /// Registers `action` to run when the pipeline ends; it gets whether the run
-    /// succeeded.
-    pub fn at_end(&self, action: impl FnOnce(bool) -> Result<()> + Send + 'static) {
-        self.at_end.lock().unwrap_or_else(|e| e.into_inner()).push(Box::new(action));
+    /// Registers a sink's output, to be published when the pipeline has succeeded.
+    pub(crate) fn publish_at_end(&self, publication: Publication) {
+        self.publications.lock().unwrap_or_else(|e| e.into_inner()).push(publication);
     }
 
-    /// Runs the end actions in the order they were registered. On success the first
-    /// failing action fails the run; on failure every action still runs.
+    /// Ends the run: publishes every sink's output together if it succeeded (an
+    /// error then changes no destination), removes them all if not.
     pub(crate) fn end(&self, succeeded: bool) -> Result<()> {
-        let actions = std::mem::take(&mut *self.at_end.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut first_error = None;
-        for action in actions {
-            if let Err(e) = action(succeeded && first_error.is_none()) {
-                first_error.get_or_insert(e);
-            }
+        let publications = std::mem::take(&mut *self.publications.lock().unwrap_or_else(|e| e.into_inner()));
+        if succeeded {
+            crate::io::publish::publish_all(publications)
+        } else {
+            publications.into_iter().for_each(Publication::discard);
+            Ok(())
         }
-        first_error.map_or(Ok(()), Err)
     }
 
     /// Adds this thread's user counter updates to the run's.

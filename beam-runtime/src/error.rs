@@ -18,9 +18,15 @@ use crate::plan::StageInfo;
 pub enum ErrorKind {
     /// A user closure (or a user `CombineFn`) panicked; the message is the panic's.
     UserPanic,
-    /// Reading or writing a file failed.
+    /// Reading or writing a file failed (the file system's error; perhaps worth a
+    /// retry).
     Io,
-    /// The input was malformed (for example a line that is not UTF-8).
+    /// A sink's destination already exists and `overwrite()` was not asked for;
+    /// nothing was written there. Retrying will not help.
+    OutputExists,
+    /// The input was malformed (for example a line that is not UTF-8, or a corrupt
+    /// compressed file), or a path names something that cannot be used. Retrying
+    /// will not help.
     InvalidInput,
     /// The runner itself could not start, for example the thread pool.
     Runner,

@@ -1,9 +1,11 @@
 //! Reading and writing files, one module per format. `input` finds and splits
-//! input files; `output` writes part files and publishes them atomically.
+//! input files; `output` writes part files and
+//! `publish` moves them into place atomically.
 
 pub mod csv;
 pub mod input;
 pub mod jsonl;
 pub mod output;
+pub(crate) mod publish;
 pub mod records;
 pub mod text;

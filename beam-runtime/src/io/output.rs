@@ -1,20 +1,21 @@
 //! Output files, written so that a failed run leaves nothing behind.
 //!
 //! Every worker writes its own part file into a temporary directory beside the
-//! destination. Only when the whole pipeline has succeeded is the directory renamed
-//! into place (or, for a single file, the parts concatenated into it); when the run
-//! fails it is deleted. An existing destination is an error unless the user asked to
-//! overwrite it; that check runs before any work.
+//! destination. Only when the whole pipeline has succeeded is the output published
+//! (see [`publish`](super::publish)); when the run fails it is deleted. An existing
+//! destination is an error unless the user asked to overwrite it; that check runs
+//! before any work, and again, atomically, when the output is published.
 
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::context::{Scope, Worker};
 
 use crate::error::{Error, ErrorKind, InputPosition, Result};
+use crate::io::publish::{self, Publication};
 
 /// Where and how a sink writes: by default a directory of part files, one per worker
 /// (`part-00000-of-00002`, as Beam names shards), written atomically.
@@ -82,7 +83,7 @@ macro_rules! file_output_from {
 file_output_from!(&str, String, &String, &Path, PathBuf, &PathBuf);
 
 /// The shared machinery of file sinks: the temporary directory, part files, and
-/// publishing at the end of the run.
+/// handing the finished output to the run to publish (see [`publish`](super::publish)).
 pub struct OutputFiles {
     output: FileOutput,
     extension: &'static str,
@@ -102,36 +103,38 @@ impl OutputFiles {
         self.header_lines.store(lines, Ordering::Relaxed);
     }
 
-    /// Checks the destination and creates the temporary directory; registers the
-    /// end-of-run action that publishes or deletes it.
+    /// Checks the destination and creates the temporary directory, before any work;
+    /// registers the output with the run, which publishes it when the whole run has
+    /// succeeded and removes it otherwise.
     pub fn prepare(&self, scope: &Scope) -> Result<()> {
         let ctx = scope.context();
+        let stage = *ctx.stage(scope.stage().get());
         let dest = self.output.path.clone();
-        ctx.claim_output(&dest)?;
-        if dest.exists() && !self.output.overwrite {
-            return Err(Error::new(
-                ErrorKind::Io,
-                "output already exists; remove it, write elsewhere, or ask for `FileOutput::new(..).overwrite()`",
-            )
-            .at(InputPosition::new(dest, None)));
+        let at_dest = |e: Error| e.at(InputPosition::new(&dest, None));
+        if dest.as_os_str().is_empty() {
+            return Err(Error::new(ErrorKind::InvalidInput, "the output path is empty"));
         }
-        let parent = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-        let name = dest.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-        let temp = unique_temp_dir(&parent, &name)?;
+        ctx.claim_output(&dest)?;
+        let (parent, name) = publish::parent_and_name(&dest);
+        let created_dirs = create_parents(&parent).map_err(at_dest)?;
+        publish::clean_up_after_killed_runs(&parent, &name, &dest);
+        if fs::symlink_metadata(&dest).is_ok() && !self.output.overwrite {
+            return Err(at_dest(Error::new(
+                ErrorKind::OutputExists,
+                "output already exists; remove it, write elsewhere, or ask for `FileOutput::new(..).overwrite()`",
+            )));
+        }
+        let temp = publish::temp_dir(&parent, &name).map_err(|e| at_dest(Error::io(&dest, e)))?;
         let _ = self.temp.set(temp.clone());
-        let (single, gzip, header_lines) = (self.output.single_file, self.output.gzip, self.header_lines.clone());
-        ctx.at_end(move |succeeded| {
-            let skip = header_lines.load(Ordering::Relaxed);
-            let published = if succeeded { publish(&temp, &dest, single, gzip, skip) } else { Ok(()) };
-            // Whatever happened, nothing temporary stays behind.
-            if temp.exists() {
-                let _ = fs::remove_dir_all(&temp);
-            }
-            published
+        ctx.publish_at_end(Publication {
+            stage,
+            dest,
+            temp,
+            single_file: self.output.single_file,
+            gzip: self.output.gzip,
+            header_lines: self.header_lines.clone(),
+            overwrite: self.output.overwrite,
+            created_dirs,
         });
         Ok(())
     }
@@ -160,74 +163,45 @@ impl OutputFiles {
         PartFile { path, out }
     }
 
-    /// Flushes a worker's part; an error (with its file) fails the run. Its size is
+    /// Flushes and syncs a worker's part; an error fails the run. Its size is
     /// charged to the sink's stage, the stage of `scope`.
     pub fn finish(&self, part: PartFile<Writer>, scope: &Scope) -> Result<()> {
         let PartFile { path, out } = part;
-        out.and_then(Writer::finish).map_err(|e| Error::io(&path, e))?;
+        // Named by the destination: the temporary path means nothing to the user.
+        out.and_then(Writer::finish).map_err(|e| Error::io(&self.output.path, e))?;
         scope.add_bytes_written(fs::metadata(&path).map(|m| m.len()).unwrap_or(0));
         Ok(())
     }
 }
 
-fn unique_temp_dir(parent: &Path, name: &str) -> Result<PathBuf> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temp = parent.join(format!(".{name}.beam-tmp-{}-{n}", std::process::id()));
-        match fs::create_dir(&temp) {
-            Ok(()) => return Ok(temp),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(Error::io(&temp, e)),
+/// Creates the missing directories of `dir`, returning them outermost first so a
+/// failed run can remove them. A file in the way is said in words.
+fn create_parents(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(path) = at.filter(|p| !p.as_os_str().is_empty()) {
+        match fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => break,
+            Ok(_) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("cannot write below `{}`: it is a file, not a directory", path.display()),
+                ));
+            }
+            Err(_) => missing.push(path.to_owned()),
+        }
+        at = path.parent();
+    }
+    missing.reverse();
+    let mut created = Vec::new();
+    for path in missing {
+        match fs::create_dir(&path) {
+            Ok(()) => created.push(path),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
+            Err(e) => return Err(Error::io(&path, e)),
         }
     }
-}
-
-/// Moves the finished output into place.
-fn publish(temp: &Path, dest: &Path, single_file: bool, gzip: bool, header_lines: usize) -> Result<()> {
-    let staged = if single_file {
-        let staged = temp.join(".single");
-        concatenate(temp, &staged, gzip, header_lines).map_err(|e| Error::io(&staged, e))?;
-        staged
-    } else {
-        temp.to_owned()
-    };
-    if dest.is_dir() {
-        fs::remove_dir_all(dest).map_err(|e| Error::io(dest, e))?;
-    } else if dest.exists() {
-        fs::remove_file(dest).map_err(|e| Error::io(dest, e))?;
-    }
-    fs::rename(&staged, dest).map_err(|e| Error::io(dest, e))
-}
-
-/// Concatenates the part files of `dir` in order into `to`, keeping the header
-/// lines of the first non-empty part only.
-fn concatenate(dir: &Path, to: &Path, gzip: bool, header_lines: usize) -> io::Result<()> {
-    let mut parts: Vec<PathBuf> = fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<io::Result<_>>()?;
-    parts.retain(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("part-")));
-    parts.sort();
-    let file = BufWriter::with_capacity(1 << 16, File::create(to)?);
-    let mut out = if gzip {
-        Writer::Gzip(flate2::write::GzEncoder::new(file, flate2::Compression::default()))
-    } else {
-        Writer::Plain(file)
-    };
-    let mut header_written = false;
-    for part in parts {
-        let mut reader = BufReader::with_capacity(1 << 16, File::open(&part)?);
-        if header_lines > 0 {
-            let mut header = Vec::new();
-            for _ in 0..header_lines {
-                reader.read_until(b'\n', &mut header)?;
-            }
-            if !header_written && !header.is_empty() {
-                out.write_all(&header)?;
-                header_written = true;
-            }
-        }
-        io::copy(&mut reader, &mut out)?;
-    }
-    out.finish()
+    Ok(created)
 }
 
 /// A part file being written through `W`; the first error is kept and reported by
@@ -261,11 +235,14 @@ pub enum Writer {
 }
 
 impl Writer {
-    fn finish(self) -> io::Result<()> {
-        match self {
-            Writer::Plain(mut out) => out.flush(),
-            Writer::Gzip(out) => out.finish()?.flush(),
-        }
+    /// Flushes everything to the file and syncs it: a published output is on disk.
+    pub(crate) fn finish(self) -> io::Result<()> {
+        let mut file = match self {
+            Writer::Plain(out) => out,
+            Writer::Gzip(out) => out.finish()?,
+        };
+        file.flush()?;
+        file.get_ref().sync_all()
     }
 }
 
