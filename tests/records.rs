@@ -349,3 +349,105 @@ fn a_malformed_first_row_of_a_byte_range_does_not_spoil_the_range() {
     .unwrap();
     assert_eq!((out.n[0], out.bad_n[0]), (1980, 20));
 }
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct Note {
+    id: u64,
+    note: String,
+}
+
+#[test]
+fn an_unterminated_quote_is_a_bad_record_not_a_swallowed_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // Row 2's quote is never closed: the parser would read rows 3.. into its note.
+    let cases = [
+        ("middle.csv", "id,note\n1,ok\n2,\"oops\n3,fine\n4,fine\n", 3, 3),
+        ("last-line.csv", "id,note\n1,ok\n2,also ok\n3,\"tail", 4, 1),
+    ];
+    for (name, text, line, lines) in cases {
+        let path = dir.path().join(name);
+        // Large enough to be cut into ranges where the quote allows it.
+        let mut big = String::from("id,note\n");
+        for i in 100..3000 {
+            big.push_str(&format!("{i},row {i} with \"a quote\" inside\n"));
+        }
+        let text = text.replacen("id,note\n", &big, 1);
+        let line = line + 2900;
+        fs::write(&path, &text).unwrap();
+
+        let err = pipeline! {
+            xs = read_csv::<Note>(CsvInput::new(&path).split_bytes(4096));
+            _all = xs -> collect();
+        }
+        .run()
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert_eq!(err.input().unwrap().line, Some(line), "{err}");
+        assert!(err.message().contains("never closed"), "{err}");
+
+        let out = pipeline! {
+            (rows, bad) = read_csv::<Note>(CsvInput::new(&path).split_bytes(4096));
+            ids = rows -> map(|n: Note| n.id) -> collect();
+            bad_rows = bad -> collect();
+        }
+        .run()
+        .unwrap();
+        let mut ids = out.ids;
+        ids.sort();
+        // Every row before the bad one, none of those after it.
+        let mut before: Vec<u64> = text
+            .lines()
+            .skip(1)
+            .take(line as usize - 2)
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        before.sort();
+        assert_eq!(text.lines().count() as u64, line - 1 + lines, "{name}: the test's own arithmetic");
+        assert!(ids == before, "{name}: {} rows read, {} expected", ids.len(), before.len());
+        assert_eq!(out.bad_rows.len(), 1, "{name}");
+        let bad = &out.bad_rows[0];
+        assert_eq!((bad.line, &bad.path), (line, &path));
+        assert!(bad.reason.contains(&format!("({lines} lines)")), "{}", bad.reason);
+    }
+
+    // Quotes that the CSV rules read as plain characters are not unterminated.
+    let path = dir.path().join("fine.csv");
+    fs::write(&path, "id,note\n1,it's \"so\" fine\n2,\"two\nlines\"\n3,\"\"\"quoted\"\"\"\n").unwrap();
+    let out = pipeline! {
+        xs = read_csv::<Note>(&path);
+        all = xs -> collect();
+    }
+    .run()
+    .unwrap();
+    let mut all = out.all;
+    all.sort_by_key(|n| n.id);
+    let notes: Vec<&str> = all.iter().map(|n| n.note.as_str()).collect();
+    assert_eq!(notes, ["it's \"so\" fine", "two\nlines", "\"quoted\""]);
+}
+
+#[test]
+fn a_csv_line_over_the_limit_names_its_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = csv_text(&sales(50));
+    text.push_str(&format!("{},1\n", "x".repeat(5_000)));
+    text.push_str(&csv_text(&sales(50))[14..]);
+    let plain = dir.path().join("long.csv");
+    fs::write(&plain, &text).unwrap();
+    let zipped = dir.path().join("long.csv.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+    fs::write(&zipped, gz.finish().unwrap()).unwrap();
+    for (path, split) in [(&plain, 1 << 20), (&plain, 300), (&zipped, 1 << 20)] {
+        let err = pipeline! {
+            xs = read_csv::<Sale>(CsvInput::new(path).max_line_bytes(1000).split_bytes(split));
+            all = xs -> collect();
+        }
+        .run()
+        .map(|out| out.all.len())
+        .expect_err(&format!("{} in splits of {split}", path.display()));
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert_eq!(err.input().unwrap(), &beam::InputPosition::new(path, Some(52)), "{err}");
+        assert!(err.message().contains("longer than the limit of 1000 bytes"), "{err}");
+        assert_eq!(err.stage().unwrap().op, "read_csv");
+    }
+}

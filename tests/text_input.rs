@@ -86,15 +86,22 @@ fn directories_globs_empty_and_many_small_files() {
     assert_eq!(read_all(TextInput::new(&only_empty)).unwrap(), Vec::<String>::new());
 }
 
+fn gzip(text: &str) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).unwrap();
+    gz.finish().unwrap()
+}
+
+fn zstd(text: &str) -> Vec<u8> {
+    ruzstd::encoding::compress_to_vec(text.as_bytes(), ruzstd::encoding::CompressionLevel::Fastest)
+}
+
 #[test]
 fn gzip_and_zstd_files_are_decompressed() {
     let dir = tempfile::tempdir().unwrap();
     let text: String = (0..5000).map(|i| format!("line {i}\n")).collect();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(text.as_bytes()).unwrap();
-    fs::write(dir.path().join("a.txt.gz"), gz.finish().unwrap()).unwrap();
-    let zst = ruzstd::encoding::compress_to_vec(text.as_bytes(), ruzstd::encoding::CompressionLevel::Fastest);
-    fs::write(dir.path().join("b.txt.zst"), zst).unwrap();
+    fs::write(dir.path().join("a.txt.gz"), gzip(&text)).unwrap();
+    fs::write(dir.path().join("b.txt.zst"), zstd(&text)).unwrap();
     let got = read_all(TextInput::new(dir.path()).split_bytes(100)).unwrap();
     let mut twice = expected(&text);
     twice.extend(expected(&text));
@@ -162,4 +169,75 @@ fn a_byte_order_mark_and_glob_characters_in_a_real_name() {
     let path = dir.path().join("notes [draft].txt");
     fs::write(&path, b"\xEF\xBB\xBFfirst\nsecond\n").unwrap();
     assert_eq!(read_all(TextInput::new(&path)).unwrap(), vec!["first".to_owned(), "second".to_owned()]);
+}
+
+#[test]
+fn corrupt_or_truncated_compressed_files_are_bad_input_not_retryable_io() {
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = (0..50_000).map(|i| format!("line {i}\n")).collect();
+    let (gz, zst) = (gzip(&text), zstd(&text));
+    let mut corrupt_gz = gz.clone();
+    let middle = corrupt_gz.len() / 2;
+    corrupt_gz[middle..middle + 64].iter_mut().for_each(|b| *b = !*b);
+    let cases = [
+        ("truncated.txt.gz", gz[..gz.len() / 2].to_vec(), "gzip"),
+        ("corrupt.txt.gz", corrupt_gz, "gzip"),
+        ("truncated.txt.zst", zst[..zst.len() / 2].to_vec(), "zstd"),
+    ];
+    for (name, bytes, format) in cases {
+        let path = dir.path().join(name);
+        fs::write(&path, bytes).unwrap();
+        let err = error_of(TextInput::new(&path));
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{name}: {err}");
+        assert!(err.message().contains(&format!("corrupt or truncated {format} data")), "{name}: {err}");
+        assert_eq!(err.input().unwrap().path, path);
+    }
+}
+
+#[test]
+fn a_file_that_shrinks_while_it_is_read_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shrinking.txt");
+    let text: String = (0..400_000).map(|i| format!("line {i}\n")).collect();
+    fs::write(&path, &text).unwrap();
+    let truncate = path.clone();
+    // The first line through the loop cuts the file to a tenth: reading goes on
+    // from the bytes already buffered and then finds the end early.
+    let err = pipeline! {
+        lines = read_text(TextInput::new(&path).split_bytes(1 << 40));
+        n = lines
+            -> map(move |l: String| {
+                if l == "line 0" {
+                    fs::OpenOptions::new().write(true).open(&truncate).unwrap().set_len(text.len() as u64 / 10).unwrap();
+                }
+                l
+            })
+            -> count()
+            -> collect();
+    }
+    .threads(1)
+    .run()
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert!(err.message().contains("shrank while it was being read"), "{err}");
+    assert_eq!(err.input().unwrap().path, path);
+}
+
+#[test]
+fn bytes_read_count_each_byte_once_when_a_long_line_spans_splits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.txt");
+    let text = format!("short\n{}\nshort\n{}\nend\n", "x".repeat(9_000), "y".repeat(3_000));
+    fs::write(&path, &text).unwrap();
+    for split in [100, 1000, 4096, 1 << 20] {
+        let out = pipeline! {
+            lines = read_text(TextInput::new(&path).split_bytes(split));
+            n = lines -> count() -> collect();
+        }
+        .threads(2)
+        .run()
+        .unwrap();
+        assert_eq!(out.n, vec![5]);
+        assert_eq!(out.metrics.stages[0].bytes_read, text.len() as u64, "splits of {split} bytes");
+    }
 }

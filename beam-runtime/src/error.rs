@@ -197,6 +197,19 @@ impl Error {
         Error::new(ErrorKind::Io, message).at(InputPosition::new(path, None)).with_source(source)
     }
 
+    /// An I/O error on `path`, unless it carries one of ours (a reader that must
+    /// speak `std::io::Read`, as the CSV parser's does, wraps its errors so): then
+    /// that one, with its own position and kind.
+    pub(crate) fn from_io(path: &std::path::Path, e: std::io::Error) -> Self {
+        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            if let Some(Ok(ours)) = e.into_inner().map(|inner| inner.downcast::<Error>()) {
+                return *ours;
+            }
+            return Error::internal("lost an error on its way through a reader");
+        }
+        Error::io(path, e)
+    }
+
     /// Names the stage the error happened in (kept if one is already set).
     ///
     /// ```

@@ -177,7 +177,7 @@ pub struct CsvState {
 }
 
 struct OpenSplit {
-    reader: csv::Reader<SplitBytes>,
+    reader: csv::Reader<Watched>,
     file: usize,
     /// The split starts at the top of its file, so its first record is the header.
     skip_header: bool,
@@ -235,7 +235,7 @@ fn check_header<T>(path: &Path, header: &csv::ByteRecord, fields: &[&str]) -> Re
 fn csv_error(path: &Path, e: csv::Error) -> Error {
     let line = e.position().map(|p| p.line());
     match e.into_kind() {
-        csv::ErrorKind::Io(e) => Error::io(path, e),
+        csv::ErrorKind::Io(e) => Error::from_io(path, e),
         kind => Error::new(ErrorKind::InvalidInput, format!("{:?}", kind)).at(InputPosition::new(path, line)),
     }
 }
@@ -264,7 +264,8 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
         for (i, file) in files.iter().enumerate() {
             let whole = self.input.multiline
                 || (file.len > size
-                    && has_quoted_line_break(&file.path, self.input.quote).map_err(|e| Error::io(&file.path, e))?);
+                    && has_quoted_line_break(&file.path, self.input.quote, self.input.delimiter)
+                        .map_err(|e| Error::io(&file.path, e))?);
             splits.extend(
                 input::split(std::slice::from_ref(file), size, whole).into_iter().map(|s| Split { file: i, ..s }),
             );
@@ -283,7 +284,7 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
                     let lines = LineReader::open(&plan.files[split.file], split, self.input.max_line_bytes)?;
                     let skip_header = split.start == 0 && self.input.headers;
                     state.open.insert(OpenSplit {
-                        reader: self.input.reader(SplitBytes::new(lines)),
+                        reader: self.input.reader(Watched::new(SplitBytes::new(lines), &self.input)),
                         file: split.file,
                         skip_header,
                     })
@@ -292,8 +293,24 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
             let path = &plan.files[open.file].path;
             match open.reader.read_byte_record(&mut state.record) {
                 Ok(false) => {
-                    self.bytes_read.fetch_add(open.reader.get_mut().take_bytes_read(), Ordering::Relaxed);
+                    self.bytes_read.fetch_add(open.reader.get_mut().bytes.take_bytes_read(), Ordering::Relaxed);
                     state.open = None;
+                }
+                Ok(true) if open.reader.get_ref().ends_in_open_quote(open.reader.position().byte()) => {
+                    let line = state.record.position().map_or(0, |p| p.line());
+                    // The parser's line count is past the last line if it ended in `\n`.
+                    let ends_in_line_break = state.record.iter().next_back().is_some_and(|f| f.ends_with(b"\n"));
+                    let lines = open.reader.position().line() - line + u64::from(!ends_in_line_break);
+                    self.dead_letters.bad(BadRecord {
+                        path: path.clone(),
+                        line: open.reader.get_ref().bytes.file_line(line),
+                        column: None,
+                        raw: raw_text(&state.record, self.input.delimiter),
+                        reason: format!(
+                            "a quoted field in this record is never closed, so the rest of the file \
+                             ({lines} lines) was read into it"
+                        ),
+                    })?;
                 }
                 Ok(true) if open.skip_header => open.skip_header = false,
                 Ok(true) if plan.widths[open.file].is_some_and(|w| w != state.record.len()) => {
@@ -301,7 +318,7 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
                     let line = state.record.position().map_or(0, |p| p.line());
                     self.dead_letters.bad(BadRecord {
                         path: path.clone(),
-                        line: open.reader.get_ref().file_line(line),
+                        line: open.reader.get_ref().bytes.file_line(line),
                         column: None,
                         raw: raw_text(&state.record, self.input.delimiter),
                         reason: format!(
@@ -318,7 +335,7 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
                             let line = state.record.position().map_or(0, |p| p.line());
                             self.dead_letters.bad(BadRecord {
                                 path: path.clone(),
-                                line: open.reader.get_ref().file_line(line),
+                                line: open.reader.get_ref().bytes.file_line(line),
                                 column: match e.kind() {
                                     csv::ErrorKind::Deserialize { err, .. } => err.field().map(|f| f + 1),
                                     _ => None,
@@ -334,9 +351,9 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
                 }
                 Err(e) => {
                     let line = e.position().map_or(0, |p| p.line());
-                    let line = open.reader.get_ref().file_line(line);
+                    let line = open.reader.get_ref().bytes.file_line(line);
                     match e.into_kind() {
-                        csv::ErrorKind::Io(e) => return Err(Error::io(path, e)),
+                        csv::ErrorKind::Io(e) => return Err(Error::from_io(path, e)),
                         kind => {
                             let reason = match kind {
                                 csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
@@ -357,7 +374,7 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
             }
         }
         if let Some(open) = &mut state.open {
-            self.bytes_read.fetch_add(open.reader.get_mut().take_bytes_read(), Ordering::Relaxed);
+            self.bytes_read.fetch_add(open.reader.get_mut().bytes.take_bytes_read(), Ordering::Relaxed);
         }
         Ok(!chunk.is_empty())
     }
@@ -371,27 +388,124 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
     }
 }
 
-/// Whether a line break occurs inside a quoted field, by tracking quote parity. A
-/// stray quote inside an unquoted field flips the parity; every record's own line
-/// break then looks quoted, so the answer errs towards reading the file whole.
-fn has_quoted_line_break(path: &Path, quote: u8) -> std::io::Result<bool> {
+/// Whether a line break occurs inside a quoted field (the file must then be read
+/// whole): one pass of [`Quotes`], stopping at the first such line break.
+fn has_quoted_line_break(path: &Path, quote: u8, delimiter: u8) -> std::io::Result<bool> {
     use std::io::BufRead;
     let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
-    let mut quoted = false;
+    let mut quotes = Quotes::new(quote, delimiter);
     loop {
         let buf = reader.fill_buf()?;
-        if buf.is_empty() {
-            return Ok(false);
+        if buf.is_empty() || quotes.line_break_inside {
+            return Ok(quotes.line_break_inside);
         }
-        for at in memchr::memchr2_iter(quote, b'\n', buf) {
-            if buf[at] == quote {
-                quoted = !quoted;
-            } else if quoted {
-                return Ok(true);
-            }
-        }
+        quotes.feed(buf);
         let len = buf.len();
         reader.consume(len);
+    }
+}
+
+/// Follows the csv crate's quoting as bytes go by, to know whether a line break is
+/// inside a quoted field and whether the input ends inside one (an unterminated
+/// quote, which the parser would silently take to the end of the file). A quote
+/// opens a quoted field only at the start of a field; inside one, a doubled quote
+/// is a quote and a single one closes it. Where there are no quotes this is one
+/// `memchr` per buffer.
+#[derive(Debug, Clone, Copy)]
+struct Quotes {
+    quote: u8,
+    delimiter: u8,
+    state: QuoteState,
+    /// The byte before the next one fed (`None` at the start of the input, which
+    /// is the start of a field).
+    prev: Option<u8>,
+    line_break_inside: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    Outside,
+    Inside,
+    /// A quote inside a quoted field: the next byte says whether it was doubled.
+    QuoteInside,
+}
+
+impl Quotes {
+    fn new(quote: u8, delimiter: u8) -> Self {
+        Quotes { quote, delimiter, state: QuoteState::Outside, prev: None, line_break_inside: false }
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        let mut i = 0;
+        while i < bytes.len() {
+            match self.state {
+                QuoteState::Outside => {
+                    let Some(at) = memchr::memchr(self.quote, &bytes[i..]).map(|j| i + j) else { break };
+                    let before = if at > 0 { Some(bytes[at - 1]) } else { self.prev };
+                    if before.is_none_or(|b| b == self.delimiter || b == b'\n' || b == b'\r') {
+                        self.state = QuoteState::Inside;
+                    }
+                    i = at + 1;
+                }
+                QuoteState::Inside => {
+                    let end = memchr::memchr(self.quote, &bytes[i..]).map_or(bytes.len(), |j| i + j);
+                    self.line_break_inside |= memchr::memchr(b'\n', &bytes[i..end]).is_some();
+                    if end < bytes.len() {
+                        self.state = QuoteState::QuoteInside;
+                    }
+                    i = end + 1;
+                }
+                QuoteState::QuoteInside => {
+                    // Doubled: still inside. Otherwise the field has closed and this
+                    // byte is read as outside.
+                    if bytes[i] == self.quote {
+                        self.state = QuoteState::Inside;
+                        i += 1;
+                    } else {
+                        self.state = QuoteState::Outside;
+                    }
+                }
+            }
+        }
+        if let Some(&last) = bytes.last() {
+            self.prev = Some(last);
+        }
+    }
+
+    /// Whether the bytes so far end inside a quoted field.
+    fn open(&self) -> bool {
+        self.state == QuoteState::Inside
+    }
+}
+
+/// A split's bytes on their way to the CSV parser, watched for an unterminated
+/// quote.
+struct Watched {
+    bytes: SplitBytes,
+    quotes: Quotes,
+    handed_out: u64,
+    exhausted: bool,
+}
+
+impl std::io::Read for Watched {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.bytes.read(out)?;
+        self.quotes.feed(&out[..n]);
+        self.handed_out += n as u64;
+        self.exhausted |= n == 0 && !out.is_empty();
+        Ok(n)
+    }
+}
+
+impl Watched {
+    fn new(bytes: SplitBytes, input: &CsvInput) -> Self {
+        Watched { bytes, quotes: Quotes::new(input.quote, input.delimiter), handed_out: 0, exhausted: false }
+    }
+
+    /// Whether the record the parser just read, ending at `record_end`, is the
+    /// last of the input and ran into its end inside quotes.
+    fn ends_in_open_quote(&self, record_end: u64) -> bool {
+        self.exhausted && self.quotes.open() && record_end == self.handed_out
     }
 }
 
@@ -454,5 +568,43 @@ impl<T: Serialize> EachWorker for WriteCsv<T> {
         }
         self.files.finish(part.map(|out| out.into_inner().map_err(|e| e.into_error())), scope)?;
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `text` in pieces of every size: the answer must not depend on them.
+    fn scan(text: &str) -> (bool, bool) {
+        let mut answers = (1..=text.len().max(1)).map(|piece| {
+            let mut quotes = Quotes::new(b'"', b',');
+            text.as_bytes().chunks(piece).for_each(|c| quotes.feed(c));
+            (quotes.open(), quotes.line_break_inside)
+        });
+        let first = answers.next().unwrap();
+        assert!(answers.all(|a| a == first), "{text:?}");
+        first
+    }
+
+    #[test]
+    fn quotes_follow_the_csv_rules() {
+        // (text, ends inside quotes, a line break inside quotes)
+        let cases = [
+            ("a,b\n", false, false),
+            ("a,\"b\"\n", false, false),
+            ("a,\"b\nc\"\n", false, true),
+            ("a,\"b\n", true, true),
+            ("a,\"b", true, false),
+            ("it's \"not\" quoted\n", false, false),
+            ("\"a\"\"b\"\n", false, false),
+            ("\"a\"\"\n", true, true),
+            ("\"a\"x\"\n", false, false),
+            ("x\r\"a\n", true, true),
+            ("", false, false),
+        ];
+        for (text, open, line_break) in cases {
+            assert_eq!(scan(text), (open, line_break), "{text:?}");
+        }
     }
 }

@@ -125,9 +125,16 @@ pub fn split_size(total: u64, threads: usize) -> u64 {
 pub struct LineReader {
     reader: Box<dyn BufRead + Send>,
     path: PathBuf,
+    compression: Compression,
+    /// The file's length when the run listed it (uncompressed files): reaching its
+    /// end before that means it shrank while being read.
+    listed_len: Option<u64>,
     /// Offset in the file of the next unread byte (uncompressed files), or bytes
     /// decompressed so far.
     pos: u64,
+    /// The split's range: a line read past it (or skipped before it) is another
+    /// split's bytes, not counted as read here.
+    start: u64,
     end: u64,
     /// The line number of the next line, where it is known (the range starts at the
     /// beginning of its file); otherwise found by counting, on error only.
@@ -169,7 +176,10 @@ impl LineReader {
         let mut lines = LineReader {
             reader,
             path,
+            compression: file.compression,
+            listed_len: (file.compression == Compression::None).then_some(file.len),
             pos: split.start,
+            start: split.start,
             end: split.end,
             next_line: (split.start == 0).then_some(1),
             max_line_bytes,
@@ -195,9 +205,10 @@ impl LineReader {
         loop {
             let available = match self.reader.fill_buf() {
                 Ok(available) => available,
-                Err(e) => return Err(error_at(&self.path, start.offset, e)),
+                Err(e) => return Err(self.read_error(start.offset, e)),
             };
             if available.is_empty() {
+                self.check_whole()?;
                 if !saw_any {
                     return Ok(None);
                 }
@@ -214,9 +225,7 @@ impl LineReader {
                     (available.len(), false)
                 }
             };
-            self.reader.consume(taken);
-            self.pos += taken as u64;
-            self.bytes_read += taken as u64;
+            self.consume(taken);
             if line.len() > self.max_line_bytes {
                 let line_number = self.line_of(&start);
                 return Err(Error::new(
@@ -242,21 +251,71 @@ impl LineReader {
 
     fn skip_line(&mut self) -> Result<()> {
         loop {
-            let available = self.reader.fill_buf().map_err(|e| Error::io(&self.path, e))?;
+            let available = match self.reader.fill_buf() {
+                Ok(available) => available,
+                Err(e) => return Err(self.read_error(self.pos, e)),
+            };
             if available.is_empty() {
-                return Ok(());
+                return self.check_whole();
             }
             let (taken, done) = match memchr::memchr(b'\n', available) {
                 Some(i) => (i + 1, true),
                 None => (available.len(), false),
             };
-            self.reader.consume(taken);
-            self.pos += taken as u64;
-            self.bytes_read += taken as u64;
+            self.consume(taken);
             if done {
                 return Ok(());
             }
         }
+    }
+
+    /// Moves past `taken` bytes of the buffer. Only those inside the split's range
+    /// count as read: a long line that several splits skip through is read once.
+    fn consume(&mut self, taken: usize) {
+        self.reader.consume(taken);
+        let (from, to) = (self.pos, self.pos + taken as u64);
+        self.pos = to;
+        self.bytes_read += to.min(self.end).saturating_sub(from.max(self.start));
+    }
+
+    /// At the end of the file: an error if it is shorter than when the run listed
+    /// it (it was truncated while being read, and lines are missing).
+    fn check_whole(&self) -> Result<()> {
+        match self.listed_len {
+            Some(listed) if self.pos < listed => Err(Error::new(
+                ErrorKind::Io,
+                format!("the file shrank while it was being read: it had {listed} bytes, now it ends at {}", self.pos),
+            )
+            .at(InputPosition::new(self.path.clone(), None))),
+            _ => Ok(()),
+        }
+    }
+
+    /// An error reading at `offset`: the file system's (an I/O error), or, from a
+    /// decompressor, corrupt or truncated data (bad input, not worth a retry).
+    fn read_error(&self, offset: u64, e: std::io::Error) -> Error {
+        if self.compression == Compression::None || e.raw_os_error().is_some() {
+            return error_at(&self.path, offset, e);
+        }
+        let format = if self.compression == Compression::Gzip { "gzip" } else { "zstd" };
+        Error::new(ErrorKind::InvalidInput, format!("corrupt or truncated {format} data: {e}"))
+            .at(InputPosition::new(self.path.clone(), None))
+            .with_source(e)
+    }
+
+    /// The 1-based line number of the line starting at `offset`, counted on error
+    /// only (decompressing again for a compressed file).
+    fn line_at(&self, offset: u64) -> Option<u64> {
+        let count = match self.compression {
+            Compression::None => count_lines_before(&self.path, offset),
+            _ => {
+                let file = InputFile { path: self.path.clone(), len: 0, compression: self.compression };
+                LineReader::open(&file, Split { file: 0, start: 0, end: u64::MAX }, usize::MAX)
+                    .map_err(std::io::Error::other)
+                    .and_then(|lines| count_newlines(lines.reader.take(offset)))
+            }
+        };
+        count.ok().map(|n| n + 1)
     }
 
     /// The 1-based line number of a line read from this split.
@@ -287,7 +346,10 @@ fn error_at(path: &Path, offset: u64, e: std::io::Error) -> Error {
 /// How many `\n` the file has before `offset`: the line number of a range's line,
 /// found only when an error needs it.
 fn count_lines_before(path: &Path, offset: u64) -> std::io::Result<u64> {
-    let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?).take(offset);
+    count_newlines(BufReader::with_capacity(1 << 20, File::open(path)?).take(offset))
+}
+
+fn count_newlines(mut reader: impl BufRead) -> std::io::Result<u64> {
     let mut count = 0u64;
     loop {
         let buf = reader.fill_buf()?;
@@ -335,8 +397,14 @@ impl Read for SplitBytes {
         if lines.pos >= lines.end && self.at_line_start {
             return Ok(0);
         }
-        let buf = lines.reader.fill_buf()?;
+        let pos = lines.pos;
+        let buf = match lines.reader.fill_buf() {
+            Ok(buf) => buf,
+            // Ours, with file and line, carried through the parser.
+            Err(e) => return Err(std::io::Error::other(lines.read_error(pos, e))),
+        };
         if buf.is_empty() {
+            lines.check_whole().map_err(std::io::Error::other)?;
             return Ok(0);
         }
         let limit = buf.len().min(out.len());
@@ -347,20 +415,29 @@ impl Read for SplitBytes {
             memchr::memchr(b'\n', &buf[..limit]).map_or(limit, |i| i + 1)
         };
         let chunk = &buf[..n];
+        // Only when the bytes since the last line break could hold a line over the
+        // limit are the chunk's lines measured one by one (never, at the default).
+        if self.line_len + n > lines.max_line_bytes {
+            let mut line_start = lines.pos - self.line_len as u64;
+            for end in memchr::memchr_iter(b'\n', chunk).chain(std::iter::once(n)) {
+                let end = lines.pos + end as u64;
+                if end - line_start > lines.max_line_bytes as u64 {
+                    let error = Error::new(
+                        ErrorKind::InvalidInput,
+                        format!("line is longer than the limit of {} bytes", lines.max_line_bytes),
+                    )
+                    .at(InputPosition::new(lines.path.clone(), lines.line_at(line_start)));
+                    return Err(std::io::Error::other(error));
+                }
+                line_start = end + 1;
+            }
+        }
         self.line_len = match memchr::memrchr(b'\n', chunk) {
             Some(i) => n - i - 1,
             None => self.line_len + n,
         };
-        if self.line_len > lines.max_line_bytes {
-            return Err(std::io::Error::other(format!(
-                "a line is longer than the limit of {} bytes",
-                lines.max_line_bytes
-            )));
-        }
         out[..n].copy_from_slice(chunk);
-        lines.reader.consume(n);
-        lines.pos += n as u64;
-        lines.bytes_read += n as u64;
+        lines.consume(n);
         self.at_line_start = out[n - 1] == b'\n';
         Ok(n)
     }
