@@ -158,11 +158,30 @@ impl Builder<'_> {
         }
         let mut previous: Option<NodeId> = None;
         for (call, at_head) in calls {
+            if let Some(prev) = previous {
+                self.check_ends_statement(prev, &call);
+            }
             previous = Some(self.stage(call, at_head, previous, &head_refs));
         }
         let last = previous.expect("statement has at least one stage");
         let names: Vec<Ident> = statement.name.into_iter().chain(statement.more_names).collect();
         self.name_outputs(last, names);
+    }
+
+    /// A stage with one output per name (`partition`) must end its statement: a
+    /// stage after it would not say which output it reads.
+    fn check_ends_statement(&mut self, stage: NodeId, next: &StageCall) {
+        let node = &self.nodes[stage];
+        if node.spec.is_none_or(|spec| spec.outputs != Outputs::PerName) {
+            return;
+        }
+        let op = &node.call.op;
+        let next = &next.op;
+        let message = format!(
+            "`{op}` must be the last stage of its statement: it has several outputs, and `{next}` would not say \
+             which one it reads; name them and continue from one, as in `(a, b) = xs -> {op}(2, f); ys = a -> {next}(..);`"
+        );
+        self.diag.error(next.span(), message);
     }
 
     /// What a statement starts from: the collections it reads (and where they are
