@@ -60,6 +60,33 @@ fn a_panic_in_a_sink_or_combiner_names_that_stage() {
     .unwrap_err();
     assert_eq!(err.stage().unwrap().op, "combine_globally");
     assert_eq!(err.message(), "cannot extract");
+
+    // A combiner that cannot even start: made by each worker before the loop runs.
+    struct NoStart;
+    impl CombineFn<u64> for NoStart {
+        type Acc = u64;
+        type Out = u64;
+        fn create_accumulator(&self) -> u64 {
+            panic!("cannot start")
+        }
+        fn add_input(&self, acc: &mut u64, x: u64) {
+            *acc += x;
+        }
+        fn merge_accumulators(&self, acc: &mut u64, other: u64) {
+            *acc += other;
+        }
+        fn extract_output(&self, acc: u64) -> u64 {
+            acc
+        }
+    }
+    let err = pipeline! {
+        xs = from_iter(0..10u64);
+        _total = xs -> combine_globally(NoStart) -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.stage().unwrap().op, "combine_globally", "{err}");
+    assert_eq!(err.message(), "cannot start");
 }
 
 #[test]

@@ -122,7 +122,7 @@ fn run_loop<S: Segment>(
         let scope = ctx.scope(input_stage);
         let stage = scope.stage();
         let outcome = scope.catch(|| {
-            let mut state = segment.worker(worker);
+            let mut state = segment.worker(worker, stage);
             let mut source_state = Default::default();
             let mut chunk = Vec::with_capacity(CHUNK);
             let mut counts = segment.counts();

@@ -111,7 +111,8 @@ pub trait Segment: Sync {
     fn input(&self) -> &Self::Input;
     fn sides(&self) -> &Self::Sides;
     fn leaves(&self) -> &Self::Leaves;
-    fn worker(&self, worker: Worker) -> Self::State;
+    /// A worker's state of the loop: its barriers' states (see [`Leaves::locals`]).
+    fn worker(&self, worker: Worker, stage: &StageCell) -> Self::State;
     fn counts(&self) -> Self::Counts;
     /// Called once per chunk, before `process` runs on its elements.
     fn look_ahead(&self, state: &mut Self::State, chunk: &[Item<Self>]);

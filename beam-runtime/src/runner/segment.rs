@@ -278,7 +278,9 @@ pub trait Leaves: Sync {
     /// One worker's states of every barrier, as a list of the same shape.
     type Locals: Send;
     fn prepare(&self, ctx: &Context) -> Result<()>;
-    fn locals(&self, worker: Worker) -> Self::Locals;
+    /// Each barrier's state for `worker`. Making one may run user code (a
+    /// combiner's `create_accumulator`): `stage` is set to the barrier's first.
+    fn locals(&self, worker: Worker, stage: &StageCell) -> Self::Locals;
     fn finish<F: FinishLeaf>(&self, finish: &F, locals: Vec<Self::Locals>) -> Result<()>;
 }
 
@@ -289,7 +291,7 @@ impl Leaves for () {
         Ok(())
     }
 
-    fn locals(&self, _: Worker) {}
+    fn locals(&self, _: Worker, _: &StageCell) {}
 
     fn finish<F: FinishLeaf>(&self, _: &F, _: Vec<()>) -> Result<()> {
         Ok(())
@@ -309,8 +311,9 @@ where
         self.1.prepare(ctx)
     }
 
-    fn locals(&self, worker: Worker) -> Self::Locals {
-        (self.0.leaf.local(worker), self.1.locals(worker))
+    fn locals(&self, worker: Worker, stage: &StageCell) -> Self::Locals {
+        stage.set(self.0.stage);
+        (self.0.leaf.local(worker), self.1.locals(worker, stage))
     }
 
     fn finish<F: FinishLeaf>(&self, finish: &F, locals: Vec<Self::Locals>) -> Result<()> {
@@ -390,8 +393,8 @@ where
         &self.leaves
     }
 
-    fn worker(&self, worker: Worker) -> Self::State {
-        (self.leaves.locals(worker), (self.aheads)())
+    fn worker(&self, worker: Worker, stage: &StageCell) -> Self::State {
+        (self.leaves.locals(worker, stage), (self.aheads)())
     }
 
     fn counts(&self) -> [u64; N] {

@@ -1,4 +1,5 @@
-use std::sync::{Mutex, TryLockError};
+use std::sync::{Condvar, Mutex, TryLockError};
+use std::time::Duration;
 
 use crate::__private::Witness;
 use crate::error::Result;
@@ -10,6 +11,10 @@ use crate::source::Source;
 #[doc(hidden)]
 pub struct IterSource<I> {
     iter: Mutex<std::iter::Fuse<I>>,
+    /// How many times a worker has let go of the iterator; workers waiting for it
+    /// sleep on `released` until this changes.
+    turns: Mutex<u64>,
+    released: Condvar,
 }
 
 #[doc(hidden)]
@@ -19,7 +24,9 @@ where
     I::IntoIter: Send,
     I::Item: Send,
 {
-    (IterSource { iter: Mutex::new(items.into_iter().fuse()) }, Witness::new())
+    let source =
+        IterSource { iter: Mutex::new(items.into_iter().fuse()), turns: Mutex::new(0), released: Condvar::new() };
+    (source, Witness::new())
 }
 
 impl<I> Source for IterSource<I>
@@ -34,20 +41,30 @@ where
     fn next_chunk(&self, _: &mut (), chunk: &mut Vec<I::Item>) -> Result<bool> {
         // The user's iterator runs under the lock and may itself use rayon (a nested
         // pipeline, say), which needs every worker of the pool to take part. So a
-        // worker waiting for the lock keeps running rayon's jobs instead of blocking.
+        // worker waiting for the lock runs rayon's jobs while there are any, and
+        // otherwise sleeps until the iterator is let go of, waking every millisecond
+        // to look for jobs again: it neither spins nor deadlocks.
         let mut iter = loop {
+            let turn = *self.turns.lock().unwrap_or_else(|e| e.into_inner());
             match self.iter.try_lock() {
                 Ok(iter) => break iter,
                 // The iterator panicked in another worker, which reports that panic.
                 Err(TryLockError::Poisoned(_)) => return Ok(false),
                 Err(TryLockError::WouldBlock) => {
-                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                        std::thread::yield_now();
+                    if rayon::yield_now() == Some(rayon::Yield::Executed) {
+                        continue;
+                    }
+                    let turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+                    if *turns == turn {
+                        let _ = self.released.wait_timeout(turns, Duration::from_millis(1));
                     }
                 }
             }
         };
         chunk.extend(iter.by_ref().take(CHUNK));
+        drop(iter);
+        *self.turns.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.released.notify_all();
         Ok(!chunk.is_empty())
     }
 }
