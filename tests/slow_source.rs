@@ -18,11 +18,10 @@ fn cpu_time() -> Duration {
 #[cfg(target_os = "linux")]
 #[test]
 fn workers_waiting_for_a_slow_iterator_do_not_spin() {
-    let slow = (0..40_000u64).map(|x| {
+    let slow = (0..40_000u64).inspect(|x| {
         if x % 100 == 0 {
             std::thread::sleep(Duration::from_millis(2));
         }
-        x
     });
     let (cpu, wall) = (cpu_time(), Instant::now());
     let out = pipeline! {
