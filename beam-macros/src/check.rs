@@ -5,7 +5,7 @@
 
 use crate::diag::Diagnostics;
 use crate::graph::{Graph, NodeId};
-use crate::ops::{Inputs, Kind, Outputs};
+use crate::ops::{Inputs, Kind, Outputs, TakesElement};
 
 pub fn check(graph: &mut Graph, diag: &mut Diagnostics) {
     for id in 0..graph.nodes.len() {
@@ -48,6 +48,21 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
             n => format!("{n} were given"),
         };
         diag.error(span, format!("`{op}` takes {expected} (`{}`), but {given}", spec.signature()));
+    }
+
+    // `filter(|w: &str| ..)`: the closure takes `&T` for elements of type `T`, and
+    // no element is a `str`. Said here once, instead of rustc's cascade about `Sized`.
+    if let Some((syn::Type::Reference(r), TakesElement::ByRef)) = node.closure_param()
+        && let Some(unsized_type) = unsized_type(&r.elem)
+    {
+        diag.error(
+            syn::spanned::Spanned::span(&*r.elem),
+            format!(
+                "`{op}` passes each element by reference, so its closure takes `&T` for elements of type `T`, and \
+                 an element cannot be `{unsized_type}`; for elements of type `&{unsized_type}`, write \
+                 `&&{unsized_type}`"
+            ),
+        );
     }
 
     if spec.kind == Kind::Source {
@@ -274,4 +289,14 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:#?}");
         assert!(found[0].contains("`b` -> `a` -> `b`") || found[0].contains("`a` -> `b` -> `a`"), "{}", found[0]);
     }
+}
+
+/// `str`, `[T]` or `dyn Trait` as written: a type that cannot be an element.
+fn unsized_type(ty: &syn::Type) -> Option<String> {
+    let unsized_ = match ty {
+        syn::Type::Path(path) => path.qself.is_none() && path.path.is_ident("str"),
+        syn::Type::Slice(_) | syn::Type::TraitObject(_) => true,
+        _ => false,
+    };
+    unsized_.then(|| quote::quote!(#ty).to_string().replace(" ", ""))
 }

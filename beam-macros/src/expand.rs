@@ -61,7 +61,9 @@ pub fn expand(graph: &Graph, plan: &Plan) -> TokenStream {
 /// code using its outputs does not report errors of its own.
 pub fn placeholder(graph: &Graph) -> TokenStream {
     let outputs = collect_outputs(graph);
-    let fields: Vec<&Ident> = outputs.iter().map(|(name, _)| name).collect();
+    // An output named `metrics` is already an error; a second field of that name
+    // would only repeat it.
+    let fields: Vec<&Ident> = outputs.iter().map(|(name, _)| name).filter(|name| *name != "metrics").collect();
     let output = output_struct(&fields);
     let inferred = fields.iter().map(|_| quote!(_));
     quote! {{
@@ -625,11 +627,8 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
 /// The element type a stage's closure declares, when it declares one:
 /// `map(|l: String| ...)` gives `String`, `filter(|x: &u32| ...)` gives `u32`.
 fn declared_input(graph: &Graph, id: NodeId) -> Option<DeclaredType> {
-    let node = &graph.nodes[id];
-    let (arg, takes) = node.spec?.closure?;
-    let Expr::Closure(closure) = node.call.args.get(arg)? else { return None };
-    let syn::Pat::Type(param) = closure.inputs.first()? else { return None };
-    let ty = match (takes, &*param.ty) {
+    let (param, takes) = graph.nodes[id].closure_param()?;
+    let ty = match (takes, param) {
         (TakesElement::ByValue, ty) => ty,
         (TakesElement::ByRef, Type::Reference(r)) if r.mutability.is_none() => &*r.elem,
         _ => return None,

@@ -114,6 +114,15 @@ impl Node {
     pub fn is(&self, kind: Kind) -> bool {
         self.spec.is_some_and(|s| s.kind == kind)
     }
+
+    /// The type the stage's element closure declares for its parameter, and how
+    /// the closure takes the element: `filter(|x: &u32| ..)` gives `&u32`, by reference.
+    pub fn closure_param(&self) -> Option<(&syn::Type, ops::TakesElement)> {
+        let (arg, takes) = self.spec?.closure?;
+        let syn::Expr::Closure(closure) = self.call.args.get(arg)? else { return None };
+        let syn::Pat::Type(param) = closure.inputs.first()? else { return None };
+        Some((&param.ty, takes))
+    }
 }
 
 /// The graph as it is built, statement by statement. Names are resolved after every

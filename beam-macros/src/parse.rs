@@ -60,31 +60,45 @@ impl Parse for Statement {
         let mut more_names = Vec::new();
         let name = if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
             let name: Ident = input.parse()?;
-            input.parse::<Token![=]>()?;
+            let eq = input.parse::<Token![=]>()?;
+            expect_more(input, eq.span, "expected a source such as `from_iter(..)`, or a collection, after `=`")?;
             Some(name)
         } else if input.peek(syn::token::Paren) && is_tuple_of_names_then_eq(input) {
             let content;
             parenthesized!(content in input);
             let mut names = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?.into_iter();
-            input.parse::<Token![=]>()?;
+            let eq = input.parse::<Token![=]>()?;
+            expect_more(input, eq.span, "expected a source such as `read_csv(..)`, or a collection, after `=`")?;
             let first = names.next();
             more_names = names.collect();
             first
         } else {
             None
         };
-        let head = input.parse()?;
+        let head: Head = input.parse()?;
+        // Where an error about what is missing after the statement so far points:
+        // the end of input has no place of its own in the user's code.
+        let mut last = head.span();
         let mut stages = Vec::new();
         while input.peek(Token![->]) {
-            input.parse::<Token![->]>()?;
-            stages.push(input.parse()?);
+            let arrow = input.parse::<Token![->]>()?;
+            expect_more(input, arrow.spans[1], "expected a stage after `->`, e.g. `map(|x| ...)`")?;
+            let stage: StageCall = input.parse()?;
+            last = stage.span;
+            stages.push(stage);
         }
         if !input.peek(Token![;]) {
-            return Err(input.error("expected `->` and a stage, or `;` to end the statement"));
+            let message = "expected `->` and a stage, or `;` to end the statement";
+            return Err(if input.is_empty() { syn::Error::new(last, message) } else { input.error(message) });
         }
         input.parse::<Token![;]>()?;
         Ok(Statement { name, more_names, head, stages })
     }
+}
+
+/// An error at `after` (the last token the user wrote) if the input ends here.
+fn expect_more(input: ParseStream, after: Span, message: &str) -> syn::Result<()> {
+    if input.is_empty() { Err(syn::Error::new(after, message)) } else { Ok(()) }
 }
 
 /// `(a, b) = ...` (names to define) rather than `(a, b) -> ...` (inputs to read).
@@ -96,6 +110,16 @@ fn is_tuple_of_names_then_eq(input: ParseStream) -> bool {
         Ok(input.peek(Token![=]) && !input.peek(Token![==]) && !input.peek(Token![=>]))
     }
     names_then_eq(&input.fork()).unwrap_or(false)
+}
+
+impl Head {
+    fn span(&self) -> Span {
+        match self {
+            Head::Stage(call) => call.span,
+            Head::Collection(name) => name.span(),
+            Head::Tuple { span, .. } => *span,
+        }
+    }
 }
 
 impl Parse for Head {

@@ -1,0 +1,5 @@
+use beam::prelude::*;
+
+fn main() {
+    let _ = pipeline! { b };
+}
