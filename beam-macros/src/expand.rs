@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::{Expr, Ident, Type};
+use syn::{Ident, Type};
 
 use crate::graph::{Graph, NodeId};
 use crate::ops::{Inputs, Kind, Outputs, TakesElement};
