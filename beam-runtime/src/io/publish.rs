@@ -324,9 +324,19 @@ fn rename_exchange(a: &Path, b: &Path) -> io::Result<()> {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Makes `renameat2` unsupported on this thread, to test the fallback.
+    static WITHOUT_RENAMEAT2: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 #[cfg(target_os = "linux")]
 fn renameat2(from: &Path, to: &Path, flags: libc::c_uint) -> io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
+    #[cfg(test)]
+    if WITHOUT_RENAMEAT2.get() {
+        return Err(io::Error::from(io::ErrorKind::Unsupported));
+    }
     let c_path = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
     let (from, to) = (c_path(from)?, c_path(to)?);
     // SAFETY: both paths are NUL-terminated strings that outlive the call.
@@ -412,6 +422,68 @@ mod tests {
         assert_eq!(parse_leftover("old-h-1-0"), Some(("old", "h", 1)));
         assert_eq!(parse_leftover("tmp-h-x-0"), None);
         assert_eq!(parse_leftover("new-h-1-0"), None);
+    }
+
+    const SINK: StageInfo = StageInfo {
+        id: 0,
+        op: "write_text",
+        label: None,
+        line: 1,
+        column: 1,
+        kind: crate::plan::StageKind::Sink,
+        inputs: &[],
+        side_inputs: &[],
+        name: None,
+    };
+
+    /// A finished output of one part file saying `text`, for `dest`.
+    fn written(dest: &Path, text: &str, overwrite: bool) -> Publication {
+        let (parent, name) = parent_and_name(dest);
+        let temp = temp_dir(&parent, &name).unwrap();
+        fs::write(temp.join("part-00000-of-00001"), text).unwrap();
+        Publication {
+            stage: SINK,
+            dest: dest.to_owned(),
+            temp,
+            single_file: false,
+            gzip: false,
+            header_lines: Arc::default(),
+            overwrite,
+            created_dirs: Vec::new(),
+        }
+    }
+
+    fn part(dest: &Path) -> String {
+        fs::read_to_string(dest.join("part-00000-of-00001")).unwrap()
+    }
+
+    fn entries(dir: &Path) -> usize {
+        fs::read_dir(dir).unwrap().count()
+    }
+
+    #[test]
+    fn without_renameat2_the_fallback_publishes_and_takes_back_the_same_way() {
+        for without in [false, true] {
+            WITHOUT_RENAMEAT2.set(without);
+            let dir = tempfile::tempdir().unwrap();
+            let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+            publish_all(vec![written(&a, "old a", false)]).unwrap();
+            // Overwriting moves the old output aside and removes it afterwards.
+            publish_all(vec![written(&a, "new a", true)]).unwrap();
+            assert_eq!(part(&a), "new a");
+            assert_eq!(entries(dir.path()), 1, "nothing left beside the output");
+            // Without overwrite, an existing output stays.
+            let e = publish_all(vec![written(&a, "newer a", false)]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::OutputExists);
+            assert_eq!(part(&a), "new a");
+            // A failing second sink takes the first one's overwrite back.
+            fs::create_dir(&b).unwrap();
+            let e = publish_all(vec![written(&a, "newest a", true), written(&b, "b", false)]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::OutputExists);
+            assert_eq!(part(&a), "new a", "without renameat2: {without}");
+            assert_eq!(entries(dir.path()), 2, "only `a` and `b`");
+        }
+        WITHOUT_RENAMEAT2.set(false);
     }
 
     #[test]
