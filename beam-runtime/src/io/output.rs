@@ -124,7 +124,13 @@ impl OutputFiles {
                 "output already exists; remove it, write elsewhere, or ask for `FileOutput::new(..).overwrite()`",
             )));
         }
-        let temp = publish::temp_dir(&parent, &name).map_err(|e| at_dest(Error::io(&dest, e)))?;
+        let temp = match publish::temp_dir(&parent, &name) {
+            Ok(temp) => temp,
+            Err(e) => {
+                created_dirs.iter().rev().for_each(|dir| drop(fs::remove_dir(dir)));
+                return Err(at_dest(Error::io(&dest, e)));
+            }
+        };
         let _ = self.temp.set(temp.clone());
         ctx.publish_at_end(Publication {
             stage,
