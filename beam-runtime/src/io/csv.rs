@@ -183,6 +183,22 @@ struct OpenSplit {
     skip_header: bool,
 }
 
+impl OpenSplit {
+    /// `record`, just read from this split of `path`, as a bad record at its line.
+    fn bad_record(
+        &self,
+        path: &Path,
+        record: &csv::ByteRecord,
+        delimiter: u8,
+        column: Option<u64>,
+        reason: String,
+    ) -> BadRecord {
+        let line = record.position().map_or(0, |p| p.line());
+        let line = self.reader.get_ref().bytes.file_line(line);
+        BadRecord { path: path.to_owned(), line, column, raw: raw_text(record, delimiter), reason }
+    }
+}
+
 impl<T: DeserializeOwned> ReadCsv<T> {
     /// Reads each file's header and checks it names `T`'s fields.
     #[allow(clippy::type_complexity)]
@@ -301,51 +317,32 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
                     // The parser's line count is past the last line if it ended in `\n`.
                     let ends_in_line_break = state.record.iter().next_back().is_some_and(|f| f.ends_with(b"\n"));
                     let lines = open.reader.position().line() - line + u64::from(!ends_in_line_break);
-                    self.dead_letters.bad(BadRecord {
-                        path: path.clone(),
-                        line: open.reader.get_ref().bytes.file_line(line),
-                        column: None,
-                        raw: raw_text(&state.record, self.input.delimiter),
-                        reason: format!(
-                            "a quoted field in this record is never closed, so the rest of the file \
-                             ({lines} lines) was read into it"
-                        ),
-                    })?;
+                    let reason = format!(
+                        "a quoted field in this record is never closed, so the rest of the file ({lines} lines) was \
+                         read into it"
+                    );
+                    self.dead_letters.bad(open.bad_record(path, &state.record, self.input.delimiter, None, reason))?;
                 }
                 Ok(true) if open.skip_header => open.skip_header = false,
                 Ok(true) if plan.widths[open.file].is_some_and(|w| w != state.record.len()) => {
                     let expected = plan.widths[open.file].unwrap_or_default();
-                    let line = state.record.position().map_or(0, |p| p.line());
-                    self.dead_letters.bad(BadRecord {
-                        path: path.clone(),
-                        line: open.reader.get_ref().bytes.file_line(line),
-                        column: None,
-                        raw: raw_text(&state.record, self.input.delimiter),
-                        reason: format!(
-                            "found {} fields, but the file's first record has {expected}",
-                            state.record.len()
-                        ),
-                    })?;
+                    let reason =
+                        format!("found {} fields, but the file's first record has {expected}", state.record.len());
+                    self.dead_letters.bad(open.bad_record(path, &state.record, self.input.delimiter, None, reason))?;
                 }
                 Ok(true) => {
                     let header = plan.headers[open.file].as_ref();
                     match state.record.deserialize::<T>(header) {
                         Ok(record) => chunk.push(record),
                         Err(e) => {
-                            let line = state.record.position().map_or(0, |p| p.line());
-                            self.dead_letters.bad(BadRecord {
-                                path: path.clone(),
-                                line: open.reader.get_ref().bytes.file_line(line),
-                                column: match e.kind() {
-                                    csv::ErrorKind::Deserialize { err, .. } => err.field().map(|f| f + 1),
-                                    _ => None,
-                                },
-                                raw: raw_text(&state.record, self.input.delimiter),
-                                reason: match e.kind() {
-                                    csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
-                                    _ => e.to_string(),
-                                },
-                            })?;
+                            let (column, reason) = match e.kind() {
+                                csv::ErrorKind::Deserialize { err, .. } => {
+                                    (err.field().map(|f| f + 1), err.to_string())
+                                }
+                                _ => (None, e.to_string()),
+                            };
+                            let bad = open.bad_record(path, &state.record, self.input.delimiter, column, reason);
+                            self.dead_letters.bad(bad)?;
                         }
                     }
                 }

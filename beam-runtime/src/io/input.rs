@@ -152,30 +152,11 @@ pub struct LineStart {
 
 impl LineReader {
     pub fn open(file: &InputFile, split: Split, max_line_bytes: usize) -> Result<Self> {
-        let path = file.path.clone();
-        let mut raw = File::open(&path).map_err(|e| Error::io(&path, e))?;
-        let reader: Box<dyn BufRead + Send> = match file.compression {
-            Compression::None => {
-                let skip_partial = split.start > 0;
-                if skip_partial {
-                    raw.seek(SeekFrom::Start(split.start - 1)).map_err(|e| Error::io(&path, e))?;
-                }
-                Box::new(BufReader::with_capacity(1 << 18, raw))
-            }
-            Compression::Gzip => {
-                Box::new(BufReader::with_capacity(1 << 18, flate2::read::MultiGzDecoder::new(BufReader::new(raw))))
-            }
-            Compression::Zstd => {
-                let decoder = ruzstd::decoding::StreamingDecoder::new(BufReader::new(raw)).map_err(|e| {
-                    Error::new(ErrorKind::InvalidInput, format!("not a zstd file: {e}"))
-                        .at(InputPosition::new(path.clone(), None))
-                })?;
-                Box::new(BufReader::with_capacity(1 << 18, decoder))
-            }
-        };
+        // A range that does not start the file is read from the byte before it.
+        let reader = open_bytes(&file.path, file.compression, split.start.saturating_sub(1))?;
         let mut lines = LineReader {
             reader,
-            path,
+            path: file.path.clone(),
             compression: file.compression,
             listed_len: (file.compression == Compression::None).then_some(file.len),
             pos: split.start,
@@ -306,16 +287,8 @@ impl LineReader {
     /// The 1-based line number of the line starting at `offset`, counted on error
     /// only (decompressing again for a compressed file).
     fn line_at(&self, offset: u64) -> Option<u64> {
-        let count = match self.compression {
-            Compression::None => count_lines_before(&self.path, offset),
-            _ => {
-                let file = InputFile { path: self.path.clone(), len: 0, compression: self.compression };
-                LineReader::open(&file, Split { file: 0, start: 0, end: u64::MAX }, usize::MAX)
-                    .map_err(std::io::Error::other)
-                    .and_then(|lines| count_newlines(lines.reader.take(offset)))
-            }
-        };
-        count.ok().map(|n| n + 1)
+        let bytes = open_bytes(&self.path, self.compression, 0).ok()?;
+        count_newlines(bytes.take(offset)).ok().map(|n| n + 1)
     }
 
     /// The 1-based line number of a line read from this split.
@@ -335,6 +308,29 @@ impl LineReader {
     pub fn take_bytes_read(&mut self) -> u64 {
         std::mem::take(&mut self.bytes_read)
     }
+}
+
+/// The (decompressed) bytes of `path`, from offset `from` of an uncompressed file.
+fn open_bytes(path: &Path, compression: Compression, from: u64) -> Result<Box<dyn BufRead + Send>> {
+    let mut raw = File::open(path).map_err(|e| Error::io(path, e))?;
+    Ok(match compression {
+        Compression::None => {
+            if from > 0 {
+                raw.seek(SeekFrom::Start(from)).map_err(|e| Error::io(path, e))?;
+            }
+            Box::new(BufReader::with_capacity(1 << 18, raw))
+        }
+        Compression::Gzip => {
+            Box::new(BufReader::with_capacity(1 << 18, flate2::read::MultiGzDecoder::new(BufReader::new(raw))))
+        }
+        Compression::Zstd => {
+            let decoder = ruzstd::decoding::StreamingDecoder::new(BufReader::new(raw)).map_err(|e| {
+                Error::new(ErrorKind::InvalidInput, format!("not a zstd file: {e}"))
+                    .at(InputPosition::new(path.to_owned(), None))
+            })?;
+            Box::new(BufReader::with_capacity(1 << 18, decoder))
+        }
+    })
 }
 
 /// A read error at `offset` of `path`, with the line it happened on.

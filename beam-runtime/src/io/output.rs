@@ -119,15 +119,12 @@ impl OutputFiles {
         let created_dirs = create_parents(&parent).map_err(at_dest)?;
         publish::clean_up_after_killed_runs(&parent, &name, &dest);
         if fs::symlink_metadata(&dest).is_ok() && !self.output.overwrite {
-            return Err(at_dest(Error::new(
-                ErrorKind::OutputExists,
-                "output already exists; remove it, write elsewhere, or ask for `FileOutput::new(..).overwrite()`",
-            )));
+            return Err(publish::output_exists(&dest, "output already exists."));
         }
         let temp = match publish::temp_dir(&parent, &name) {
             Ok(temp) => temp,
             Err(e) => {
-                created_dirs.iter().rev().for_each(|dir| drop(fs::remove_dir(dir)));
+                publish::remove_created(&created_dirs);
                 return Err(at_dest(Error::io(&dest, e)));
             }
         };

@@ -91,13 +91,8 @@ impl Publication {
         match rename_no_replace(&staged, &self.dest) {
             Ok(()) => return Ok(Placed::New),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && !self.overwrite => {
-                return Err(Error::new(
-                    ErrorKind::OutputExists,
-                    "the output appeared while the run was working; it was left as it is. Remove it, \
-                     write elsewhere, or ask for `FileOutput::new(..).overwrite()`",
-                )
-                .at(InputPosition::new(&self.dest, None))
-                .in_stage(&self.stage));
+                let what = "the output appeared while the run was working; it was left as it is.";
+                return Err(output_exists(&self.dest, what).in_stage(&self.stage));
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(self.error("could not move the output into place", e)),
@@ -146,10 +141,7 @@ impl Publication {
     /// A failed run: removes the temporary directory and the directories it made.
     pub fn discard(self) {
         let _ = remove_any(&self.temp);
-        for dir in self.created_dirs.iter().rev() {
-            // Only if empty: another program may have put something there since.
-            let _ = fs::remove_dir(dir);
-        }
+        remove_created(&self.created_dirs);
     }
 
     /// An I/O error of this sink, at its destination (not at the temporary path,
@@ -191,6 +183,21 @@ pub(crate) fn publish_all(publications: Vec<Publication>) -> Result<()> {
         publication.commit(how);
     }
     Ok(())
+}
+
+/// The error for an output that is already there, saying `what` happened and how
+/// to go on.
+pub(crate) fn output_exists(dest: &Path, what: &str) -> Error {
+    let message = format!("{what} Remove it, write elsewhere, or ask for `FileOutput::new(..).overwrite()`");
+    Error::new(ErrorKind::OutputExists, message).at(InputPosition::new(dest, None))
+}
+
+/// Removes the directories a run created (outermost first in `dirs`), deepest
+/// first, each only if empty: another program may have put something there since.
+pub(crate) fn remove_created(dirs: &[PathBuf]) {
+    for dir in dirs.iter().rev() {
+        let _ = fs::remove_dir(dir);
+    }
 }
 
 const TEMP: &str = "tmp";
