@@ -254,7 +254,8 @@ mod leftovers_of_killed_runs {
     /// The host name as the runtime writes it in temporary names.
     fn host() -> String {
         let name = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
-        name.trim().chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' { c } else { '_' }).collect()
+        let keep = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        name.trim().chars().map(|c| if keep(c) { c } else { '_' }).collect()
     }
 
     /// The pid of a process that has exited.
@@ -289,6 +290,32 @@ mod leftovers_of_killed_runs {
         assert!(unrelated.exists(), "another destination's: kept");
     }
 
+    /// A process of another PID namespace on this host has a pid this one cannot
+    /// see: its run is alive while it holds its lock file.
+    #[test]
+    fn a_locked_run_is_kept_whatever_its_pid_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out");
+        let (host, dead) = (host(), dead_pid());
+        let entry = |kind: &str, n: u32| dir.path().join(format!(".out.beam-{kind}-{host}-{dead}-{n}"));
+        for n in [1, 2] {
+            fs::write(entry("lock", n), "").unwrap();
+            fs::create_dir(entry("tmp", n)).unwrap();
+            fs::write(entry("tmp", n).join("part-00000-of-00001"), "x").unwrap();
+        }
+        let held = fs::File::options().write(true).open(entry("lock", 1)).unwrap();
+        held.lock().unwrap();
+        pipeline! {
+            xs = from_iter(0..10u32);
+            xs -> write_text(&dest, |x: &u32| *x);
+        }
+        .run()
+        .unwrap();
+        assert!(entry("tmp", 1).exists() && entry("lock", 1).exists(), "a locked run's entries are kept");
+        assert!(!entry("tmp", 2).exists() && !entry("lock", 2).exists(), "an unlocked dead run's are removed");
+        assert_eq!(lines_of(&dest), expected_lines(10));
+    }
+
     #[test]
     fn an_old_output_moved_aside_comes_back_when_the_new_one_never_arrived() {
         let dir = tempfile::tempdir().unwrap();
@@ -319,6 +346,18 @@ fn a_failed_run_removes_the_directories_it_created() {
     .run();
     assert!(result.is_err());
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "`a/b` is gone too");
+
+    // Two sinks below one new directory: it goes once both are discarded.
+    let (x, y) = (dir.path().join("new/x"), dir.path().join("new/y"));
+    let result = pipeline! {
+        xs = from_iter(0..100u32);
+        ys = xs -> map(|x: u32| { assert!(x != 50, "boom"); x });
+        ys -> write_text(&x, |x: &u32| *x);
+        ys -> write_text(&y, |x: &u32| *x);
+    }
+    .run();
+    assert!(result.is_err());
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "`new` is gone too");
 
     // A directory that was there before stays.
     fs::create_dir(dir.path().join("a")).unwrap();

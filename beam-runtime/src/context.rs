@@ -291,7 +291,7 @@ impl Context {
         if succeeded {
             crate::io::publish::publish_all(publications)
         } else {
-            publications.into_iter().for_each(Publication::discard);
+            crate::io::publish::discard_all(publications);
             Ok(())
         }
     }

@@ -228,6 +228,12 @@ impl Error {
         self
     }
 
+    /// Adds a sentence to the message: what else went wrong while handling it.
+    pub(crate) fn and_also(mut self, note: &str) -> Self {
+        self.0.message = format!("{}; and {note}", self.0.message);
+        self
+    }
+
     /// Names the input position the error happened at. See [`Error::new`].
     pub fn at(mut self, input: InputPosition) -> Self {
         self.0.input = Some(input);

@@ -275,7 +275,7 @@ impl LineReader {
     /// An error reading at `offset`: the file system's (an I/O error), or, from a
     /// decompressor, corrupt or truncated data (bad input, not worth a retry).
     fn read_error(&self, offset: u64, e: std::io::Error) -> Error {
-        if self.compression == Compression::None || e.raw_os_error().is_some() {
+        if self.compression == Compression::None || is_os_error(&e) {
             return error_at(&self.path, offset, e);
         }
         let format = if self.compression == Compression::Gzip { "gzip" } else { "zstd" };
@@ -334,6 +334,24 @@ fn open_bytes(path: &Path, compression: Compression, from: u64) -> Result<Box<dy
 }
 
 /// A read error at `offset` of `path`, with the line it happened on.
+/// Whether the operating system failed, rather than the data being bad, however
+/// deep a decompressor wrapped its error (zstd wraps them in `io::Error::other`).
+fn is_os_error(e: &std::io::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = cause {
+        let io = error.downcast_ref::<std::io::Error>();
+        if io.is_some_and(|io| io.raw_os_error().is_some()) {
+            return true;
+        }
+        // An `io::Error`'s `source` skips the error it wraps; `get_ref` is that one.
+        cause = match io.and_then(std::io::Error::get_ref) {
+            Some(inner) => Some(inner),
+            None => error.source(),
+        };
+    }
+    false
+}
+
 fn error_at(path: &Path, offset: u64, e: std::io::Error) -> Error {
     let line = count_lines_before(path, offset).ok().map(|n| n + 1);
     Error::io(path, e).at(InputPosition::new(path, line))
@@ -436,5 +454,37 @@ impl Read for SplitBytes {
         lines.consume(n);
         self.at_line_start = out[n - 1] == b'\n';
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    /// A decompressor's error carrying the read error that stopped it.
+    #[derive(Debug)]
+    struct FrameError(io::Error);
+
+    impl std::fmt::Display for FrameError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "frame could not be read")
+        }
+    }
+
+    impl std::error::Error for FrameError {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn an_os_error_wrapped_by_a_decompressor_is_not_taken_for_corrupt_data() {
+        const EIO: i32 = 5;
+        assert!(is_os_error(&io::Error::from_raw_os_error(EIO)));
+        assert!(is_os_error(&io::Error::other(io::Error::from_raw_os_error(EIO))));
+        assert!(is_os_error(&io::Error::other(FrameError(io::Error::from_raw_os_error(EIO)))));
+        assert!(!is_os_error(&io::Error::other("bad magic number")));
+        assert!(!is_os_error(&io::Error::other(FrameError(io::Error::from(io::ErrorKind::UnexpectedEof)))));
     }
 }

@@ -121,14 +121,14 @@ impl OutputFiles {
         if fs::symlink_metadata(&dest).is_ok() && !self.output.overwrite {
             return Err(publish::output_exists(&dest, "output already exists."));
         }
-        let temp = match publish::temp_dir(&parent, &name) {
+        let temp = match publish::TempDir::create(&parent, &name) {
             Ok(temp) => temp,
             Err(e) => {
-                publish::remove_created(&created_dirs);
+                publish::remove_created(created_dirs);
                 return Err(at_dest(Error::io(&dest, e)));
             }
         };
-        let _ = self.temp.set(temp.clone());
+        let _ = self.temp.set(temp.path.clone());
         ctx.publish_at_end(Publication {
             stage,
             dest,

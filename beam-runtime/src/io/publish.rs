@@ -18,8 +18,10 @@
 //! 3. **Commit.** The old outputs, now inside the temporary directories, are removed.
 //!
 //! A run killed at any moment leaves every destination whole. What it leaves behind
-//! is temporary directories named after the host and the process; the next run to
-//! the same destination removes those whose process is no longer alive. What stays
+//! are its entries beside the destination (see [`TempDir`]); the next run to the
+//! same destination removes those it can prove stale: made on this host by a process
+//! that is gone, and not locked (the lock matters where the process id says nothing:
+//! another PID namespace, or another machine of the same name). What stays
 //! non-atomic across *several* destinations: a run killed between placing two sinks
 //! has published the first and not the second.
 //!
@@ -29,7 +31,11 @@
 //! that instant remains), and for `overwrite()` the old output renamed aside first
 //! (`.name.beam-old-…`), then the new one renamed in; a run killed between the two
 //! leaves the aside copy, which the next run renames back.
+//!
+//! An old output that cannot be put back after a failure (an error while undoing)
+//! is never removed: it is renamed to `.name.beam-kept-…` and the error says where.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -45,7 +51,7 @@ pub(crate) struct Publication {
     /// The sink, named in errors.
     pub stage: StageInfo,
     pub dest: PathBuf,
-    pub temp: PathBuf,
+    pub temp: TempDir,
     pub single_file: bool,
     pub gzip: bool,
     /// For a single file: the header lines each part starts with (all but the
@@ -71,7 +77,7 @@ impl Publication {
     /// The path that becomes the destination: the temporary directory itself, or
     /// the single file joined from its parts.
     fn staged(&self) -> PathBuf {
-        if self.single_file { self.temp.join(".single") } else { self.temp.clone() }
+        if self.single_file { self.temp.path.join(".single") } else { self.temp.path.clone() }
     }
 
     /// Step 1: everything that can fail before the destination changes.
@@ -79,10 +85,11 @@ impl Publication {
         let staged = self.staged();
         if self.single_file {
             let header_lines = self.header_lines.load(Ordering::Relaxed);
-            concatenate(&self.temp, &staged, self.gzip, header_lines).map_err(|e| self.error("could not write", e))?;
+            concatenate(&self.temp.path, &staged, self.gzip, header_lines)
+                .map_err(|e| self.error("could not write", e))?;
         }
         // The part files were synced by their workers; the directory entries too.
-        sync_dir(&self.temp).map_err(|e| self.error("could not write", e))
+        sync_dir(&self.temp.path).map_err(|e| self.error("could not write", e))
     }
 
     /// Step 2: one rename at the destination.
@@ -99,33 +106,73 @@ impl Publication {
         }
         match rename_exchange(&staged, &self.dest) {
             Ok(()) => Ok(Placed::Swapped),
-            Err(e) if e.kind() == io::ErrorKind::Unsupported => {
-                let aside = self.aside_path()?;
-                fs::rename(&self.dest, &aside).map_err(|e| self.error("could not move the old output aside", e))?;
-                if let Err(e) = fs::rename(&staged, &self.dest) {
-                    let _ = fs::rename(&aside, &self.dest);
-                    return Err(self.error("could not move the output into place", e));
-                }
-                Ok(Placed::MovedAside(aside))
-            }
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => self.place_aside(&staged),
             Err(e) => Err(self.error("could not move the output into place", e)),
         }
     }
 
-    fn aside_path(&self) -> Result<PathBuf> {
-        let (parent, name) = parent_and_name(&self.dest);
-        unique_path(&parent, &name, OLD).map_err(|e| self.error("could not move the old output aside", e))
+    /// The fallback of `place` for an overwrite: the old output aside, then the new
+    /// one in, never over an output that appeared in between.
+    fn place_aside(&self, staged: &Path) -> Result<Placed> {
+        let aside = self.temp.beside(OLD);
+        fs::rename(&self.dest, &aside).map_err(|e| self.error("could not move the old output aside", e))?;
+        let Err(e) = rename_no_replace(staged, &self.dest) else { return Ok(Placed::MovedAside(aside)) };
+        let error = if e.kind() == io::ErrorKind::AlreadyExists {
+            let what = "another output appeared in the instant the old one was moved aside; it was left as it is.";
+            output_exists(&self.dest, what).in_stage(&self.stage)
+        } else {
+            self.error("could not move the output into place", e)
+        };
+        match rename_no_replace(&aside, &self.dest) {
+            Ok(()) => Err(error),
+            Err(e) => Err(error.and_also(&self.keep_old(&aside, &e))),
+        }
     }
 
-    /// Puts the destination back as it was before `place` (best effort: this runs
-    /// only when another sink failed).
-    fn undo(&self, placed: Placed) {
+    /// Puts the destination back as it was before `place` (another sink failed).
+    fn undo(&self, placed: &Placed) -> io::Result<()> {
+        #[cfg(test)]
+        if UNDO_FAILS.get() {
+            return Err(io::Error::other("undo failed on purpose"));
+        }
         let staged = self.staged();
-        let _ = match placed {
+        match placed {
             Placed::New => fs::rename(&self.dest, &staged),
             Placed::Swapped => rename_exchange(&staged, &self.dest),
-            Placed::MovedAside(aside) => fs::rename(&self.dest, &staged).and_then(|()| fs::rename(&aside, &self.dest)),
+            Placed::MovedAside(aside) => {
+                fs::rename(&self.dest, &staged)?;
+                rename_no_replace(aside, &self.dest)
+            }
+        }
+    }
+
+    /// After `undo` failed with `e`: keeps the old output out of reach of any
+    /// clean-up and says where it is. Returns the note for the error, and whether the
+    /// temporary directory must stay because the old output is still inside it.
+    fn after_failed_undo(&self, placed: &Placed, e: &io::Error) -> (String, bool) {
+        match placed {
+            Placed::New => {
+                let dest = self.dest.display();
+                (format!("`{dest}` could not be taken back and keeps the new output: {e}"), false)
+            }
+            Placed::Swapped => {
+                let note = self.keep_old(&self.staged(), e);
+                (note, self.staged().exists())
+            }
+            Placed::MovedAside(aside) => (self.keep_old(aside, e), false),
+        }
+    }
+
+    /// Renames the old output at `at`, which could not be put back (`e`), to a name
+    /// no clean-up removes, and says where it is.
+    fn keep_old(&self, at: &Path, e: &io::Error) -> String {
+        let kept = self.temp.beside(KEPT);
+        let (place, warning) = match fs::rename(at, &kept) {
+            Ok(()) => (kept, ""),
+            Err(_) => (at.to_owned(), " (move it away before running again: a later run removes it)"),
         };
+        let dest = self.dest.display();
+        format!("the old output of `{dest}` could not be put back ({e}); it is at `{}`{warning}", place.display())
     }
 
     /// Step 3: removes the old output and the temporary directory.
@@ -133,15 +180,9 @@ impl Publication {
         if let Placed::MovedAside(aside) = &placed {
             let _ = remove_any(aside);
         }
-        let _ = remove_any(&self.temp);
+        self.temp.remove();
         let (parent, _) = parent_and_name(&self.dest);
         let _ = sync_dir(&parent);
-    }
-
-    /// A failed run: removes the temporary directory and the directories it made.
-    pub fn discard(self) {
-        let _ = remove_any(&self.temp);
-        remove_created(&self.created_dirs);
     }
 
     /// An I/O error of this sink, at its destination (not at the temporary path,
@@ -155,34 +196,60 @@ impl Publication {
 }
 
 /// Publishes every sink of a successful run (see the module documentation); on an
-/// error no destination has changed.
+/// error no destination has changed, or the error says which did.
 pub(crate) fn publish_all(publications: Vec<Publication>) -> Result<()> {
     if let Err(e) = publications.iter().try_for_each(Publication::stage) {
-        publications.into_iter().for_each(Publication::discard);
+        discard_all(publications);
         return Err(e);
     }
     let mut placed = Vec::with_capacity(publications.len());
-    let mut failure = None;
     for publication in &publications {
         match publication.place() {
             Ok(how) => placed.push(how),
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
+            Err(error) => return Err(take_back(publications, placed, error)),
         }
-    }
-    if let Some(e) = failure {
-        for (publication, how) in publications.iter().zip(placed).rev() {
-            publication.undo(how);
-        }
-        publications.into_iter().for_each(Publication::discard);
-        return Err(e);
     }
     for (publication, how) in publications.into_iter().zip(placed) {
         publication.commit(how);
     }
     Ok(())
+}
+
+/// After `error` placing a sink: puts the destinations `placed` so far back, last
+/// first, and discards every sink's output. What could not be put back is kept
+/// and said in the returned error.
+fn take_back(publications: Vec<Publication>, placed: Vec<Placed>, mut error: Error) -> Error {
+    let mut keep_temp = vec![false; publications.len()];
+    for (i, how) in placed.iter().enumerate().rev() {
+        if let Err(e) = publications[i].undo(how) {
+            let (note, keep) = publications[i].after_failed_undo(how, &e);
+            error = error.and_also(&note);
+            keep_temp[i] = keep;
+        }
+    }
+    discard_all(publications.into_iter().zip(keep_temp).filter(|(_, keep)| !keep).map(|(p, _)| p));
+    error
+}
+
+/// A failed run: removes the sinks' temporary directories, then the directories
+/// the run created for them, deepest first (two sinks may share one), each only if
+/// empty: another program may have put something there since.
+pub(crate) fn discard_all(publications: impl IntoIterator<Item = Publication>) {
+    let mut created = Vec::new();
+    for publication in publications {
+        publication.temp.remove();
+        created.extend(publication.created_dirs);
+    }
+    remove_created(created);
+}
+
+/// Removes the directories a run created, deepest first, each only if empty.
+pub(crate) fn remove_created(mut dirs: Vec<PathBuf>) {
+    dirs.sort_by_key(|dir| std::cmp::Reverse(dir.components().count()));
+    dirs.dedup();
+    for dir in dirs {
+        let _ = fs::remove_dir(dir);
+    }
 }
 
 /// The error for an output that is already there, saying `what` happened and how
@@ -192,74 +259,128 @@ pub(crate) fn output_exists(dest: &Path, what: &str) -> Error {
     Error::new(ErrorKind::OutputExists, message).at(InputPosition::new(dest, None))
 }
 
-/// Removes the directories a run created (outermost first in `dirs`), deepest
-/// first, each only if empty: another program may have put something there since.
-pub(crate) fn remove_created(dirs: &[PathBuf]) {
-    for dir in dirs.iter().rev() {
-        let _ = fs::remove_dir(dir);
-    }
-}
-
+const LOCK: &str = "lock";
 const TEMP: &str = "tmp";
 const OLD: &str = "old";
+/// Never removed by beam: see [`Publication::keep_old`].
+const KEPT: &str = "kept";
 
-/// `.name.beam-{kind}-{host}-{pid}-{n}` in `parent`, created as a directory for
-/// `TEMP` (so two runs never share one) and only named for `OLD`.
-pub(crate) fn unique_path(parent: &Path, name: &str, kind: &str) -> io::Result<PathBuf> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = parent.join(format!(".{name}.beam-{kind}-{}-{}-{n}", host(), std::process::id()));
-        if kind != TEMP {
-            if fs::symlink_metadata(&path).is_err() {
-                return Ok(path);
+/// A sink's temporary directory beside its destination, and the other entries of
+/// the same run there, all named `.{name}.beam-{kind}-{host}-{pid}-{n}` with one
+/// `{host}-{pid}-{n}`:
+///
+/// - `lock`, a file locked as long as the run lives: made first and removed last,
+///   it tells other runs that this run's entries are not leftovers;
+/// - `tmp`, the temporary directory the sink's workers write into;
+/// - `old`, the old output moved aside by the fallback of an overwrite;
+/// - `kept`, an old output that could not be put back, never removed.
+pub(crate) struct TempDir {
+    pub path: PathBuf,
+    parent: PathBuf,
+    prefix: String,
+    tag: String,
+    /// Held open: the lock lasts as long as the file is open.
+    lock: File,
+}
+
+impl TempDir {
+    /// A new temporary directory for an output `name` in `parent`.
+    pub(crate) fn create(parent: &Path, name: &str) -> io::Result<TempDir> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let prefix = format!(".{name}.beam-");
+        loop {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let tag = format!("{}-{}-{n}", host(), std::process::id());
+            let lock_path = parent.join(format!("{prefix}{LOCK}-{tag}"));
+            let lock = match File::options().read(true).write(true).create_new(true).open(&lock_path) {
+                Ok(file) => file,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            };
+            // Where the file system cannot lock, the host and the pid alone vouch
+            // for this run (see `clean_up_after_killed_runs`).
+            let _ = lock.try_lock();
+            let path = parent.join(format!("{prefix}{TEMP}-{tag}"));
+            if let Err(e) = fs::create_dir(&path) {
+                let _ = fs::remove_file(&lock_path);
+                return Err(e);
             }
-            continue;
+            return Ok(TempDir { path, parent: parent.to_owned(), prefix, tag, lock });
         }
-        match fs::create_dir(&path) {
-            Ok(()) => return Ok(path),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
+    }
+
+    /// This run's entry of another `kind` beside the destination.
+    fn beside(&self, kind: &str) -> PathBuf {
+        self.parent.join(format!("{}{kind}-{}", self.prefix, self.tag))
+    }
+
+    /// Removes the directory, then the lock file (the lock goes with it).
+    fn remove(self) {
+        let _ = remove_any(&self.path);
+        let _ = fs::remove_file(self.beside(LOCK));
+        drop(self.lock);
     }
 }
 
-/// A new temporary directory for an output `name` in `parent`.
-pub(crate) fn temp_dir(parent: &Path, name: &str) -> io::Result<PathBuf> {
-    unique_path(parent, name, TEMP)
-}
-
-/// Removes what killed runs of this host left beside `dest`: their temporary
-/// directories, and an old output moved aside (renamed back first if the
-/// destination is missing, because then the run died before the new one was in).
+/// Removes what killed runs left beside `dest`: their temporary directories, and
+/// an old output moved aside (renamed back first if the destination is missing,
+/// because then the run died before the new one was in). A run's entries are
+/// leftovers only if it ran on this host, its process is gone, and its lock file
+/// (if any) can be locked; another run cleaning up at the same time holds that
+/// lock, so only one of them does it.
 pub(crate) fn clean_up_after_killed_runs(parent: &Path, name: &str, dest: &Path) {
     let Ok(entries) = fs::read_dir(parent) else { return };
     let prefix = format!(".{name}.beam-");
+    // The entries of each dead run of this host, by tag.
+    let mut dead_runs: BTreeMap<String, Vec<(&'static str, PathBuf)>> = BTreeMap::new();
     for entry in entries.flatten() {
         let file_name = entry.file_name();
         let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
-        let Some((kind, host_name, pid)) = parse_leftover(rest) else { continue };
-        if host_name != host() || process_alive(pid) {
+        let Some(leftover) = parse_leftover(rest) else { continue };
+        if leftover.host == host() && !process_alive(leftover.pid) {
+            dead_runs.entry(leftover.tag.to_owned()).or_default().push((leftover.kind, entry.path()));
+        }
+    }
+    for (tag, mut entries) in dead_runs {
+        let lock = File::options().read(true).write(true).open(parent.join(format!("{prefix}{LOCK}-{tag}")));
+        if let Ok(lock) = &lock
+            && let Err(fs::TryLockError::WouldBlock) = lock.try_lock()
+        {
             continue;
         }
-        let path = entry.path();
-        if kind == OLD && fs::symlink_metadata(dest).is_err() && fs::rename(&path, dest).is_ok() {
-            continue;
+        // The old output first, the lock file last.
+        entries.sort_by_key(|(kind, _)| [OLD, TEMP, LOCK].iter().position(|k| k == kind));
+        for (kind, path) in entries {
+            if kind == OLD && fs::symlink_metadata(dest).is_err() {
+                if rename_no_replace(&path, dest).is_err() {
+                    let _ = fs::rename(&path, parent.join(format!("{prefix}{KEPT}-{tag}")));
+                }
+                continue;
+            }
+            let _ = remove_any(&path);
         }
-        let _ = remove_any(&path);
     }
 }
 
-/// `tmp-host-123-4` → `("tmp", "host", 123)`; host names may contain `-`.
-fn parse_leftover(rest: &str) -> Option<(&str, &str, u32)> {
-    let (kind, rest) = rest.split_once('-')?;
-    if kind != TEMP && kind != OLD {
-        return None;
-    }
-    let mut parts = rest.rsplitn(3, '-');
+/// An entry a run left beside its destination, by the name after `.{name}.beam-`.
+#[derive(Debug, PartialEq)]
+struct Leftover<'a> {
+    kind: &'static str,
+    host: &'a str,
+    pid: u32,
+    /// `{host}-{pid}-{n}`: the same for every entry of one run.
+    tag: &'a str,
+}
+
+/// `tmp-host-123-4` → a `tmp` of process 123 on `host`; host names may contain `-`.
+/// Entries that are never leftovers (`kept`) are `None`.
+fn parse_leftover(rest: &str) -> Option<Leftover<'_>> {
+    let (kind, tag) = rest.split_once('-')?;
+    let kind = [LOCK, TEMP, OLD].into_iter().find(|&k| k == kind)?;
+    let mut parts = tag.rsplitn(3, '-');
     let _n: u64 = parts.next()?.parse().ok()?;
     let pid = parts.next()?.parse().ok()?;
-    Some((kind, parts.next()?, pid))
+    Some(Leftover { kind, host: parts.next()?, pid, tag })
 }
 
 /// This machine's name as it appears in temporary names: processes of other
@@ -268,7 +389,8 @@ fn host() -> &'static str {
     static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HOST.get_or_init(|| {
         let name = host_name().unwrap_or_else(|| "localhost".to_owned());
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' { c } else { '_' }).collect()
+        let keep = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        name.chars().map(|c| if keep(c) { c } else { '_' }).collect()
     })
 }
 
@@ -335,6 +457,8 @@ fn rename_exchange(a: &Path, b: &Path) -> io::Result<()> {
 thread_local! {
     /// Makes `renameat2` unsupported on this thread, to test the fallback.
     static WITHOUT_RENAMEAT2: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Makes `Publication::undo` fail on this thread.
+    static UNDO_FAILS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 #[cfg(target_os = "linux")]
@@ -425,9 +549,12 @@ mod tests {
 
     #[test]
     fn leftover_names_are_parsed_with_dashes_in_the_host() {
-        assert_eq!(parse_leftover("tmp-my-host-42-7"), Some(("tmp", "my-host", 42)));
-        assert_eq!(parse_leftover("old-h-1-0"), Some(("old", "h", 1)));
+        let leftover = |kind, host, pid, tag| Some(Leftover { kind, host, pid, tag });
+        assert_eq!(parse_leftover("tmp-my-host-42-7"), leftover(TEMP, "my-host", 42, "my-host-42-7"));
+        assert_eq!(parse_leftover("old-h-1-0"), leftover(OLD, "h", 1, "h-1-0"));
+        assert_eq!(parse_leftover("lock-h-1-0"), leftover(LOCK, "h", 1, "h-1-0"));
         assert_eq!(parse_leftover("tmp-h-x-0"), None);
+        assert_eq!(parse_leftover("kept-h-1-0"), None, "never a leftover");
         assert_eq!(parse_leftover("new-h-1-0"), None);
     }
 
@@ -446,8 +573,8 @@ mod tests {
     /// A finished output of one part file saying `text`, for `dest`.
     fn written(dest: &Path, text: &str, overwrite: bool) -> Publication {
         let (parent, name) = parent_and_name(dest);
-        let temp = temp_dir(&parent, &name).unwrap();
-        fs::write(temp.join("part-00000-of-00001"), text).unwrap();
+        let temp = TempDir::create(&parent, &name).unwrap();
+        fs::write(temp.path.join("part-00000-of-00001"), text).unwrap();
         Publication {
             stage: SINK,
             dest: dest.to_owned(),
@@ -489,6 +616,37 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::OutputExists);
             assert_eq!(part(&a), "new a", "without renameat2: {without}");
             assert_eq!(entries(dir.path()), 2, "only `a` and `b`");
+        }
+        WITHOUT_RENAMEAT2.set(false);
+    }
+
+    #[test]
+    fn an_old_output_that_cannot_be_put_back_is_kept_and_said() {
+        for without in [false, true] {
+            WITHOUT_RENAMEAT2.set(without);
+            let dir = tempfile::tempdir().unwrap();
+            let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+            publish_all(vec![written(&a, "old a", false)]).unwrap();
+            fs::create_dir(&b).unwrap();
+            UNDO_FAILS.set(true);
+            let e = publish_all(vec![written(&a, "new a", true), written(&b, "b", false)]).unwrap_err();
+            UNDO_FAILS.set(false);
+            assert_eq!(e.kind(), ErrorKind::OutputExists, "the first error stays the error: {e}");
+            assert_eq!(part(&a), "new a", "the undo failed");
+            let kept: Vec<PathBuf> = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".a.beam-kept-"))
+                .collect();
+            assert_eq!(kept.len(), 1, "without renameat2: {without}");
+            assert_eq!(part(&kept[0]), "old a");
+            let message = e.to_string();
+            assert!(message.contains("could not be put back (undo failed on purpose)"), "{message}");
+            assert!(message.contains(&kept[0].display().to_string()), "the error says where: {message}");
+            assert_eq!(entries(dir.path()), 3, "`a`, `b` and the kept old output only");
+            // No clean-up takes the kept output for a leftover.
+            clean_up_after_killed_runs(dir.path(), "a", &a);
+            assert_eq!(part(&kept[0]), "old a");
         }
         WITHOUT_RENAMEAT2.set(false);
     }
