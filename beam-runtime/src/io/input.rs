@@ -333,7 +333,6 @@ fn open_bytes(path: &Path, compression: Compression, from: u64) -> Result<Box<dy
     })
 }
 
-/// A read error at `offset` of `path`, with the line it happened on.
 /// Whether the operating system failed, rather than the data being bad, however
 /// deep a decompressor wrapped its error (zstd wraps them in `io::Error::other`).
 fn is_os_error(e: &std::io::Error) -> bool {
@@ -352,6 +351,7 @@ fn is_os_error(e: &std::io::Error) -> bool {
     false
 }
 
+/// A read error at `offset` of `path`, with the line it happened on.
 fn error_at(path: &Path, offset: u64, e: std::io::Error) -> Error {
     let line = count_lines_before(path, offset).ok().map(|n| n + 1);
     Error::io(path, e).at(InputPosition::new(path, line))

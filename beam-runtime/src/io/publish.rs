@@ -33,7 +33,9 @@
 //! leaves the aside copy, which the next run renames back.
 //!
 //! An old output that cannot be put back after a failure (an error while undoing)
-//! is never removed: it is renamed to `.name.beam-kept-…` and the error says where.
+//! is never removed: it is renamed to `.name.beam-kept-…` (or, if even that fails,
+//! left where it is and marked so that no clean-up removes it), and the error says
+//! where it is.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -157,7 +159,7 @@ impl Publication {
             }
             Placed::Swapped => {
                 let note = self.keep_old(&self.staged(), e);
-                (note, self.staged().exists())
+                (note, fs::symlink_metadata(self.staged()).is_ok())
             }
             Placed::MovedAside(aside) => (self.keep_old(aside, e), false),
         }
@@ -167,12 +169,17 @@ impl Publication {
     /// no clean-up removes, and says where it is.
     fn keep_old(&self, at: &Path, e: &io::Error) -> String {
         let kept = self.temp.beside(KEPT);
-        let (place, warning) = match fs::rename(at, &kept) {
-            Ok(()) => (kept, ""),
-            Err(_) => (at.to_owned(), " (move it away before running again: a later run removes it)"),
+        let place = match rename_no_replace(at, &kept) {
+            Ok(()) => kept,
+            Err(_) => {
+                // It stays where it is; an empty `kept` entry of this run's tag
+                // tells clean-ups to leave every entry of the run alone.
+                let _ = File::create_new(&kept);
+                at.to_owned()
+            }
         };
         let dest = self.dest.display();
-        format!("the old output of `{dest}` could not be put back ({e}); it is at `{}`{warning}", place.display())
+        format!("the old output of `{dest}` could not be put back ({e}); it is at `{}`", place.display())
     }
 
     /// Step 3: removes the old output and the temporary directory.
@@ -262,7 +269,8 @@ pub(crate) fn output_exists(dest: &Path, what: &str) -> Error {
 const LOCK: &str = "lock";
 const TEMP: &str = "tmp";
 const OLD: &str = "old";
-/// Never removed by beam: see [`Publication::keep_old`].
+/// Never removed by beam, and keeps the other entries of its run from being
+/// removed: see [`Publication::keep_old`].
 const KEPT: &str = "kept";
 
 /// A sink's temporary directory beside its destination, and the other entries of
@@ -273,7 +281,8 @@ const KEPT: &str = "kept";
 ///   it tells other runs that this run's entries are not leftovers;
 /// - `tmp`, the temporary directory the sink's workers write into;
 /// - `old`, the old output moved aside by the fallback of an overwrite;
-/// - `kept`, an old output that could not be put back, never removed.
+/// - `kept`, an old output that could not be put back (or, if even that rename
+///   failed, an empty marker): never removed, and no entry of its run is.
 pub(crate) struct TempDir {
     pub path: PathBuf,
     parent: PathBuf,
@@ -286,26 +295,37 @@ pub(crate) struct TempDir {
 impl TempDir {
     /// A new temporary directory for an output `name` in `parent`.
     pub(crate) fn create(parent: &Path, name: &str) -> io::Result<TempDir> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
         let prefix = format!(".{name}.beam-");
         loop {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let tag = format!("{}-{}-{n}", host(), std::process::id());
+            let tag = format!("{}-{}-{}", host(), std::process::id(), next_number());
             let lock_path = parent.join(format!("{prefix}{LOCK}-{tag}"));
             let lock = match File::options().read(true).write(true).create_new(true).open(&lock_path) {
                 Ok(file) => file,
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
             };
-            // Where the file system cannot lock, the host and the pid alone vouch
-            // for this run (see `clean_up_after_killed_runs`).
-            let _ = lock.try_lock();
+            // Between making the file and locking it, a clean-up that takes this
+            // process for dead (another PID namespace) may have locked or removed
+            // it: then this tag is not safe, and the next one is tried. Where the
+            // file system cannot lock, the host and the pid alone vouch for the run.
+            let locked = match lock.try_lock() {
+                Ok(()) => is_same_file(&lock_path, &lock),
+                Err(fs::TryLockError::WouldBlock) => false,
+                Err(fs::TryLockError::Error(_)) => true,
+            };
             let path = parent.join(format!("{prefix}{TEMP}-{tag}"));
-            if let Err(e) = fs::create_dir(&path) {
-                let _ = fs::remove_file(&lock_path);
-                return Err(e);
+            let made = if locked { fs::create_dir(&path) } else { Err(io::ErrorKind::AlreadyExists.into()) };
+            match made {
+                Ok(()) => return Ok(TempDir { path, parent: parent.to_owned(), prefix, tag, lock }),
+                Err(e) => {
+                    if locked {
+                        let _ = fs::remove_file(&lock_path);
+                    }
+                    if e.kind() != io::ErrorKind::AlreadyExists {
+                        return Err(e);
+                    }
+                }
             }
-            return Ok(TempDir { path, parent: parent.to_owned(), prefix, tag, lock });
         }
     }
 
@@ -322,12 +342,41 @@ impl TempDir {
     }
 }
 
+/// The `n` of a new tag: counted from the time this process first asked, so that
+/// a later process with the same pid does not repeat an earlier one's tags.
+fn next_number() -> u64 {
+    static NEXT: std::sync::OnceLock<AtomicU64> = std::sync::OnceLock::new();
+    let start = || {
+        let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        AtomicU64::new(since_epoch.as_micros() as u64)
+    };
+    NEXT.get_or_init(start).fetch_add(1, Ordering::Relaxed)
+}
+
+/// Whether `path` still names the open `file` (and was not removed and made again).
+fn is_same_file(path: &Path, file: &File) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (fs::metadata(path), file.metadata()) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        path.exists()
+    }
+}
+
 /// Removes what killed runs left beside `dest`: their temporary directories, and
 /// an old output moved aside (renamed back first if the destination is missing,
 /// because then the run died before the new one was in). A run's entries are
-/// leftovers only if it ran on this host, its process is gone, and its lock file
-/// (if any) can be locked; another run cleaning up at the same time holds that
-/// lock, so only one of them does it.
+/// leftovers only if it ran on this host, its process is gone, its lock file (if
+/// any) can be locked, and it kept no old output (`kept`). Where the file system
+/// cannot lock at all, the host and the pid decide alone. Another run cleaning up
+/// at the same time holds the lock, so only one of them does it.
 pub(crate) fn clean_up_after_killed_runs(parent: &Path, name: &str, dest: &Path) {
     let Ok(entries) = fs::read_dir(parent) else { return };
     let prefix = format!(".{name}.beam-");
@@ -342,12 +391,19 @@ pub(crate) fn clean_up_after_killed_runs(parent: &Path, name: &str, dest: &Path)
         }
     }
     for (tag, mut entries) in dead_runs {
-        let lock = File::options().read(true).write(true).open(parent.join(format!("{prefix}{LOCK}-{tag}")));
-        if let Ok(lock) = &lock
-            && let Err(fs::TryLockError::WouldBlock) = lock.try_lock()
-        {
+        if entries.iter().any(|&(kind, _)| kind == KEPT) {
             continue;
         }
+        // Held until the entries are gone.
+        let lock = match File::options().read(true).write(true).open(parent.join(format!("{prefix}{LOCK}-{tag}"))) {
+            Ok(lock) => match lock.try_lock() {
+                Ok(()) | Err(fs::TryLockError::Error(_)) => Some(lock),
+                Err(fs::TryLockError::WouldBlock) => continue,
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            // Another user's run, say: not ours to judge.
+            Err(_) => continue,
+        };
         // The old output first, the lock file last.
         entries.sort_by_key(|(kind, _)| [OLD, TEMP, LOCK].iter().position(|k| k == kind));
         for (kind, path) in entries {
@@ -359,6 +415,7 @@ pub(crate) fn clean_up_after_killed_runs(parent: &Path, name: &str, dest: &Path)
             }
             let _ = remove_any(&path);
         }
+        drop(lock);
     }
 }
 
@@ -373,10 +430,9 @@ struct Leftover<'a> {
 }
 
 /// `tmp-host-123-4` → a `tmp` of process 123 on `host`; host names may contain `-`.
-/// Entries that are never leftovers (`kept`) are `None`.
 fn parse_leftover(rest: &str) -> Option<Leftover<'_>> {
     let (kind, tag) = rest.split_once('-')?;
-    let kind = [LOCK, TEMP, OLD].into_iter().find(|&k| k == kind)?;
+    let kind = [LOCK, TEMP, OLD, KEPT].into_iter().find(|&k| k == kind)?;
     let mut parts = tag.rsplitn(3, '-');
     let _n: u64 = parts.next()?.parse().ok()?;
     let pid = parts.next()?.parse().ok()?;
@@ -430,16 +486,32 @@ fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::Unsupported => {}
         done => return done,
     }
-    // The fallback: a single file can be linked, which fails if `to` exists; a
-    // directory is checked first.
+    // The fallback. A file is linked, which fails if `to` exists; once linked it
+    // is in place, whatever happens to the old name.
     if from.is_file() {
         fs::hard_link(from, to)?;
-        return fs::remove_file(from);
+        let _ = fs::remove_file(from);
+        return Ok(());
     }
-    if fs::symlink_metadata(to).is_ok() {
-        return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+    // A directory: an empty one is made at `to` first, which fails if anything is
+    // there, then replaced by the rename; if another program fills it meanwhile, the
+    // rename fails instead of replacing it.
+    #[cfg(unix)]
+    {
+        fs::create_dir(to)?;
+        let renamed = fs::rename(from, to);
+        if renamed.is_err() {
+            let _ = fs::remove_dir(to);
+        }
+        renamed
     }
-    fs::rename(from, to)
+    #[cfg(not(unix))]
+    {
+        if fs::symlink_metadata(to).is_ok() {
+            return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+        }
+        fs::rename(from, to)
+    }
 }
 
 /// Swaps `a` and `b` in one step; `Unsupported` where the system cannot.
@@ -554,7 +626,7 @@ mod tests {
         assert_eq!(parse_leftover("old-h-1-0"), leftover(OLD, "h", 1, "h-1-0"));
         assert_eq!(parse_leftover("lock-h-1-0"), leftover(LOCK, "h", 1, "h-1-0"));
         assert_eq!(parse_leftover("tmp-h-x-0"), None);
-        assert_eq!(parse_leftover("kept-h-1-0"), None, "never a leftover");
+        assert_eq!(parse_leftover("kept-h-1-0"), leftover(KEPT, "h", 1, "h-1-0"));
         assert_eq!(parse_leftover("new-h-1-0"), None);
     }
 
@@ -658,13 +730,41 @@ mod tests {
 
     #[test]
     fn a_rename_that_may_not_replace_leaves_the_target_alone() {
+        for without in [false, true] {
+            WITHOUT_RENAMEAT2.set(without);
+            let dir = tempfile::tempdir().unwrap();
+            let (file, new_dir, b) = (dir.path().join("a"), dir.path().join("d"), dir.path().join("b"));
+            fs::write(&file, "new").unwrap();
+            fs::create_dir(&new_dir).unwrap();
+            fs::write(new_dir.join("part"), "new").unwrap();
+            fs::create_dir(&b).unwrap(); // even an empty directory is not replaced
+            for from in [&file, &new_dir] {
+                let e = rename_no_replace(from, &b).unwrap_err();
+                assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "without renameat2: {without}");
+                assert!(b.is_dir() && entries(&b) == 0);
+            }
+            assert_eq!(fs::read_to_string(&file).unwrap(), "new");
+            assert_eq!(fs::read_to_string(new_dir.join("part")).unwrap(), "new");
+            // Where nothing is, both arrive.
+            rename_no_replace(&file, &dir.path().join("a2")).unwrap();
+            rename_no_replace(&new_dir, &dir.path().join("d2")).unwrap();
+            assert_eq!(fs::read_to_string(dir.path().join("d2/part")).unwrap(), "new");
+            assert_eq!(entries(dir.path()), 3, "`a2`, `d2` and `b`");
+        }
+        WITHOUT_RENAMEAT2.set(false);
+    }
+
+    #[test]
+    fn a_new_temporary_directory_holds_its_lock() {
         let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        fs::write(&a, "new").unwrap();
-        fs::create_dir(&b).unwrap(); // even an empty directory is not replaced
-        let e = rename_no_replace(&a, &b).unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
-        assert!(b.is_dir());
-        assert_eq!(fs::read_to_string(&a).unwrap(), "new");
+        let temp = TempDir::create(dir.path(), "out").unwrap();
+        let lock = File::options().read(true).write(true).open(temp.beside(LOCK)).unwrap();
+        assert!(matches!(lock.try_lock(), Err(fs::TryLockError::WouldBlock)));
+        assert!(is_same_file(&temp.beside(LOCK), &temp.lock));
+        let other = TempDir::create(dir.path(), "out").unwrap();
+        assert_ne!(other.tag, temp.tag);
+        temp.remove();
+        assert!(lock.try_lock().is_ok(), "released once removed");
+        assert_eq!(entries(dir.path()), 2, "only the other run's lock and directory");
     }
 }
