@@ -21,7 +21,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::{Ident, Type};
 
 use crate::graph::{Graph, NodeId};
-use crate::ops::{Inputs, Kind, Outputs, TakesElement};
+use crate::ops::{Inputs, Kind, Outputs, TakesElement, Time};
 use crate::plan::{Plan, Segment, SegmentInput, is_barrier_output};
 
 pub fn expand(graph: &Graph, plan: &Plan) -> TokenStream {
@@ -129,7 +129,7 @@ fn build_segment(graph: &Graph, segment: &Segment) -> TokenStream {
     let input = build_input(graph, segment);
     let stages = segment.members.iter().map(|&n| build_stage(graph, n));
     let held = segment.materialized.iter().map(|&m| {
-        let (leaf, w) = (var(graph, "mat", m), var(graph, "w", m));
+        let (leaf, w) = (var(graph, "mat", m), element_witness(graph, m, var(graph, "w", m)));
         quote! { let #leaf = ::beam::__private::ops::materialize(#w); }
     });
     quote! { #input #(#stages)* #(#held)* }
@@ -237,17 +237,35 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
     }
     // Bindings located at the stage, so errors about their types land there.
     // Argument expressions are user code: a panic there is the stage's.
+    let call = quote_spanned!(at=> ::beam::__private::ops::#op(#checked, #(#args),*));
+    let timed = graph.nodes[input].timing.is_timed();
     let built = if spec.kind == Kind::ElementWise {
         let (stage, out) = (var_at("op", n, at), var_at("w", n, at));
+        // In a timestamped collection, a stage of values keeps each element's time;
+        // a stage that reads time, on a collection without it, sees the earliest.
+        let call = match (spec.time, timed) {
+            (Time::Values, false) | (Time::Stamps | Time::Windows | Time::Reads, true) => call,
+            (Time::Values, true) => quote_spanned!(at=> ::beam::__private::in_windows(#call)),
+            (_, false) => quote_spanned!(at=> ::beam::__private::untimed(#call)),
+        };
         quote_spanned! {at=>
-            let (#stage, #out) = __ctx.build(#n, || ::beam::__private::ops::#op(#checked, #(#args),*))?;
+            let (#stage, #out) = __ctx.build(#n, || #call)?;
         }
     } else {
         let (leaf, out) = (var_at("leaf", n, at), var_at("w", n, at));
+        // In a timestamped collection, a grouping or combine works per window, and a
+        // sink takes the values.
+        let per_window = match spec.kind {
+            _ if !timed => quote!(),
+            Kind::KeyedShuffle => quote_spanned!(at=> let #leaf = ::beam::__private::keyed_in_windows(#leaf);),
+            Kind::GlobalCombine => quote_spanned!(at=> let #leaf = ::beam::__private::global_in_windows(#leaf);),
+            _ => quote_spanned!(at=> let #leaf = ::beam::__private::values_of(#leaf);),
+        };
         quote_spanned! {at=>
-            let #leaf = __ctx.build(#n, || ::beam::__private::ops::#op(#checked, #(#args),*))?;
+            let #leaf = __ctx.build(#n, || #call)?;
             // The element type of the collection the barrier will produce.
             let #out = ::beam::__private::output_witness(&#leaf);
+            #per_window
         }
     };
     quote_spanned! {at=>
@@ -285,7 +303,7 @@ fn held_collections(graph: &Graph, plan: &Plan) -> Vec<TokenStream> {
     held.into_iter()
         .map(|n| {
             let span = fan_out_span(graph, n);
-            let (slot, w) = (var(graph, "held", n), var_at("w", n, span));
+            let (slot, w) = (var(graph, "held", n), element_witness(graph, n, var_at("w", n, span)));
             let make = if reads.get(&n).copied().unwrap_or(0) > 1 { quote!(shared) } else { quote!(new) };
             quote_spanned! {span=> let #slot = ::beam::__private::Held::#make(#n, #w); }
         })
@@ -451,7 +469,9 @@ fn input_value(graph: &Graph, segment: &Segment) -> TokenStream {
                 } else {
                     // Each further input is checked against the first one's type.
                     let w = var_at("w", first, input.span);
-                    quote_spanned! {input.span=> ::beam::__private::same_element(&#w, &#held) }
+                    let same = if node.timing.is_timed() { "same_element_timed" } else { "same_element" };
+                    let same = Ident::new(same, input.span);
+                    quote_spanned! {input.span=> ::beam::__private::#same(&#w, &#held) }
                 }
             });
             quote_spanned! {node.call.span=> ::beam::__private::FlattenInput::new(::std::vec![#(#held),*]) }
@@ -475,6 +495,16 @@ fn side_fills(graph: &Graph, segment: &Segment) -> TokenStream {
         })
         .collect();
     fills.iter().rev().fold(quote!(()), |rest, fill| quote!((#fill, #rest)))
+}
+
+/// The element type of collection `id` as held between loops: `witness`'s type,
+/// or, for a timestamped collection, that type with its event time.
+fn element_witness(graph: &Graph, id: NodeId, witness: Ident) -> TokenStream {
+    if graph.nodes[id].timing.is_timed() {
+        quote_spanned!(witness.span()=> ::beam::__private::timed_witness(#witness))
+    } else {
+        quote!(#witness)
+    }
 }
 
 fn is_collect(graph: &Graph, id: NodeId) -> bool {
@@ -564,10 +594,13 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
         Some(declared) => {
             let mut marker = node.call.display_name().clone();
             marker.set_span(declared.span);
+            // In a timestamped collection, the closure takes the value.
+            let timed = node.inputs[0].node.is_some_and(|i| graph.nodes[i].timing.is_timed());
+            let accept = Ident::new(if timed { "accept_value" } else { "accept" }, declared.span);
             quote_spanned! {declared.span=> {
                 #[allow(non_camel_case_types, dead_code)]
                 struct #marker;
-                ::beam::__private::accept::<_, #declared, #marker>(#element)
+                ::beam::__private::#accept::<_, #declared, #marker>(#element)
             }}
         }
         None => quote!(#element),
@@ -585,7 +618,8 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
         });
         return quote_spanned! {node.call.op.span()=>
             __stage.set(#id);
-            ::beam::__private::Stage::process(&#stage, #input, &mut |(#index, #element)| {
+            ::beam::__private::Stage::process(&#stage, #input, &mut |__routed| {
+                let (#index, #element) = ::beam::__private::Route::route(__routed);
                 __counts[#k] += 1;
                 match #index {
                     #(#arms)*

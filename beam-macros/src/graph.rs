@@ -16,6 +16,24 @@ use crate::parse::{Head, PipelineAst, StageCall, Statement};
 
 pub type NodeId = usize;
 
+/// Whether a collection's elements carry event time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Timing {
+    /// Plain values: what every source makes. Sinks are untimed too: they write,
+    /// and `collect()` returns, the values.
+    #[default]
+    Untimed,
+    /// Timestamped, in the windows of the `window` stage `window`, or in the
+    /// global window if there is none.
+    Timed { window: Option<NodeId> },
+}
+
+impl Timing {
+    pub fn is_timed(self) -> bool {
+        self != Timing::Untimed
+    }
+}
+
 pub struct Graph {
     pub nodes: Vec<Node>,
     /// Names a reported mistake may have meant to read: not reported as unused.
@@ -35,6 +53,8 @@ pub struct Node {
     pub at_head: bool,
     /// Set when a check failed on this node, so later phases leave it alone.
     pub failed: bool,
+    /// Whether the node's result carries event time: set by the `time` phase.
+    pub timing: Timing,
     pub line: usize,
     pub column: usize,
 }
@@ -239,6 +259,7 @@ impl Builder<'_> {
             name: None,
             at_head,
             failed: spec.is_none(),
+            timing: Timing::Untimed,
             line: start.line,
             column: start.column + 1,
         });
@@ -322,6 +343,7 @@ impl Builder<'_> {
             name: None,
             at_head: false,
             failed: false,
+            timing: Timing::Untimed,
             line: start.line,
             column: start.column + 1,
         });

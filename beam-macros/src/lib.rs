@@ -3,7 +3,7 @@
 //!
 //! The macro is a small compiler with one-way phases, one module each:
 //! `composite` (reusable transforms inlined), `parse` (tokens to syntax tree) → `graph` (names resolved) → `check` (graph
-//! errors) → `plan` (fusion into segments) → `expand` (code). `ops` is the registry
+//! errors) → `time` (which collections carry event time) → `plan` (fusion into segments) → `expand` (code). `ops` is the registry
 //! of transforms every phase reads; `diag` collects errors so all are reported.
 
 mod check;
@@ -14,6 +14,7 @@ mod graph;
 mod ops;
 mod parse;
 mod plan;
+mod time;
 
 use proc_macro::TokenStream;
 
@@ -35,6 +36,7 @@ fn compile(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     let mut diag = diag::Diagnostics::default();
     let mut graph = graph::Graph::build(ast, &mut diag);
     check::check(&mut graph, &mut diag);
+    time::annotate(&mut graph, &mut diag);
     if diag.has_errors() {
         let placeholder = expand::placeholder(&graph);
         let errors = diag.into_compile_errors();

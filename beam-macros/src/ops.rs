@@ -16,6 +16,22 @@ pub enum TakesElement {
     ByRef,
 }
 
+/// How a transform treats event time (see the `time` phase).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Time {
+    /// It works on values. In a timestamped collection each output of an
+    /// element-wise stage keeps its input's timestamp and window, and a barrier
+    /// works per window.
+    Values,
+    /// It gives elements timestamps: `with_timestamps`.
+    Stamps,
+    /// It puts timestamped elements into windows: `window`. Its input must have
+    /// timestamps.
+    Windows,
+    /// It hands the whole windowed element to the next stage: `reify`.
+    Reads,
+}
+
 /// What a transform reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inputs {
@@ -65,6 +81,7 @@ pub struct OpSpec {
     pub closure: Option<(usize, TakesElement)>,
     /// Which argument names a side input (`as_map(rates)`), read whole.
     pub side: Option<usize>,
+    pub time: Time,
     /// A convenience transform built as another one with a fixed combiner:
     /// `sum_per_key()` is `combine_per_key(Sum)`.
     pub via: Option<(&'static str, &'static str)>,
@@ -94,7 +111,7 @@ const fn op(name: &'static str, kind: Kind, args: &'static [&'static str], doc: 
         Sink => (Inputs::One, Outputs::Nothing),
         _ => (Inputs::One, Outputs::One),
     };
-    OpSpec { name, kind, args, inputs, outputs, closure: None, side: None, via: None, doc }
+    OpSpec { name, kind, args, inputs, outputs, closure: None, side: None, time: Time::Values, via: None, doc }
 }
 
 /// The node for one output of a `partition` (see [`Outputs::PerName`]).
@@ -117,6 +134,10 @@ const fn with_side(spec: OpSpec) -> OpSpec {
 
 const fn via(spec: OpSpec, generic: &'static str, combiner: &'static str) -> OpSpec {
     OpSpec { via: Some((generic, combiner)), ..spec }
+}
+
+const fn timing(spec: OpSpec, time: Time) -> OpSpec {
+    OpSpec { time, ..spec }
 }
 
 const fn with_closure(spec: OpSpec, arg: usize, takes: TakesElement) -> OpSpec {
@@ -173,6 +194,33 @@ pub static OPS: &[OpSpec] = &[
     reading(
         op("left_join", ElementWise, &[], "`(k, (v1, Some(v2)))`, or `(k, (v1, None))` when the right has no `k`"),
         Inputs::Join,
+    ),
+    // Event time.
+    timing(
+        with_closure(
+            op(
+                "with_timestamps",
+                ElementWise,
+                &["f"],
+                "each element at event time `f(&x)`: a `Timestamp`, or milliseconds since the epoch",
+            ),
+            0,
+            ByRef,
+        ),
+        Time::Stamps,
+    ),
+    timing(
+        op(
+            "window",
+            ElementWise,
+            &["windows"],
+            "each timestamped element into the windows of its time; groupings after it work per window",
+        ),
+        Time::Windows,
+    ),
+    timing(
+        op("reify", ElementWise, &[], "`Windowed<T>`: each element with its timestamp, window and pane"),
+        Time::Reads,
     ),
     // Keyed: pre-combined, then shuffled by key.
     op("group_by_key", KeyedShuffle, &[], "`(k, Vec<v>)`: all values of each key"),

@@ -8,6 +8,8 @@
 use std::hash::Hash;
 use std::marker::PhantomData;
 
+use crate::window::Windowed;
+
 pub use crate::barrier::{EachWorker, Global, GlobalCombine, Keyed, KeyedCombine, Leaf, Merge, PerWorker, Reshape};
 pub use crate::collection::Collection;
 pub use crate::context::{Context, Scope, StageCell, Worker};
@@ -22,6 +24,9 @@ pub use crate::source::{Source, SourceCounters};
 pub use crate::transform::join::{fill_join_table, input_names, side_join_table};
 pub use crate::transform::side::{
     SideSlot, fill_list, fill_map, fill_multimap, fill_singleton, side_list, side_map, side_multimap, side_singleton,
+};
+pub use crate::transform::timed::{
+    Route, global_in_windows, in_windows, keyed_in_windows, timed_witness, untimed, values_of,
 };
 
 /// Generated code calls transforms through this module.
@@ -41,6 +46,7 @@ pub mod ops {
     pub use crate::transform::join::{join, left_join};
     pub use crate::transform::keyed::{combine_per_key, count_per_element, distinct, group_by_key, top_per_key};
     pub use crate::transform::side::{filter_with, flat_map_with, map_with};
+    pub use crate::transform::timed::{reify, window, with_timestamps};
 }
 
 /// Stands for "a collection whose elements are `T`" while the generated code is
@@ -126,10 +132,14 @@ impl<T: Hash + Eq + Send> GroupKey for T {}
 )]
 pub trait SameAs<T>: Sized {
     fn same(held: &Held<Self>) -> &Held<T>;
+    fn same_timed(held: &Held<Windowed<Self>>) -> &Held<Windowed<T>>;
 }
 
 impl<T> SameAs<T> for T {
     fn same(held: &Held<T>) -> &Held<T> {
+        held
+    }
+    fn same_timed(held: &Held<Windowed<T>>) -> &Held<Windowed<T>> {
         held
     }
 }
@@ -137,6 +147,14 @@ impl<T> SameAs<T> for T {
 /// `held`, checked to have the element type of the first input.
 pub fn same_element<'a, T, U: SameAs<T>>(_first: &Witness<T>, held: &'a Held<U>) -> &'a Held<T> {
     U::same(held)
+}
+
+/// [`same_element`] for timestamped collections.
+pub fn same_element_timed<'a, T, U: SameAs<T>>(
+    _first: &Witness<T>,
+    held: &'a Held<Windowed<U>>,
+) -> &'a Held<Windowed<T>> {
+    U::same_timed(held)
 }
 
 /// A key `top` ranks elements by.
@@ -170,6 +188,14 @@ impl<T, Stage> Accepts<T, Stage> for T {
 #[inline(always)]
 pub fn accept<In: Accepts<Declared, Stage>, Declared, Stage>(input: In) -> Declared {
     input.accept()
+}
+
+/// [`accept`] for an element of a timestamped collection: the value is checked.
+#[inline(always)]
+pub fn accept_value<In: Accepts<Declared, Stage>, Declared, Stage>(
+    input: crate::window::Windowed<In>,
+) -> crate::window::Windowed<Declared> {
+    input.map(Accepts::accept)
 }
 
 /// Elements of a collection read by several stages are cloned for all but the last.

@@ -13,6 +13,7 @@
 //! - `source`, `sink`, `transform`: the runtime half of each transform;
 //! - [`combine`]: Beam's `CombineFn` and the built-in combiners;
 //! - [`plan`]: the plan the macro builds, as text and Graphviz DOT;
+//! - [`window`]: event time: timestamps, windows and panes;
 //! - [`error`]: the one error type.
 
 pub mod combine;
@@ -33,6 +34,7 @@ mod source;
 pub mod testing;
 pub mod text;
 mod transform;
+pub mod window;
 
 #[doc(hidden)]
 pub mod __private;
@@ -61,4 +63,5 @@ pub mod prelude {
     pub use crate::metrics::Metrics;
     pub use crate::pipeline::Pipeline;
     pub use crate::transform::side::SideMap;
+    pub use crate::window::{FixedWindows, GlobalWindows, SlidingWindows, Timestamp, WindowFn, Windowed, Windowing};
 }

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 
 use crate::__private::{RankKey, Witness, Worker};
-use crate::barrier::{Global, GlobalCombine, Leaf, Reshape};
+use crate::barrier::{Global, GlobalCombine, Reshape};
 use crate::combine::{CombineFn, Top};
 
 /// Combines the whole collection into one element.
@@ -15,7 +15,10 @@ pub struct CombineGlobally<In, C> {
 
 /// `combine_globally(c)`: one element, `c`'s output over the whole input (for an
 /// empty input, `c.default_output()` if there is one, else no element).
-pub fn combine_globally<In, C: CombineFn<In>>(_: Witness<In>, combiner: C) -> impl Leaf<In = In, Out = C::Out> {
+pub fn combine_globally<In, C: CombineFn<In>>(
+    _: Witness<In>,
+    combiner: C,
+) -> Global<impl GlobalCombine<In = In, Out = C::Out>> {
     Global(globally(combiner))
 }
 
@@ -55,7 +58,7 @@ impl<In, C: CombineFn<In>> GlobalCombine for CombineGlobally<In, C> {
 
 /// `top(n, key)`: the `n` largest elements by `key`, emitted largest first: a
 /// combine whose one output, the list, is spread into its elements.
-pub fn top<In, K, F>(_: Witness<In>, n: usize, key: F) -> impl Leaf<In = In, Out = In>
+pub fn top<In, K, F>(_: Witness<In>, n: usize, key: F) -> Global<impl GlobalCombine<In = In, Out = In>>
 where
     F: Fn(&In) -> K + Sync,
     K: RankKey,
@@ -77,7 +80,7 @@ pub struct Sample<In> {
     _in: PhantomData<fn(In)>,
 }
 
-pub fn sample<In: Send>(_: Witness<In>, n: usize, seed: u64) -> impl Leaf<In = In, Out = In> {
+pub fn sample<In: Send>(_: Witness<In>, n: usize, seed: u64) -> Global<impl GlobalCombine<In = In, Out = In>> {
     Global(Sample { n, seed, _in: PhantomData })
 }
 

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::hash::Hash;
 
 use crate::__private::{GroupKey, KeyValue, Witness};
-use crate::barrier::{Keyed, KeyedCombine, Leaf, Reshape};
+use crate::barrier::{Keyed, KeyedCombine, Reshape};
 use crate::combine::{CombineFn, Count};
 
 /// How a keyed stage turns its input element into `(key, value)`.
@@ -59,7 +59,7 @@ fn keyed_combine<In, S, C>(combiner: C) -> CombinePerKey<In, S, C> {
 // combiner (see the macro's registry).
 
 /// `combine_per_key(c)`: `(k, c's output over all values of k)` for every key.
-pub fn combine_per_key<In, C>(_: Witness<In>, combiner: C) -> impl Leaf<In = In, Out = (In::Key, C::Out)>
+pub fn combine_per_key<In, C>(_: Witness<In>, combiner: C) -> Keyed<impl KeyedCombine<In = In, Out = (In::Key, C::Out)>>
 where
     In: KeyValue,
     In::Key: GroupKey,
@@ -69,7 +69,7 @@ where
 }
 
 /// `count_per_element()`: `(x, how many times x occurs)`.
-pub fn count_per_element<T>(_: Witness<T>) -> impl Leaf<In = T, Out = (T, u64)>
+pub fn count_per_element<T>(_: Witness<T>) -> Keyed<impl KeyedCombine<In = T, Out = (T, u64)>>
 where
     T: GroupKey,
 {
@@ -118,7 +118,7 @@ where
 pub struct GroupByKey<In>(PhantomData<fn(In)>);
 
 /// `group_by_key()`: `(k, Vec of k's values)`.
-pub fn group_by_key<In>(_: Witness<In>) -> impl Leaf<In = In, Out = (In::Key, Vec<In::Value>)>
+pub fn group_by_key<In>(_: Witness<In>) -> Keyed<impl KeyedCombine<In = In, Out = (In::Key, Vec<In::Value>)>>
 where
     In: KeyValue,
     In::Key: GroupKey,
@@ -165,14 +165,18 @@ where
 
 /// `distinct()`: every distinct element once: a count per element that keeps the
 /// elements.
-pub fn distinct<T: GroupKey>(_: Witness<T>) -> impl Leaf<In = T, Out = T> {
+pub fn distinct<T: GroupKey>(_: Witness<T>) -> Keyed<impl KeyedCombine<In = T, Out = T>> {
     let counted = keyed_combine::<T, Elements, Count>(Count);
     Keyed(Reshape { inner: counted, reshape: |(element, _count): (T, u64)| Some(element) })
 }
 
 /// `top_per_key(n, key)`: for every key, its `n` values with the largest `key(&v)`,
 /// largest first.
-pub fn top_per_key<In, R, F>(w: Witness<In>, n: usize, key: F) -> impl Leaf<In = In, Out = (In::Key, Vec<In::Value>)>
+pub fn top_per_key<In, R, F>(
+    w: Witness<In>,
+    n: usize,
+    key: F,
+) -> Keyed<impl KeyedCombine<In = In, Out = (In::Key, Vec<In::Value>)>>
 where
     In: KeyValue,
     In::Key: GroupKey,

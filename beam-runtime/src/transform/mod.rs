@@ -8,3 +8,4 @@ pub mod global;
 pub mod join;
 pub mod keyed;
 pub mod side;
+pub mod timed;

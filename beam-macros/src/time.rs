@@ -1,0 +1,127 @@
+//! Phase 4: which collections carry event time. Sources make plain values;
+//! `with_timestamps` gives them timestamps, `window` puts them into windows, and
+//! every stage after passes its input's timing on (see `Timing`). The expansion
+//! reads the result from each node: a stage of values on a timestamped collection
+//! is wrapped so that its outputs keep their input's time, and a barrier on one
+//! works per window.
+//!
+//! Mistakes of time are reported here, at the stage: windowing a collection with
+//! no timestamps, and mixing inputs that are windowed differently.
+
+use crate::diag::Diagnostics;
+use crate::graph::{Graph, NodeId, Timing};
+use crate::ops::{Inputs, Kind, Time};
+
+pub fn annotate(graph: &mut Graph, diag: &mut Diagnostics) {
+    let mut state = vec![Visit::New; graph.nodes.len()];
+    for id in 0..graph.nodes.len() {
+        timing_of(graph, id, &mut state, diag);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Visit {
+    New,
+    /// On the current path: a cycle, reported by `check`.
+    Open,
+    Done,
+}
+
+/// The timing of node `id`'s result, worked out from its inputs first.
+fn timing_of(graph: &mut Graph, id: NodeId, state: &mut [Visit], diag: &mut Diagnostics) -> Timing {
+    match state[id] {
+        Visit::Done => return graph.nodes[id].timing,
+        Visit::Open => return Timing::Untimed,
+        Visit::New => {}
+    }
+    state[id] = Visit::Open;
+    let inputs: Vec<(NodeId, bool)> =
+        graph.nodes[id].inputs.iter().filter_map(|i| Some((i.node?, i.side.is_some()))).collect();
+    let timings: Vec<(NodeId, bool, Timing)> =
+        inputs.into_iter().map(|(n, side)| (n, side, timing_of(graph, n, state, diag))).collect();
+    let timing = if graph.nodes[id].failed { Timing::Untimed } else { timing_from(graph, id, &timings, diag) };
+    graph.nodes[id].timing = timing;
+    state[id] = Visit::Done;
+    timing
+}
+
+/// The timing of `id` given its inputs' (`(input, read whole, timing)`).
+fn timing_from(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], diag: &mut Diagnostics) -> Timing {
+    let node = &graph.nodes[id];
+    let Some(spec) = node.spec else { return Timing::Untimed };
+    let op = &node.call.op;
+    let main: Vec<(NodeId, Timing)> = inputs.iter().filter(|i| !i.1).map(|&(n, _, t)| (n, t)).collect();
+    let first = main.first().map_or(Timing::Untimed, |&(_, t)| t);
+    match spec.kind {
+        Kind::Source | Kind::DeadLetters | Kind::Sink => return Timing::Untimed,
+        _ => {}
+    }
+    // Side inputs, joins and co-groups read collections whole or together, across
+    // all of time; per window they are still to come.
+    let reads_whole =
+        inputs.iter().any(|&(_, whole, _)| whole) || matches!(spec.inputs, Inputs::Join | Inputs::Grouped { .. });
+    if reads_whole && let Some(&(timed, _, _)) = inputs.iter().find(|&&(_, _, t)| t.is_timed()) {
+        diag.error(
+            op.span(),
+            format!(
+                "`{op}` reads {}, which has timestamps, but side inputs, joins and co-groups of timestamped \
+                 collections are not supported yet: apply `{op}` before `with_timestamps`",
+                name_of(graph, timed)
+            ),
+        );
+        return first;
+    }
+    match spec.time {
+        Time::Values if spec.inputs == Inputs::Concat => {
+            if let Some(&(other, t)) = main.iter().find(|&&(_, t)| t != first) {
+                let (a, b) = (main[0].0, other);
+                diag.error(
+                    op.span(),
+                    format!(
+                        "the inputs of `{op}` must be windowed alike, but {} has {} and {} has {}",
+                        name_of(graph, a),
+                        describe(graph, first),
+                        name_of(graph, b),
+                        describe(graph, t),
+                    ),
+                );
+            }
+            first
+        }
+        Time::Values => first,
+        Time::Stamps | Time::Reads => match first {
+            Timing::Untimed => Timing::Timed { window: None },
+            timed => timed,
+        },
+        Time::Windows => {
+            if !first.is_timed() {
+                let input = main.first().map_or_else(|| "its input".to_owned(), |&(n, _)| name_of(graph, n));
+                diag.error(
+                    op.span(),
+                    format!(
+                        "`{op}` puts elements into windows by their timestamps, but {input} has none: give them \
+                         event time first, as in `-> with_timestamps(|x| x.time) -> {op}(..)`"
+                    ),
+                );
+            }
+            Timing::Timed { window: Some(id) }
+        }
+    }
+}
+
+/// How a collection is named in messages: `bids`, or `the output of `map``.
+fn name_of(graph: &Graph, id: NodeId) -> String {
+    match &graph.nodes[id].name {
+        Some(name) => format!("`{name}`"),
+        None => format!("the output of `{}`", graph.nodes[id].call.op),
+    }
+}
+
+/// A timing in words, for messages.
+fn describe(graph: &Graph, timing: Timing) -> String {
+    match timing {
+        Timing::Untimed => "no timestamps".to_owned(),
+        Timing::Timed { window: None } => "timestamps in the global window".to_owned(),
+        Timing::Timed { window: Some(w) } => format!("the windows of `window(..)` at line {}", graph.nodes[w].line),
+    }
+}

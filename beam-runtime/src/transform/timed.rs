@@ -1,0 +1,313 @@
+//! Event time in the fused loop: the stages that read or set it (`with_timestamps`,
+//! `window`, `reify`), and the adaptors the generated code puts around every other
+//! stage of a timestamped collection, so that user closures see values while the
+//! loop carries [`Windowed`] elements.
+//!
+//! - an element-wise stage runs on the value; its outputs keep the input's
+//!   timestamp, window and pane ([`InWindows`]);
+//! - a keyed barrier keys its table by `(window, key)`, so combiner lifting
+//!   pre-combines per window and key, and its results are stamped with their window
+//!   ([`PerWindow`]); a global combine becomes keyed by window
+//!   ([`GlobalPerWindow`]);
+//! - a sink writes the values ([`Values`]).
+//!
+//! On a bounded input the watermark reaches the end of time once the input is read,
+//! so each window fires once, on time, with all of its data: what the local runner
+//! computes by merging the workers' tables.
+
+use std::marker::PhantomData;
+
+use crate::__private::{Stage, Witness};
+use crate::barrier::{Global, GlobalCombine, Keyed, KeyedCombine, Leaf, Merge};
+use crate::collection::Collection;
+use crate::context::{Scope, Worker};
+use crate::error::Result;
+use crate::window::{IntervalWindow, IntoWindowing, PaneInfo, Timestamp, WindowFn, Windowed, Windowing};
+
+/// `with_timestamps(f)`: each element's event time is `f(&x)`.
+#[doc(hidden)]
+pub struct WithTimestamps<F, In> {
+    f: F,
+    _in: PhantomData<fn(In)>,
+}
+
+pub fn with_timestamps<In, R, F>(_: Witness<In>, f: F) -> (WithTimestamps<F, In>, Witness<In>)
+where
+    F: Fn(&In) -> R + Sync,
+    R: EventTime,
+{
+    (WithTimestamps { f, _in: PhantomData }, Witness::new())
+}
+
+/// What a `with_timestamps` closure may return.
+#[diagnostic::on_unimplemented(
+    message = "`with_timestamps` needs an event time, but its closure returns `{Self}`",
+    label = "returns `{Self}`",
+    note = "return a `Timestamp`, a `SystemTime`, or milliseconds since the Unix epoch as `u64` or `i64`"
+)]
+pub trait EventTime: Into<Timestamp> {}
+
+impl EventTime for Timestamp {}
+impl EventTime for u64 {}
+impl EventTime for i64 {}
+impl EventTime for std::time::SystemTime {}
+
+impl<In, R: EventTime, F: Fn(&In) -> R + Sync> Stage for WithTimestamps<F, In> {
+    type In = Windowed<In>;
+    type Out = Windowed<In>;
+    #[inline(always)]
+    fn process<E: FnMut(Windowed<In>)>(&self, input: Windowed<In>, emit: &mut E) {
+        // As in Beam, the element stays in its windows.
+        let timestamp = (self.f)(&input.value).into();
+        emit(Windowed { timestamp, ..input })
+    }
+}
+
+/// `window(w)`: each element into the windows `w` assigns to its timestamp, one
+/// output per window (a copy of the value for all but the last).
+#[doc(hidden)]
+pub struct WindowInto<W, In> {
+    windowing: Windowing<W>,
+    _in: PhantomData<fn(In)>,
+}
+
+pub fn window<In, I>(_: Witness<In>, windowing: I) -> (WindowInto<I::Fn, In>, Witness<In>)
+where
+    I: IntoWindowing,
+    In: Clone,
+{
+    (WindowInto { windowing: windowing.into_windowing(), _in: PhantomData }, Witness::new())
+}
+
+impl<W, In> WindowInto<W, In> {
+    /// How the collection this stage makes is windowed.
+    pub fn windowing(&self) -> &Windowing<W> {
+        &self.windowing
+    }
+}
+
+impl<W: WindowFn, In: Clone> Stage for WindowInto<W, In> {
+    type In = Windowed<In>;
+    type Out = Windowed<In>;
+    #[inline(always)]
+    fn process<E: FnMut(Windowed<In>)>(&self, input: Windowed<In>, emit: &mut E) {
+        let timestamp = input.timestamp;
+        let into = |window| Windowed { value: (), timestamp, window, pane: PaneInfo::NO_FIRING };
+        // Each window is emitted when the next is known, so that the last one gets
+        // the value itself rather than a copy.
+        let mut pending: Option<IntervalWindow> = None;
+        self.windowing.window_fn.assign_windows(timestamp, &mut |window| {
+            if let Some(previous) = pending.replace(window) {
+                emit(into(previous).with_value(input.value.clone()));
+            }
+        });
+        if let Some(last) = pending {
+            emit(into(last).with_value(input.value));
+        }
+    }
+}
+
+/// `reify()`: the whole windowed element as the value, for user code to read.
+#[doc(hidden)]
+pub struct Reify<In>(PhantomData<fn(In)>);
+
+pub fn reify<In>(_: Witness<In>) -> (Reify<In>, Witness<Windowed<In>>) {
+    (Reify(PhantomData), Witness::new())
+}
+
+impl<In> Stage for Reify<In> {
+    type In = Windowed<In>;
+    type Out = Windowed<Windowed<In>>;
+    #[inline(always)]
+    fn process<E: FnMut(Self::Out)>(&self, input: Windowed<In>, emit: &mut E) {
+        let (timestamp, window, pane) = (input.timestamp, input.window, input.pane);
+        emit(Windowed { value: input, timestamp, window, pane })
+    }
+}
+
+/// A stage that reads event time (`window`, `reify`, `with_timestamps`) on a
+/// collection without it: each element is at [`Timestamp::MIN`] in the global
+/// window, as in Beam.
+#[doc(hidden)]
+pub struct Untimed<S, In>(S, PhantomData<fn(In)>);
+
+pub fn untimed<S, In, W>((stage, out): (S, Witness<W>)) -> (Untimed<S, In>, Witness<W>)
+where
+    S: Stage<In = Windowed<In>>,
+{
+    (Untimed(stage, PhantomData), out)
+}
+
+impl<S: Stage<In = Windowed<In>>, In> Stage for Untimed<S, In> {
+    type In = In;
+    type Out = S::Out;
+    #[inline(always)]
+    fn process<E: FnMut(S::Out)>(&self, input: In, emit: &mut E) {
+        self.0.process(Windowed::new(input, Timestamp::MIN), emit)
+    }
+}
+
+/// An element-wise stage of values in a timestamped collection.
+#[doc(hidden)]
+pub struct InWindows<S>(S);
+
+pub fn in_windows<S: Stage, W>((stage, out): (S, Witness<W>)) -> (InWindows<S>, Witness<W>) {
+    (InWindows(stage), out)
+}
+
+impl<S: Stage> Stage for InWindows<S> {
+    type In = Windowed<S::In>;
+    type Out = Windowed<S::Out>;
+    #[inline(always)]
+    fn process<E: FnMut(Self::Out)>(&self, input: Self::In, emit: &mut E) {
+        let (timestamp, window, pane) = (input.timestamp, input.window, input.pane);
+        self.0.process(input.value, &mut |value| emit(Windowed { value, timestamp, window, pane }));
+    }
+}
+
+/// A keyed barrier of a timestamped collection: keyed by window and key.
+#[doc(hidden)]
+pub struct PerWindow<C>(C);
+
+pub fn keyed_in_windows<C: KeyedCombine>(leaf: Keyed<C>) -> Keyed<PerWindow<C>> {
+    Keyed(PerWindow(leaf.0))
+}
+
+impl<C: KeyedCombine> KeyedCombine for PerWindow<C> {
+    type In = Windowed<C::In>;
+    type Key = (IntervalWindow, C::Key);
+    type Value = C::Value;
+    type Acc = C::Acc;
+    type Out = Windowed<C::Out>;
+
+    #[inline(always)]
+    fn split(&self, input: Self::In) -> (Self::Key, C::Value) {
+        let (key, value) = self.0.split(input.value);
+        ((input.window, key), value)
+    }
+
+    #[inline(always)]
+    fn create(&self) -> C::Acc {
+        self.0.create()
+    }
+
+    #[inline(always)]
+    fn add(&self, acc: &mut C::Acc, value: C::Value) {
+        self.0.add(acc, value);
+    }
+
+    fn merge(&self, acc: &mut C::Acc, other: C::Acc) {
+        self.0.merge(acc, other);
+    }
+
+    fn extract(&self, (window, key): Self::Key, acc: C::Acc, emit: &mut impl FnMut(Self::Out)) {
+        self.0.extract(key, acc, &mut |value| emit(fired(window, value)));
+    }
+}
+
+/// A window's result: at the window's last timestamp (Beam's default timestamp
+/// combiner), its one on-time pane.
+fn fired<T>(window: IntervalWindow, value: T) -> Windowed<T> {
+    Windowed { value, timestamp: window.max_timestamp(), window, pane: PaneInfo::ONLY_ON_TIME }
+}
+
+/// A global combine of a timestamped collection: one result per window.
+#[doc(hidden)]
+pub struct GlobalPerWindow<C>(C);
+
+pub fn global_in_windows<C: GlobalCombine>(leaf: Global<C>) -> Keyed<GlobalPerWindow<C>> {
+    Keyed(GlobalPerWindow(leaf.0))
+}
+
+impl<C: GlobalCombine> KeyedCombine for GlobalPerWindow<C> {
+    type In = Windowed<C::In>;
+    type Key = IntervalWindow;
+    type Value = C::In;
+    type Acc = C::Acc;
+    type Out = Windowed<C::Out>;
+
+    #[inline(always)]
+    fn split(&self, input: Self::In) -> (IntervalWindow, C::In) {
+        (input.window, input.value)
+    }
+
+    #[inline(always)]
+    fn create(&self) -> C::Acc {
+        // One state per window and worker; which worker does not matter here.
+        self.0.create(Worker { index: 0, count: 1 })
+    }
+
+    #[inline(always)]
+    fn add(&self, acc: &mut C::Acc, value: C::In) {
+        self.0.add(acc, value);
+    }
+
+    fn merge(&self, acc: &mut C::Acc, other: C::Acc) {
+        self.0.merge(acc, other);
+    }
+
+    fn extract(&self, window: IntervalWindow, acc: C::Acc, emit: &mut impl FnMut(Self::Out)) {
+        self.0.extract(acc, &mut |value| emit(fired(window, value)));
+    }
+}
+
+/// A sink of a timestamped collection: it writes (or collects) the values.
+#[doc(hidden)]
+pub struct Values<L>(L);
+
+pub fn values_of<L: Leaf>(leaf: L) -> Values<L> {
+    Values(leaf)
+}
+
+impl<L: Leaf> Leaf for Values<L> {
+    type In = Windowed<L::In>;
+    type Local = L::Local;
+    type Out = L::Out;
+
+    fn prepare(&self, scope: &Scope) -> Result<()> {
+        self.0.prepare(scope)
+    }
+
+    fn local(&self, worker: Worker) -> L::Local {
+        self.0.local(worker)
+    }
+
+    #[inline(always)]
+    fn push(&self, local: &mut L::Local, input: Windowed<L::In>) {
+        self.0.push(local, input.value);
+    }
+
+    fn finish<M: Merge>(&self, merge: &M, locals: Vec<L::Local>) -> Result<Collection<L::Out>> {
+        self.0.finish(merge, locals)
+    }
+}
+
+/// The element type of a timestamped collection of `T`.
+pub fn timed_witness<T>(_: Witness<T>) -> Witness<Windowed<T>> {
+    Witness::new()
+}
+
+/// A `partition`'s output: the index of the output an element goes to, and the
+/// element (with its event time, in a timestamped collection).
+#[doc(hidden)]
+pub trait Route {
+    type Element;
+    fn route(self) -> (usize, Self::Element);
+}
+
+impl<T> Route for (usize, T) {
+    type Element = T;
+    #[inline(always)]
+    fn route(self) -> (usize, T) {
+        self
+    }
+}
+
+impl<T> Route for Windowed<(usize, T)> {
+    type Element = Windowed<T>;
+    #[inline(always)]
+    fn route(self) -> (usize, Windowed<T>) {
+        let index = self.value.0;
+        (index, self.map(|(_, element)| element))
+    }
+}

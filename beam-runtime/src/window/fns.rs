@@ -1,0 +1,186 @@
+//! Window functions: which windows an element at a timestamp belongs to.
+
+use std::time::Duration;
+
+use super::{IntervalWindow, Timestamp, millis_of, positive_millis};
+
+/// Assigns each timestamp the windows it belongs to: Beam's (non-merging)
+/// `WindowFn`. Implement it for windows of your own:
+///
+/// ```
+/// use beam::prelude::*;
+/// use beam::window::{IntervalWindow, Timestamp, WindowFn};
+///
+/// /// Calendar days in a time zone `offset_hours` east of UTC.
+/// struct LocalDays {
+///     offset_hours: i64,
+/// }
+///
+/// impl WindowFn for LocalDays {
+///     fn assign_windows(&self, timestamp: Timestamp, window: &mut impl FnMut(IntervalWindow)) {
+///         const DAY: i64 = 86_400_000;
+///         let shift = self.offset_hours * 3_600_000;
+///         let start = (timestamp.millis() + shift).div_euclid(DAY) * DAY - shift;
+///         window(IntervalWindow::new(Timestamp::from_millis(start), Timestamp::from_millis(start + DAY)));
+///     }
+/// }
+///
+/// const HOUR: u64 = 3_600_000;
+/// let out = pipeline! {
+///     days = from_iter([1 * HOUR, 20 * HOUR, 23 * HOUR])
+///         -> with_timestamps(|t: &u64| *t)
+///         -> window(LocalDays { offset_hours: 2 })
+///         -> count();
+///     counts = days -> collect();
+/// }
+/// .run()?;
+/// let mut counts = out.counts;
+/// counts.sort();
+/// assert_eq!(counts, [1, 2]); // 01:00 and 22:00 local on day one, 01:00 on day two
+/// # Ok::<(), beam::Error>(())
+/// ```
+pub trait WindowFn: Send + Sync + 'static {
+    /// Calls `window` once for every window an element at `timestamp` belongs to.
+    fn assign_windows(&self, timestamp: Timestamp, window: &mut impl FnMut(IntervalWindow));
+}
+
+/// Windows of one fixed size that tile time: Beam's `FixedWindows` (tumbling
+/// windows). `FixedWindows::of(Duration::from_secs(10))` puts 0..10 s in one
+/// window, 10..20 s in the next; `.with_offset(d)` shifts them by `d`.
+///
+/// ```
+/// use beam::window::{FixedWindows, IntervalWindow, Timestamp, WindowFn};
+/// use std::time::Duration;
+///
+/// let windows = FixedWindows::of(Duration::from_secs(10)).with_offset(Duration::from_secs(2));
+/// let mut got = Vec::new();
+/// windows.assign_windows(Timestamp::from(1_000u64), &mut |w| got.push(w));
+/// assert_eq!(got, [IntervalWindow::new(Timestamp::from(-8_000i64), Timestamp::from(2_000u64))]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FixedWindows {
+    size: i64,
+    offset: i64,
+}
+
+impl FixedWindows {
+    /// Windows of `size` (at least a millisecond), starting at the epoch.
+    pub fn of(size: Duration) -> FixedWindows {
+        FixedWindows { size: positive_millis("size", size), offset: 0 }
+    }
+
+    /// The same windows, starting `offset` after the epoch (modulo the size).
+    pub fn with_offset(self, offset: Duration) -> FixedWindows {
+        FixedWindows { offset: millis_of(offset).rem_euclid(self.size), ..self }
+    }
+}
+
+impl WindowFn for FixedWindows {
+    #[inline]
+    fn assign_windows(&self, timestamp: Timestamp, window: &mut impl FnMut(IntervalWindow)) {
+        let t = timestamp.millis();
+        let start = t - (t - self.offset).rem_euclid(self.size);
+        window(IntervalWindow::new(Timestamp::from_millis(start), Timestamp::from_millis(start + self.size)));
+    }
+}
+
+/// Windows of one size that start every `period`, so that they overlap when the
+/// period is shorter than the size: Beam's `SlidingWindows`. An element belongs to
+/// every window that contains it, `size / period` of them.
+///
+/// ```
+/// use beam::window::{IntervalWindow, SlidingWindows, Timestamp, WindowFn};
+/// use std::time::Duration;
+///
+/// let windows = SlidingWindows::of(Duration::from_secs(10)).every(Duration::from_secs(5));
+/// let mut starts = Vec::new();
+/// windows.assign_windows(Timestamp::from(7_000u64), &mut |w| starts.push(w.start.millis()));
+/// assert_eq!(starts, [5_000, 0]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlidingWindows {
+    size: i64,
+    period: i64,
+    offset: i64,
+}
+
+impl SlidingWindows {
+    /// Windows of `size`, one starting every `size` until [`every`](Self::every)
+    /// says how often.
+    pub fn of(size: Duration) -> SlidingWindows {
+        let size = positive_millis("size", size);
+        SlidingWindows { size, period: size, offset: 0 }
+    }
+
+    /// A window starts every `period` (at least a millisecond).
+    pub fn every(self, period: Duration) -> SlidingWindows {
+        let period = positive_millis("period", period);
+        SlidingWindows { period, offset: self.offset.rem_euclid(period), ..self }
+    }
+
+    /// The windows start `offset` after the epoch (modulo the period).
+    pub fn with_offset(self, offset: Duration) -> SlidingWindows {
+        SlidingWindows { offset: millis_of(offset).rem_euclid(self.period), ..self }
+    }
+}
+
+impl WindowFn for SlidingWindows {
+    #[inline]
+    fn assign_windows(&self, timestamp: Timestamp, window: &mut impl FnMut(IntervalWindow)) {
+        let t = timestamp.millis();
+        let last_start = t - (t - self.offset).rem_euclid(self.period);
+        let mut start = last_start;
+        // Latest window first, as Beam assigns them.
+        while start > t - self.size {
+            window(IntervalWindow::new(Timestamp::from_millis(start), Timestamp::from_millis(start + self.size)));
+            start -= self.period;
+        }
+    }
+}
+
+/// The one window of all time, which every element is in until windowed otherwise:
+/// Beam's `GlobalWindows`. `window(GlobalWindows)` puts windowed elements back in it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GlobalWindows;
+
+impl WindowFn for GlobalWindows {
+    #[inline]
+    fn assign_windows(&self, _: Timestamp, window: &mut impl FnMut(IntervalWindow)) {
+        window(IntervalWindow::GLOBAL)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn windows_of(f: &impl WindowFn, t: i64) -> Vec<(i64, i64)> {
+        let mut got = Vec::new();
+        f.assign_windows(Timestamp::from_millis(t), &mut |w| got.push((w.start.millis(), w.end.millis())));
+        got
+    }
+
+    #[test]
+    fn fixed_windows_tile_time_around_zero_and_at_edges() {
+        let f = FixedWindows::of(Duration::from_millis(10));
+        assert_eq!(windows_of(&f, 0), [(0, 10)]);
+        assert_eq!(windows_of(&f, 9), [(0, 10)]);
+        assert_eq!(windows_of(&f, 10), [(10, 20)]);
+        assert_eq!(windows_of(&f, -1), [(-10, 0)]);
+        let shifted = f.with_offset(Duration::from_millis(13));
+        assert_eq!(windows_of(&shifted, 2), [(-7, 3)]);
+        assert_eq!(windows_of(&shifted, 3), [(3, 13)]);
+    }
+
+    #[test]
+    fn sliding_windows_cover_each_timestamp_size_over_period_times() {
+        let f = SlidingWindows::of(Duration::from_millis(10)).every(Duration::from_millis(3));
+        for t in -20..20 {
+            let windows = windows_of(&f, t);
+            assert!(windows.iter().all(|&(s, e)| s <= t && t < e && e - s == 10 && s.rem_euclid(3) == 0), "{t}");
+            // Every start ≡ 0 (mod 3) in (t - 10, t] once.
+            let expected = (t - 9..=t).filter(|s| s.rem_euclid(3) == 0).count();
+            assert_eq!(windows.len(), expected, "{t}: {windows:?}");
+        }
+    }
+}

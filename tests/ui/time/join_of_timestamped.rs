@@ -1,0 +1,11 @@
+use beam::prelude::*;
+
+fn main() {
+    let _ = pipeline! {
+        orders = from_iter(vec![(1u32, 5u64)]) -> with_timestamps(|o: &(u32, u64)| o.1);
+        customers = from_iter(vec![(1u32, "ann")]);
+        joined = (orders, customers) -> join() -> collect();
+        rates = from_iter(vec![(1u32, 2u64)]);
+        scaled = orders -> map_with(as_map(rates), |o: (u32, u64), r: &SideMap<u32, u64>| o.1 * r[&o.0]) -> collect();
+    };
+}

@@ -1,0 +1,215 @@
+//! Event time on bounded input: timestamps, windows, and every grouping per window,
+//! against sequential references on seeded, out-of-order data (with elements
+//! exactly on window boundaries, one hot key, empty and single inputs).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use beam::prelude::*;
+use beam::window::{IntervalWindow, PaneInfo};
+use common::sorted;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// `(key, value, event time in ms)`.
+type Event = (u32, i64, u64);
+
+const SIZE: u64 = 1_000;
+
+fn event_datasets() -> Vec<(&'static str, Vec<Event>)> {
+    let mut rng = StdRng::seed_from_u64(11);
+    // Out of order, over 60 windows, a fifth of them exactly on a boundary.
+    let random: Vec<Event> = (0..40_000)
+        .map(|_| {
+            let t = if rng.random_bool(0.2) { rng.random_range(0..60) * SIZE } else { rng.random_range(0..60 * SIZE) };
+            (rng.random_range(0..50), rng.random_range(-100..100), t)
+        })
+        .collect();
+    let hot: Vec<Event> = (0..30_000)
+        .map(|_| {
+            let key = if rng.random_bool(0.9) { 7 } else { rng.random_range(0..5_000) };
+            (key, rng.random_range(-100..100), rng.random_range(0..5 * SIZE))
+        })
+        .collect();
+    vec![("empty", vec![]), ("single", vec![(3, 5, 1_999)]), ("random", random), ("one hot key", hot)]
+}
+
+fn window_of(t: u64) -> i64 {
+    (t / SIZE * SIZE) as i64
+}
+
+#[test]
+fn fixed_windows_sum_and_count_per_key_and_window() {
+    for (name, events) in event_datasets() {
+        let out = pipeline! {
+            timed = from_iter(events.clone())
+                -> with_timestamps(|e: &Event| e.2)
+                -> window(FixedWindows::of(Duration::from_millis(SIZE)));
+            pairs = timed -> map(|(k, v, _): Event| (k, v));
+            sums = pairs -> sum_per_key() -> reify() -> collect();
+            counts = pairs -> count_per_key() -> collect();
+        }
+        .run()
+        .unwrap();
+        let mut expect: BTreeMap<(i64, u32), i64> = BTreeMap::new();
+        for &(k, v, t) in &events {
+            *expect.entry((window_of(t), k)).or_default() += v;
+        }
+        let mut got: BTreeMap<(i64, u32), i64> = BTreeMap::new();
+        for w in &out.sums {
+            assert_eq!(w.window.end.millis() - w.window.start.millis(), SIZE as i64, "{name}");
+            assert_eq!(w.timestamp, w.window.max_timestamp(), "{name}: a result is at its window's end");
+            assert_eq!(w.pane, PaneInfo::ONLY_ON_TIME, "{name}");
+            assert!(got.insert((w.window.start.millis(), w.value.0), w.value.1).is_none(), "{name}: twice");
+        }
+        assert_eq!(got, expect, "{name}");
+        // Without `reify`, the values: one count per window and key.
+        let mut per_window_and_key: BTreeMap<(i64, u32), u64> = BTreeMap::new();
+        for &(k, _, t) in &events {
+            *per_window_and_key.entry((window_of(t), k)).or_default() += 1;
+        }
+        let expect_counts = sorted(per_window_and_key.iter().map(|(&(_, k), &n)| (k, n)).collect());
+        assert_eq!(sorted(out.counts), expect_counts, "{name}");
+    }
+}
+
+#[test]
+fn sliding_windows_count_every_window_an_element_is_in() {
+    for (name, events) in event_datasets() {
+        let out = pipeline! {
+            counts = from_iter(events.clone())
+                -> with_timestamps(|e: &Event| e.2)
+                -> window(SlidingWindows::of(Duration::from_millis(3 * SIZE)).every(Duration::from_millis(SIZE)))
+                -> map(|e: Event| e.0)
+                -> count_per_element()
+                -> reify()
+                -> collect();
+        }
+        .run()
+        .unwrap();
+        let mut expect: BTreeMap<(i64, u32), u64> = BTreeMap::new();
+        for &(k, _, t) in &events {
+            // The three windows [s, s + 3 s) with s a whole second in (t - 3 s, t].
+            for back in 0..3 {
+                *expect.entry((window_of(t) - (back * SIZE) as i64, k)).or_default() += 1;
+            }
+        }
+        let got: BTreeMap<(i64, u32), u64> =
+            out.counts.iter().map(|w| ((w.window.start.millis(), w.value.0), w.value.1)).collect();
+        assert_eq!(got.len(), out.counts.len(), "{name}: a window and key twice");
+        assert_eq!(got, expect, "{name}");
+    }
+}
+
+#[test]
+fn global_combines_give_one_result_per_window() {
+    for (name, events) in event_datasets() {
+        let out = pipeline! {
+            values = from_iter(events.clone())
+                -> with_timestamps(|e: &Event| e.2)
+                -> window(FixedWindows::of(Duration::from_millis(SIZE)))
+                -> map(|e: Event| e.1);
+            counts = values -> count() -> reify() -> collect();
+            largest = values -> top(2, |v: &i64| *v) -> reify() -> collect();
+            distinct = values -> distinct() -> reify() -> collect();
+        }
+        .run()
+        .unwrap();
+        let mut by_window: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for &(_, v, t) in &events {
+            by_window.entry(window_of(t)).or_default().push(v);
+        }
+        let counts: BTreeMap<i64, u64> = out.counts.iter().map(|w| (w.window.start.millis(), w.value)).collect();
+        let expect: BTreeMap<i64, u64> = by_window.iter().map(|(&w, vs)| (w, vs.len() as u64)).collect();
+        assert_eq!(counts, expect, "{name}: count");
+        let mut largest: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for w in &out.largest {
+            largest.entry(w.window.start.millis()).or_default().push(w.value);
+        }
+        for (window, mut values) in by_window.clone() {
+            values.sort_by(|a, b| b.cmp(a));
+            values.truncate(2);
+            assert_eq!(sorted(largest.remove(&window).unwrap()), sorted(values), "{name}: top of {window}");
+        }
+        assert!(largest.is_empty(), "{name}");
+        let mut distinct: Vec<(i64, i64)> = out.distinct.iter().map(|w| (w.window.start.millis(), w.value)).collect();
+        distinct.sort();
+        let mut expect: Vec<(i64, i64)> =
+            by_window.iter().flat_map(|(&w, vs)| vs.iter().map(move |&v| (w, v))).collect();
+        expect.sort();
+        expect.dedup();
+        assert_eq!(distinct, expect, "{name}: distinct");
+    }
+}
+
+#[test]
+fn stages_of_values_keep_each_elements_time() {
+    let events: Vec<Event> = (0..1_000u64).map(|i| ((i % 7) as u32, i as i64, i * 37 % 5_000)).collect();
+    let out = pipeline! {
+        timed = from_iter(events.clone()) -> with_timestamps(|e: &Event| e.2);
+        (small, large) = timed -> map(|e: Event| e.1) -> filter(|v: &i64| v % 2 == 0) -> partition(2, |v: &i64| usize::from(*v >= 500));
+        both = (small, large) -> flatten() -> flat_map(|v: i64| [v, -v]);
+        seen = both -> reify() -> collect();
+        values = both -> collect();
+    }
+    .run()
+    .unwrap();
+    let time_of: BTreeMap<i64, u64> = events.iter().map(|e| (e.1, e.2)).collect();
+    assert_eq!(out.seen.len(), 1_000);
+    for w in &out.seen {
+        let value = w.value;
+        assert_eq!(w.timestamp.millis() as u64, time_of[&value.abs()], "time of {value}");
+        assert_eq!(w.window, IntervalWindow::GLOBAL);
+        assert_eq!(w.pane, PaneInfo::NO_FIRING, "not grouped");
+    }
+    let expect: Vec<i64> = (0..1_000).filter(|v| v % 2 == 0).flat_map(|v| [v, -v]).collect();
+    assert_eq!(sorted(out.values), sorted(expect));
+}
+
+#[test]
+fn without_window_everything_is_in_the_global_window() {
+    let out = pipeline! {
+        sums = from_iter((0..1_000u64).map(|i| (i % 3, i)))
+            -> with_timestamps(|p: &(u64, u64)| p.1)
+            -> sum_per_key()
+            -> reify()
+            -> collect();
+    }
+    .run()
+    .unwrap();
+    let mut got: Vec<(u64, u64)> = out.sums.iter().map(|w| w.value).collect();
+    got.sort();
+    let expect: Vec<(u64, u64)> = (0..3).map(|k| (k, (0..1_000).filter(|i| i % 3 == k).sum())).collect();
+    assert_eq!(got, expect);
+    assert!(out.sums.iter().all(|w| w.window.is_global() && w.timestamp == Timestamp::END_OF_GLOBAL_WINDOW));
+}
+
+#[test]
+fn a_grouping_after_a_grouping_works_in_the_same_windows() {
+    let events: Vec<Event> = (0..5_000u64).map(|i| ((i % 11) as u32, (i % 5) as i64, i * 7 % 9_000)).collect();
+    let out = pipeline! {
+        per_key = from_iter(events.clone())
+            -> with_timestamps(|e: &Event| e.2)
+            -> window(FixedWindows::of(Duration::from_millis(SIZE)))
+            -> map(|e: Event| (e.0, e.1))
+            -> sum_per_key();
+        // How many keys of each window have an even sum.
+        even = per_key -> filter(|kv: &(u32, i64)| kv.1 % 2 == 0) -> count() -> reify() -> collect();
+    }
+    .run()
+    .unwrap();
+    let mut sums: BTreeMap<(i64, u32), i64> = BTreeMap::new();
+    for &(k, v, t) in &events {
+        *sums.entry((window_of(t), k)).or_default() += v;
+    }
+    let mut expect: BTreeMap<i64, u64> = BTreeMap::new();
+    for (&(window, _), &sum) in &sums {
+        if sum % 2 == 0 {
+            *expect.entry(window).or_default() += 1;
+        }
+    }
+    let got: BTreeMap<i64, u64> = out.even.iter().map(|w| (w.window.start.millis(), w.value)).collect();
+    assert_eq!(got, expect);
+}
