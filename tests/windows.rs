@@ -213,3 +213,78 @@ fn a_grouping_after_a_grouping_works_in_the_same_windows() {
     let got: BTreeMap<i64, u64> = out.even.iter().map(|w| (w.window.start.millis(), w.value)).collect();
     assert_eq!(got, expect);
 }
+
+/// The sessions of sorted timestamps: `[first, last + gap)` of each run whose
+/// neighbours are less than `gap` apart.
+fn sessions_of(mut times: Vec<(u64, i64)>, gap: u64) -> Vec<(i64, i64, i64, u64)> {
+    times.sort();
+    let mut out: Vec<(i64, i64, i64, u64)> = Vec::new();
+    for (t, v) in times {
+        match out.last_mut() {
+            Some(last) if (t as i64) < last.1 => {
+                last.1 = t as i64 + gap as i64;
+                last.2 += v;
+                last.3 += 1;
+            }
+            _ => out.push((t as i64, t as i64 + gap as i64, v, 1)),
+        }
+    }
+    out
+}
+
+#[test]
+fn sessions_merge_per_key_as_a_sequential_sweep_does() {
+    const GAP: u64 = 700;
+    let mut datasets = event_datasets();
+    // Exactly a gap apart: two sessions (windows that only touch do not merge, as
+    // in Beam); then one that reaches back into the second.
+    datasets.push(("edges", vec![(1, 1, 0), (1, 2, GAP), (1, 4, 2 * GAP - 1), (2, 8, GAP)]));
+    // Many such windows of one key, read by several workers: their states meet
+    // only when the workers' tables merge.
+    datasets.push(("touching windows", (0..30_000).map(|i| (1, 1, i * GAP)).collect()));
+    for (name, events) in datasets {
+        for threads in [1, 3] {
+            let out = pipeline! {
+                sessions = from_iter(events.clone())
+                    -> with_timestamps(|e: &Event| e.2)
+                    -> window(Sessions::with_gap(Duration::from_millis(GAP)))
+                    -> map(|(k, v, _): Event| (k, v))
+                    -> sum_per_key()
+                    -> reify()
+                    -> collect();
+                all = from_iter(events.clone())
+                    -> with_timestamps(|e: &Event| e.2)
+                    -> window(Sessions::with_gap(Duration::from_millis(GAP)))
+                    -> count()
+                    -> reify()
+                    -> collect();
+            }
+            .threads(threads)
+            .run()
+            .unwrap();
+            let mut by_key: BTreeMap<u32, Vec<(u64, i64)>> = BTreeMap::new();
+            for &(k, v, t) in &events {
+                by_key.entry(k).or_default().push((t, v));
+            }
+            let expect: Vec<(u32, i64, i64, i64)> = by_key
+                .into_iter()
+                .flat_map(|(k, times)| sessions_of(times, GAP).into_iter().map(move |(s, e, sum, _)| (k, s, e, sum)))
+                .collect();
+            let got = sorted(
+                out.sessions
+                    .iter()
+                    .map(|w| (w.value.0, w.window.start.millis(), w.window.end.millis(), w.value.1))
+                    .collect(),
+            );
+            assert_eq!(got, expect, "{name}, {threads} threads");
+            assert!(out.sessions.iter().all(|w| w.timestamp == w.window.max_timestamp()));
+            let all: Vec<(i64, i64, u64)> = sessions_of(events.iter().map(|e| (e.2, 0)).collect(), GAP)
+                .into_iter()
+                .map(|(s, e, _, n)| (s, e, n))
+                .collect();
+            let got_all =
+                sorted(out.all.iter().map(|w| (w.window.start.millis(), w.window.end.millis(), w.value)).collect());
+            assert_eq!(got_all, all, "{name}, {threads} threads: one session list for all elements");
+        }
+    }
+}

@@ -20,7 +20,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Ident, Type};
 
-use crate::graph::{Graph, NodeId};
+use crate::graph::{Graph, NodeId, Timing};
 use crate::ops::{Inputs, Kind, Outputs, TakesElement, Time};
 use crate::plan::{Plan, Segment, SegmentInput, is_barrier_output};
 
@@ -255,10 +255,21 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
         let (leaf, out) = (var_at("leaf", n, at), var_at("w", n, at));
         // In a timestamped collection, a grouping or combine works per window, and a
         // sink takes the values.
+        let windowing = match graph.nodes[input].timing {
+            Timing::Timed { window: Some(w) } => {
+                let window_stage = var_at("op", w, at);
+                quote_spanned!(at=> #window_stage.windowing())
+            }
+            _ => quote_spanned!(at=> &::beam::__private::GLOBAL_WINDOWING),
+        };
         let per_window = match spec.kind {
             _ if !timed => quote!(),
-            Kind::KeyedShuffle => quote_spanned!(at=> let #leaf = ::beam::__private::keyed_in_windows(#leaf);),
-            Kind::GlobalCombine => quote_spanned!(at=> let #leaf = ::beam::__private::global_in_windows(#leaf);),
+            Kind::KeyedShuffle => {
+                quote_spanned!(at=> let #leaf = ::beam::__private::keyed_in_windows(#leaf, #windowing);)
+            }
+            Kind::GlobalCombine => {
+                quote_spanned!(at=> let #leaf = ::beam::__private::global_in_windows(#leaf, #windowing);)
+            }
             _ => quote_spanned!(at=> let #leaf = ::beam::__private::values_of(#leaf);),
         };
         quote_spanned! {at=>

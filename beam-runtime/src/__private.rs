@@ -28,6 +28,7 @@ pub use crate::transform::side::{
 pub use crate::transform::timed::{
     Route, global_in_windows, in_windows, keyed_in_windows, timed_witness, untimed, values_of,
 };
+pub use crate::window::GLOBAL_WINDOWING;
 
 /// Generated code calls transforms through this module.
 pub mod ops {

@@ -63,5 +63,7 @@ pub mod prelude {
     pub use crate::metrics::Metrics;
     pub use crate::pipeline::Pipeline;
     pub use crate::transform::side::SideMap;
-    pub use crate::window::{FixedWindows, GlobalWindows, SlidingWindows, Timestamp, WindowFn, Windowed, Windowing};
+    pub use crate::window::{
+        FixedWindows, GlobalWindows, Sessions, SlidingWindows, Timestamp, WindowFn, Windowed, Windowing,
+    };
 }

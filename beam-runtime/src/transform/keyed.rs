@@ -59,7 +59,10 @@ fn keyed_combine<In, S, C>(combiner: C) -> CombinePerKey<In, S, C> {
 // combiner (see the macro's registry).
 
 /// `combine_per_key(c)`: `(k, c's output over all values of k)` for every key.
-pub fn combine_per_key<In, C>(_: Witness<In>, combiner: C) -> Keyed<impl KeyedCombine<In = In, Out = (In::Key, C::Out)>>
+pub fn combine_per_key<In, C>(
+    _: Witness<In>,
+    combiner: C,
+) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Out = (In::Key, C::Out)>>
 where
     In: KeyValue,
     In::Key: GroupKey,
@@ -69,7 +72,7 @@ where
 }
 
 /// `count_per_element()`: `(x, how many times x occurs)`.
-pub fn count_per_element<T>(_: Witness<T>) -> Keyed<impl KeyedCombine<In = T, Out = (T, u64)>>
+pub fn count_per_element<T>(_: Witness<T>) -> Keyed<impl KeyedCombine<In = T, Key = T, Out = (T, u64)>>
 where
     T: GroupKey,
 {
@@ -118,7 +121,10 @@ where
 pub struct GroupByKey<In>(PhantomData<fn(In)>);
 
 /// `group_by_key()`: `(k, Vec of k's values)`.
-pub fn group_by_key<In>(_: Witness<In>) -> Keyed<impl KeyedCombine<In = In, Out = (In::Key, Vec<In::Value>)>>
+#[allow(clippy::type_complexity)]
+pub fn group_by_key<In>(
+    _: Witness<In>,
+) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Out = (In::Key, Vec<In::Value>)>>
 where
     In: KeyValue,
     In::Key: GroupKey,
@@ -165,18 +171,19 @@ where
 
 /// `distinct()`: every distinct element once: a count per element that keeps the
 /// elements.
-pub fn distinct<T: GroupKey>(_: Witness<T>) -> Keyed<impl KeyedCombine<In = T, Out = T>> {
+pub fn distinct<T: GroupKey>(_: Witness<T>) -> Keyed<impl KeyedCombine<In = T, Key = T, Out = T>> {
     let counted = keyed_combine::<T, Elements, Count>(Count);
     Keyed(Reshape { inner: counted, reshape: |(element, _count): (T, u64)| Some(element) })
 }
 
 /// `top_per_key(n, key)`: for every key, its `n` values with the largest `key(&v)`,
 /// largest first.
+#[allow(clippy::type_complexity)]
 pub fn top_per_key<In, R, F>(
     w: Witness<In>,
     n: usize,
     key: F,
-) -> Keyed<impl KeyedCombine<In = In, Out = (In::Key, Vec<In::Value>)>>
+) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Out = (In::Key, Vec<In::Value>)>>
 where
     In: KeyValue,
     In::Key: GroupKey,

@@ -22,7 +22,7 @@ use crate::barrier::{Global, GlobalCombine, Keyed, KeyedCombine, Leaf, Merge};
 use crate::collection::Collection;
 use crate::context::{Scope, Worker};
 use crate::error::Result;
-use crate::window::{IntervalWindow, IntoWindowing, PaneInfo, Timestamp, WindowFn, Windowed, Windowing};
+use crate::window::{AssignWindows, IntervalWindow, IntoWindowing, PaneInfo, Timestamp, Windowed, Windowing};
 
 /// `with_timestamps(f)`: each element's event time is `f(&x)`.
 #[doc(hidden)]
@@ -86,7 +86,7 @@ impl<W, In> WindowInto<W, In> {
     }
 }
 
-impl<W: WindowFn, In: Clone> Stage for WindowInto<W, In> {
+impl<W: AssignWindows, In: Clone> Stage for WindowInto<W, In> {
     type In = Windowed<In>;
     type Out = Windowed<In>;
     #[inline(always)]
@@ -96,7 +96,7 @@ impl<W: WindowFn, In: Clone> Stage for WindowInto<W, In> {
         // Each window is emitted when the next is known, so that the last one gets
         // the value itself rather than a copy.
         let mut pending: Option<IntervalWindow> = None;
-        self.windowing.window_fn.assign_windows(timestamp, &mut |window| {
+        self.windowing.window_fn.assign(timestamp, &mut |window| {
             if let Some(previous) = pending.replace(window) {
                 emit(into(previous).with_value(input.value.clone()));
             }
@@ -165,13 +165,27 @@ impl<S: Stage> Stage for InWindows<S> {
     }
 }
 
-/// A keyed barrier of a timestamped collection: keyed by window and key.
-#[doc(hidden)]
-pub struct PerWindow<C>(C);
-
-pub fn keyed_in_windows<C: KeyedCombine>(leaf: Keyed<C>) -> Keyed<PerWindow<C>> {
-    Keyed(PerWindow(leaf.0))
+/// A keyed barrier of a timestamped collection, per window as `windowing` says.
+pub fn keyed_in_windows<C, W>(leaf: Keyed<C>, _: &Windowing<W>) -> Keyed<W::Keyed<C>>
+where
+    C: KeyedCombine<Key: Clone>,
+    W: AssignWindows,
+{
+    Keyed(W::keyed(leaf.0))
 }
+
+/// A global combine of a timestamped collection: one result per window, as a keyed
+/// barrier whose only key is `()`.
+pub fn global_in_windows<C: GlobalCombine, W: AssignWindows>(
+    leaf: Global<C>,
+    _: &Windowing<W>,
+) -> Keyed<W::Keyed<Unkeyed<C>>> {
+    Keyed(W::keyed(Unkeyed(leaf.0)))
+}
+
+/// A keyed barrier per window and key, for windows that never merge.
+#[doc(hidden)]
+pub struct PerWindow<C>(pub(crate) C);
 
 impl<C: KeyedCombine> KeyedCombine for PerWindow<C> {
     type In = Windowed<C::In>;
@@ -211,24 +225,98 @@ fn fired<T>(window: IntervalWindow, value: T) -> Windowed<T> {
     Windowed { value, timestamp: window.max_timestamp(), window, pane: PaneInfo::ONLY_ON_TIME }
 }
 
-/// A global combine of a timestamped collection: one result per window.
+/// A keyed barrier for windows that merge (sessions): per key, its windows in
+/// order of start, none overlapping another, each with its accumulator. A new
+/// window that overlaps some merges with them, and so do their accumulators.
 #[doc(hidden)]
-pub struct GlobalPerWindow<C>(C);
+pub struct PerSession<C>(pub(crate) C);
 
-pub fn global_in_windows<C: GlobalCombine>(leaf: Global<C>) -> Keyed<GlobalPerWindow<C>> {
-    Keyed(GlobalPerWindow(leaf.0))
+/// A key's sessions: disjoint windows in order, with their accumulators.
+type SessionList<A> = Vec<(IntervalWindow, A)>;
+
+fn overlap(a: &IntervalWindow, b: &IntervalWindow) -> bool {
+    a.start < b.end && b.start < a.end
 }
 
-impl<C: GlobalCombine> KeyedCombine for GlobalPerWindow<C> {
+fn span(a: IntervalWindow, b: IntervalWindow) -> IntervalWindow {
+    IntervalWindow::new(a.start.min(b.start), a.end.max(b.end))
+}
+
+// A key with several sessions is handed to each: keys of merging windows are `Clone`.
+impl<C: KeyedCombine<Key: Clone>> KeyedCombine for PerSession<C> {
     type In = Windowed<C::In>;
-    type Key = IntervalWindow;
-    type Value = C::In;
-    type Acc = C::Acc;
+    type Key = C::Key;
+    type Value = (IntervalWindow, C::Value);
+    type Acc = SessionList<C::Acc>;
     type Out = Windowed<C::Out>;
 
     #[inline(always)]
-    fn split(&self, input: Self::In) -> (IntervalWindow, C::In) {
-        (input.window, input.value)
+    fn split(&self, input: Self::In) -> (C::Key, Self::Value) {
+        let (key, value) = self.0.split(input.value);
+        (key, (input.window, value))
+    }
+
+    fn create(&self) -> Self::Acc {
+        Vec::new()
+    }
+
+    fn add(&self, sessions: &mut Self::Acc, (window, value): Self::Value) {
+        // The sessions are disjoint and in order, so their ends are in order too:
+        // the ones `window` overlaps are a run, `first..last`.
+        let first = sessions.partition_point(|(w, _)| w.end <= window.start);
+        let last = first + sessions[first..].iter().take_while(|(w, _)| overlap(w, &window)).count();
+        if first == last {
+            let mut acc = self.0.create();
+            self.0.add(&mut acc, value);
+            sessions.insert(first, (window, acc));
+            return;
+        }
+        let mut merged = sessions.drain(first + 1..last).collect::<Vec<_>>().into_iter();
+        let (session, acc) = &mut sessions[first];
+        *session = span(*session, window);
+        for (other, other_acc) in merged.by_ref() {
+            *session = span(*session, other);
+            self.0.merge(acc, other_acc);
+        }
+        self.0.add(acc, value);
+    }
+
+    fn merge(&self, sessions: &mut Self::Acc, other: Self::Acc) {
+        let mut all = std::mem::take(sessions);
+        all.extend(other);
+        all.sort_by_key(|(w, _)| w.start);
+        for (window, acc) in all {
+            match sessions.last_mut() {
+                Some((last, last_acc)) if overlap(last, &window) => {
+                    *last = span(*last, window);
+                    self.0.merge(last_acc, acc);
+                }
+                _ => sessions.push((window, acc)),
+            }
+        }
+    }
+
+    fn extract(&self, key: C::Key, sessions: Self::Acc, emit: &mut impl FnMut(Self::Out)) {
+        for (window, acc) in sessions {
+            self.0.extract(key.clone(), acc, &mut |value| emit(fired(window, value)));
+        }
+    }
+}
+
+/// A global combine as a keyed barrier with the one key `()`, to run per window.
+#[doc(hidden)]
+pub struct Unkeyed<C>(C);
+
+impl<C: GlobalCombine> KeyedCombine for Unkeyed<C> {
+    type In = C::In;
+    type Key = ();
+    type Value = C::In;
+    type Acc = C::Acc;
+    type Out = C::Out;
+
+    #[inline(always)]
+    fn split(&self, input: C::In) -> ((), C::In) {
+        ((), input)
     }
 
     #[inline(always)]
@@ -246,8 +334,8 @@ impl<C: GlobalCombine> KeyedCombine for GlobalPerWindow<C> {
         self.0.merge(acc, other);
     }
 
-    fn extract(&self, window: IntervalWindow, acc: C::Acc, emit: &mut impl FnMut(Self::Out)) {
-        self.0.extract(acc, &mut |value| emit(fired(window, value)));
+    fn extract(&self, (): (), acc: C::Acc, emit: &mut impl FnMut(C::Out)) {
+        self.0.extract(acc, emit);
     }
 }
 

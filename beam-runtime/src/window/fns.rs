@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use super::{IntervalWindow, Timestamp, millis_of, positive_millis};
+use super::{IntervalWindow, Timestamp, Windowed, millis_of, positive_millis};
+use crate::barrier::KeyedCombine;
+use crate::transform::timed::{PerSession, PerWindow};
 
 /// Assigns each timestamp the windows it belongs to: Beam's (non-merging)
 /// `WindowFn`. Implement it for windows of your own:
@@ -42,6 +44,85 @@ use super::{IntervalWindow, Timestamp, millis_of, positive_millis};
 pub trait WindowFn: Send + Sync + 'static {
     /// Calls `window` once for every window an element at `timestamp` belongs to.
     fn assign_windows(&self, timestamp: Timestamp, window: &mut impl FnMut(IntervalWindow));
+}
+
+/// What `window(..)` needs of a window function: the windows of a timestamp, and
+/// how a grouping keeps its state per window: a table entry per window and key
+/// (every [`WindowFn`]), or, for [`Sessions`], per key a list of windows that merge
+/// as they come to overlap.
+#[doc(hidden)]
+pub trait AssignWindows: Send + Sync + 'static {
+    fn assign(&self, timestamp: Timestamp, window: &mut impl FnMut(IntervalWindow));
+
+    /// A keyed barrier `C` per window. (Keys are `Clone`: a key of merging windows
+    /// may have several results.)
+    type Keyed<C: KeyedCombine<Key: Clone>>: KeyedCombine<In = Windowed<C::In>, Out = Windowed<C::Out>>;
+    fn keyed<C: KeyedCombine<Key: Clone>>(combine: C) -> Self::Keyed<C>;
+}
+
+impl<W: WindowFn> AssignWindows for W {
+    #[inline(always)]
+    fn assign(&self, timestamp: Timestamp, window: &mut impl FnMut(IntervalWindow)) {
+        self.assign_windows(timestamp, window)
+    }
+
+    type Keyed<C: KeyedCombine<Key: Clone>> = PerWindow<C>;
+    fn keyed<C: KeyedCombine<Key: Clone>>(combine: C) -> PerWindow<C> {
+        PerWindow(combine)
+    }
+}
+
+/// Windows that follow bursts of activity: Beam's `Sessions`. Each element opens
+/// a window `[t, t + gap)`; a grouping merges the windows of one key that overlap,
+/// and their accumulators with the combiner's `merge_accumulators`, so that a
+/// session ends after `gap` without an element of its key.
+///
+/// ```
+/// use beam::prelude::*;
+/// use std::time::Duration;
+///
+/// // (user, click time in seconds)
+/// let clicks = vec![("ann", 0u64), ("ann", 4), ("ann", 30), ("bob", 2), ("ann", 8)];
+/// let out = pipeline! {
+///     sessions = from_iter(clicks)
+///         -> with_timestamps(|c: &(&str, u64)| c.1 * 1000)
+///         -> window(Sessions::with_gap(Duration::from_secs(10)))
+///         -> map(|(user, _): (&str, u64)| (user, 1u64))
+///         -> sum_per_key()
+///         -> reify()
+///         -> collect();
+/// }
+/// .run()?;
+/// let mut got: Vec<(&str, i64, i64, u64)> = out.sessions.iter()
+///     .map(|w| (w.value.0, w.window.start.millis() / 1000, w.window.end.millis() / 1000, w.value.1))
+///     .collect();
+/// got.sort();
+/// assert_eq!(got, [("ann", 0, 18, 3), ("ann", 30, 40, 1), ("bob", 2, 12, 1)]);
+/// # Ok::<(), beam::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sessions {
+    gap: i64,
+}
+
+impl Sessions {
+    /// Sessions that end after `gap` (at least a millisecond) without an element.
+    pub fn with_gap(gap: Duration) -> Sessions {
+        Sessions { gap: positive_millis("gap", gap) }
+    }
+}
+
+impl AssignWindows for Sessions {
+    #[inline(always)]
+    fn assign(&self, timestamp: Timestamp, window: &mut impl FnMut(IntervalWindow)) {
+        let start = timestamp.millis();
+        window(IntervalWindow::new(timestamp, Timestamp::from_millis(start.saturating_add(self.gap))))
+    }
+
+    type Keyed<C: KeyedCombine<Key: Clone>> = PerSession<C>;
+    fn keyed<C: KeyedCombine<Key: Clone>>(combine: C) -> PerSession<C> {
+        PerSession(combine)
+    }
 }
 
 /// Windows of one fixed size that tile time: Beam's `FixedWindows` (tumbling

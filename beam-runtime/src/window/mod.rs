@@ -38,7 +38,7 @@ mod timestamp;
 
 use std::time::Duration;
 
-pub use fns::{FixedWindows, GlobalWindows, SlidingWindows, WindowFn};
+pub use fns::{AssignWindows, FixedWindows, GlobalWindows, Sessions, SlidingWindows, WindowFn};
 pub use timestamp::Timestamp;
 pub(crate) use timestamp::millis_of;
 
@@ -180,7 +180,11 @@ pub struct Windowing<W> {
     pub(crate) window_fn: W,
 }
 
-impl<W: WindowFn> Windowing<W> {
+/// How collections that were never put into windows are windowed.
+#[doc(hidden)]
+pub const GLOBAL_WINDOWING: Windowing<GlobalWindows> = Windowing { window_fn: GlobalWindows };
+
+impl<W: AssignWindows> Windowing<W> {
     /// `window_fn` with the default trigger: one pane per window, when the
     /// watermark passes its end.
     pub fn new(window_fn: W) -> Windowing<W> {
@@ -194,8 +198,15 @@ impl<W: WindowFn> Windowing<W> {
 
 /// What `window(..)` accepts: a window function, or a [`Windowing`] built from one.
 pub trait IntoWindowing {
-    type Fn: WindowFn;
+    type Fn: AssignWindows;
     fn into_windowing(self) -> Windowing<Self::Fn>;
+}
+
+impl IntoWindowing for Sessions {
+    type Fn = Sessions;
+    fn into_windowing(self) -> Windowing<Sessions> {
+        Windowing::new(self)
+    }
 }
 
 impl<W: WindowFn> IntoWindowing for W {
@@ -205,7 +216,7 @@ impl<W: WindowFn> IntoWindowing for W {
     }
 }
 
-impl<W: WindowFn> IntoWindowing for Windowing<W> {
+impl<W: AssignWindows> IntoWindowing for Windowing<W> {
     type Fn = W;
     fn into_windowing(self) -> Windowing<W> {
         self
