@@ -159,6 +159,15 @@ pub static OPS: &[OpSpec] = &[
         Outputs::WithBadRecords,
     ),
     making(op("read_csv", Source, &["input"], "one `T: Deserialize` per record of CSV files"), Outputs::WithBadRecords),
+    timing(
+        op(
+            "test_stream",
+            Source,
+            &["script"],
+            "the timestamped elements of a `TestStream` script, bundle by bundle (unbounded: runs tick by tick)",
+        ),
+        Time::Stamps,
+    ),
     // Element-wise.
     with_closure(op("map", ElementWise, &["f"], "`f(x)` for every element"), 0, ByValue),
     with_closure(op("flat_map", ElementWise, &["f"], "every item of the `IntoIterator` `f(x)`"), 0, ByValue),

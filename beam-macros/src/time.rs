@@ -53,6 +53,8 @@ fn timing_from(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
     let main: Vec<(NodeId, Timing)> = inputs.iter().filter(|i| !i.1).map(|&(n, _, t)| (n, t)).collect();
     let first = main.first().map_or(Timing::Untimed, |&(_, t)| t);
     match spec.kind {
+        // A source of timestamped elements (`test_stream`).
+        Kind::Source if spec.time == Time::Stamps => return Timing::Timed { window: None },
         Kind::Source | Kind::DeadLetters | Kind::Sink => return Timing::Untimed,
         _ => {}
     }

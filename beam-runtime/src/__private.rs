@@ -37,7 +37,7 @@ pub mod ops {
     pub use crate::io::text::read_text;
     pub use crate::io::text::write_text;
     pub use crate::sink::{collect, for_each, materialize};
-    pub use crate::source::{CollectionSource, from_iter, from_slice};
+    pub use crate::source::{CollectionSource, from_iter, from_slice, test_stream};
     pub use crate::transform::cogroup::{co_group_by_key, co_group_by_key_witness, outer_join, outer_join_witness};
     pub use crate::transform::elementwise::{
         filter, filter_map, flat_map, inspect, key_by, keys, kv_swap, map, map_values, partition, values,

@@ -21,6 +21,8 @@ use crate::collection::Collection;
 use crate::context::{Scope, Worker};
 use crate::error::Result;
 use crate::shuffle::KeyedTables;
+use crate::transform::timed::{SessionBarrier, SessionList, WindowAcc, WindowedBarrier};
+use crate::window::{Accumulate, IntervalWindow, Windowed};
 
 /// The end of a fused loop, as the loop and the runner see it.
 #[doc(hidden)]
@@ -57,6 +59,21 @@ pub trait Merge {
     fn global<C: GlobalCombine>(&self, combine: &C, workers: Vec<C::Acc>) -> Result<Collection<C::Out>>;
     /// Finishes each worker's state where it is.
     fn each_worker<E: EachWorker>(&self, each: &E, workers: Vec<E::Local>) -> Result<Collection<E::Out>>;
+    /// Merges the per-window states of a grouping per window and fires its panes:
+    /// at the end of a bounded input, every window once, on time; in a windowed
+    /// runner, as the windowing's trigger says.
+    #[allow(clippy::type_complexity)]
+    fn windowed<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+        &self,
+        barrier: &WindowedBarrier<C, M>,
+        workers: Vec<KeyedTables<(IntervalWindow, C::Key), WindowAcc<C::Acc>>>,
+    ) -> Result<Collection<Windowed<C::Out>>>;
+    /// Merges the per-key sessions of a grouping per session and fires them.
+    fn sessions<C: KeyedCombine<Key: Clone>>(
+        &self,
+        barrier: &SessionBarrier<C>,
+        workers: Vec<KeyedTables<C::Key, SessionList<C::Acc>>>,
+    ) -> Result<Collection<Windowed<C::Out>>>;
 }
 
 /// A keyed barrier: Beam's `CombineFn` per key, plus how an element splits into key

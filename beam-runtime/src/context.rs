@@ -16,6 +16,7 @@ use crate::io::publish::Publication;
 use crate::metrics::{InRun, Metrics, RunId, StageMetrics, UserMetric};
 use crate::plan::{Plan, StageInfo, StageKind};
 use crate::progress::Progress;
+use crate::runner::Schedule;
 use crate::runner::{AnySegment, Runner};
 use crate::source::Source;
 
@@ -38,6 +39,9 @@ pub struct Context {
     started: Instant,
     /// Where the run's sinks write: two sinks must not write to one place.
     outputs: Mutex<Vec<std::path::PathBuf>>,
+    /// The steps of an unbounded source's input, registered when it is prepared:
+    /// the run then goes tick by tick.
+    schedule: Mutex<Option<Schedule>>,
 }
 
 /// The worker a piece of per-worker state belongs to.
@@ -144,6 +148,7 @@ impl Context {
                 elements_in: 0,
                 elements_out: 0,
                 bad_records: 0,
+                dropped_late: 0,
                 bytes_read: 0,
                 bytes_written: 0,
                 wall_time: Duration::ZERO,
@@ -160,6 +165,7 @@ impl Context {
             progress: Progress::for_terminal(),
             started: Instant::now(),
             outputs: Mutex::new(Vec::new()),
+            schedule: Mutex::new(None),
         }
     }
 
@@ -248,6 +254,27 @@ impl Context {
 
     pub(crate) fn progress(&self) -> Option<&Progress> {
         self.progress.as_ref()
+    }
+
+    /// Registers the steps of an unbounded source: the run goes tick by tick.
+    pub(crate) fn register_schedule(&self, schedule: Schedule) -> Result<()> {
+        let mut slot = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_some() {
+            let message = "a pipeline can read one unbounded source (`test_stream`) so far";
+            return Err(Error::new(ErrorKind::InvalidInput, message));
+        }
+        *slot = Some(schedule);
+        Ok(())
+    }
+
+    /// The steps of the run's unbounded source, if it has one.
+    pub(crate) fn take_schedule(&self) -> Option<Schedule> {
+        self.schedule.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Counts elements a grouping dropped as too late.
+    pub(crate) fn add_dropped_late(&self, stage: usize, elements: u64) {
+        self.update(stage, |m| m.dropped_late += elements);
     }
 
     /// Records how many elements a stage produced, counted when its result was made.

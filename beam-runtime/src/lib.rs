@@ -62,8 +62,10 @@ pub mod prelude {
     pub use crate::io::text::TextInput;
     pub use crate::metrics::Metrics;
     pub use crate::pipeline::Pipeline;
+    pub use crate::source::{TestStream, timestamped};
     pub use crate::transform::side::SideMap;
     pub use crate::window::{
-        FixedWindows, GlobalWindows, Sessions, SlidingWindows, Timestamp, WindowFn, Windowed, Windowing,
+        AfterAll, AfterCount, AfterEach, AfterFirst, AfterProcessingTime, AfterWatermark, FixedWindows, GlobalWindows,
+        IntoWindowing, Never, Repeatedly, Sessions, SlidingWindows, Timestamp, Trigger, WindowFn, Windowed, Windowing,
     };
 }

@@ -19,6 +19,8 @@
 //! # Ok::<(), beam::Error>(())
 //! ```
 
+pub use crate::source::{TestStream, timestamped};
+
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;

@@ -54,6 +54,15 @@ impl<T> Held<T> {
         *self.value.lock().unwrap_or_else(|e| e.into_inner()) = Some(collection);
     }
 
+    /// Adds `collection` to what is held (nothing, if its readers took it).
+    pub(crate) fn append(&self, collection: Collection<T>) {
+        let mut value = self.value.lock().unwrap_or_else(|e| e.into_inner());
+        *value = Some(match value.take() {
+            Some(held) => Collection::concat(vec![held, collection]),
+            None => collection,
+        });
+    }
+
     /// The collection, moved out: for its last reader.
     pub(crate) fn take(&self) -> Result<Collection<T>> {
         let taken = self.value.lock().unwrap_or_else(|e| e.into_inner()).take();

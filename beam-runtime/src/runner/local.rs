@@ -21,6 +21,8 @@ use crate::runner::segment::{Destination, FinishLeaf, Input, Leaves, Sides};
 use crate::runner::{AnySegment, CHUNK, Runner, Segment, SegmentTask};
 use crate::shuffle::{KeyedTables, PARTITIONS, merge_partition};
 use crate::source::Source;
+use crate::transform::timed::{SessionBarrier, SessionList, WindowAcc, WindowedBarrier};
+use crate::window::{Accumulate, IntervalWindow, Windowed};
 
 /// Runs a pipeline in this process, on rayon's global pool or on a pool of its own.
 #[doc(hidden)]
@@ -63,10 +65,15 @@ impl Runner for LocalRunner {
         for segment in segments {
             segment.perform(SegmentTask::Prepare(ctx))?;
         }
-        // Plan order runs each segment after the segments whose results it reads.
-        let reads = LocalReads::new(ctx.plan());
-        for segment in segments {
-            segment.perform(SegmentTask::RunLocally(ctx, &reads))?;
+        if let Some(schedule) = ctx.take_schedule() {
+            // An unbounded input: every segment once per tick.
+            crate::runner::windowed::run_in_ticks(ctx, segments, schedule)?;
+        } else {
+            // Plan order runs each segment after the segments whose results it reads.
+            let reads = LocalReads::new(ctx.plan());
+            for segment in segments {
+                segment.perform(SegmentTask::RunLocally(ctx, &reads))?;
+            }
         }
         // Counts user code left on a pool thread outside any task of this run (in
         // rayon jobs it started itself) are this run's too.
@@ -77,13 +84,18 @@ impl Runner for LocalRunner {
 }
 
 /// Runs one segment: fills its side inputs, opens its input, runs its loop on every
-/// thread and finishes its barriers.
-pub(crate) fn run_segment<S: Segment>(ctx: &Context, reads: &LocalReads, segment: &S) -> Result<()> {
+/// thread and finishes its barriers with `finish`.
+pub(crate) fn run_segment<S: Segment>(
+    ctx: &Context,
+    reads: &LocalReads,
+    segment: &S,
+    finish: &impl FinishLeaf,
+) -> Result<()> {
     let info = &ctx.plan().segments[segment.index()];
     segment.sides().fill(ctx, reads)?;
     let source = open(ctx, info, segment.input(), reads)?;
     let states = run_loop(ctx, info, segment, &source)?;
-    segment.leaves().finish(&FinishInProcess { ctx }, S::into_leaf_states(states))?;
+    segment.leaves().finish(finish, S::into_leaf_states(states))?;
     segment.input().after_loop(ctx)
 }
 
@@ -181,8 +193,8 @@ fn run_loop<S: Segment>(
 }
 
 /// Finishes each barrier in this process, as a task of its stage.
-struct FinishInProcess<'c> {
-    ctx: &'c Context,
+pub(crate) struct FinishInProcess<'c> {
+    pub ctx: &'c Context,
 }
 
 impl FinishLeaf for FinishInProcess<'_> {
@@ -205,8 +217,8 @@ impl FinishLeaf for FinishInProcess<'_> {
 }
 
 /// Merges the workers' states of one barrier in this process.
-struct InProcess<'s, 'c> {
-    scope: &'s Scope<'c>,
+pub(crate) struct InProcess<'s, 'c> {
+    pub scope: &'s Scope<'c>,
 }
 
 impl Merge for InProcess<'_, '_> {
@@ -252,6 +264,23 @@ impl Merge for InProcess<'_, '_> {
         let parts = workers.into_iter().map(|local| each.finish(local, self.scope)).collect::<Result<Vec<_>>>()?;
         Ok(Collection::from_parts(parts))
     }
+
+    /// A bounded input has been read whole: every window fires once, on time.
+    fn windowed<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+        &self,
+        barrier: &WindowedBarrier<C, M>,
+        workers: Vec<KeyedTables<(IntervalWindow, C::Key), WindowAcc<C::Acc>>>,
+    ) -> Result<Collection<Windowed<C::Out>>> {
+        self.keyed(&barrier.per_window, workers)
+    }
+
+    fn sessions<C: KeyedCombine<Key: Clone>>(
+        &self,
+        barrier: &SessionBarrier<C>,
+        workers: Vec<KeyedTables<C::Key, SessionList<C::Acc>>>,
+    ) -> Result<Collection<Windowed<C::Out>>> {
+        self.keyed(&barrier.per_session, workers)
+    }
 }
 
 /// How many segments are still to read each held collection: the last one takes
@@ -262,7 +291,7 @@ pub struct LocalReads {
 }
 
 impl LocalReads {
-    fn new(plan: &Plan) -> Self {
+    pub(crate) fn new(plan: &Plan) -> Self {
         let mut left = vec![0; plan.stages.len()];
         for segment in plan.segments {
             for &stage in segment.reads {

@@ -20,6 +20,7 @@
 mod held;
 mod local;
 mod segment;
+mod windowed;
 
 pub use held::{Discard, Held, ReadHeld};
 pub use local::{LocalReads, LocalRunner};
@@ -27,6 +28,8 @@ pub use segment::{
     Destination, FinishLeaf, FlattenInput, GroupInput, HeldInput, Input, LeafTo, Leaves, SegmentDef, SideFill, Sides,
     SourceInput, SourceWithBadRecords, segment,
 };
+pub(crate) use windowed::{NO_BUNDLE, Schedule, Step};
+pub use windowed::{Panes, Tick};
 
 use crate::context::{Context, StageCell, Worker};
 use crate::error::Result;
@@ -68,6 +71,10 @@ pub enum SegmentTask<'a> {
     Prepare(&'a Context),
     /// Run the segment's loop in this process, and merge its barriers.
     RunLocally(&'a Context, &'a LocalReads),
+    /// Run the segment's loop on one tick of an unbounded input (see
+    /// [`windowed`](self::windowed)): groupings per window keep their panes
+    /// between ticks and fire them as their triggers say.
+    RunTick(&'a Context, &'a LocalReads, &'a Tick),
 }
 
 /// A segment of any type: the generated code hands the runner its segments as a
@@ -84,7 +91,12 @@ impl<S: Segment> AnySegment for S {
                 self.input().prepare(ctx)?;
                 self.leaves().prepare(ctx)
             }
-            SegmentTask::RunLocally(ctx, reads) => local::run_segment(ctx, reads, self),
+            SegmentTask::RunLocally(ctx, reads) => {
+                local::run_segment(ctx, reads, self, &local::FinishInProcess { ctx })
+            }
+            SegmentTask::RunTick(ctx, reads, tick) => {
+                local::run_segment(ctx, reads, self, &windowed::FinishTick { ctx, tick })
+            }
         }
     }
 }

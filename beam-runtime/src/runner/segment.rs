@@ -234,16 +234,24 @@ where
 #[doc(hidden)]
 pub trait Destination<T>: Sync {
     fn put(&self, collection: Collection<T>);
+    /// Adds to what is there (a tick's result to the earlier ticks').
+    fn append(&self, collection: Collection<T>);
 }
 
 impl<T: Send> Destination<T> for Held<T> {
     fn put(&self, collection: Collection<T>) {
         Held::put(self, collection);
     }
+
+    fn append(&self, collection: Collection<T>) {
+        Held::append(self, collection);
+    }
 }
 
 impl<T> Destination<T> for Discard {
     fn put(&self, _: Collection<T>) {}
+
+    fn append(&self, _: Collection<T>) {}
 }
 
 /// A barrier of stage `stage` and where its result goes.

@@ -4,10 +4,12 @@
 mod collection;
 mod from_iter;
 mod from_slice;
+mod test_stream;
 
 pub use collection::CollectionSource;
 pub use from_iter::from_iter;
 pub use from_slice::from_slice;
+pub use test_stream::{TestStream, test_stream, timestamped};
 
 use crate::context::Context;
 use crate::error::Result;

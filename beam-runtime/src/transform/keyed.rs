@@ -1,6 +1,10 @@
 //! Keyed transforms: pre-combined (or scattered) by key inside the fused loop, then
 //! shuffled by key hash. See [`crate::shuffle`].
 
+// The return types spell out the key and state types, which a grouping per
+// window needs to see.
+#![allow(clippy::type_complexity)]
+
 use std::marker::PhantomData;
 
 use std::hash::Hash;
@@ -62,7 +66,7 @@ fn keyed_combine<In, S, C>(combiner: C) -> CombinePerKey<In, S, C> {
 pub fn combine_per_key<In, C>(
     _: Witness<In>,
     combiner: C,
-) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Out = (In::Key, C::Out)>>
+) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Acc = C::Acc, Out = (In::Key, C::Out)>>
 where
     In: KeyValue,
     In::Key: GroupKey,
@@ -72,7 +76,7 @@ where
 }
 
 /// `count_per_element()`: `(x, how many times x occurs)`.
-pub fn count_per_element<T>(_: Witness<T>) -> Keyed<impl KeyedCombine<In = T, Key = T, Out = (T, u64)>>
+pub fn count_per_element<T>(_: Witness<T>) -> Keyed<impl KeyedCombine<In = T, Key = T, Acc = u64, Out = (T, u64)>>
 where
     T: GroupKey,
 {
@@ -121,10 +125,9 @@ where
 pub struct GroupByKey<In>(PhantomData<fn(In)>);
 
 /// `group_by_key()`: `(k, Vec of k's values)`.
-#[allow(clippy::type_complexity)]
 pub fn group_by_key<In>(
     _: Witness<In>,
-) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Out = (In::Key, Vec<In::Value>)>>
+) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Acc = Vec<In::Value>, Out = (In::Key, Vec<In::Value>)>>
 where
     In: KeyValue,
     In::Key: GroupKey,
@@ -171,19 +174,25 @@ where
 
 /// `distinct()`: every distinct element once: a count per element that keeps the
 /// elements.
-pub fn distinct<T: GroupKey>(_: Witness<T>) -> Keyed<impl KeyedCombine<In = T, Key = T, Out = T>> {
+pub fn distinct<T: GroupKey>(_: Witness<T>) -> Keyed<impl KeyedCombine<In = T, Key = T, Acc = u64, Out = T>> {
     let counted = keyed_combine::<T, Elements, Count>(Count);
     Keyed(Reshape { inner: counted, reshape: |(element, _count): (T, u64)| Some(element) })
 }
 
 /// `top_per_key(n, key)`: for every key, its `n` values with the largest `key(&v)`,
 /// largest first.
-#[allow(clippy::type_complexity)]
 pub fn top_per_key<In, R, F>(
     w: Witness<In>,
     n: usize,
     key: F,
-) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Out = (In::Key, Vec<In::Value>)>>
+) -> Keyed<
+    impl KeyedCombine<
+        In = In,
+        Key = In::Key,
+        Acc = <crate::combine::Top<F> as CombineFn<In::Value>>::Acc,
+        Out = (In::Key, Vec<In::Value>),
+    >,
+>
 where
     In: KeyValue,
     In::Key: GroupKey,

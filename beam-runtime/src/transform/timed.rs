@@ -18,11 +18,19 @@
 use std::marker::PhantomData;
 
 use crate::__private::{Stage, Witness};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use crate::barrier::{Global, GlobalCombine, Keyed, KeyedCombine, Leaf, Merge};
 use crate::collection::Collection;
 use crate::context::{Scope, Worker};
 use crate::error::Result;
-use crate::window::{AssignWindows, IntervalWindow, IntoWindowing, PaneInfo, Timestamp, Windowed, Windowing};
+use crate::runner::Panes;
+use crate::shuffle::KeyedTables;
+use crate::window::{
+    Accumulate, AssignWindows, IntervalWindow, IntoWindowing, PaneInfo, Strategy, Timestamp, TimestampCombiner,
+    Windowed, Windowing,
+};
 
 /// `with_timestamps(f)`: each element's event time is `f(&x)`.
 #[doc(hidden)]
@@ -66,12 +74,12 @@ impl<In, R: EventTime, F: Fn(&In) -> R + Sync> Stage for WithTimestamps<F, In> {
 /// `window(w)`: each element into the windows `w` assigns to its timestamp, one
 /// output per window (a copy of the value for all but the last).
 #[doc(hidden)]
-pub struct WindowInto<W, In> {
-    windowing: Windowing<W>,
+pub struct WindowInto<W, M, In> {
+    windowing: Windowing<W, M>,
     _in: PhantomData<fn(In)>,
 }
 
-pub fn window<In, I>(_: Witness<In>, windowing: I) -> (WindowInto<I::Fn, In>, Witness<In>)
+pub fn window<In, I>(_: Witness<In>, windowing: I) -> (WindowInto<I::Fn, I::Mode, In>, Witness<In>)
 where
     I: IntoWindowing,
     In: Clone,
@@ -79,14 +87,14 @@ where
     (WindowInto { windowing: windowing.into_windowing(), _in: PhantomData }, Witness::new())
 }
 
-impl<W, In> WindowInto<W, In> {
+impl<W, M, In> WindowInto<W, M, In> {
     /// How the collection this stage makes is windowed.
-    pub fn windowing(&self) -> &Windowing<W> {
+    pub fn windowing(&self) -> &Windowing<W, M> {
         &self.windowing
     }
 }
 
-impl<W: AssignWindows, In: Clone> Stage for WindowInto<W, In> {
+impl<W: AssignWindows, M, In: Clone> Stage for WindowInto<W, M, In> {
     type In = Windowed<In>;
     type Out = Windowed<In>;
     #[inline(always)]
@@ -166,73 +174,219 @@ impl<S: Stage> Stage for InWindows<S> {
 }
 
 /// A keyed barrier of a timestamped collection, per window as `windowing` says.
-pub fn keyed_in_windows<C, W>(leaf: Keyed<C>, _: &Windowing<W>) -> Keyed<W::Keyed<C>>
+pub fn keyed_in_windows<C, W, M>(leaf: Keyed<C>, windowing: &Windowing<W, M>) -> W::Leaf<C, M>
 where
     C: KeyedCombine<Key: Clone>,
     W: AssignWindows,
+    M: Accumulate<C::Acc>,
 {
-    Keyed(W::keyed(leaf.0))
+    W::leaf(leaf.0, windowing.strategy())
 }
 
 /// A global combine of a timestamped collection: one result per window, as a keyed
 /// barrier whose only key is `()`.
-pub fn global_in_windows<C: GlobalCombine, W: AssignWindows>(
-    leaf: Global<C>,
-    _: &Windowing<W>,
-) -> Keyed<W::Keyed<Unkeyed<C>>> {
-    Keyed(W::keyed(Unkeyed(leaf.0)))
+pub fn global_in_windows<C, W, M>(leaf: Global<C>, windowing: &Windowing<W, M>) -> W::Leaf<Unkeyed<C>, M>
+where
+    C: GlobalCombine,
+    W: AssignWindows,
+    M: Accumulate<C::Acc>,
+{
+    W::leaf(Unkeyed(leaf.0), windowing.strategy())
 }
 
-/// A keyed barrier per window and key, for windows that never merge.
+/// What a window and key's pane has received: the combiner's accumulator, how many
+/// elements, and the earliest and latest timestamps among those that may hold the
+/// pane's timestamp (not behind the watermark when they arrived).
 #[doc(hidden)]
-pub struct PerWindow<C>(pub(crate) C);
+#[derive(Clone, Debug)]
+pub struct WindowAcc<A> {
+    pub(crate) acc: A,
+    pub(crate) count: u64,
+    pub(crate) earliest: Timestamp,
+    pub(crate) latest: Timestamp,
+}
+
+impl<A> WindowAcc<A> {
+    pub(crate) fn new(acc: A) -> Self {
+        WindowAcc { acc, count: 0, earliest: Timestamp::MAX, latest: Timestamp::MIN }
+    }
+
+    #[inline(always)]
+    fn saw(&mut self, timestamp: Timestamp, hold_floor: i64) {
+        self.count += 1;
+        if timestamp.millis() >= hold_floor {
+            self.earliest = self.earliest.min(timestamp);
+            self.latest = self.latest.max(timestamp);
+        }
+    }
+
+    pub(crate) fn absorb(&mut self, other: &WindowAcc<A>) {
+        self.count += other.count;
+        self.earliest = self.earliest.min(other.earliest);
+        self.latest = self.latest.max(other.latest);
+    }
+
+    /// Whether an element that may hold the pane's timestamp arrived.
+    pub(crate) fn holds(&self) -> bool {
+        self.earliest <= self.latest
+    }
+}
+
+/// The timestamp of a pane of `window` whose elements' times were `acc`'s: the
+/// window's last timestamp, unless an element that may hold it says otherwise.
+pub(crate) fn pane_timestamp<A>(combiner: TimestampCombiner, window: IntervalWindow, acc: &WindowAcc<A>) -> Timestamp {
+    match combiner {
+        TimestampCombiner::Earliest if acc.holds() => acc.earliest,
+        TimestampCombiner::Latest if acc.holds() => acc.latest,
+        _ => window.max_timestamp(),
+    }
+}
+
+/// A keyed barrier `C` per window and key, for windows that never merge: its table
+/// is keyed by `(window, key)`, so combiner lifting pre-combines per window.
+#[doc(hidden)]
+pub struct PerWindow<C> {
+    pub(crate) combine: C,
+    timestamp_combiner: TimestampCombiner,
+    /// Elements earlier than this (the input watermark of a windowed runner's tick)
+    /// cannot hold a pane's timestamp back.
+    pub(crate) hold_floor: AtomicI64,
+}
 
 impl<C: KeyedCombine> KeyedCombine for PerWindow<C> {
     type In = Windowed<C::In>;
     type Key = (IntervalWindow, C::Key);
-    type Value = C::Value;
-    type Acc = C::Acc;
+    type Value = (Timestamp, C::Value);
+    type Acc = WindowAcc<C::Acc>;
     type Out = Windowed<C::Out>;
 
     #[inline(always)]
-    fn split(&self, input: Self::In) -> (Self::Key, C::Value) {
-        let (key, value) = self.0.split(input.value);
-        ((input.window, key), value)
+    fn split(&self, input: Self::In) -> (Self::Key, Self::Value) {
+        let (key, value) = self.combine.split(input.value);
+        ((input.window, key), (input.timestamp, value))
     }
 
     #[inline(always)]
-    fn create(&self) -> C::Acc {
-        self.0.create()
+    fn create(&self) -> Self::Acc {
+        WindowAcc::new(self.combine.create())
     }
 
     #[inline(always)]
-    fn add(&self, acc: &mut C::Acc, value: C::Value) {
-        self.0.add(acc, value);
+    fn add(&self, acc: &mut Self::Acc, (timestamp, value): Self::Value) {
+        acc.saw(timestamp, self.hold_floor.load(Ordering::Relaxed));
+        self.combine.add(&mut acc.acc, value);
     }
 
-    fn merge(&self, acc: &mut C::Acc, other: C::Acc) {
-        self.0.merge(acc, other);
+    fn merge(&self, acc: &mut Self::Acc, other: Self::Acc) {
+        acc.absorb(&other);
+        self.combine.merge(&mut acc.acc, other.acc);
     }
 
-    fn extract(&self, (window, key): Self::Key, acc: C::Acc, emit: &mut impl FnMut(Self::Out)) {
-        self.0.extract(key, acc, &mut |value| emit(fired(window, value)));
+    /// The window's one pane, on time, with all its data: what a bounded input
+    /// gives once it has been read.
+    fn extract(&self, (window, key): Self::Key, acc: Self::Acc, emit: &mut impl FnMut(Self::Out)) {
+        let timestamp = pane_timestamp(self.timestamp_combiner, window, &acc);
+        let pane = PaneInfo::ONLY_ON_TIME;
+        self.combine.extract(key, acc.acc, &mut |value| emit(Windowed { value, timestamp, window, pane }));
     }
 }
 
-/// A window's result: at the window's last timestamp (Beam's default timestamp
-/// combiner), its one on-time pane.
-fn fired<T>(window: IntervalWindow, value: T) -> Windowed<T> {
-    Windowed { value, timestamp: window.max_timestamp(), window, pane: PaneInfo::ONLY_ON_TIME }
+/// The barrier of a grouping per window, for windows that never merge. Its
+/// workers' tables are merged by [`Merge::windowed`]: all at once, each window on
+/// time, by the local runner at the end of a bounded input; tick by tick, as the
+/// trigger says, by the windowed runner, which keeps every live window's panes
+/// here between ticks.
+#[doc(hidden)]
+pub struct WindowedBarrier<C: KeyedCombine, M> {
+    pub(crate) per_window: PerWindow<C>,
+    pub(crate) strategy: Strategy,
+    pub(crate) panes: Mutex<Panes<C::Key, C::Acc>>,
+    _mode: PhantomData<fn() -> M>,
+}
+
+impl<C: KeyedCombine<Key: Clone>, A: Accumulate<C::Acc>> Leaf for WindowedBarrier<C, A> {
+    type In = Windowed<C::In>;
+    type Local = KeyedTables<(IntervalWindow, C::Key), WindowAcc<C::Acc>>;
+    type Out = Windowed<C::Out>;
+
+    fn local(&self, _: Worker) -> Self::Local {
+        KeyedTables::new()
+    }
+
+    #[inline(always)]
+    fn push(&self, local: &mut Self::Local, input: Self::In) {
+        let (key, value) = self.per_window.split(input);
+        let acc = local.entry(key, || self.per_window.create());
+        self.per_window.add(acc, value);
+    }
+
+    fn finish<M: Merge>(&self, merge: &M, locals: Vec<Self::Local>) -> Result<Collection<Self::Out>> {
+        merge.windowed(self, locals)
+    }
+}
+
+impl<C: KeyedCombine, M> WindowedBarrier<C, M> {
+    pub(crate) fn new(combine: C, strategy: &Strategy) -> Self {
+        let per_window = PerWindow {
+            combine,
+            timestamp_combiner: strategy.timestamp_combiner,
+            hold_floor: AtomicI64::new(i64::MIN),
+        };
+        WindowedBarrier {
+            per_window,
+            strategy: strategy.clone(),
+            panes: Mutex::new(Panes::default()),
+            _mode: PhantomData,
+        }
+    }
+}
+
+/// The barrier of a grouping per session (windows that merge): per key, a list of
+/// its sessions.
+#[doc(hidden)]
+pub struct SessionBarrier<C> {
+    pub(crate) per_session: PerSession<C>,
+}
+
+impl<C: KeyedCombine<Key: Clone>> Leaf for SessionBarrier<C> {
+    type In = Windowed<C::In>;
+    type Local = KeyedTables<C::Key, SessionList<C::Acc>>;
+    type Out = Windowed<C::Out>;
+
+    fn local(&self, _: Worker) -> Self::Local {
+        KeyedTables::new()
+    }
+
+    #[inline(always)]
+    fn push(&self, local: &mut Self::Local, input: Self::In) {
+        let (key, value) = self.per_session.split(input);
+        let acc = local.entry(key, Vec::new);
+        self.per_session.add(acc, value);
+    }
+
+    fn finish<M: Merge>(&self, merge: &M, locals: Vec<Self::Local>) -> Result<Collection<Self::Out>> {
+        merge.sessions(self, locals)
+    }
+}
+
+impl<C> SessionBarrier<C> {
+    pub(crate) fn new(combine: C, strategy: &Strategy) -> Self {
+        SessionBarrier { per_session: PerSession { combine, timestamp_combiner: strategy.timestamp_combiner } }
+    }
 }
 
 /// A keyed barrier for windows that merge (sessions): per key, its windows in
 /// order of start, none overlapping another, each with its accumulator. A new
 /// window that overlaps some merges with them, and so do their accumulators.
 #[doc(hidden)]
-pub struct PerSession<C>(pub(crate) C);
+pub struct PerSession<C> {
+    pub(crate) combine: C,
+    timestamp_combiner: TimestampCombiner,
+}
 
-/// A key's sessions: disjoint windows in order, with their accumulators.
-type SessionList<A> = Vec<(IntervalWindow, A)>;
+/// A key's sessions: disjoint windows in order, with what they received.
+#[doc(hidden)]
+pub type SessionList<A> = Vec<(IntervalWindow, WindowAcc<A>)>;
 
 fn overlap(a: &IntervalWindow, b: &IntervalWindow) -> bool {
     a.start < b.end && b.start < a.end
@@ -246,39 +400,42 @@ fn span(a: IntervalWindow, b: IntervalWindow) -> IntervalWindow {
 impl<C: KeyedCombine<Key: Clone>> KeyedCombine for PerSession<C> {
     type In = Windowed<C::In>;
     type Key = C::Key;
-    type Value = (IntervalWindow, C::Value);
+    type Value = (IntervalWindow, Timestamp, C::Value);
     type Acc = SessionList<C::Acc>;
     type Out = Windowed<C::Out>;
 
     #[inline(always)]
     fn split(&self, input: Self::In) -> (C::Key, Self::Value) {
-        let (key, value) = self.0.split(input.value);
-        (key, (input.window, value))
+        let (key, value) = self.combine.split(input.value);
+        (key, (input.window, input.timestamp, value))
     }
 
     fn create(&self) -> Self::Acc {
         Vec::new()
     }
 
-    fn add(&self, sessions: &mut Self::Acc, (window, value): Self::Value) {
+    fn add(&self, sessions: &mut Self::Acc, (window, timestamp, value): Self::Value) {
         // The sessions are disjoint and in order, so their ends are in order too:
         // the ones `window` overlaps are a run, `first..last`.
         let first = sessions.partition_point(|(w, _)| w.end <= window.start);
         let last = first + sessions[first..].iter().take_while(|(w, _)| overlap(w, &window)).count();
         if first == last {
-            let mut acc = self.0.create();
-            self.0.add(&mut acc, value);
+            let mut acc = WindowAcc::new(self.combine.create());
+            acc.saw(timestamp, i64::MIN);
+            self.combine.add(&mut acc.acc, value);
             sessions.insert(first, (window, acc));
             return;
         }
-        let mut merged = sessions.drain(first + 1..last).collect::<Vec<_>>().into_iter();
+        let merged: Vec<_> = sessions.drain(first + 1..last).collect();
         let (session, acc) = &mut sessions[first];
         *session = span(*session, window);
-        for (other, other_acc) in merged.by_ref() {
+        for (other, other_acc) in merged {
             *session = span(*session, other);
-            self.0.merge(acc, other_acc);
+            acc.absorb(&other_acc);
+            self.combine.merge(&mut acc.acc, other_acc.acc);
         }
-        self.0.add(acc, value);
+        acc.saw(timestamp, i64::MIN);
+        self.combine.add(&mut acc.acc, value);
     }
 
     fn merge(&self, sessions: &mut Self::Acc, other: Self::Acc) {
@@ -289,7 +446,8 @@ impl<C: KeyedCombine<Key: Clone>> KeyedCombine for PerSession<C> {
             match sessions.last_mut() {
                 Some((last, last_acc)) if overlap(last, &window) => {
                     *last = span(*last, window);
-                    self.0.merge(last_acc, acc);
+                    last_acc.absorb(&acc);
+                    self.combine.merge(&mut last_acc.acc, acc.acc);
                 }
                 _ => sessions.push((window, acc)),
             }
@@ -298,7 +456,9 @@ impl<C: KeyedCombine<Key: Clone>> KeyedCombine for PerSession<C> {
 
     fn extract(&self, key: C::Key, sessions: Self::Acc, emit: &mut impl FnMut(Self::Out)) {
         for (window, acc) in sessions {
-            self.0.extract(key.clone(), acc, &mut |value| emit(fired(window, value)));
+            let timestamp = pane_timestamp(self.timestamp_combiner, window, &acc);
+            let pane = PaneInfo::ONLY_ON_TIME;
+            self.combine.extract(key.clone(), acc.acc, &mut |value| emit(Windowed { value, timestamp, window, pane }));
         }
     }
 }

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use super::{Accumulate, Strategy};
 use super::{IntervalWindow, Timestamp, Windowed, millis_of, positive_millis};
-use crate::barrier::KeyedCombine;
-use crate::transform::timed::{PerSession, PerWindow};
+use crate::barrier::{KeyedCombine, Leaf};
+use crate::transform::timed::{SessionBarrier, WindowedBarrier};
 
 /// Assigns each timestamp the windows it belongs to: Beam's (non-merging)
 /// `WindowFn`. Implement it for windows of your own:
@@ -47,17 +48,17 @@ pub trait WindowFn: Send + Sync + 'static {
 }
 
 /// What `window(..)` needs of a window function: the windows of a timestamp, and
-/// how a grouping keeps its state per window: a table entry per window and key
-/// (every [`WindowFn`]), or, for [`Sessions`], per key a list of windows that merge
-/// as they come to overlap.
+/// the barrier of a grouping per window: a table entry per window and key (every
+/// [`WindowFn`]), or, for [`Sessions`], per key a list of windows that merge as they
+/// come to overlap.
 #[doc(hidden)]
 pub trait AssignWindows: Send + Sync + 'static {
     fn assign(&self, timestamp: Timestamp, window: &mut impl FnMut(IntervalWindow));
 
-    /// A keyed barrier `C` per window. (Keys are `Clone`: a key of merging windows
-    /// may have several results.)
-    type Keyed<C: KeyedCombine<Key: Clone>>: KeyedCombine<In = Windowed<C::In>, Out = Windowed<C::Out>>;
-    fn keyed<C: KeyedCombine<Key: Clone>>(combine: C) -> Self::Keyed<C>;
+    /// The barrier of a keyed barrier `C` per window. (Keys are `Clone`: a key may
+    /// have results in several windows.)
+    type Leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>: Leaf<In = Windowed<C::In>, Out = Windowed<C::Out>>;
+    fn leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(combine: C, strategy: &Strategy) -> Self::Leaf<C, M>;
 }
 
 impl<W: WindowFn> AssignWindows for W {
@@ -66,9 +67,12 @@ impl<W: WindowFn> AssignWindows for W {
         self.assign_windows(timestamp, window)
     }
 
-    type Keyed<C: KeyedCombine<Key: Clone>> = PerWindow<C>;
-    fn keyed<C: KeyedCombine<Key: Clone>>(combine: C) -> PerWindow<C> {
-        PerWindow(combine)
+    type Leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>> = WindowedBarrier<C, M>;
+    fn leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+        combine: C,
+        strategy: &Strategy,
+    ) -> WindowedBarrier<C, M> {
+        WindowedBarrier::new(combine, strategy)
     }
 }
 
@@ -119,9 +123,9 @@ impl AssignWindows for Sessions {
         window(IntervalWindow::new(timestamp, Timestamp::from_millis(start.saturating_add(self.gap))))
     }
 
-    type Keyed<C: KeyedCombine<Key: Clone>> = PerSession<C>;
-    fn keyed<C: KeyedCombine<Key: Clone>>(combine: C) -> PerSession<C> {
-        PerSession(combine)
+    type Leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>> = SessionBarrier<C>;
+    fn leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(combine: C, strategy: &Strategy) -> SessionBarrier<C> {
+        SessionBarrier::new(combine, strategy)
     }
 }
 

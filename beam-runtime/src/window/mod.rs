@@ -35,12 +35,18 @@
 
 mod fns;
 mod timestamp;
+mod trigger;
 
+use std::marker::PhantomData;
 use std::time::Duration;
 
 pub use fns::{AssignWindows, FixedWindows, GlobalWindows, Sessions, SlidingWindows, WindowFn};
 pub use timestamp::Timestamp;
 pub(crate) use timestamp::millis_of;
+pub use trigger::{
+    AfterAll, AfterCount, AfterEach, AfterFirst, AfterProcessingTime, AfterWatermark, Never, Repeatedly, Trigger,
+};
+pub(crate) use trigger::{TriggerState, When};
 
 /// A window of event time, `[start, end)`. Every built-in window is one; the global
 /// window spans all of time.
@@ -172,38 +178,172 @@ impl<T> Windowed<T> {
     }
 }
 
-/// How a collection is windowed: the window function, and (to come) when its
-/// panes fire. Beam's `WindowingStrategy`. `window(..)` takes a window function
-/// or a `Windowing`.
+/// How a collection is windowed: the window function, when its panes fire, how
+/// late data may be, and what each pane holds. Beam's `WindowingStrategy`, built
+/// the way Beam's `Window.into(..)` is:
+///
+/// ```
+/// use beam::prelude::*;
+/// use beam::window::{AfterCount, AfterWatermark};
+/// use std::time::Duration;
+///
+/// let windowing = FixedWindows::of(Duration::from_secs(10))
+///     .triggering(AfterWatermark::past_end_of_window().with_early_firings(AfterCount::new(1000)))
+///     .with_allowed_lateness(Duration::from_secs(5))
+///     .accumulating_fired_panes();
+/// # let _ = windowing;
+/// ```
+///
+/// `window(..)` takes a window function or a `Windowing`.
 #[derive(Clone, Debug)]
-pub struct Windowing<W> {
+pub struct Windowing<W, M = Discarding> {
     pub(crate) window_fn: W,
+    pub(crate) strategy: Strategy,
+    _mode: PhantomData<fn() -> M>,
+}
+
+/// What a grouping needs to know of its input's windowing, besides the windows.
+#[doc(hidden)]
+#[derive(Clone, Debug)]
+pub struct Strategy {
+    pub(crate) trigger: Trigger,
+    /// Milliseconds after the end of a window during which its late data is kept.
+    pub(crate) allowed_lateness: i64,
+    pub(crate) timestamp_combiner: TimestampCombiner,
+}
+
+impl Default for Strategy {
+    fn default() -> Self {
+        Strategy {
+            trigger: Trigger::default(),
+            allowed_lateness: 0,
+            timestamp_combiner: TimestampCombiner::EndOfWindow,
+        }
+    }
+}
+
+/// Each pane holds only the data since the previous pane: Beam's default.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Discarding;
+
+/// Each pane holds everything its window has received so far.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Accumulating;
+
+/// What a pane takes of its window's state when it fires: the state itself,
+/// leaving a fresh one ([`Discarding`]), or a copy ([`Accumulating`], which so
+/// needs the state to be `Clone`).
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "accumulating panes repeat what earlier panes held, so the state of this grouping, `{A}`, must be `Clone`",
+    label = "`{A}` is not `Clone`",
+    note = "derive `Clone` for the values (or the combiner's accumulator), or use discarding panes"
+)]
+pub trait Accumulate<A>: Send + Sync + 'static {
+    fn take(state: &mut A, fresh: impl FnOnce() -> A) -> A;
+}
+
+impl<A> Accumulate<A> for Discarding {
+    fn take(state: &mut A, fresh: impl FnOnce() -> A) -> A {
+        std::mem::replace(state, fresh())
+    }
+}
+
+impl<A: Clone> Accumulate<A> for Accumulating {
+    fn take(state: &mut A, _: impl FnOnce() -> A) -> A {
+        state.clone()
+    }
+}
+
+/// The timestamp of a pane: the window's last timestamp (Beam's default), or the
+/// earliest or latest timestamp of its elements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimestampCombiner {
+    EndOfWindow,
+    Earliest,
+    Latest,
 }
 
 /// How collections that were never put into windows are windowed.
 #[doc(hidden)]
-pub const GLOBAL_WINDOWING: Windowing<GlobalWindows> = Windowing { window_fn: GlobalWindows };
+pub const GLOBAL_WINDOWING: Windowing<GlobalWindows> = Windowing {
+    window_fn: GlobalWindows,
+    strategy: Strategy {
+        trigger: Trigger(trigger::Node::Default),
+        allowed_lateness: 0,
+        timestamp_combiner: TimestampCombiner::EndOfWindow,
+    },
+    _mode: PhantomData,
+};
 
 impl<W: AssignWindows> Windowing<W> {
     /// `window_fn` with the default trigger: one pane per window, when the
     /// watermark passes its end.
     pub fn new(window_fn: W) -> Windowing<W> {
-        Windowing { window_fn }
+        Windowing { window_fn, strategy: Strategy::default(), _mode: PhantomData }
+    }
+}
+
+impl<W: AssignWindows, M> Windowing<W, M> {
+    fn with_mode<N>(self) -> Windowing<W, N> {
+        Windowing { window_fn: self.window_fn, strategy: self.strategy, _mode: PhantomData }
     }
 
     pub fn window_fn(&self) -> &W {
         &self.window_fn
     }
+
+    #[doc(hidden)]
+    pub fn strategy(&self) -> &Strategy {
+        &self.strategy
+    }
 }
 
-/// What `window(..)` accepts: a window function, or a [`Windowing`] built from one.
-pub trait IntoWindowing {
+/// What `window(..)` accepts: a window function, or a [`Windowing`] built from one,
+/// with the builder methods of Beam's `Window.into(..)`.
+pub trait IntoWindowing: Sized {
     type Fn: AssignWindows;
-    fn into_windowing(self) -> Windowing<Self::Fn>;
+    /// [`Discarding`] or [`Accumulating`].
+    type Mode;
+    fn into_windowing(self) -> Windowing<Self::Fn, Self::Mode>;
+
+    /// When panes fire (Beam's default: when the watermark passes the end of the
+    /// window, then for every late element).
+    fn triggering(self, trigger: impl Into<Trigger>) -> Windowing<Self::Fn, Self::Mode> {
+        let mut windowing = self.into_windowing();
+        windowing.strategy.trigger = trigger.into();
+        windowing
+    }
+
+    /// How long after the end of a window its late data is still kept (default:
+    /// none). Later data is dropped, and counted.
+    fn with_allowed_lateness(self, lateness: Duration) -> Windowing<Self::Fn, Self::Mode> {
+        let mut windowing = self.into_windowing();
+        windowing.strategy.allowed_lateness = millis_of(lateness);
+        windowing
+    }
+
+    /// Each pane holds everything the window has received so far.
+    fn accumulating_fired_panes(self) -> Windowing<Self::Fn, Accumulating> {
+        self.into_windowing().with_mode()
+    }
+
+    /// Each pane holds only what arrived since the previous one (the default).
+    fn discarding_fired_panes(self) -> Windowing<Self::Fn, Discarding> {
+        self.into_windowing().with_mode()
+    }
+
+    /// The timestamp of each pane.
+    fn with_timestamp_combiner(self, combiner: TimestampCombiner) -> Windowing<Self::Fn, Self::Mode> {
+        let mut windowing = self.into_windowing();
+        windowing.strategy.timestamp_combiner = combiner;
+        windowing
+    }
 }
 
 impl IntoWindowing for Sessions {
     type Fn = Sessions;
+    type Mode = Discarding;
     fn into_windowing(self) -> Windowing<Sessions> {
         Windowing::new(self)
     }
@@ -211,14 +351,16 @@ impl IntoWindowing for Sessions {
 
 impl<W: WindowFn> IntoWindowing for W {
     type Fn = W;
+    type Mode = Discarding;
     fn into_windowing(self) -> Windowing<W> {
         Windowing::new(self)
     }
 }
 
-impl<W: AssignWindows> IntoWindowing for Windowing<W> {
+impl<W: AssignWindows, M> IntoWindowing for Windowing<W, M> {
     type Fn = W;
-    fn into_windowing(self) -> Windowing<W> {
+    type Mode = M;
+    fn into_windowing(self) -> Windowing<W, M> {
         self
     }
 }

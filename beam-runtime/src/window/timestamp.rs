@@ -58,6 +58,13 @@ impl From<i64> for Timestamp {
     }
 }
 
+/// So that an integer literal (`timestamped(x, 1)`) is milliseconds.
+impl From<i32> for Timestamp {
+    fn from(millis: i32) -> Self {
+        Timestamp::from_millis(i64::from(millis))
+    }
+}
+
 impl From<u64> for Timestamp {
     fn from(millis: u64) -> Self {
         Timestamp::from_millis(i64::try_from(millis).unwrap_or(i64::MAX))

@@ -1,0 +1,421 @@
+//! The windowed runner: event time on input that arrives over time. A pipeline
+//! whose source is unbounded (a [`TestStream`](crate::window::TestStream); later,
+//! endless sources) runs in ticks. Each tick is one step of the input: a bundle
+//! of elements, an advance of the watermark, or an advance of processing time.
+//! Every segment runs once per tick, in plan order, on the local runner's workers:
+//!
+//! 1. the source segment runs the tick's bundle through its fused stages into the
+//!    groupings' per-worker tables, pre-combined per window and key;
+//! 2. each grouping per window ([`WindowedBarrier`]) merges those tables into the
+//!    panes it keeps between ticks (here, [`Panes`]), drops what is too late,
+//!    asks each touched pane's trigger whether to fire, then advances its
+//!    watermark: panes whose window it passes fire on time, and windows it passes
+//!    by more than the allowed lateness are closed and freed;
+//! 3. the fired panes are the grouping's result for this tick, and the segments
+//!    that read it run on them in the same tick.
+//!
+//! Elements are processed before the watermark advances, so a pane fired by an
+//! upstream grouping reaches a downstream one before that one's watermark passes
+//! it: one watermark, the source's, serves every stage.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use hashbrown::HashMap;
+
+use crate::barrier::Leaf;
+use crate::barrier::{EachWorker, GlobalCombine, KeyedCombine, Merge};
+use crate::collection::Collection;
+use crate::context::Context;
+use crate::error::{Error, ErrorKind, Result};
+use crate::plan::SegmentInput;
+use crate::runner::local::{InProcess, LocalReads};
+use crate::runner::segment::{Destination, FinishLeaf};
+use crate::runner::{AnySegment, SegmentTask};
+use crate::shuffle::{KeyHasher, KeyedTables, PARTITIONS, merge_partition};
+use crate::transform::timed::{SessionBarrier, SessionList, WindowAcc, WindowedBarrier, pane_timestamp};
+use crate::window::{
+    Accumulate, IntervalWindow, PaneInfo, Timestamp, TimestampCombiner, Timing, TriggerState, When, Windowed,
+};
+
+/// One step of an unbounded input's script.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Step {
+    /// The source hands out its bundle with this index.
+    Elements(usize),
+    /// The watermark advances to this time.
+    Watermark(Timestamp),
+    /// Processing time advances by this many milliseconds.
+    ProcessingTime(i64),
+}
+
+/// The steps of a run's unbounded source, and which bundle it hands out now.
+pub(crate) struct Schedule {
+    pub steps: Vec<Step>,
+    /// The bundle of the current tick, or `NO_BUNDLE`.
+    pub bundle: Arc<AtomicUsize>,
+}
+
+pub(crate) const NO_BUNDLE: usize = usize::MAX;
+
+/// Where the run is in time during one tick.
+#[derive(Clone, Copy, Debug)]
+struct Now {
+    /// The watermark while the tick's elements are processed.
+    watermark: Timestamp,
+    /// The watermark once they have been: panes whose window it passes fire.
+    next_watermark: Timestamp,
+    processing_time: Timestamp,
+}
+
+/// Runs the pipeline tick by tick, following `schedule`; `segments` are prepared.
+pub(crate) fn run_in_ticks(ctx: &Context, segments: &[&dyn AnySegment], schedule: Schedule) -> Result<()> {
+    for info in ctx.plan().segments {
+        if let SegmentInput::Source(n) = info.input
+            && ctx.stage(n).op != "test_stream"
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "a pipeline with an unbounded source (`test_stream`) cannot also read a bounded one yet",
+            )
+            .in_stage(ctx.stage(n)));
+        }
+    }
+    let mut now =
+        Now { watermark: Timestamp::MIN, next_watermark: Timestamp::MIN, processing_time: Timestamp::from_millis(0) };
+    // The end of the input: the watermark reaches the end of time.
+    let steps = schedule.steps.iter().copied().chain([Step::Watermark(Timestamp::MAX)]);
+    for step in steps {
+        schedule.bundle.store(NO_BUNDLE, Ordering::Relaxed);
+        match step {
+            Step::Elements(bundle) => schedule.bundle.store(bundle, Ordering::Relaxed),
+            Step::Watermark(to) => now.next_watermark = now.watermark.max(to),
+            Step::ProcessingTime(by) => {
+                now.processing_time = Timestamp::from_millis(now.processing_time.millis().saturating_add(by));
+            }
+        }
+        let reads = LocalReads::new(ctx.plan());
+        let tick = Tick { now };
+        for segment in segments {
+            segment.perform(SegmentTask::RunTick(ctx, &reads, &tick))?;
+        }
+        now.watermark = now.next_watermark;
+    }
+    Ok(())
+}
+
+/// One tick, as the segments' barriers see it.
+#[doc(hidden)]
+pub struct Tick {
+    now: Now,
+}
+
+/// Finishes each barrier of a segment on one tick, as a task of its stage. Results
+/// add up over ticks: a `collect()` output gathers every tick's.
+pub(crate) struct FinishTick<'c, 't> {
+    pub ctx: &'c Context,
+    pub tick: &'t Tick,
+}
+
+impl FinishLeaf for FinishTick<'_, '_> {
+    fn finish<L: Leaf, D: Destination<L::Out>>(
+        &self,
+        stage: usize,
+        leaf: &L,
+        to: &D,
+        locals: Vec<L::Local>,
+    ) -> Result<()> {
+        let out = self.ctx.task(stage, |scope| {
+            let merge = TickMerge { in_process: InProcess { scope }, tick: self.tick, stage };
+            leaf.finish(&merge, locals)
+        })?;
+        if self.ctx.stage(stage).kind.is_barrier() {
+            self.ctx.add_output(stage, out.len() as u64);
+        }
+        to.append(out);
+        Ok(())
+    }
+}
+
+/// Merges the workers' states of one barrier in a tick: groupings per window keep
+/// their panes between ticks; every other barrier is as in a bounded run.
+pub(crate) struct TickMerge<'s, 'c> {
+    pub in_process: InProcess<'s, 'c>,
+    pub tick: &'s Tick,
+    pub stage: usize,
+}
+
+impl Merge for TickMerge<'_, '_> {
+    fn keyed<C: KeyedCombine>(
+        &self,
+        combine: &C,
+        workers: Vec<KeyedTables<C::Key, C::Acc>>,
+    ) -> Result<Collection<C::Out>> {
+        self.in_process.keyed(combine, workers)
+    }
+
+    fn global<C: GlobalCombine>(&self, combine: &C, workers: Vec<C::Acc>) -> Result<Collection<C::Out>> {
+        self.in_process.global(combine, workers)
+    }
+
+    fn each_worker<E: EachWorker>(&self, each: &E, workers: Vec<E::Local>) -> Result<Collection<E::Out>> {
+        self.in_process.each_worker(each, workers)
+    }
+
+    fn windowed<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+        &self,
+        barrier: &WindowedBarrier<C, M>,
+        workers: Vec<KeyedTables<(IntervalWindow, C::Key), WindowAcc<C::Acc>>>,
+    ) -> Result<Collection<Windowed<C::Out>>> {
+        let scope = self.in_process.scope;
+        // This tick's data, per window and key, merged across workers.
+        let mut by_partition: Vec<Vec<_>> = (0..PARTITIONS).map(|_| Vec::new()).collect();
+        for worker in workers {
+            for (p, table) in worker.into_partitions().into_iter().enumerate() {
+                if !table.is_empty() {
+                    by_partition[p].push(table);
+                }
+            }
+        }
+        let combine = &barrier.per_window;
+        let arrived = scope.par_map(by_partition, |tables| {
+            merge_partition(tables, |acc, other| combine.merge(acc, other)).into_iter().collect::<Vec<_>>()
+        });
+        let mut panes = barrier.panes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut fire = Firing { barrier, now: self.tick.now, out: Vec::new(), dropped: 0 };
+        fire.arrive(&mut panes, arrived.into_iter().flatten());
+        fire.advance_watermark(&mut panes);
+        fire.processing_time(&mut panes);
+        // The next tick's elements behind its watermark cannot hold a pane back.
+        let floor = self.tick.now.next_watermark.millis();
+        combine.hold_floor.store(floor, std::sync::atomic::Ordering::Relaxed);
+        if fire.dropped > 0 {
+            scope.context().add_dropped_late(self.stage, fire.dropped);
+        }
+        Ok(Collection::from_parts(vec![fire.out]))
+    }
+
+    fn sessions<C: KeyedCombine<Key: Clone>>(
+        &self,
+        _: &SessionBarrier<C>,
+        _: Vec<KeyedTables<C::Key, SessionList<C::Acc>>>,
+    ) -> Result<Collection<Windowed<C::Out>>> {
+        Err(Error::new(
+            ErrorKind::Runner,
+            "session windows on an unbounded input (`test_stream`) are not supported yet",
+        ))
+    }
+}
+
+/// The panes of every live window and key of one grouping, between ticks, and
+/// the windows and keys whose trigger has finished (closed until they expire).
+#[doc(hidden)]
+pub struct Panes<K, A> {
+    live: HashMap<(IntervalWindow, K), Pane<A>, KeyHasher>,
+    closed: HashMap<(IntervalWindow, K), (), KeyHasher>,
+}
+
+impl<K, A> Default for Panes<K, A> {
+    fn default() -> Self {
+        Panes { live: HashMap::default(), closed: HashMap::default() }
+    }
+}
+
+/// One window and key.
+struct Pane<A> {
+    /// What the next pane holds (since the last one, or everything when
+    /// accumulating).
+    data: WindowAcc<A>,
+    /// Elements since the last pane fired.
+    unfired: u64,
+    trigger: TriggerState,
+    /// Panes fired so far, and of those, on time or late.
+    fired: u32,
+    not_early: u32,
+    /// The earliest and latest timestamps that hold the next pane's timestamp.
+    hold: WindowAcc<()>,
+}
+
+/// One tick of one grouping: what fires, and how much was dropped as too late.
+struct Firing<'b, C: KeyedCombine, M> {
+    barrier: &'b WindowedBarrier<C, M>,
+    now: Now,
+    out: Vec<Windowed<C::Out>>,
+    dropped: u64,
+}
+
+impl<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>> Firing<'_, C, M> {
+    fn when(&self, window: IntervalWindow, watermark: Timestamp) -> When {
+        When { watermark, processing_time: self.now.processing_time, window_max: window.max_timestamp() }
+    }
+
+    /// Whether `window` is past its end plus the allowed lateness at `watermark`.
+    fn expired(&self, window: IntervalWindow, watermark: Timestamp) -> bool {
+        let lateness = self.barrier.strategy.allowed_lateness;
+        window.max_timestamp().millis().saturating_add(lateness) < watermark.millis()
+    }
+
+    /// The tick's data arrives: each window and key's pane takes it, unless the
+    /// window has expired or its trigger has finished; then touched panes fire if
+    /// their trigger says so.
+    fn arrive(
+        &mut self,
+        panes: &mut Panes<C::Key, C::Acc>,
+        arrived: impl Iterator<Item = ((IntervalWindow, C::Key), WindowAcc<C::Acc>)>,
+    ) {
+        let watermark = self.now.watermark;
+        let combine = &self.barrier.per_window.combine;
+        let mut touched = Vec::new();
+        for ((window, key), data) in arrived {
+            if self.expired(window, watermark) || panes.closed.contains_key(&(window, key.clone())) {
+                self.dropped += data.count;
+                continue;
+            }
+            let when = self.when(window, watermark);
+            let pane = panes.live.entry((window, key.clone())).or_insert_with(|| Pane {
+                data: WindowAcc::new(combine.create()),
+                unfired: 0,
+                trigger: TriggerState::new(&self.barrier.strategy.trigger),
+                fired: 0,
+                not_early: 0,
+                hold: WindowAcc::new(()),
+            });
+            pane.trigger.on_elements(data.count, self.now.processing_time, &when);
+            pane.unfired += data.count;
+            // Only elements not behind the watermark hold the pane's timestamp;
+            // for the end of the window, only if the window is not behind it.
+            if self.barrier.strategy.timestamp_combiner != TimestampCombiner::EndOfWindow
+                || window.max_timestamp() >= watermark
+            {
+                pane.hold.absorb(&WindowAcc { acc: (), count: 0, earliest: data.earliest, latest: data.latest });
+            }
+            pane.data.absorb(&data);
+            combine.merge(&mut pane.data.acc, data.acc);
+            touched.push((window, key));
+        }
+        for (window, key) in touched {
+            let when = self.when(window, watermark);
+            if panes.live.get(&(window, key.clone())).is_some_and(|p| p.trigger.should_fire(&when)) {
+                self.fire(panes, window, key, &when, false);
+            }
+        }
+    }
+
+    /// The watermark advances: panes whose window it passes now fire on time (if
+    /// their trigger says so), and windows it passes by more than the allowed
+    /// lateness fire what they still hold, then are freed.
+    fn advance_watermark(&mut self, panes: &mut Panes<C::Key, C::Acc>) {
+        let (from, to) = (self.now.watermark, self.now.next_watermark);
+        if to <= from {
+            return;
+        }
+        let passes_now = |w: &IntervalWindow| from <= w.max_timestamp() && w.max_timestamp() < to;
+        let mut passed: Vec<(IntervalWindow, C::Key)> =
+            panes.live.keys().filter(|(w, _)| passes_now(w)).cloned().collect();
+        // In the order their end-of-window timers would ring; a timer rings with
+        // the watermark at the window's end.
+        passed.sort_by_key(|(w, _)| w.end);
+        for (window, key) in passed {
+            let when = self.when(window, to);
+            if panes.live.get(&(window, key.clone())).is_some_and(|p| p.trigger.should_fire(&when)) {
+                self.emit(panes, window, key, &when, Ring::EndOfWindow);
+            }
+        }
+        let expired: Vec<(IntervalWindow, C::Key)> =
+            panes.live.keys().filter(|(w, _)| self.expired(*w, to)).cloned().collect();
+        for (window, key) in expired {
+            // What has not fired yet fires as the window's last pane.
+            if panes.live.get(&(window, key.clone())).is_some_and(|p| p.unfired > 0) {
+                let ring = if passes_now(&window) { Ring::EndOfWindowAndExpiry } else { Ring::Expiry };
+                self.emit(panes, window, key.clone(), &self.when(window, to), ring);
+            }
+            panes.live.remove(&(window, key));
+        }
+        let lateness = self.barrier.strategy.allowed_lateness;
+        panes.closed.retain(|(w, _), ()| w.max_timestamp().millis().saturating_add(lateness) >= to.millis());
+    }
+
+    /// Processing time advanced: panes whose processing-time trigger is due fire.
+    fn processing_time(&mut self, panes: &mut Panes<C::Key, C::Acc>) {
+        let watermark = self.now.next_watermark;
+        let due: Vec<(IntervalWindow, C::Key)> = panes
+            .live
+            .iter()
+            .filter(|((w, _), p)| {
+                p.trigger.waits_on_processing_time() && p.trigger.should_fire(&self.when(*w, watermark))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (window, key) in due {
+            let when = self.when(window, watermark);
+            self.fire(panes, window, key, &when, false);
+        }
+    }
+
+    fn fire(&mut self, panes: &mut Panes<C::Key, C::Acc>, window: IntervalWindow, key: C::Key, when: &When, _: bool) {
+        self.emit(panes, window, key, when, Ring::Trigger);
+    }
+
+    /// Fires the pane of `window` and `key`: its timing, index and timestamp, and
+    /// its data (taken, or copied when accumulating).
+    fn emit(
+        &mut self,
+        panes: &mut Panes<C::Key, C::Acc>,
+        window: IntervalWindow,
+        key: C::Key,
+        when: &When,
+        ring: Ring,
+    ) {
+        let from_timer = ring != Ring::Trigger;
+        let expiring = matches!(ring, Ring::Expiry | Ring::EndOfWindowAndExpiry);
+        let combine = &self.barrier.per_window.combine;
+        let Some(pane) = panes.live.get_mut(&(window, key.clone())) else { return };
+        // Early while the watermark has not passed the window (a timer fires with
+        // the watermark at the window's end, so never early).
+        let early = !from_timer && self.now.watermark <= window.max_timestamp();
+        let (timing, on_time_index) = if early {
+            (Timing::Early, None)
+        } else {
+            let index = pane.not_early;
+            pane.not_early += 1;
+            let on_time = index == 0 && matches!(ring, Ring::EndOfWindow | Ring::EndOfWindowAndExpiry);
+            (if on_time { Timing::OnTime } else { Timing::Late }, Some(index))
+        };
+        let timestamp = pane_timestamp(self.barrier.strategy.timestamp_combiner, window, &pane.hold);
+        if !expiring {
+            pane.trigger.on_fire(when);
+        }
+        let finished = expiring || pane.trigger.is_finished();
+        let pane_info =
+            PaneInfo { timing, index: pane.fired, on_time_index, is_first: pane.fired == 0, is_last: finished };
+        pane.fired += 1;
+        pane.unfired = 0;
+        // The hold stays for the on-time pane still to come; otherwise it is spent.
+        if !(early && pane.trigger.awaits_on_time()) {
+            pane.hold = WindowAcc::new(());
+        }
+        let acc = M::take(&mut pane.data.acc, || combine.create());
+        combine.extract(key.clone(), acc, &mut |value| {
+            self.out.push(Windowed { value, timestamp, window, pane: pane_info });
+        });
+        if finished {
+            panes.live.remove(&(window, key.clone()));
+            if !expiring {
+                panes.closed.insert((window, key), ());
+            }
+        }
+    }
+}
+
+/// What made a pane fire.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ring {
+    /// Its trigger, after data arrived or processing time advanced.
+    Trigger,
+    /// The watermark passed the end of its window.
+    EndOfWindow,
+    /// The watermark passed the end of its window plus the allowed lateness.
+    Expiry,
+    /// Both at once (no allowed lateness).
+    EndOfWindowAndExpiry,
+}
