@@ -70,6 +70,20 @@ impl<K: Hash + Eq, S> KeyedTables<K, S> {
     }
 }
 
+/// The workers' tables, partition by partition: `result[p]` holds every worker's
+/// non-empty table of partition `p`, to be merged by one task.
+pub fn by_partition<K, S>(workers: Vec<KeyedTables<K, S>>) -> Vec<Vec<HashTable<(K, S)>>> {
+    let mut by_partition: Vec<Vec<_>> = (0..PARTITIONS).map(|_| Vec::with_capacity(workers.len())).collect();
+    for worker in workers {
+        for (p, table) in worker.into_partitions().into_iter().enumerate() {
+            if !table.is_empty() {
+                by_partition[p].push(table);
+            }
+        }
+    }
+    by_partition
+}
+
 /// Merges the tables of one partition from several workers into one, with `merge`
 /// for a key more than one of them has.
 pub fn merge_partition<K: Hash + Eq, S>(

@@ -19,7 +19,7 @@ use crate::plan::{Plan, SegmentInfo};
 use crate::runner::held::{Held, ReadHeld};
 use crate::runner::segment::{Destination, FinishLeaf, Input, Leaves, Sides};
 use crate::runner::{AnySegment, CHUNK, Runner, Segment, SegmentTask};
-use crate::shuffle::{KeyedTables, PARTITIONS, merge_partition};
+use crate::shuffle::{KeyedTables, by_partition, merge_partition};
 use crate::source::Source;
 use crate::transform::timed::{SessionBarrier, SessionList, WindowAcc, WindowedBarrier};
 use crate::window::{Accumulate, IntervalWindow, Windowed};
@@ -229,14 +229,7 @@ impl Merge for InProcess<'_, '_> {
         combine: &C,
         workers: Vec<KeyedTables<C::Key, C::Acc>>,
     ) -> Result<Collection<C::Out>> {
-        let mut by_partition: Vec<Vec<_>> = (0..PARTITIONS).map(|_| Vec::with_capacity(workers.len())).collect();
-        for worker in workers {
-            for (p, table) in worker.into_partitions().into_iter().enumerate() {
-                if !table.is_empty() {
-                    by_partition[p].push(table);
-                }
-            }
-        }
+        let by_partition = by_partition(workers);
         // User code merges here (a `CombineFn`), on every thread.
         let parts = self.scope.par_map(by_partition, |tables| {
             let merged = merge_partition(tables, |acc, other| combine.merge(acc, other));

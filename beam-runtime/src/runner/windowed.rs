@@ -32,7 +32,7 @@ use crate::plan::SegmentInput;
 use crate::runner::local::{InProcess, LocalReads};
 use crate::runner::segment::{Destination, FinishLeaf};
 use crate::runner::{AnySegment, SegmentTask};
-use crate::shuffle::{KeyHasher, KeyedTables, PARTITIONS, merge_partition};
+use crate::shuffle::{KeyHasher, KeyedTables, by_partition, merge_partition};
 use crate::transform::timed::{SessionBarrier, SessionList, WindowAcc, WindowedBarrier, pane_timestamp};
 use crate::window::{
     Accumulate, IntervalWindow, PaneInfo, Timestamp, TimestampCombiner, Timing, TriggerState, When, Windowed,
@@ -169,16 +169,8 @@ impl Merge for TickMerge<'_, '_> {
     ) -> Result<Collection<Windowed<C::Out>>> {
         let scope = self.in_process.scope;
         // This tick's data, per window and key, merged across workers.
-        let mut by_partition: Vec<Vec<_>> = (0..PARTITIONS).map(|_| Vec::new()).collect();
-        for worker in workers {
-            for (p, table) in worker.into_partitions().into_iter().enumerate() {
-                if !table.is_empty() {
-                    by_partition[p].push(table);
-                }
-            }
-        }
         let combine = &barrier.per_window;
-        let arrived = scope.par_map(by_partition, |tables| {
+        let arrived = scope.par_map(by_partition(workers), |tables| {
             merge_partition(tables, |acc, other| combine.merge(acc, other)).into_iter().collect::<Vec<_>>()
         });
         let mut panes = barrier.panes.lock().unwrap_or_else(|e| e.into_inner());
