@@ -72,7 +72,7 @@ impl<K: Hash + Eq, S> KeyedTables<K, S> {
 
 /// The workers' tables, partition by partition: `result[p]` holds every worker's
 /// non-empty table of partition `p`, to be merged by one task.
-pub fn by_partition<K, S>(workers: Vec<KeyedTables<K, S>>) -> Vec<Vec<HashTable<(K, S)>>> {
+pub fn by_partition<K: Hash + Eq, S>(workers: Vec<KeyedTables<K, S>>) -> Vec<Vec<HashTable<(K, S)>>> {
     let mut by_partition: Vec<Vec<_>> = (0..PARTITIONS).map(|_| Vec::with_capacity(workers.len())).collect();
     for worker in workers {
         for (p, table) in worker.into_partitions().into_iter().enumerate() {
