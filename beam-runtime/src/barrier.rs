@@ -69,9 +69,9 @@ pub trait Merge {
         workers: Vec<KeyedTables<(IntervalWindow, C::Key), WindowAcc<C::Acc>>>,
     ) -> Result<Collection<Windowed<C::Out>>>;
     /// Merges the per-key sessions of a grouping per session and fires them.
-    fn sessions<C: KeyedCombine<Key: Clone>>(
+    fn sessions<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
         &self,
-        barrier: &SessionBarrier<C>,
+        barrier: &SessionBarrier<C, M>,
         workers: Vec<KeyedTables<C::Key, SessionList<C::Acc>>>,
     ) -> Result<Collection<Windowed<C::Out>>>;
 }

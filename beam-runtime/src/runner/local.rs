@@ -267,9 +267,9 @@ impl Merge for InProcess<'_, '_> {
         self.keyed(&barrier.per_window, workers)
     }
 
-    fn sessions<C: KeyedCombine<Key: Clone>>(
+    fn sessions<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
         &self,
-        barrier: &SessionBarrier<C>,
+        barrier: &SessionBarrier<C, M>,
         workers: Vec<KeyedTables<C::Key, SessionList<C::Acc>>>,
     ) -> Result<Collection<Windowed<C::Out>>> {
         self.keyed(&barrier.per_session, workers)

@@ -18,8 +18,10 @@
 //! upstream grouping reaches a downstream one before that one's watermark passes
 //! it: one watermark, the source's, serves every stage.
 
+use std::hash::Hash;
+use std::marker::PhantomData;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
 use hashbrown::HashMap;
 
@@ -33,9 +35,9 @@ use crate::runner::local::{InProcess, LocalReads};
 use crate::runner::segment::{Destination, FinishLeaf};
 use crate::runner::{AnySegment, SegmentTask};
 use crate::shuffle::{KeyHasher, KeyedTables, by_partition, merge_partition};
-use crate::transform::timed::{SessionBarrier, SessionList, WindowAcc, WindowedBarrier, pane_timestamp};
+use crate::transform::timed::{SessionBarrier, SessionList, WindowAcc, WindowedBarrier, overlap, pane_timestamp, span};
 use crate::window::{
-    Accumulate, IntervalWindow, PaneInfo, Timestamp, TimestampCombiner, Timing, TriggerState, When, Windowed,
+    Accumulate, IntervalWindow, PaneInfo, Strategy, Timestamp, TimestampCombiner, Timing, TriggerState, When, Windowed,
 };
 
 /// One step of an unbounded input's script.
@@ -167,49 +169,83 @@ impl Merge for TickMerge<'_, '_> {
         barrier: &WindowedBarrier<C, M>,
         workers: Vec<KeyedTables<(IntervalWindow, C::Key), WindowAcc<C::Acc>>>,
     ) -> Result<Collection<Windowed<C::Out>>> {
-        let scope = self.in_process.scope;
         // This tick's data, per window and key, merged across workers.
         let combine = &barrier.per_window;
-        let arrived = scope.par_map(by_partition(workers), |tables| {
+        let arrived = self.in_process.scope.par_map(by_partition(workers), |tables| {
             merge_partition(tables, |acc, other| combine.merge(acc, other)).into_iter().collect::<Vec<_>>()
         });
         let mut panes = barrier.panes.lock().unwrap_or_else(|e| e.into_inner());
-        let mut fire = Firing { barrier, now: self.tick.now, out: Vec::new(), dropped: 0 };
-        fire.arrive(&mut panes, arrived.into_iter().flatten());
-        fire.advance_watermark(&mut panes);
-        fire.processing_time(&mut panes);
-        // The next tick's elements behind its watermark cannot hold a pane back.
-        let floor = self.tick.now.next_watermark.millis();
-        combine.hold_floor.store(floor, std::sync::atomic::Ordering::Relaxed);
-        if fire.dropped > 0 {
-            scope.context().add_dropped_late(self.stage, fire.dropped);
-        }
-        Ok(Collection::from_parts(vec![fire.out]))
+        let mut fire = Firing::<C, M>::new(&combine.combine, &barrier.strategy, self.tick.now);
+        let touched = fire.arrive(&mut panes, arrived.into_iter().flatten());
+        self.finish_tick(fire, &mut panes, touched, &combine.hold_floor)
     }
 
-    fn sessions<C: KeyedCombine<Key: Clone>>(
+    fn sessions<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
         &self,
-        _: &SessionBarrier<C>,
-        _: Vec<KeyedTables<C::Key, SessionList<C::Acc>>>,
+        barrier: &SessionBarrier<C, M>,
+        workers: Vec<KeyedTables<C::Key, SessionList<C::Acc>>>,
     ) -> Result<Collection<Windowed<C::Out>>> {
-        Err(Error::new(
-            ErrorKind::Runner,
-            "session windows on an unbounded input (`test_stream`) are not supported yet",
-        ))
+        // This tick's sessions, per key, merged across workers.
+        let combine = &barrier.per_session;
+        let arrived = self.in_process.scope.par_map(by_partition(workers), |tables| {
+            merge_partition(tables, |acc, other| combine.merge(acc, other)).into_iter().collect::<Vec<_>>()
+        });
+        let mut panes = barrier.panes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut fire = Firing::<C, M>::new(&combine.combine, &barrier.strategy, self.tick.now);
+        let touched = fire.arrive_sessions(&mut panes, arrived.into_iter().flatten());
+        self.finish_tick(fire, &mut panes, touched, &combine.hold_floor)
+    }
+}
+
+impl TickMerge<'_, '_> {
+    /// After the tick's data arrived: touched panes fire if their triggers say so,
+    /// then the watermark and processing time advance.
+    fn finish_tick<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+        &self,
+        mut fire: Firing<'_, C, M>,
+        panes: &mut Panes<C::Key, C::Acc>,
+        touched: Vec<(IntervalWindow, C::Key)>,
+        hold_floor: &AtomicI64,
+    ) -> Result<Collection<Windowed<C::Out>>> {
+        fire.fire_touched(panes, touched);
+        fire.advance_watermark(panes);
+        fire.processing_time(panes);
+        // The next tick's elements behind its watermark cannot hold a pane back.
+        hold_floor.store(self.tick.now.next_watermark.millis(), Ordering::Relaxed);
+        if fire.dropped > 0 {
+            self.in_process.scope.context().add_dropped_late(self.stage, fire.dropped);
+        }
+        Ok(Collection::from_parts(vec![fire.out]))
     }
 }
 
 /// The panes of every live window and key of one grouping, between ticks, and
 /// the windows and keys whose trigger has finished (closed until they expire).
+/// For windows that merge (sessions), each key's live windows, in order.
 #[doc(hidden)]
 pub struct Panes<K, A> {
     live: HashMap<(IntervalWindow, K), Pane<A>, KeyHasher>,
     closed: HashMap<(IntervalWindow, K), (), KeyHasher>,
+    sessions: HashMap<K, Vec<IntervalWindow>, KeyHasher>,
 }
 
 impl<K, A> Default for Panes<K, A> {
     fn default() -> Self {
-        Panes { live: HashMap::default(), closed: HashMap::default() }
+        Panes { live: HashMap::default(), closed: HashMap::default(), sessions: HashMap::default() }
+    }
+}
+
+impl<K: Hash + Eq + Clone, A> Panes<K, A> {
+    /// Removes a pane, and its window from its key's sessions.
+    fn remove(&mut self, window: IntervalWindow, key: &K) -> Option<Pane<A>> {
+        let pane = self.live.remove(&(window, key.clone()));
+        if let Some(windows) = self.sessions.get_mut(key) {
+            windows.retain(|w| *w != window);
+            if windows.is_empty() {
+                self.sessions.remove(key);
+            }
+        }
+        pane
     }
 }
 
@@ -230,65 +266,136 @@ struct Pane<A> {
 
 /// One tick of one grouping: what fires, and how much was dropped as too late.
 struct Firing<'b, C: KeyedCombine, M> {
-    barrier: &'b WindowedBarrier<C, M>,
+    combine: &'b C,
+    strategy: &'b Strategy,
     now: Now,
     out: Vec<Windowed<C::Out>>,
     dropped: u64,
+    _mode: PhantomData<M>,
 }
 
-impl<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>> Firing<'_, C, M> {
+impl<'b, C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>> Firing<'b, C, M> {
+    fn new(combine: &'b C, strategy: &'b Strategy, now: Now) -> Self {
+        Firing { combine, strategy, now, out: Vec::new(), dropped: 0, _mode: PhantomData }
+    }
+
+    fn new_pane(&self) -> Pane<C::Acc> {
+        Pane {
+            data: WindowAcc::new(self.combine.create()),
+            unfired: 0,
+            trigger: TriggerState::new(&self.strategy.trigger),
+            fired: 0,
+            not_early: 0,
+            hold: WindowAcc::new(()),
+        }
+    }
+
+    /// Adds what arrived for `window` to its pane.
+    fn take_in(&self, pane: &mut Pane<C::Acc>, window: IntervalWindow, data: WindowAcc<C::Acc>) {
+        let watermark = self.now.watermark;
+        pane.trigger.on_elements(data.count, self.now.processing_time, &self.when(window, watermark));
+        pane.unfired += data.count;
+        // Only elements not behind the watermark hold the pane's timestamp; for the
+        // end of the window, only if the window is not behind it.
+        if self.strategy.timestamp_combiner != TimestampCombiner::EndOfWindow || window.max_timestamp() >= watermark {
+            pane.hold.absorb(&WindowAcc { acc: (), count: 0, earliest: data.earliest, latest: data.latest });
+        }
+        pane.data.absorb(&data);
+        self.combine.merge(&mut pane.data.acc, data.acc);
+    }
     fn when(&self, window: IntervalWindow, watermark: Timestamp) -> When {
         When { watermark, processing_time: self.now.processing_time, window_max: window.max_timestamp() }
     }
 
     /// Whether `window` is past its end plus the allowed lateness at `watermark`.
     fn expired(&self, window: IntervalWindow, watermark: Timestamp) -> bool {
-        let lateness = self.barrier.strategy.allowed_lateness;
+        let lateness = self.strategy.allowed_lateness;
         window.max_timestamp().millis().saturating_add(lateness) < watermark.millis()
     }
 
     /// The tick's data arrives: each window and key's pane takes it, unless the
-    /// window has expired or its trigger has finished; then touched panes fire if
-    /// their trigger says so.
+    /// window has expired or its trigger has finished. Returns the panes it touched.
     fn arrive(
         &mut self,
         panes: &mut Panes<C::Key, C::Acc>,
         arrived: impl Iterator<Item = ((IntervalWindow, C::Key), WindowAcc<C::Acc>)>,
-    ) {
-        let watermark = self.now.watermark;
-        let combine = &self.barrier.per_window.combine;
+    ) -> Vec<(IntervalWindow, C::Key)> {
         let mut touched = Vec::new();
         for ((window, key), data) in arrived {
-            if self.expired(window, watermark) || panes.closed.contains_key(&(window, key.clone())) {
+            if self.expired(window, self.now.watermark) || panes.closed.contains_key(&(window, key.clone())) {
                 self.dropped += data.count;
                 continue;
             }
-            let when = self.when(window, watermark);
-            let pane = panes.live.entry((window, key.clone())).or_insert_with(|| Pane {
-                data: WindowAcc::new(combine.create()),
-                unfired: 0,
-                trigger: TriggerState::new(&self.barrier.strategy.trigger),
-                fired: 0,
-                not_early: 0,
-                hold: WindowAcc::new(()),
-            });
-            pane.trigger.on_elements(data.count, self.now.processing_time, &when);
-            pane.unfired += data.count;
-            // Only elements not behind the watermark hold the pane's timestamp;
-            // for the end of the window, only if the window is not behind it.
-            if self.barrier.strategy.timestamp_combiner != TimestampCombiner::EndOfWindow
-                || window.max_timestamp() >= watermark
-            {
-                pane.hold.absorb(&WindowAcc { acc: (), count: 0, earliest: data.earliest, latest: data.latest });
-            }
-            pane.data.absorb(&data);
-            combine.merge(&mut pane.data.acc, data.acc);
+            let pane = panes.live.entry((window, key.clone())).or_insert_with(|| self.new_pane());
+            self.take_in(pane, window, data);
             touched.push((window, key));
         }
+        touched
+    }
+
+    /// The tick's sessions arrive, per key: each merges with the key's live
+    /// sessions it overlaps, and their panes with it. A session that grows a live
+    /// one into a new window starts its pane counts again, as Beam's merging does;
+    /// one that falls inside a live session joins its pane. Returns the panes it
+    /// touched.
+    fn arrive_sessions(
+        &mut self,
+        panes: &mut Panes<C::Key, C::Acc>,
+        arrived: impl Iterator<Item = (C::Key, SessionList<C::Acc>)>,
+    ) -> Vec<(IntervalWindow, C::Key)> {
+        let mut touched = Vec::new();
+        for (key, sessions) in arrived {
+            for (window, data) in sessions {
+                let closed = panes.closed.keys().any(|(w, k)| *k == key && overlap(w, &window));
+                if self.expired(window, self.now.watermark) || closed {
+                    self.dropped += data.count;
+                    continue;
+                }
+                let live = panes
+                    .sessions
+                    .get(&key)
+                    .map_or_else(Vec::new, |ws| ws.iter().copied().filter(|w| overlap(w, &window)).collect());
+                let merged = live.iter().fold(window, |a, &b| span(a, b));
+                let pane = match live.as_slice() {
+                    // Inside a live session: its pane, counts and all.
+                    [only] if *only == merged => {
+                        panes.live.get_mut(&(merged, key.clone())).expect("a live session has a pane")
+                    }
+                    _ => {
+                        // A new window: the panes it merges, merged, counts anew.
+                        let mut pane = self.new_pane();
+                        for w in &live {
+                            if let Some(old) = panes.remove(*w, &key) {
+                                pane.trigger.merge(&old.trigger);
+                                pane.unfired += old.unfired;
+                                pane.hold.absorb(&old.hold);
+                                pane.data.absorb(&old.data);
+                                self.combine.merge(&mut pane.data.acc, old.data.acc);
+                            }
+                        }
+                        touched.retain(|(w, k)| !(*k == key && live.contains(w)));
+                        let windows = panes.sessions.entry(key.clone()).or_default();
+                        let at = windows.partition_point(|w| w.start < merged.start);
+                        windows.insert(at, merged);
+                        panes.live.entry((merged, key.clone())).or_insert(pane)
+                    }
+                };
+                self.take_in(pane, merged, data);
+                if !touched.contains(&(merged, key.clone())) {
+                    touched.push((merged, key.clone()));
+                }
+            }
+        }
+        touched
+    }
+
+    /// Touched panes fire if their trigger says so.
+    fn fire_touched(&mut self, panes: &mut Panes<C::Key, C::Acc>, touched: Vec<(IntervalWindow, C::Key)>) {
+        let watermark = self.now.watermark;
         for (window, key) in touched {
             let when = self.when(window, watermark);
             if panes.live.get(&(window, key.clone())).is_some_and(|p| p.trigger.should_fire(&when)) {
-                self.fire(panes, window, key, &when, false);
+                self.emit(panes, window, key, &when, Ring::Trigger);
             }
         }
     }
@@ -321,9 +428,9 @@ impl<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>> Firing<'_, C, M> {
                 let ring = if passes_now(&window) { Ring::EndOfWindowAndExpiry } else { Ring::Expiry };
                 self.emit(panes, window, key.clone(), &self.when(window, to), ring);
             }
-            panes.live.remove(&(window, key));
+            panes.remove(window, &key);
         }
-        let lateness = self.barrier.strategy.allowed_lateness;
+        let lateness = self.strategy.allowed_lateness;
         panes.closed.retain(|(w, _), ()| w.max_timestamp().millis().saturating_add(lateness) >= to.millis());
     }
 
@@ -340,12 +447,8 @@ impl<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>> Firing<'_, C, M> {
             .collect();
         for (window, key) in due {
             let when = self.when(window, watermark);
-            self.fire(panes, window, key, &when, false);
+            self.emit(panes, window, key, &when, Ring::Trigger);
         }
-    }
-
-    fn fire(&mut self, panes: &mut Panes<C::Key, C::Acc>, window: IntervalWindow, key: C::Key, when: &When, _: bool) {
-        self.emit(panes, window, key, when, Ring::Trigger);
     }
 
     /// Fires the pane of `window` and `key`: its timing, index and timestamp, and
@@ -360,7 +463,7 @@ impl<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>> Firing<'_, C, M> {
     ) {
         let from_timer = ring != Ring::Trigger;
         let expiring = matches!(ring, Ring::Expiry | Ring::EndOfWindowAndExpiry);
-        let combine = &self.barrier.per_window.combine;
+        let combine = self.combine;
         let Some(pane) = panes.live.get_mut(&(window, key.clone())) else { return };
         // Early while the watermark has not passed the window (a timer fires with
         // the watermark at the window's end, so never early).
@@ -373,7 +476,7 @@ impl<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>> Firing<'_, C, M> {
             let on_time = index == 0 && matches!(ring, Ring::EndOfWindow | Ring::EndOfWindowAndExpiry);
             (if on_time { Timing::OnTime } else { Timing::Late }, Some(index))
         };
-        let timestamp = pane_timestamp(self.barrier.strategy.timestamp_combiner, window, &pane.hold);
+        let timestamp = pane_timestamp(self.strategy.timestamp_combiner, window, &pane.hold);
         if !expiring {
             pane.trigger.on_fire(when);
         }
@@ -391,7 +494,7 @@ impl<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>> Firing<'_, C, M> {
             self.out.push(Windowed { value, timestamp, window, pane: pane_info });
         });
         if finished {
-            panes.live.remove(&(window, key.clone()));
+            panes.remove(window, &key);
             if !expiring {
                 panes.closed.insert((window, key), ());
             }

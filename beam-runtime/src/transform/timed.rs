@@ -342,13 +342,17 @@ impl<C: KeyedCombine, M> WindowedBarrier<C, M> {
 }
 
 /// The barrier of a grouping per session (windows that merge): per key, a list of
-/// its sessions.
+/// its sessions. Like [`WindowedBarrier`], merged all at once at the end of a
+/// bounded input, tick by tick by the windowed runner, which keeps the panes here.
 #[doc(hidden)]
-pub struct SessionBarrier<C> {
+pub struct SessionBarrier<C: KeyedCombine, M> {
     pub(crate) per_session: PerSession<C>,
+    pub(crate) strategy: Strategy,
+    pub(crate) panes: Mutex<Panes<C::Key, C::Acc>>,
+    _mode: PhantomData<fn() -> M>,
 }
 
-impl<C: KeyedCombine<Key: Clone>> Leaf for SessionBarrier<C> {
+impl<C: KeyedCombine<Key: Clone>, A: Accumulate<C::Acc>> Leaf for SessionBarrier<C, A> {
     type In = Windowed<C::In>;
     type Local = KeyedTables<C::Key, SessionList<C::Acc>>;
     type Out = Windowed<C::Out>;
@@ -369,9 +373,15 @@ impl<C: KeyedCombine<Key: Clone>> Leaf for SessionBarrier<C> {
     }
 }
 
-impl<C> SessionBarrier<C> {
+impl<C: KeyedCombine, M> SessionBarrier<C, M> {
     pub(crate) fn new(combine: C, strategy: &Strategy) -> Self {
-        SessionBarrier { per_session: PerSession { combine, timestamp_combiner: strategy.timestamp_combiner } }
+        let timestamp_combiner = strategy.timestamp_combiner;
+        SessionBarrier {
+            per_session: PerSession { combine, timestamp_combiner, hold_floor: AtomicI64::new(i64::MIN) },
+            strategy: strategy.clone(),
+            panes: Mutex::new(Panes::default()),
+            _mode: PhantomData,
+        }
     }
 }
 
@@ -382,17 +392,19 @@ impl<C> SessionBarrier<C> {
 pub struct PerSession<C> {
     pub(crate) combine: C,
     timestamp_combiner: TimestampCombiner,
+    /// As for [`PerWindow`].
+    pub(crate) hold_floor: AtomicI64,
 }
 
 /// A key's sessions: disjoint windows in order, with what they received.
 #[doc(hidden)]
 pub type SessionList<A> = Vec<(IntervalWindow, WindowAcc<A>)>;
 
-fn overlap(a: &IntervalWindow, b: &IntervalWindow) -> bool {
+pub(crate) fn overlap(a: &IntervalWindow, b: &IntervalWindow) -> bool {
     a.start < b.end && b.start < a.end
 }
 
-fn span(a: IntervalWindow, b: IntervalWindow) -> IntervalWindow {
+pub(crate) fn span(a: IntervalWindow, b: IntervalWindow) -> IntervalWindow {
     IntervalWindow::new(a.start.min(b.start), a.end.max(b.end))
 }
 
@@ -421,7 +433,7 @@ impl<C: KeyedCombine<Key: Clone>> KeyedCombine for PerSession<C> {
         let last = first + sessions[first..].iter().take_while(|(w, _)| overlap(w, &window)).count();
         if first == last {
             let mut acc = WindowAcc::new(self.combine.create());
-            acc.saw(timestamp, i64::MIN);
+            acc.saw(timestamp, self.hold_floor.load(Ordering::Relaxed));
             self.combine.add(&mut acc.acc, value);
             sessions.insert(first, (window, acc));
             return;
@@ -434,7 +446,7 @@ impl<C: KeyedCombine<Key: Clone>> KeyedCombine for PerSession<C> {
             acc.absorb(&other_acc);
             self.combine.merge(&mut acc.acc, other_acc.acc);
         }
-        acc.saw(timestamp, i64::MIN);
+        acc.saw(timestamp, self.hold_floor.load(Ordering::Relaxed));
         self.combine.add(&mut acc.acc, value);
     }
 

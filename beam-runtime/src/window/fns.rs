@@ -123,8 +123,11 @@ impl AssignWindows for Sessions {
         window(IntervalWindow::new(timestamp, Timestamp::from_millis(start.saturating_add(self.gap))))
     }
 
-    type Leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>> = SessionBarrier<C>;
-    fn leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(combine: C, strategy: &Strategy) -> SessionBarrier<C> {
+    type Leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>> = SessionBarrier<C, M>;
+    fn leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+        combine: C,
+        strategy: &Strategy,
+    ) -> SessionBarrier<C, M> {
         SessionBarrier::new(combine, strategy)
     }
 }

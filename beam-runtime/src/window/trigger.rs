@@ -287,6 +287,46 @@ impl TriggerState {
         }
     }
 
+    /// Takes in the state of a trigger of a window merged into this one: counts
+    /// add up, a phase that ended for either has ended, a countdown keeps the
+    /// earlier deadline.
+    pub fn merge(&mut self, other: &TriggerState) {
+        match (&mut self.state, &other.state) {
+            (_, State::Finished) => self.state = State::Finished,
+            (
+                State::Watermark { on_time_done, early, late },
+                State::Watermark { on_time_done: o, early: oe, late: ol },
+            ) => {
+                *on_time_done |= *o;
+                for (mine, theirs) in [(early, oe), (late, ol)] {
+                    if let (Some(mine), Some(theirs)) = (mine, theirs) {
+                        mine.merge(theirs);
+                    }
+                }
+            }
+            (State::Count(n), State::Count(o)) => *n += o,
+            (State::ProcessingTime(at), State::ProcessingTime(o)) => {
+                *at = match (*at, *o) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
+            (State::Repeatedly(child), State::Repeatedly(o)) => child.merge(o),
+            (State::Each(i, children), State::Each(o, others)) => {
+                *i = (*i).max(*o);
+                children.iter_mut().zip(others).for_each(|(c, o)| c.merge(o));
+            }
+            (State::Children(children), State::Children(others)) => {
+                children.iter_mut().zip(others).for_each(|(c, o)| c.merge(o));
+            }
+            (State::OrFinally(main, until), State::OrFinally(om, ou)) => {
+                main.merge(om);
+                until.merge(ou);
+            }
+            _ => {}
+        }
+    }
+
     /// `n` elements arrived, at processing time `now`.
     pub fn on_elements(&mut self, n: u64, now: Timestamp, when: &When) {
         match &mut self.state {
