@@ -1,0 +1,280 @@
+//! Event time on unbounded input (`TestStream`), for what Beam's transcripts do not
+//! cover: sliding and global windows with triggers, the composite and
+//! processing-time triggers, and the default trigger against a sequential model of
+//! Beam's semantics on seeded random input (out of order, one hot key, elements on
+//! window boundaries, late data within and beyond the allowed lateness).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use beam::prelude::*;
+use beam::window::Timing;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+/// `(window start, key, value, timing, pane index, last)` of each pane, sorted.
+type Pane = (i64, &'static str, u64, Timing, u32, bool);
+
+fn panes(out: &[Windowed<(&'static str, u64)>]) -> Vec<Pane> {
+    let mut got: Vec<Pane> = out
+        .iter()
+        .map(|w| (w.window.start.millis(), w.value.0, w.value.1, w.pane.timing, w.pane.index, w.pane.is_last))
+        .collect();
+    got.sort_by_key(|p| (p.0, p.1, p.4));
+    got
+}
+
+#[test]
+fn sliding_windows_fire_on_time_and_late_per_window() {
+    let script = TestStream::new()
+        .add_elements([timestamped(("a", 1u64), 2_000), timestamped(("a", 10), 7_000)])
+        .advance_watermark_to(10_000)
+        // Late for [0, 10 s) (fired), on time for [5 s, 15 s).
+        .add_elements([timestamped(("a", 100), 6_000)])
+        .advance_watermark_to_infinity();
+    let out = pipeline! {
+        sums = test_stream(script)
+            -> window(SlidingWindows::of(secs(10)).every(secs(5))
+                          .triggering(AfterWatermark::past_end_of_window().with_late_firings(AfterCount::new(1)))
+                          .with_allowed_lateness(secs(30)))
+            -> sum_per_key()
+            -> reify()
+            -> collect();
+    }
+    .run()
+    .unwrap();
+    use Timing::*;
+    assert_eq!(
+        panes(&out.sums),
+        [
+            (-5_000, "a", 1, OnTime, 0, false),
+            (0, "a", 11, OnTime, 0, false),
+            (0, "a", 100, Late, 1, false),
+            (5_000, "a", 110, OnTime, 0, false),
+        ]
+    );
+}
+
+#[test]
+fn a_global_window_fires_by_count_and_its_rest_when_the_input_ends() {
+    let script = TestStream::new()
+        .add_elements((1..=7u64).map(|v| timestamped(("k", v), v as i64)))
+        .advance_watermark_to_infinity();
+    let out = pipeline! {
+        sums = test_stream(script)
+            -> window(GlobalWindows.triggering(Repeatedly::forever(AfterCount::new(3))))
+            -> sum_per_key()
+            -> reify()
+            -> collect();
+    }
+    .run()
+    .unwrap();
+    // One bundle of 7: the count fires once (on all 7); nothing is left for the end.
+    assert_eq!(out.sums.iter().map(|w| w.value.1).collect::<Vec<_>>(), [28]);
+
+    let script = (1..=7u64)
+        .fold(TestStream::new(), |s, v| s.add_elements([timestamped(("k", v), v as i64)]))
+        .advance_watermark_to_infinity();
+    let out = pipeline! {
+        sums = test_stream(script)
+            -> window(GlobalWindows.triggering(Repeatedly::forever(AfterCount::new(3))))
+            -> sum_per_key()
+            -> reify()
+            -> collect();
+    }
+    .run()
+    .unwrap();
+    // One element per bundle: 1+2+3, 4+5+6, then 7 when the window expires.
+    let got = panes(&out.sums);
+    let values: Vec<(u64, Timing, bool)> = got.iter().map(|p| (p.2, p.3, p.5)).collect();
+    assert_eq!(values, [(6, Timing::Early, false), (15, Timing::Early, false), (7, Timing::OnTime, true)]);
+}
+
+/// Sums per key in the global window, one element per bundle, under `trigger`:
+/// the panes' sums.
+fn sums_under(trigger: Trigger, values: &[u64], accumulating: bool, clock_every: Option<u64>) -> Vec<(u64, bool)> {
+    let mut script = TestStream::new();
+    for (i, &v) in values.iter().enumerate() {
+        script = script.add_elements([timestamped(("k", v), i as i64)]);
+        if let Some(every) = clock_every {
+            script = script.advance_processing_time(Duration::from_secs(every));
+        }
+    }
+    let script = script.advance_watermark_to_infinity();
+    let windowing = GlobalWindows.triggering(trigger);
+    let out = if accumulating {
+        pipeline! {
+            sums = test_stream(script) -> window(windowing.accumulating_fired_panes()) -> sum_per_key() -> reify() -> collect();
+        }
+        .run()
+        .unwrap()
+        .sums
+    } else {
+        pipeline! {
+            sums = test_stream(script) -> window(windowing) -> sum_per_key() -> reify() -> collect();
+        }
+        .run()
+        .unwrap()
+        .sums
+    };
+    panes(&out).iter().map(|p| (p.2, p.5)).collect()
+}
+
+#[test]
+fn composite_triggers_fire_as_beams_do() {
+    let ones = [1u64; 10];
+    // One after the other: 2 elements, then 3 more; then finished (the rest dropped).
+    let each = AfterEach::in_order([AfterCount::new(2).into(), AfterCount::new(3).into()]);
+    assert_eq!(sums_under(each, &ones, false, None), [(2, false), (3, true)]);
+    // The first of two counts, once.
+    let first = AfterFirst::of([AfterCount::new(4).into(), AfterCount::new(2).into()]);
+    assert_eq!(sums_under(first, &ones, false, None), [(2, true)]);
+    // Both counts, once.
+    let all = AfterAll::of([AfterCount::new(4).into(), AfterCount::new(2).into()]);
+    assert_eq!(sums_under(all, &ones, true, None), [(4, true)]);
+    // Every 2 elements until 5 have come in one pane.
+    let until = Repeatedly::forever(AfterCount::new(2)).or_finally(AfterCount::new(5));
+    assert_eq!(sums_under(until, &ones, false, None), [(2, false), (2, false), (1, true)]);
+    // Never: everything in the pane made when the window expires.
+    assert_eq!(sums_under(Never::ever(), &ones, false, None), [(10, true)]);
+}
+
+#[test]
+fn processing_time_triggers_follow_the_test_clock() {
+    let ones = [1u64; 10];
+    // A pane 5 s of processing time after its first element; 2 s pass per element.
+    let every_5s = Repeatedly::forever(AfterProcessingTime::past_first_element_in_pane().plus_delay(secs(5)));
+    assert_eq!(sums_under(every_5s, &ones, false, Some(2)), [(3, false), (3, false), (3, false), (1, true)]);
+    // Without the clock moving, only the end of the input fires.
+    let every_5s = Repeatedly::forever(AfterProcessingTime::past_first_element_in_pane().plus_delay(secs(5)));
+    assert_eq!(sums_under(every_5s, &ones, false, None), [(10, true)]);
+}
+
+/// A sequential model of the default trigger with discarding panes: per window
+/// and key, an on-time pane when the watermark passes the window's end (with
+/// what arrived by then), then a late pane per bundle of late data within the
+/// allowed lateness; later data is dropped.
+#[derive(Default)]
+struct Model {
+    /// (window start, key) → (data since the last pane, on-time pane fired)
+    windows: BTreeMap<(i64, &'static str), (u64, bool)>,
+    panes: Vec<Pane>,
+    dropped: u64,
+    fired: BTreeMap<(i64, &'static str), u32>,
+}
+
+const SIZE: i64 = 1_000;
+const LATENESS: i64 = 3_000;
+
+impl Model {
+    fn bundle(&mut self, watermark: i64, elements: &[(&'static str, u64, i64)]) {
+        let mut touched = Vec::new();
+        for &(key, value, t) in elements {
+            let start = t.div_euclid(SIZE) * SIZE;
+            if start + SIZE - 1 + LATENESS < watermark {
+                self.dropped += 1;
+                continue;
+            }
+            let entry = self.windows.entry((start, key)).or_default();
+            entry.0 += value;
+            touched.push((start, key));
+        }
+        touched.sort();
+        touched.dedup();
+        for window in touched {
+            // Late data: fires as it comes, once the on-time pane has fired (or the
+            // watermark had passed the window before its first element came).
+            let passed = window.0 + SIZE - 1 < watermark;
+            if passed {
+                self.fire(window, false);
+            }
+        }
+    }
+
+    fn advance(&mut self, from: i64, to: i64) {
+        let windows: Vec<(i64, &'static str)> = self.windows.keys().copied().collect();
+        for window in windows {
+            let max = window.0 + SIZE - 1;
+            if from <= max && max < to {
+                self.fire(window, true);
+            }
+            if max + LATENESS < to {
+                if self.windows[&window].0 > 0 {
+                    self.fire(window, false);
+                }
+                self.windows.remove(&window);
+            }
+        }
+    }
+
+    fn fire(&mut self, window: (i64, &'static str), on_time_timer: bool) {
+        let entry = self.windows.get_mut(&window).unwrap();
+        let index = self.fired.entry(window).or_default();
+        let timing = if on_time_timer && !entry.1 { Timing::OnTime } else { Timing::Late };
+        entry.1 = true;
+        self.panes.push((window.0, window.1, std::mem::take(&mut entry.0), timing, *index, false));
+        *index += 1;
+    }
+}
+
+#[test]
+fn the_default_trigger_matches_a_sequential_model_on_random_input() {
+    for seed in 0..4u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let keys = ["hot", "a", "b", "c", "d"];
+        let mut script = TestStream::new();
+        let mut model = Model::default();
+        let mut watermark = i64::MIN / 1000;
+        let mut now = 0i64;
+        for _ in 0..60 {
+            if rng.random_bool(0.6) {
+                let n = rng.random_range(0..40);
+                let elements: Vec<(&'static str, u64, i64)> = (0..n)
+                    .map(|_| {
+                        let key = if rng.random_bool(0.6) { "hot" } else { keys[rng.random_range(1..keys.len())] };
+                        // Around the present, some on window boundaries, some well behind.
+                        let t = if rng.random_bool(0.1) {
+                            (now / SIZE) * SIZE
+                        } else {
+                            now + rng.random_range(-6_000..2_000)
+                        };
+                        (key, rng.random_range(1..10), t.max(0))
+                    })
+                    .collect();
+                model.bundle(watermark, &elements);
+                script = script.add_elements(elements.iter().map(|&(k, v, t)| timestamped((k, v), t)));
+            } else {
+                now += rng.random_range(0..1_500);
+                let to = now - 1_000;
+                if to > watermark {
+                    model.advance(watermark, to);
+                    watermark = to;
+                    script = script.advance_watermark_to(to);
+                }
+            }
+        }
+        model.advance(watermark, i64::MAX / 1000);
+        let script = script.advance_watermark_to_infinity();
+        let out = pipeline! {
+            sums = test_stream(script)
+                -> window(FixedWindows::of(Duration::from_millis(SIZE as u64)).with_allowed_lateness(Duration::from_millis(LATENESS as u64)))
+                -> grouping: sum_per_key()
+                -> reify()
+                -> collect();
+        }
+        .run()
+        .unwrap();
+        // The model does not know which pane is a window's last; compare the rest.
+        let got: Vec<Pane> = panes(&out.sums).into_iter().map(|p| (p.0, p.1, p.2, p.3, p.4, false)).collect();
+        let mut expected = model.panes.clone();
+        expected.sort_by_key(|p| (p.0, p.1, p.4));
+        assert_eq!(got, expected, "seed {seed}");
+        let dropped = out.metrics.stage("grouping").unwrap().dropped_late;
+        assert_eq!(dropped, model.dropped, "seed {seed}: elements dropped as too late");
+        assert!(model.dropped > 0 && got.iter().any(|p| p.3 == Timing::Late), "seed {seed}: the input has late data");
+    }
+}
