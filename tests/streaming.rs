@@ -273,8 +273,40 @@ fn the_default_trigger_matches_a_sequential_model_on_random_input() {
         let mut expected = model.panes.clone();
         expected.sort_by_key(|p| (p.0, p.1, p.4));
         assert_eq!(got, expected, "seed {seed}");
-        let dropped = out.metrics.stage("grouping").unwrap().dropped_late;
+        let dropped = out.metrics.stage("grouping").unwrap().late;
         assert_eq!(dropped, model.dropped, "seed {seed}: elements dropped as too late");
         assert!(model.dropped > 0 && got.iter().any(|p| p.3 == Timing::Late), "seed {seed}: the input has late data");
     }
+}
+
+#[test]
+fn what_comes_too_late_goes_to_the_late_output_typed() {
+    let script = TestStream::new()
+        .add_elements([timestamped(("a", 1u64), 1_000), timestamped(("b", 2), 12_000)])
+        .advance_watermark_to(30_000)
+        // [0, 10 s) closed at 10 s + 5 s: too late; [20 s, 30 s) is still open.
+        .add_elements([timestamped(("a", 4u64), 3_000), timestamped(("c", 8), 21_000), timestamped(("a", 16), 9_999)])
+        .advance_watermark_to_infinity();
+    let out = pipeline! {
+        (sums, late) = test_stream(script)
+            -> window(FixedWindows::of(secs(10)).with_allowed_lateness(secs(5)))
+            -> grouping: sum_per_key();
+        panes = sums -> reify() -> collect();
+        too_late = late -> collect();
+    }
+    .run()
+    .unwrap();
+    let mut late: Vec<(&str, u64, i64, i64, i64)> = out
+        .too_late
+        .iter()
+        .map(|l| (l.value.0, l.value.1, l.timestamp.millis(), l.window.start.millis(), l.watermark.millis()))
+        .collect();
+    late.sort();
+    assert_eq!(late, [("a", 4, 3_000, 0, 30_000), ("a", 16, 9_999, 0, 30_000)]);
+    let sums = panes(&out.panes);
+    assert_eq!(
+        sums.iter().map(|p| (p.0, p.1, p.2)).collect::<Vec<_>>(),
+        [(0, "a", 1), (10_000, "b", 2), (20_000, "c", 8)]
+    );
+    assert_eq!(out.metrics.stage("grouping").unwrap().late, 2);
 }

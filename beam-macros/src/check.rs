@@ -23,7 +23,7 @@ fn check_node(graph: &mut Graph, id: NodeId, diag: &mut Diagnostics) {
     // `xs -> map(f);`: computed, then thrown away.
     if node.name.is_none()
         && consumers.is_empty()
-        && !matches!(spec.kind, Kind::Sink | Kind::DeadLetters | Kind::PartitionOutput)
+        && !matches!(spec.kind, Kind::Sink | Kind::DeadLetters | Kind::LateData | Kind::PartitionOutput)
     {
         diag.error(
             op.span(),

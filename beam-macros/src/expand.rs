@@ -180,6 +180,11 @@ fn build_input(graph: &Graph, segment: &Segment) -> TokenStream {
     }
 }
 
+/// The late-data node of grouping `n`, if the pipeline reads what it gets too late.
+fn late_data(graph: &Graph, n: NodeId) -> Option<NodeId> {
+    graph.consumers(n).into_iter().find(|&c| graph.nodes[c].is(Kind::LateData))
+}
+
 /// The bad-records node of source `n`, if the pipeline reads its bad records.
 fn bad_records(graph: &Graph, n: NodeId) -> Option<NodeId> {
     graph.consumers(n).into_iter().find(|&c| graph.nodes[c].is(Kind::DeadLetters))
@@ -256,7 +261,7 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
         // In a timestamped collection, a grouping or combine works per window, and a
         // sink takes the values.
         let windowing = match graph.nodes[input].timing {
-            Timing::Timed { window: Some(w) } => {
+            Timing::Timed { window: Some(w), .. } => {
                 let window_stage = var_at("op", w, at);
                 quote_spanned!(at=> #window_stage.windowing())
             }
@@ -272,11 +277,17 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
             }
             _ => quote_spanned!(at=> let #leaf = ::beam::__private::values_of(#leaf);),
         };
+        // What a grouping per window receives too late: its input values, late.
+        let late = late_data(graph, n).map(|late| {
+            let (w_late, w_in) = (var_at("w", late, at), var_at("w", input, at));
+            quote_spanned!(at=> let #w_late = ::beam::__private::late_witness(#w_in);)
+        });
         quote_spanned! {at=>
             let #leaf = __ctx.build(#n, || #call)?;
             // The element type of the collection the barrier will produce.
             let #out = ::beam::__private::output_witness(&#leaf);
             #per_window
+            #late
         }
     };
     quote_spanned! {at=>
@@ -309,6 +320,7 @@ fn held_collections(graph: &Graph, plan: &Plan) -> Vec<TokenStream> {
             held.extend(bad_records(graph, n));
         }
         held.extend(segment.members.iter().copied().filter(|&n| holds_result(graph, n)));
+        held.extend(segment.members.iter().filter_map(|&n| late_data(graph, n)));
         held.extend(segment.materialized.iter().copied());
     }
     held.into_iter()
@@ -344,7 +356,11 @@ fn segment_value(graph: &Graph, index: usize, segment: &Segment) -> (Ident, Toke
         .or(leaves.first())
         .map_or_else(Span::call_site, |leaf| leaf.leaf.span());
     let leaf_list = leaves.iter().rev().fold(quote!(()), |rest, LeafCode { leaf, node, to, .. }| {
-        quote_spanned!(segment_span=> (::beam::__private::LeafTo::new(#node, &#leaf, #to), #rest))
+        let late = late_data(graph, *node).map(|late| {
+            let held = var(graph, "held", late);
+            quote!(.with_late(&#held))
+        });
+        quote_spanned!(segment_span=> (::beam::__private::LeafTo::new(#node, &#leaf, #to)#late, #rest))
     });
     let locals = leaves.iter().rev().fold(quote!(()), |rest, leaf| {
         let local = &leaf.local;

@@ -24,13 +24,34 @@ pub enum Timing {
     #[default]
     Untimed,
     /// Timestamped, in the windows of the `window` stage `window`, or in the
-    /// global window if there is none.
-    Timed { window: Option<NodeId> },
+    /// global window if there is none; unbounded if it comes from the unbounded
+    /// source `unbounded` (a `test_stream`).
+    Timed { window: Option<NodeId>, unbounded: Option<NodeId> },
 }
 
 impl Timing {
     pub fn is_timed(self) -> bool {
         self != Timing::Untimed
+    }
+
+    /// The `window` stage that windows the collection, if any.
+    pub fn window(self) -> Option<NodeId> {
+        match self {
+            Timing::Timed { window, .. } => window,
+            Timing::Untimed => None,
+        }
+    }
+
+    pub fn unbounded(self) -> Option<NodeId> {
+        match self {
+            Timing::Timed { unbounded, .. } => unbounded,
+            Timing::Untimed => None,
+        }
+    }
+
+    /// Whether two collections are windowed alike (boundedness aside).
+    pub fn windowed_alike(self, other: Timing) -> bool {
+        self.is_timed() == other.is_timed() && self.window() == other.window()
     }
 }
 
@@ -286,11 +307,21 @@ impl Builder<'_> {
                 self.register(bad, names[1].clone());
                 self.register(last, names[0].clone());
             }
+            Outputs::WithLateData if names.len() == 2 => {
+                // `(sums, late) = xs -> sum_per_key();`: a node for the late data.
+                let late = self.output_node(&ops::LATE_DATA, last, &names[1]);
+                self.register(late, names[1].clone());
+                self.register(last, names[0].clone());
+            }
             _ if names.len() > 1 => {
                 let op = self.nodes[last].op_name();
                 let given = names.len();
                 let message = if spec.outputs == Outputs::WithBadRecords {
                     format!("`{op}` has two outputs, its records and its bad records, but {given} names are given")
+                } else if spec.outputs == Outputs::WithLateData {
+                    format!(
+                        "`{op}` has two outputs, its result and what it received too late, but {given} names are given"
+                    )
                 } else {
                     format!("`{op}` has one output, but {given} names are given")
                 };

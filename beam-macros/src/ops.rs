@@ -67,6 +67,10 @@ pub enum Outputs {
     /// Its records, and, if a second name is given, its bad records:
     /// `(rows, bad) = read_csv(..)`. The graph adds a `DeadLetters` node for them.
     WithBadRecords,
+    /// Its result, and, if a second name is given, what it received too late (a
+    /// grouping of an unbounded, windowed input): `(sums, late) = xs ->
+    /// sum_per_key();`. The graph adds a `LateData` node for them.
+    WithLateData,
 }
 
 /// One transform, as every phase sees it.
@@ -109,6 +113,7 @@ const fn op(name: &'static str, kind: Kind, args: &'static [&'static str], doc: 
         Source => (Inputs::None, Outputs::One),
         Flatten => (Inputs::Concat, Outputs::One),
         Sink => (Inputs::One, Outputs::Nothing),
+        KeyedShuffle | GlobalCombine => (Inputs::One, Outputs::WithLateData),
         _ => (Inputs::One, Outputs::One),
     };
     OpSpec { name, kind, args, inputs, outputs, closure: None, side: None, time: Time::Values, via: None, doc }
@@ -119,6 +124,9 @@ pub static PARTITION_OUTPUT: OpSpec = op("partition_output", PartitionOutput, &[
 
 /// The node for a source's bad records (see [`Outputs::WithBadRecords`]).
 pub static BAD_RECORDS: OpSpec = op("bad_records", DeadLetters, &[], "the records a source could not parse");
+
+/// The node for what a grouping received too late (see [`Outputs::WithLateData`]).
+pub static LATE_DATA: OpSpec = op("late_data", LateData, &[], "what a grouping per window received too late");
 
 const fn reading(spec: OpSpec, inputs: Inputs) -> OpSpec {
     OpSpec { inputs, ..spec }

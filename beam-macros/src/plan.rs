@@ -87,7 +87,7 @@ fn segments(
         match node.spec.map(|s| s.kind) {
             Some(Kind::Source) => inputs.push(SegmentInput::Source(id)),
             Some(Kind::Flatten) => inputs.push(SegmentInput::Flatten(id)),
-            Some(Kind::KeyedShuffle | Kind::GlobalCombine | Kind::DeadLetters) => {
+            Some(Kind::KeyedShuffle | Kind::GlobalCombine | Kind::DeadLetters | Kind::LateData) => {
                 // Only worth a loop if something other than a flatten reads it.
                 let readers = graph.consumers(id);
                 if readers.iter().any(|&r| !graph.nodes[r].is(Kind::Flatten)) {
@@ -153,8 +153,9 @@ fn grow(
             continue;
         }
         for reader in graph.consumers(id) {
-            if graph.nodes[reader].is(Kind::DeadLetters) {
-                // Filled by the source as it reads, not by the loop.
+            if graph.nodes[reader].is(Kind::DeadLetters) || graph.nodes[reader].is(Kind::LateData) {
+                // Filled by the source as it reads, or by the grouping as it
+                // finishes, not by the loop.
                 continue;
             }
             if graph.nodes[reader].is(Kind::Flatten) {
@@ -192,8 +193,13 @@ struct Cycle {
 impl Segment {
     /// Whether node `n`'s result is available once this segment has run.
     fn produces(&self, graph: &Graph, n: NodeId) -> bool {
-        // A source's bad records are ready when its segment is done.
-        let n = if graph.nodes[n].is(Kind::DeadLetters) { graph.nodes[n].inputs[0].node.unwrap_or(n) } else { n };
+        // A source's bad records, a grouping's late data, are ready when its
+        // segment is done.
+        let n = if graph.nodes[n].is(Kind::DeadLetters) || graph.nodes[n].is(Kind::LateData) {
+            graph.nodes[n].inputs[0].node.unwrap_or(n)
+        } else {
+            n
+        };
         self.members.contains(&n)
             || matches!(self.input, SegmentInput::Source(a) | SegmentInput::Flatten(a) if a == n)
             || self.materialized.contains(&n)
@@ -273,7 +279,9 @@ fn order_segments(graph: &Graph, segments: Vec<Segment>) -> Result<Vec<Segment>,
 
 /// A barrier's result already is a collection; a flatten reads it as it is.
 pub fn is_barrier_output(graph: &Graph, id: NodeId) -> bool {
-    graph.nodes[id].spec.is_some_and(|s| matches!(s.kind, Kind::KeyedShuffle | Kind::GlobalCombine | Kind::DeadLetters))
+    graph.nodes[id].spec.is_some_and(|s| {
+        matches!(s.kind, Kind::KeyedShuffle | Kind::GlobalCombine | Kind::DeadLetters | Kind::LateData)
+    })
 }
 
 fn topological_order(graph: &Graph) -> Result<Vec<NodeId>, String> {
@@ -350,7 +358,7 @@ mod tests {
                         || matches!(s.input, SegmentInput::Source(a) | SegmentInput::Flatten(a) if a == node.id)
                 })
                 .count();
-            let expected = usize::from(!node.is(Kind::DeadLetters));
+            let expected = usize::from(!node.is(Kind::DeadLetters) && !node.is(Kind::LateData));
             assert_eq!(homes, expected, "`{}` runs in {homes} loops", label(graph, node.id));
         }
         for (i, segment) in plan.segments.iter().enumerate() {

@@ -54,8 +54,13 @@ fn timing_from(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
     let first = main.first().map_or(Timing::Untimed, |&(_, t)| t);
     match spec.kind {
         // A source of timestamped elements (`test_stream`).
-        Kind::Source if spec.time == Time::Stamps => return Timing::Timed { window: None },
+        Kind::Source if spec.time == Time::Stamps => return Timing::Timed { window: None, unbounded: Some(id) },
         Kind::Source | Kind::DeadLetters | Kind::Sink => return Timing::Untimed,
+        Kind::LateData => {
+            check_late_output(graph, id, first, diag);
+            return Timing::Untimed;
+        }
+        Kind::KeyedShuffle | Kind::GlobalCombine => check_grouping(graph, id, first, diag),
         _ => {}
     }
     // Side inputs, joins and co-groups read collections whole or together, across
@@ -75,7 +80,7 @@ fn timing_from(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
     }
     match spec.time {
         Time::Values if spec.inputs == Inputs::Concat => {
-            if let Some(&(other, t)) = main.iter().find(|&&(_, t)| t != first) {
+            if let Some(&(other, t)) = main.iter().find(|&&(_, t)| !t.windowed_alike(first)) {
                 let (a, b) = (main[0].0, other);
                 diag.error(
                     op.span(),
@@ -88,11 +93,16 @@ fn timing_from(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
                     ),
                 );
             }
-            first
+            // Unbounded if any input is.
+            let unbounded = main.iter().find_map(|&(_, t)| t.unbounded());
+            match first {
+                Timing::Timed { window, .. } => Timing::Timed { window, unbounded },
+                untimed => untimed,
+            }
         }
         Time::Values => first,
         Time::Stamps | Time::Reads => match first {
-            Timing::Untimed => Timing::Timed { window: None },
+            Timing::Untimed => Timing::Timed { window: None, unbounded: None },
             timed => timed,
         },
         Time::Windows => {
@@ -106,9 +116,45 @@ fn timing_from(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
                     ),
                 );
             }
-            Timing::Timed { window: Some(id) }
+            Timing::Timed { window: Some(id), unbounded: first.unbounded() }
         }
     }
+}
+
+/// A grouping of an unbounded collection that was never windowed would wait for
+/// the end of its input: Beam refuses it when the pipeline is built, we when it
+/// compiles.
+fn check_grouping(graph: &Graph, id: NodeId, input: Timing, diag: &mut Diagnostics) {
+    let Timing::Timed { window: None, unbounded: Some(source) } = input else { return };
+    let op = &graph.nodes[id].call.op;
+    let source_node = &graph.nodes[source];
+    diag.error(
+        op.span(),
+        format!(
+            "`{op}` groups an unbounded collection (from `{}` at line {}) in the global window with the default \
+             trigger, which fires only when the input ends: put it into windows first, as in `-> window(FixedWindows::of(..))`, \
+             or give the global window a trigger, as in `-> window(GlobalWindows.triggering(..))`",
+            source_node.call.op, source_node.line
+        ),
+    );
+}
+
+/// `(sums, late) = xs -> sum_per_key();` means something only for a grouping per
+/// window of an unbounded input: elsewhere nothing can be late.
+fn check_late_output(graph: &Graph, id: NodeId, grouping_input: Timing, diag: &mut Diagnostics) {
+    let node = &graph.nodes[id];
+    let Some(grouping) = node.inputs.first().and_then(|i| i.node) else { return };
+    let name = node.name.as_ref().map_or_else(|| "the second output".to_owned(), |n| format!("`{n}`"));
+    let op = &graph.nodes[grouping].call.op;
+    let why = match grouping_input {
+        Timing::Untimed => "its input has no timestamps, so no element can be late",
+        Timing::Timed { unbounded: None, .. } => {
+            "its input is bounded: it is complete once read, before any window closes, so no element can be late"
+        }
+        Timing::Timed { .. } => return,
+    };
+    let span = node.name.as_ref().map_or_else(|| op.span(), syn::Ident::span);
+    diag.error(span, format!("{name} would receive what `{op}` gets too late, but {why}; remove {name}"));
 }
 
 /// How a collection is named in messages: `bids`, or `the output of `map``.
@@ -123,7 +169,7 @@ fn name_of(graph: &Graph, id: NodeId) -> String {
 fn describe(graph: &Graph, timing: Timing) -> String {
     match timing {
         Timing::Untimed => "no timestamps".to_owned(),
-        Timing::Timed { window: None } => "timestamps in the global window".to_owned(),
-        Timing::Timed { window: Some(w) } => format!("the windows of `window(..)` at line {}", graph.nodes[w].line),
+        Timing::Timed { window: None, .. } => "timestamps in the global window".to_owned(),
+        Timing::Timed { window: Some(w), .. } => format!("the windows of `window(..)` at line {}", graph.nodes[w].line),
     }
 }

@@ -38,6 +38,9 @@ pub enum StageKind {
     Sink,
     /// The records a source could not parse: `bad` in `(rows, bad) = read_csv(..)`.
     DeadLetters,
+    /// What a grouping per window received too late (past the end of its window
+    /// plus the allowed lateness): `late` in `(sums, late) = xs -> sum_per_key();`.
+    LateData,
     /// One output of a `partition`: `small` in `(small, big) = xs -> partition(2, f)`,
     /// the elements the partition routes to it. Fused into the partition's loop.
     PartitionOutput,

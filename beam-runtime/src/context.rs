@@ -148,7 +148,7 @@ impl Context {
                 elements_in: 0,
                 elements_out: 0,
                 bad_records: 0,
-                dropped_late: 0,
+                late: 0,
                 bytes_read: 0,
                 bytes_written: 0,
                 wall_time: Duration::ZERO,
@@ -272,9 +272,9 @@ impl Context {
         self.schedule.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
-    /// Counts elements a grouping dropped as too late.
-    pub(crate) fn add_dropped_late(&self, stage: usize, elements: u64) {
-        self.update(stage, |m| m.dropped_late += elements);
+    /// Counts elements a grouping received too late.
+    pub(crate) fn add_late(&self, stage: usize, elements: u64) {
+        self.update(stage, |m| m.late += elements);
     }
 
     /// Records how many elements a stage produced, counted when its result was made.
@@ -298,7 +298,7 @@ impl Context {
             let stage = stages[id].stage;
             stages[id].elements_in = match stage.kind {
                 // The bad records did not come out of the source's records.
-                StageKind::DeadLetters => stages[id].elements_out,
+                StageKind::DeadLetters | StageKind::LateData => stages[id].elements_out,
                 _ => stage.inputs.iter().map(|&i| stages[i].elements_out).sum(),
             };
         }

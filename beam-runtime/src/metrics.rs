@@ -47,9 +47,10 @@ pub struct StageMetrics {
     pub elements_out: u64,
     /// Records a source could not parse.
     pub bad_records: u64,
-    /// Elements a grouping per window dropped as too late: past the end of their
-    /// window plus the allowed lateness, or for a window whose trigger had finished.
-    pub dropped_late: u64,
+    /// Elements a grouping per window received too late: past the end of their
+    /// window plus the allowed lateness (sent to its late output if it has one,
+    /// dropped otherwise), or for a window whose trigger had finished (dropped).
+    pub late: u64,
     /// Bytes read from files.
     pub bytes_read: u64,
     /// Bytes written to files.

@@ -11,6 +11,7 @@ use crate::io::records::BadRecord;
 use crate::runner::held::{Discard, Held, ReadHeld};
 use crate::runner::{Item, Segment};
 use crate::source::{CollectionSource, Source};
+use crate::transform::timed::LateOutput;
 
 /// Where a segment's elements come from.
 #[doc(hidden)]
@@ -254,17 +255,44 @@ impl<T> Destination<T> for Discard {
     fn append(&self, _: Collection<T>) {}
 }
 
-/// A barrier of stage `stage` and where its result goes.
+/// A barrier of stage `stage`, where its result goes, and where what it receives
+/// too late goes (a grouping per window's late output, or nowhere).
 #[doc(hidden)]
-pub struct LeafTo<'a, L, D> {
+pub struct LeafTo<'a, L, D, T = NoLate> {
     stage: usize,
     leaf: &'a L,
     to: &'a D,
+    late: T,
 }
 
 impl<'a, L, D> LeafTo<'a, L, D> {
     pub fn new(stage: usize, leaf: &'a L, to: &'a D) -> Self {
-        LeafTo { stage, leaf, to }
+        LeafTo { stage, leaf, to, late: NoLate }
+    }
+
+    /// The same barrier, sending what it receives too late to `late`.
+    pub fn with_late<T>(self, late: &'a Held<T>) -> LeafTo<'a, L, D, &'a Held<T>> {
+        LeafTo { stage: self.stage, leaf: self.leaf, to: self.to, late }
+    }
+}
+
+/// A barrier without a late output.
+#[doc(hidden)]
+pub struct NoLate;
+
+/// Where a barrier's late data goes after each run of its segment.
+#[doc(hidden)]
+pub trait LateDestination<L>: Sync {
+    fn deliver(&self, leaf: &L);
+}
+
+impl<L> LateDestination<L> for NoLate {
+    fn deliver(&self, _: &L) {}
+}
+
+impl<L: LateOutput> LateDestination<L> for &Held<L::Late> {
+    fn deliver(&self, leaf: &L) {
+        self.append(Collection::from_parts(vec![leaf.take_late()]));
     }
 }
 
@@ -306,10 +334,11 @@ impl Leaves for () {
     }
 }
 
-impl<L, D, Rest> Leaves for (LeafTo<'_, L, D>, Rest)
+impl<L, D, T, Rest> Leaves for (LeafTo<'_, L, D, T>, Rest)
 where
     L: Leaf,
     D: Destination<L::Out>,
+    T: LateDestination<L>,
     Rest: Leaves,
 {
     type Locals = (L::Local, Rest::Locals);
@@ -327,6 +356,7 @@ where
     fn finish<F: FinishLeaf>(&self, finish: &F, locals: Vec<Self::Locals>) -> Result<()> {
         let (mine, rest): (Vec<L::Local>, Vec<Rest::Locals>) = locals.into_iter().unzip();
         finish.finish(self.0.stage, self.0.leaf, self.0.to, mine)?;
+        self.0.late.deliver(self.0.leaf);
         self.1.finish(finish, rest)
     }
 }

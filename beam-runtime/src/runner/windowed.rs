@@ -176,6 +176,7 @@ impl Merge for TickMerge<'_, '_> {
         });
         let mut panes = barrier.panes.lock().unwrap_or_else(|e| e.into_inner());
         let mut fire = Firing::<C, M>::new(&combine.combine, &barrier.strategy, self.tick.now);
+        fire.dropped += barrier.late.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
         let touched = fire.arrive(&mut panes, arrived.into_iter().flatten());
         self.finish_tick(fire, &mut panes, touched, &combine.hold_floor)
     }
@@ -192,6 +193,7 @@ impl Merge for TickMerge<'_, '_> {
         });
         let mut panes = barrier.panes.lock().unwrap_or_else(|e| e.into_inner());
         let mut fire = Firing::<C, M>::new(&combine.combine, &barrier.strategy, self.tick.now);
+        fire.dropped += barrier.late.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
         let touched = fire.arrive_sessions(&mut panes, arrived.into_iter().flatten());
         self.finish_tick(fire, &mut panes, touched, &combine.hold_floor)
     }
@@ -213,7 +215,7 @@ impl TickMerge<'_, '_> {
         // The next tick's elements behind its watermark cannot hold a pane back.
         hold_floor.store(self.tick.now.next_watermark.millis(), Ordering::Relaxed);
         if fire.dropped > 0 {
-            self.in_process.scope.context().add_dropped_late(self.stage, fire.dropped);
+            self.in_process.scope.context().add_late(self.stage, fire.dropped);
         }
         Ok(Collection::from_parts(vec![fire.out]))
     }

@@ -28,7 +28,7 @@ use crate::error::Result;
 use crate::runner::Panes;
 use crate::shuffle::KeyedTables;
 use crate::window::{
-    Accumulate, AssignWindows, IntervalWindow, IntoWindowing, PaneInfo, Strategy, Timestamp, TimestampCombiner,
+    Accumulate, AssignWindows, IntervalWindow, IntoWindowing, Late, PaneInfo, Strategy, Timestamp, TimestampCombiner,
     Windowed, Windowing,
 };
 
@@ -176,7 +176,7 @@ impl<S: Stage> Stage for InWindows<S> {
 /// A keyed barrier of a timestamped collection, per window as `windowing` says.
 pub fn keyed_in_windows<C, W, M>(leaf: Keyed<C>, windowing: &Windowing<W, M>) -> W::Leaf<C, M>
 where
-    C: KeyedCombine<Key: Clone>,
+    C: KeyedCombine<Key: Clone, In: Send>,
     W: AssignWindows,
     M: Accumulate<C::Acc>,
 {
@@ -187,7 +187,7 @@ where
 /// barrier whose only key is `()`.
 pub fn global_in_windows<C, W, M>(leaf: Global<C>, windowing: &Windowing<W, M>) -> W::Leaf<Unkeyed<C>, M>
 where
-    C: GlobalCombine,
+    C: GlobalCombine<In: Send>,
     W: AssignWindows,
     M: Accumulate<C::Acc>,
 {
@@ -301,28 +301,99 @@ pub struct WindowedBarrier<C: KeyedCombine, M> {
     pub(crate) per_window: PerWindow<C>,
     pub(crate) strategy: Strategy,
     pub(crate) panes: Mutex<Panes<C::Key, C::Acc>>,
+    /// What the last tick received too late, for the late output.
+    pub(crate) late: Mutex<Vec<Late<C::In>>>,
     _mode: PhantomData<fn() -> M>,
 }
 
-impl<C: KeyedCombine<Key: Clone>, A: Accumulate<C::Acc>> Leaf for WindowedBarrier<C, A> {
+/// A worker's state of a grouping per window: its table, and what came too late.
+#[doc(hidden)]
+pub struct WindowedLocal<K, A, In> {
+    tables: KeyedTables<K, A>,
+    late: Vec<Late<In>>,
+}
+
+/// Whether an element of `window` comes too late at the watermark `hold_floor`
+/// (the tick's; the beginning of time in a bounded run, where nothing is late).
+#[inline(always)]
+fn too_late(window: IntervalWindow, strategy: &Strategy, watermark: i64) -> bool {
+    window.max_timestamp().millis().saturating_add(strategy.allowed_lateness) < watermark
+}
+
+impl<C: KeyedCombine<Key: Clone, In: Send>, A: Accumulate<C::Acc>> Leaf for WindowedBarrier<C, A> {
     type In = Windowed<C::In>;
-    type Local = KeyedTables<(IntervalWindow, C::Key), WindowAcc<C::Acc>>;
+    type Local = WindowedLocal<(IntervalWindow, C::Key), WindowAcc<C::Acc>, C::In>;
     type Out = Windowed<C::Out>;
 
     fn local(&self, _: Worker) -> Self::Local {
-        KeyedTables::new()
+        WindowedLocal { tables: KeyedTables::new(), late: Vec::new() }
     }
 
     #[inline(always)]
     fn push(&self, local: &mut Self::Local, input: Self::In) {
+        let watermark = self.per_window.hold_floor.load(Ordering::Relaxed);
+        if too_late(input.window, &self.strategy, watermark) {
+            local.late.push(late(input, watermark));
+            return;
+        }
         let (key, value) = self.per_window.split(input);
-        let acc = local.entry(key, || self.per_window.create());
+        let acc = local.tables.entry(key, || self.per_window.create());
         self.per_window.add(acc, value);
     }
 
     fn finish<M: Merge>(&self, merge: &M, locals: Vec<Self::Local>) -> Result<Collection<Self::Out>> {
-        merge.windowed(self, locals)
+        let (tables, late) = split_locals(locals);
+        *self.late.lock().unwrap_or_else(|e| e.into_inner()) = late;
+        merge.windowed(self, tables)
     }
+}
+
+fn late<T>(input: Windowed<T>, watermark: i64) -> Late<T> {
+    Late {
+        value: input.value,
+        timestamp: input.timestamp,
+        window: input.window,
+        watermark: Timestamp::from_millis(watermark),
+    }
+}
+
+/// The workers' tables, and everything they received too late.
+fn split_locals<K, A, In>(locals: Vec<WindowedLocal<K, A, In>>) -> (Vec<KeyedTables<K, A>>, Vec<Late<In>>) {
+    let mut late = Vec::new();
+    let tables = locals
+        .into_iter()
+        .map(|local| {
+            late.extend(local.late);
+            local.tables
+        })
+        .collect();
+    (tables, late)
+}
+
+/// A barrier with a late output: what it received too late in its last run.
+#[doc(hidden)]
+pub trait LateOutput {
+    type Late: Send;
+    fn take_late(&self) -> Vec<Self::Late>;
+}
+
+impl<C: KeyedCombine<In: Send>, M> LateOutput for WindowedBarrier<C, M> {
+    type Late = Late<C::In>;
+    fn take_late(&self) -> Vec<Late<C::In>> {
+        std::mem::take(&mut *self.late.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl<C: KeyedCombine<In: Send>, M> LateOutput for SessionBarrier<C, M> {
+    type Late = Late<C::In>;
+    fn take_late(&self) -> Vec<Late<C::In>> {
+        std::mem::take(&mut *self.late.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The element type of a grouping's late output, whose input values are `T`.
+pub fn late_witness<T>(_: Witness<T>) -> Witness<Late<T>> {
+    Witness::new()
 }
 
 impl<C: KeyedCombine, M> WindowedBarrier<C, M> {
@@ -336,6 +407,7 @@ impl<C: KeyedCombine, M> WindowedBarrier<C, M> {
             per_window,
             strategy: strategy.clone(),
             panes: Mutex::new(Panes::default()),
+            late: Mutex::new(Vec::new()),
             _mode: PhantomData,
         }
     }
@@ -349,27 +421,36 @@ pub struct SessionBarrier<C: KeyedCombine, M> {
     pub(crate) per_session: PerSession<C>,
     pub(crate) strategy: Strategy,
     pub(crate) panes: Mutex<Panes<C::Key, C::Acc>>,
+    /// What the last tick received too late, for the late output.
+    pub(crate) late: Mutex<Vec<Late<C::In>>>,
     _mode: PhantomData<fn() -> M>,
 }
 
-impl<C: KeyedCombine<Key: Clone>, A: Accumulate<C::Acc>> Leaf for SessionBarrier<C, A> {
+impl<C: KeyedCombine<Key: Clone, In: Send>, A: Accumulate<C::Acc>> Leaf for SessionBarrier<C, A> {
     type In = Windowed<C::In>;
-    type Local = KeyedTables<C::Key, SessionList<C::Acc>>;
+    type Local = WindowedLocal<C::Key, SessionList<C::Acc>, C::In>;
     type Out = Windowed<C::Out>;
 
     fn local(&self, _: Worker) -> Self::Local {
-        KeyedTables::new()
+        WindowedLocal { tables: KeyedTables::new(), late: Vec::new() }
     }
 
     #[inline(always)]
     fn push(&self, local: &mut Self::Local, input: Self::In) {
+        let watermark = self.per_session.hold_floor.load(Ordering::Relaxed);
+        if too_late(input.window, &self.strategy, watermark) {
+            local.late.push(late(input, watermark));
+            return;
+        }
         let (key, value) = self.per_session.split(input);
-        let acc = local.entry(key, Vec::new);
+        let acc = local.tables.entry(key, Vec::new);
         self.per_session.add(acc, value);
     }
 
     fn finish<M: Merge>(&self, merge: &M, locals: Vec<Self::Local>) -> Result<Collection<Self::Out>> {
-        merge.sessions(self, locals)
+        let (tables, late) = split_locals(locals);
+        *self.late.lock().unwrap_or_else(|e| e.into_inner()) = late;
+        merge.sessions(self, tables)
     }
 }
 
@@ -380,6 +461,7 @@ impl<C: KeyedCombine, M> SessionBarrier<C, M> {
             per_session: PerSession { combine, timestamp_combiner, hold_floor: AtomicI64::new(i64::MIN) },
             strategy: strategy.clone(),
             panes: Mutex::new(Panes::default()),
+            late: Mutex::new(Vec::new()),
             _mode: PhantomData,
         }
     }

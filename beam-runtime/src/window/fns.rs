@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use super::{Accumulate, Strategy};
+use super::{Accumulate, Late, Strategy};
 use super::{IntervalWindow, Timestamp, Windowed, millis_of, positive_millis};
 use crate::barrier::{KeyedCombine, Leaf};
-use crate::transform::timed::{SessionBarrier, WindowedBarrier};
+use crate::transform::timed::{LateOutput, SessionBarrier, WindowedBarrier};
 
 /// Assigns each timestamp the windows it belongs to: Beam's (non-merging)
 /// `WindowFn`. Implement it for windows of your own:
@@ -57,8 +57,12 @@ pub trait AssignWindows: Send + Sync + 'static {
 
     /// The barrier of a keyed barrier `C` per window. (Keys are `Clone`: a key may
     /// have results in several windows.)
-    type Leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>: Leaf<In = Windowed<C::In>, Out = Windowed<C::Out>>;
-    fn leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(combine: C, strategy: &Strategy) -> Self::Leaf<C, M>;
+    type Leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>: Leaf<In = Windowed<C::In>, Out = Windowed<C::Out>>
+        + LateOutput<Late = Late<C::In>>;
+    fn leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>(
+        combine: C,
+        strategy: &Strategy,
+    ) -> Self::Leaf<C, M>;
 }
 
 impl<W: WindowFn> AssignWindows for W {
@@ -67,8 +71,8 @@ impl<W: WindowFn> AssignWindows for W {
         self.assign_windows(timestamp, window)
     }
 
-    type Leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>> = WindowedBarrier<C, M>;
-    fn leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+    type Leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>> = WindowedBarrier<C, M>;
+    fn leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>(
         combine: C,
         strategy: &Strategy,
     ) -> WindowedBarrier<C, M> {
@@ -123,8 +127,8 @@ impl AssignWindows for Sessions {
         window(IntervalWindow::new(timestamp, Timestamp::from_millis(start.saturating_add(self.gap))))
     }
 
-    type Leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>> = SessionBarrier<C, M>;
-    fn leaf<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+    type Leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>> = SessionBarrier<C, M>;
+    fn leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>(
         combine: C,
         strategy: &Strategy,
     ) -> SessionBarrier<C, M> {

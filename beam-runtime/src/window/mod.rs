@@ -59,7 +59,7 @@ pub(crate) use trigger::{TriggerState, When};
 /// assert_eq!(w.max_timestamp(), Timestamp::from(9_999u64));
 /// assert!(IntervalWindow::GLOBAL.contains(Timestamp::MIN));
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize)]
 pub struct IntervalWindow {
     pub start: Timestamp,
     /// The first timestamp after the window.
@@ -93,7 +93,7 @@ impl IntervalWindow {
 }
 
 /// When a pane fired, relative to the watermark passing the end of its window.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize)]
 pub enum Timing {
     /// Before the watermark passed the end of the window: a speculative result.
     Early,
@@ -114,7 +114,7 @@ pub enum Timing {
 /// assert_eq!((pane.timing, pane.index, pane.on_time_index), (Timing::OnTime, 0, Some(0)));
 /// assert!(pane.is_first && pane.is_last && pane.is_only());
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize)]
 pub struct PaneInfo {
     pub timing: Timing,
     /// Counts the panes of the window and key from 0.
@@ -141,6 +141,20 @@ impl PaneInfo {
     }
 }
 
+/// An element a grouping per window received too late: past the end of its window
+/// plus the allowed lateness. A grouping that names a second output,
+/// `(sums, late) = xs -> sum_per_key();`, sends them there instead of dropping
+/// them; without one they are counted (`StageMetrics::late`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize)]
+pub struct Late<T> {
+    /// The element as the grouping received it.
+    pub value: T,
+    pub timestamp: Timestamp,
+    pub window: IntervalWindow,
+    /// The watermark it met.
+    pub watermark: Timestamp,
+}
+
 /// An element with its event time: Beam's `WindowedValue`. Inside a timestamped
 /// pipeline every element is one; `reify()` hands it to user code.
 ///
@@ -151,7 +165,7 @@ impl PaneInfo {
 /// assert_eq!(w.window, IntervalWindow::GLOBAL);
 /// assert_eq!(w.map(str::len).value, 1);
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize)]
 pub struct Windowed<T> {
     pub value: T,
     pub timestamp: Timestamp,

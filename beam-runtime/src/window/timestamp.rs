@@ -18,7 +18,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// assert_eq!(t.to_string(), "1970-01-01T00:00:10.000Z");
 /// assert!(Timestamp::MIN < t && t < Timestamp::MAX);
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize)]
+#[serde(transparent)]
 pub struct Timestamp(i64);
 
 const MILLIS_PER_DAY: i64 = 86_400_000;
