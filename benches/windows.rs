@@ -66,7 +66,9 @@ fn main() {
             Some("windowed") => windowed(&path),
             Some("keyed") => keyed(&path),
             Some("hand-written") => hand_written(&path),
-            _ => panic!("--only windowed | keyed | hand-written"),
+            Some("windowed-in-memory") => windowed_in_memory(&in_memory(rows)),
+            Some("keyed-in-memory") => keyed_in_memory(&in_memory(rows)),
+            _ => panic!("--only windowed | keyed | hand-written | windowed-in-memory | keyed-in-memory"),
         };
         println!("{} rows in {:.2}s", rows.len(), start.elapsed().as_secs_f64());
         return;
