@@ -288,3 +288,56 @@ fn sessions_merge_per_key_as_a_sequential_sweep_does() {
         }
     }
 }
+
+#[test]
+fn co_groups_and_outer_joins_work_per_window() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let clicks: Vec<Event> = (0..3_000).map(|_| (rng.random_range(0..40), 1, rng.random_range(0..20 * SIZE))).collect();
+    let views: Vec<Event> = (0..2_000).map(|_| (rng.random_range(20..60), 2, rng.random_range(0..20 * SIZE))).collect();
+    let out = pipeline! {
+        c = from_iter(clicks.clone())
+            -> with_timestamps(|e: &Event| e.2)
+            -> window(FixedWindows::of(Duration::from_millis(SIZE)))
+            -> map(|e: Event| (e.0, e.2));
+        v = from_iter(views.clone())
+            -> with_timestamps(|e: &Event| e.2)
+            -> window(FixedWindows::of(Duration::from_millis(SIZE)))
+            -> map(|e: Event| (e.0, e.2));
+        grouped = (c, v) -> co_group_by_key() -> reify() -> collect();
+        joined = (c, v) -> outer_join() -> count() -> reify() -> collect();
+    }
+    .run()
+    .unwrap();
+    type Groups = BTreeMap<(i64, u32), (Vec<u64>, Vec<u64>)>;
+    let mut expect: Groups = BTreeMap::new();
+    for &(k, _, t) in &clicks {
+        expect.entry((window_of(t), k)).or_default().0.push(t);
+    }
+    for &(k, _, t) in &views {
+        expect.entry((window_of(t), k)).or_default().1.push(t);
+    }
+    let mut got: Groups = BTreeMap::new();
+    for w in &out.grouped {
+        let (k, (mut a, mut b)) = w.value.clone();
+        a.sort();
+        b.sort();
+        assert!(w.timestamp == w.window.max_timestamp() && w.pane == PaneInfo::ONLY_ON_TIME);
+        assert!(got.insert((w.window.start.millis(), k), (a, b)).is_none(), "a window and key twice");
+    }
+    for groups in expect.values_mut() {
+        groups.0.sort();
+        groups.1.sort();
+    }
+    assert_eq!(got, expect);
+    // An outer join per window: a pair per two values of a key in both inputs, a
+    // row per value of a key in one input only.
+    let mut rows: BTreeMap<i64, u64> = BTreeMap::new();
+    for (&(window, _), (a, b)) in &expect {
+        *rows.entry(window).or_default() += match (a.len(), b.len()) {
+            (0, n) | (n, 0) => n as u64,
+            (n, m) => (n * m) as u64,
+        };
+    }
+    let got: BTreeMap<i64, u64> = out.joined.iter().map(|w| (w.window.start.millis(), w.value)).collect();
+    assert_eq!(got, rows);
+}

@@ -180,6 +180,18 @@ fn build_input(graph: &Graph, segment: &Segment) -> TokenStream {
     }
 }
 
+/// How a collection windowed by the `window` stage `window` (or never windowed) is
+/// windowed, as a value: that stage's windowing, or the global window's.
+fn windowing_of(window: Option<NodeId>, at: Span) -> TokenStream {
+    match window {
+        Some(w) => {
+            let window_stage = var_at("op", w, at);
+            quote_spanned!(at=> #window_stage.windowing())
+        }
+        None => quote_spanned!(at=> &::beam::__private::GLOBAL_WINDOWING),
+    }
+}
+
 /// The late-data node of grouping `n`, if the pipeline reads what it gets too late.
 fn late_data(graph: &Graph, n: NodeId) -> Option<NodeId> {
     graph.consumers(n).into_iter().find(|&c| graph.nodes[c].is(Kind::LateData))
@@ -260,13 +272,7 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
         let (leaf, out) = (var_at("leaf", n, at), var_at("w", n, at));
         // In a timestamped collection, a grouping or combine works per window, and a
         // sink takes the values.
-        let windowing = match graph.nodes[input].timing {
-            Timing::Timed { window: Some(w), .. } => {
-                let window_stage = var_at("op", w, at);
-                quote_spanned!(at=> #window_stage.windowing())
-            }
-            _ => quote_spanned!(at=> &::beam::__private::GLOBAL_WINDOWING),
-        };
+        let windowing = windowing_of(graph.nodes[input].timing.window(), at);
         let per_window = match spec.kind {
             _ if !timed => quote!(),
             Kind::KeyedShuffle => {
@@ -479,11 +485,20 @@ fn input_value(graph: &Graph, segment: &Segment) -> TokenStream {
                 quote!(&#held)
             });
             let names = var_at("names", n, op.span());
+            let group = match node.timing {
+                // Per window: the inputs keyed by (window, key), the results stamped.
+                Timing::Timed { window, .. } => {
+                    let windowing = windowing_of(window, op.span());
+                    quote_spanned! {op.span()=>
+                        ::beam::__private::group_in_windows(#windowing, __inputs, __scope, |__inputs, __scope| {
+                            ::beam::__private::ops::#op(#names, __inputs, __scope)
+                        })
+                    }
+                }
+                Timing::Untimed => quote_spanned!(op.span()=> ::beam::__private::ops::#op(#names, __inputs, __scope)),
+            };
             quote_spanned! {op.span()=>
-                ::beam::__private::GroupInput::new(
-                    (#(#held,)*),
-                    |__inputs, __scope| ::beam::__private::ops::#op(#names, __inputs, __scope),
-                )
+                ::beam::__private::GroupInput::new((#(#held,)*), |__inputs, __scope| #group)
             }
         }
         SegmentInput::Flatten(n) => {

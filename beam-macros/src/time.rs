@@ -63,24 +63,32 @@ fn timing_from(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
         Kind::KeyedShuffle | Kind::GlobalCombine => check_grouping(graph, id, first, diag),
         _ => {}
     }
-    // Side inputs, joins and co-groups read collections whole or together, across
-    // all of time; per window they are still to come.
-    let reads_whole =
-        inputs.iter().any(|&(_, whole, _)| whole) || matches!(spec.inputs, Inputs::Join | Inputs::Grouped { .. });
-    if reads_whole && let Some(&(timed, _, _)) = inputs.iter().find(|&&(_, _, t)| t.is_timed()) {
+    // Side inputs and joins read a collection whole, across all of time; per
+    // window they are still to come. Co-groups work per window on bounded input.
+    let reads_whole = inputs.iter().any(|&(_, whole, _)| whole) || spec.inputs == Inputs::Join;
+    let unbounded_group =
+        matches!(spec.inputs, Inputs::Grouped { .. }) && inputs.iter().any(|&(_, _, t)| t.unbounded().is_some());
+    if (reads_whole || unbounded_group)
+        && let Some(&(timed, _, _)) = inputs.iter().find(|&&(_, _, t)| t.is_timed())
+    {
+        let what = if unbounded_group {
+            "co-groups of unbounded collections"
+        } else {
+            "side inputs and joins of timestamped collections"
+        };
         diag.error(
             op.span(),
             format!(
-                "`{op}` reads {}, which has timestamps, but side inputs, joins and co-groups of timestamped \
-                 collections are not supported yet: apply `{op}` before `with_timestamps`",
+                "`{op}` reads {}, which has timestamps, but {what} are not supported yet: apply `{op}` before \
+                 `with_timestamps`",
                 name_of(graph, timed)
             ),
         );
         return first;
     }
     match spec.time {
-        Time::Values if spec.inputs == Inputs::Concat => {
-            if let Some(&(other, t)) = main.iter().find(|&&(_, t)| !t.windowed_alike(first)) {
+        Time::Values if matches!(spec.inputs, Inputs::Concat | Inputs::Grouped { .. }) => {
+            if let Some(&(other, t)) = main.iter().find(|&&(_, t)| !windowed_alike(graph, t, first)) {
                 let (a, b) = (main[0].0, other);
                 diag.error(
                     op.span(),
@@ -155,6 +163,23 @@ fn check_late_output(graph: &Graph, id: NodeId, grouping_input: Timing, diag: &m
     };
     let span = node.name.as_ref().map_or_else(|| op.span(), syn::Ident::span);
     diag.error(span, format!("{name} would receive what `{op}` gets too late, but {why}; remove {name}"));
+}
+
+/// Whether two collections are windowed alike: by one `window` stage, or by two
+/// with the same arguments (`window(FixedWindows::of(d))` on each input), as Beam
+/// asks window functions to be equal.
+fn windowed_alike(graph: &Graph, a: Timing, b: Timing) -> bool {
+    if a.windowed_alike(b) {
+        return true;
+    }
+    let args = |w: NodeId| {
+        let args = &graph.nodes[w].call.args;
+        quote::quote!(#(#args),*).to_string()
+    };
+    match (a.window(), b.window()) {
+        (Some(x), Some(y)) => args(x) == args(y),
+        _ => false,
+    }
 }
 
 /// How a collection is named in messages: `bids`, or `the output of `map``.

@@ -10,6 +10,7 @@ use crate::shuffle::{PARTITIONS, scatter};
 use crate::source::CollectionSource;
 use crate::transform::join::{InputNames, SameKey};
 use crate::transform::side::SideMap;
+use crate::window::{AssignWindows, IntervalWindow, PaneInfo, Windowed, Windowing};
 
 /// Inputs `co_group_by_key` can group: two to six collections of `(K, V)` pairs
 /// with one key type. `Names` names the inputs, for error messages.
@@ -143,4 +144,77 @@ where
         }
     }
     CollectionSource::new(Collection::from_parts(vec![joined]))
+}
+
+/// Inputs of a co-group (or outer join) of timestamped collections: each element's
+/// key becomes `(window, key)`, so that grouping by key groups per window.
+#[doc(hidden)]
+pub trait WindowedInputs {
+    type Keyed;
+    fn keyed_by_window(self, scope: &Scope) -> Self::Keyed;
+}
+
+/// `(key, value)` of each element in its window as `((window, key), value)`.
+fn keyed_by_window<K: Send, V: Send>(
+    collection: Collection<Windowed<(K, V)>>,
+    scope: &Scope,
+) -> Collection<((IntervalWindow, K), V)> {
+    let parts = scope.par_map(collection.into_parts(), |part| {
+        part.into_iter().map(|w| ((w.window, w.value.0), w.value.1)).collect::<Vec<_>>()
+    });
+    Collection::from_parts(parts)
+}
+
+macro_rules! windowed_inputs {
+    ($($k:ident $v:ident $i:tt),+) => {
+        impl<$($k: Send, $v: Send),+> WindowedInputs for ($(Collection<Windowed<($k, $v)>>,)+) {
+            type Keyed = ($(Collection<((IntervalWindow, $k), $v)>,)+);
+            fn keyed_by_window(self, scope: &Scope) -> Self::Keyed {
+                ($(keyed_by_window(self.$i, scope),)+)
+            }
+        }
+    };
+}
+
+windowed_inputs!(K1 V1 0, K2 V2 1);
+windowed_inputs!(K1 V1 0, K2 V2 1, K3 V3 2);
+windowed_inputs!(K1 V1 0, K2 V2 1, K3 V3 2, K4 V4 3);
+windowed_inputs!(K1 V1 0, K2 V2 1, K3 V3 2, K4 V4 3, K5 V5 4);
+windowed_inputs!(K1 V1 0, K2 V2 1, K3 V3 2, K4 V4 3, K5 V5 4, K6 V6 5);
+
+/// A co-group or outer join of timestamped collections, per window: `group` runs on
+/// the inputs keyed by `(window, key)`, and each of its results is stamped with its
+/// window, as a grouping per window's one on-time pane. For windows that do not
+/// merge, on a bounded input.
+#[doc(hidden)]
+pub fn in_windows<I, K, T, W, M>(
+    _: &Windowing<W, M>,
+    inputs: I,
+    scope: &Scope,
+    group: impl FnOnce(I::Keyed, &Scope) -> CollectionSource<((IntervalWindow, K), T)>,
+) -> CollectionSource<Windowed<(K, T)>>
+where
+    I: WindowedInputs,
+    W: AssignWindows,
+    K: Send,
+    T: Send,
+{
+    if W::MERGING {
+        // Reported as the stage's error by the scope the input opens in.
+        panic!(
+            "co-groups and outer joins of session windows are not supported yet: group the inputs with `flatten` first"
+        );
+    }
+    let grouped = group(inputs.keyed_by_window(scope), scope).into_collection();
+    let parts = scope.par_map(grouped.into_parts(), |part| {
+        part.into_iter()
+            .map(|((window, key), value)| Windowed {
+                value: (key, value),
+                timestamp: window.max_timestamp(),
+                window,
+                pane: PaneInfo::ONLY_ON_TIME,
+            })
+            .collect::<Vec<_>>()
+    });
+    CollectionSource::new(Collection::from_parts(parts))
 }

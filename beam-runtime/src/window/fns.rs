@@ -53,6 +53,9 @@ pub trait WindowFn: Send + Sync + 'static {
 /// come to overlap.
 #[doc(hidden)]
 pub trait AssignWindows: Send + Sync + 'static {
+    /// Whether the windows of one key merge when they overlap (sessions).
+    const MERGING: bool = false;
+
     fn assign(&self, timestamp: Timestamp, window: &mut impl FnMut(IntervalWindow));
 
     /// The barrier of a keyed barrier `C` per window. (Keys are `Clone`: a key may
@@ -121,6 +124,8 @@ impl Sessions {
 }
 
 impl AssignWindows for Sessions {
+    const MERGING: bool = true;
+
     #[inline(always)]
     fn assign(&self, timestamp: Timestamp, window: &mut impl FnMut(IntervalWindow)) {
         let start = timestamp.millis();
