@@ -136,11 +136,7 @@ fn windowed(path: &Path) -> Vec<Row> {
     }
     .run()
     .expect("windowed pipeline runs");
-    let rows = out.best.into_iter().map(|w| {
-        let (auction, (count, max)) = w.value;
-        (w.window.start.millis() as u64, auction, count, max)
-    });
-    sorted(rows.collect())
+    windowed_rows(out.best)
 }
 
 fn keyed(path: &Path) -> Vec<Row> {
@@ -152,7 +148,7 @@ fn keyed(path: &Path) -> Vec<Row> {
     }
     .run()
     .expect("keyed pipeline runs");
-    sorted(out.best.into_iter().map(|((w, auction), (count, max))| (w * WINDOW_MS, auction, count, max)).collect())
+    keyed_rows(out.best)
 }
 
 /// Byte ranges, four integers parsed per line, a table per task.
@@ -200,16 +196,8 @@ fn hand_written(path: &Path) -> Vec<Row> {
             }
             table
         })
-        .reduce(FastMap::default, |a, b| {
-            let (mut a, b) = if a.len() >= b.len() { (a, b) } else { (b, a) };
-            for (k, (n, max)) in b {
-                let e = a.entry(k).or_insert((0, 0));
-                e.0 += n;
-                e.1 = e.1.max(max);
-            }
-            a
-        });
-    sorted(tables.into_iter().map(|((w, auction), (count, max))| (w * WINDOW_MS, auction, count, max)).collect())
+        .reduce(FastMap::default, merge_tables);
+    keyed_rows(tables.into_iter().collect())
 }
 
 /// The bids of the generated file, in memory.
@@ -242,11 +230,7 @@ fn windowed_in_memory(bids: &[Bid]) -> Vec<Row> {
     }
     .run()
     .expect("windowed pipeline runs");
-    let rows = out.best.into_iter().map(|w| {
-        let (auction, (count, max)) = w.value;
-        (w.window.start.millis() as u64, auction, count, max)
-    });
-    sorted(rows.collect())
+    windowed_rows(out.best)
 }
 
 fn keyed_in_memory(bids: &[Bid]) -> Vec<Row> {
@@ -258,7 +242,7 @@ fn keyed_in_memory(bids: &[Bid]) -> Vec<Row> {
     }
     .run()
     .expect("keyed pipeline runs");
-    sorted(out.best.into_iter().map(|((w, auction), (count, max))| (w * WINDOW_MS, auction, count, max)).collect())
+    keyed_rows(out.best)
 }
 
 fn hand_written_in_memory(bids: &[Bid]) -> Vec<Row> {
@@ -272,16 +256,32 @@ fn hand_written_in_memory(bids: &[Bid]) -> Vec<Row> {
             }
             table
         })
-        .reduce(FastMap::default, |a, b| {
-            let (mut a, b) = if a.len() >= b.len() { (a, b) } else { (b, a) };
-            for (k, (n, max)) in b {
-                let e = a.entry(k).or_insert((0, 0));
-                e.0 += n;
-                e.1 = e.1.max(max);
-            }
-            a
-        });
-    sorted(table.into_iter().map(|((w, auction), (count, max))| (w * WINDOW_MS, auction, count, max)).collect())
+        .reduce(FastMap::default, merge_tables);
+    keyed_rows(table.into_iter().collect())
+}
+
+/// Two tasks' tables as one, into the larger.
+fn merge_tables(
+    a: FastMap<(u64, u32), (u64, u64)>,
+    b: FastMap<(u64, u32), (u64, u64)>,
+) -> FastMap<(u64, u32), (u64, u64)> {
+    let (mut a, b) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+    for (k, (n, max)) in b {
+        let e = a.entry(k).or_insert((0, 0));
+        e.0 += n;
+        e.1 = e.1.max(max);
+    }
+    a
+}
+
+/// The rows of a windowed pipeline's panes.
+fn windowed_rows(panes: Vec<beam::window::Windowed<(u32, (u64, u64))>>) -> Vec<Row> {
+    sorted(panes.into_iter().map(|w| (w.window.start.millis() as u64, w.value.0, w.value.1.0, w.value.1.1)).collect())
+}
+
+/// The rows of results keyed by `(ts / WINDOW_MS, auction)`.
+fn keyed_rows(results: Vec<((u64, u32), (u64, u64))>) -> Vec<Row> {
+    sorted(results.into_iter().map(|((w, auction), (count, max))| (w * WINDOW_MS, auction, count, max)).collect())
 }
 
 fn parse(digits: &[u8]) -> u64 {
