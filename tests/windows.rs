@@ -341,3 +341,138 @@ fn co_groups_and_outer_joins_work_per_window() {
     let got: BTreeMap<i64, u64> = out.joined.iter().map(|w| (w.window.start.millis(), w.value)).collect();
     assert_eq!(got, rows);
 }
+
+#[test]
+fn joins_of_collections_windowed_alike_match_per_window() {
+    let mut rng = StdRng::seed_from_u64(8);
+    let right: Vec<Event> = (0..1_500).map(|_| (rng.random_range(0..40), 2, rng.random_range(0..20 * SIZE))).collect();
+    for (name, left) in event_datasets() {
+        let out = pipeline! {
+            l = from_iter(left.clone())
+                -> with_timestamps(|e: &Event| e.2)
+                -> window(SlidingWindows::of(Duration::from_millis(2 * SIZE)).every(Duration::from_millis(SIZE)))
+                -> map(|e: Event| (e.0, e.1));
+            r = from_iter(right.clone())
+                -> with_timestamps(|e: &Event| e.2)
+                -> window(SlidingWindows::of(Duration::from_millis(2 * SIZE)).every(Duration::from_millis(SIZE)))
+                -> map(|e: Event| (e.0, e.2));
+            inner = (l, r) -> join() -> reify() -> collect();
+            left_rows = (l, r) -> left_join() -> reify() -> collect();
+        }
+        .run()
+        .unwrap();
+        // The sliding windows an element at `t` is in, by their starts.
+        let windows = |t: u64| [window_of(t) - SIZE as i64, window_of(t)];
+        let mut rights: BTreeMap<(i64, u32), Vec<u64>> = BTreeMap::new();
+        for &(k, _, t) in &right {
+            for w in windows(t) {
+                rights.entry((w, k)).or_default().push(t);
+            }
+        }
+        let (mut inner, mut left_rows) = (Vec::new(), Vec::new());
+        for &(k, v, t) in &left {
+            for w in windows(t) {
+                match rights.get(&(w, k)) {
+                    Some(ts) => {
+                        inner.extend(ts.iter().map(|&r| (w, k, v, r)));
+                        left_rows.extend(ts.iter().map(|&r| (w, k, v, Some(r))));
+                    }
+                    None => left_rows.push((w, k, v, None)),
+                }
+            }
+        }
+        let stamps = out.inner.iter().map(|w| (w.timestamp, w.window, w.pane));
+        for (timestamp, window, pane) in stamps.chain(out.left_rows.iter().map(|w| (w.timestamp, w.window, w.pane))) {
+            assert!(timestamp == window.max_timestamp() && pane == PaneInfo::ONLY_ON_TIME, "{name}");
+        }
+        let got = |w: &IntervalWindow| w.start.millis();
+        assert_eq!(
+            sorted(out.inner.iter().map(|w| (got(&w.window), w.value.0, w.value.1.0, w.value.1.1)).collect()),
+            sorted(inner),
+            "{name}: join"
+        );
+        assert_eq!(
+            sorted(out.left_rows.iter().map(|w| (got(&w.window), w.value.0, w.value.1.0, w.value.1.1)).collect()),
+            sorted(left_rows),
+            "{name}: left_join"
+        );
+    }
+}
+
+#[test]
+fn a_table_without_timestamps_serves_every_window() {
+    let mut rng = StdRng::seed_from_u64(9);
+    let names: Vec<(u32, String)> = (0..30).map(|k| (k, format!("team {k}"))).collect();
+    let events: Vec<Event> = (0..5_000).map(|_| (rng.random_range(0..50), 1, rng.random_range(0..10 * SIZE))).collect();
+    let out = pipeline! {
+        teams = from_iter(names.clone());
+        scores = from_iter(events.clone())
+            -> with_timestamps(|e: &Event| e.2)
+            -> window(FixedWindows::of(Duration::from_millis(SIZE)))
+            -> map(|e: Event| (e.0, e.1));
+        named = (scores, teams) -> left_join()
+            -> map(|(_, (score, team)): (u32, (i64, Option<String>))| (team.unwrap_or_default(), score))
+            -> sum_per_key()
+            -> reify()
+            -> collect();
+    }
+    .run()
+    .unwrap();
+    let mut expect: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for &(k, v, t) in &events {
+        let team = names.iter().find(|n| n.0 == k).map(|n| n.1.clone()).unwrap_or_default();
+        *expect.entry((window_of(t), team)).or_default() += v;
+    }
+    let got: BTreeMap<(i64, String), i64> =
+        out.named.iter().map(|w| ((w.window.start.millis(), w.value.0.clone()), w.value.1)).collect();
+    assert_eq!(got, expect);
+}
+
+#[test]
+fn joins_and_co_groups_of_sessions_are_the_stages_error() {
+    let events: Vec<Event> = vec![(1, 1, 10), (1, 2, 20)];
+    let sessions = || Sessions::with_gap(Duration::from_millis(SIZE));
+    let joined = pipeline! {
+        a = from_iter(events.clone()) -> with_timestamps(|e: &Event| e.2) -> window(sessions()) -> map(|e: Event| (e.0, e.1));
+        b = from_iter(events.clone()) -> with_timestamps(|e: &Event| e.2) -> window(sessions()) -> map(|e: Event| (e.0, e.1));
+        out = (a, b) -> join() -> collect();
+    }
+    .run();
+    let Err(error) = joined else { panic!("a join of sessions fails") };
+    let error = error.to_string();
+    assert!(error.contains("`join`") && error.contains("session windows are not supported yet"), "{error}");
+    let grouped = pipeline! {
+        a = from_iter(events.clone()) -> with_timestamps(|e: &Event| e.2) -> window(sessions()) -> map(|e: Event| (e.0, e.1));
+        b = from_iter(events.clone()) -> with_timestamps(|e: &Event| e.2) -> window(sessions()) -> map(|e: Event| (e.0, e.1));
+        out = (a, b) -> co_group_by_key() -> collect();
+    }
+    .run();
+    let Err(error) = grouped else { panic!("a co-group of sessions fails") };
+    let error = error.to_string();
+    assert!(error.contains("`co_group_by_key`") && error.contains("session windows are not supported yet"), "{error}");
+}
+
+#[test]
+fn side_inputs_without_timestamps_serve_every_window() {
+    let mut rng = StdRng::seed_from_u64(10);
+    let events: Vec<Event> = (0..5_000).map(|_| (rng.random_range(0..20), 1, rng.random_range(0..10 * SIZE))).collect();
+    let rates: Vec<(u32, i64)> = (0..20).map(|k| (k, k as i64 * 3)).collect();
+    let out = pipeline! {
+        r = from_iter(rates.clone());
+        weighted = from_iter(events.clone())
+            -> with_timestamps(|e: &Event| e.2)
+            -> window(FixedWindows::of(Duration::from_millis(SIZE)))
+            -> map_with(as_map(r), |e: Event, rates: &SideMap<u32, i64>| ((), e.1 * rates[&e.0]))
+            -> sum_per_key()
+            -> reify()
+            -> collect();
+    }
+    .run()
+    .unwrap();
+    let mut expect: BTreeMap<i64, i64> = BTreeMap::new();
+    for &(k, v, t) in &events {
+        *expect.entry(window_of(t)).or_default() += v * k as i64 * 3;
+    }
+    let got: BTreeMap<i64, i64> = out.weighted.iter().map(|w| (w.window.start.millis(), w.value.1)).collect();
+    assert_eq!(got, expect);
+}

@@ -202,6 +202,13 @@ fn bad_records(graph: &Graph, n: NodeId) -> Option<NodeId> {
     graph.consumers(n).into_iter().find(|&c| graph.nodes[c].is(Kind::DeadLetters))
 }
 
+/// Whether `n` joins two timestamped collections (windowed alike, as `time`
+/// checks): per window, not against the right input's whole table.
+fn is_windowed_join(graph: &Graph, n: NodeId) -> bool {
+    graph.nodes[n].spec.is_some_and(|s| s.inputs == Inputs::Join)
+        && graph.side_input(n).is_some_and(|(right, _, _)| graph.nodes[right].timing.is_timed())
+}
+
 fn is_grouped(graph: &Graph, n: NodeId) -> bool {
     graph.nodes[n].spec.is_some_and(|s| matches!(s.inputs, Inputs::Grouped { .. }))
 }
@@ -236,12 +243,18 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
         }
         None => (node.call.op.clone(), node.call.args.iter().map(|a| quote!(#a)).collect()),
     };
+    let windowed_join = is_windowed_join(graph, n);
     let mut side_slot = quote!();
     if let Some((producer, kind, span)) = graph.side_input(n) {
         // The side input: a slot filled before the loop starts, lent to the stage in
         // place of its `as_map(..)` argument (or, for a join, as its right side).
         let slot_fn = Ident::new(kind.functions().0, span);
         let (slot, witness) = (var_at("side", n, span), var_at("w", producer, span));
+        let witness = if windowed_join {
+            quote_spanned!(span=> ::beam::__private::window_keyed(#witness))
+        } else {
+            quote!(#witness)
+        };
         side_slot = quote_spanned! {span=> let #slot = ::beam::__private::#slot_fn(#witness); };
         match spec.side {
             Some(index) => args[index] = quote_spanned!(span=> &#slot),
@@ -254,7 +267,14 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
     }
     // Bindings located at the stage, so errors about their types land there.
     // Argument expressions are user code: a panic there is the stage's.
-    let call = quote_spanned!(at=> ::beam::__private::ops::#op(#checked, #(#args),*));
+    let call = if windowed_join {
+        // Keyed by (window, key) on both sides, so each element meets its window's.
+        let checked = quote_spanned!(at=> ::beam::__private::window_keyed(#checked));
+        let windowing = windowing_of(graph.nodes[input].timing.window(), at);
+        quote_spanned!(at=> ::beam::__private::by_window(#windowing, ::beam::__private::ops::#op(#checked, #(#args),*)))
+    } else {
+        quote_spanned!(at=> ::beam::__private::ops::#op(#checked, #(#args),*))
+    };
     let timed = graph.nodes[input].timing.is_timed();
     let built = if spec.kind == Kind::ElementWise {
         let (stage, out) = (var_at("op", n, at), var_at("w", n, at));
@@ -262,6 +282,7 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
         // a stage that reads time, on a collection without it, sees the earliest.
         let call = match (spec.time, timed) {
             (Time::Values, false) | (Time::Stamps | Time::Windows | Time::Reads, true) => call,
+            (Time::Values, true) if windowed_join => call,
             (Time::Values, true) => quote_spanned!(at=> ::beam::__private::in_windows(#call)),
             (_, false) => quote_spanned!(at=> ::beam::__private::untimed(#call)),
         };
@@ -529,7 +550,8 @@ fn side_fills(graph: &Graph, segment: &Segment) -> TokenStream {
         .iter()
         .filter_map(|&n| {
             let (producer, kind, span) = graph.side_input(n)?;
-            let fill_fn = Ident::new(kind.functions().1, span);
+            let fill_fn = if is_windowed_join(graph, n) { "fill_join_table_in_windows" } else { kind.functions().1 };
+            let fill_fn = Ident::new(fill_fn, span);
             let (slot, held) = (var_at("side", n, span), var_at("held", producer, span));
             Some(quote_spanned! {span=>
                 ::beam::__private::SideFill::new(#n, &#held, |__collection| ::beam::__private::#fill_fn(&#slot, __collection))
@@ -612,10 +634,12 @@ fn looking_ahead(graph: &Graph, segment: &Segment) -> Vec<NodeId> {
     readers(graph, segment, segment.input.node()).into_iter().filter(|&r| looks_ahead(graph, segment, r)).collect()
 }
 
-/// Whether stage `id` is a join whose left input is `segment`'s loop input.
+/// Whether stage `id` is a join whose left input is `segment`'s loop input, of
+/// plain values (a chunk of timestamped elements is looked up one by one).
 fn looks_ahead(graph: &Graph, segment: &Segment, id: NodeId) -> bool {
     let (node, head) = (&graph.nodes[id], segment.input.node());
     node.spec.is_some_and(|s| s.inputs == Inputs::Join)
+        && !graph.nodes[head].timing.is_timed()
         && node.inputs.iter().any(|i| i.side.is_none() && i.node == Some(head))
 }
 

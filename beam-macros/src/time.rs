@@ -63,24 +63,33 @@ fn timing_from(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
         Kind::KeyedShuffle | Kind::GlobalCombine => check_grouping(graph, id, first, diag),
         _ => {}
     }
-    // Side inputs and joins read a collection whole, across all of time; per
-    // window they are still to come. Co-groups work per window on bounded input.
-    let reads_whole = inputs.iter().any(|&(_, whole, _)| whole) || spec.inputs == Inputs::Join;
+    if spec.inputs == Inputs::Join {
+        return join_timing(graph, id, inputs, diag);
+    }
+    // A side input is read whole, across all of time: a timestamped one would be
+    // read per window, which is still to come. Co-groups work per window on bounded
+    // input.
+    let timed_side = inputs.iter().find(|&&(_, whole, t)| whole && t.is_timed());
     let unbounded_group =
         matches!(spec.inputs, Inputs::Grouped { .. }) && inputs.iter().any(|&(_, _, t)| t.unbounded().is_some());
-    if (reads_whole || unbounded_group)
-        && let Some(&(timed, _, _)) = inputs.iter().find(|&&(_, _, t)| t.is_timed())
-    {
-        let what = if unbounded_group {
-            "co-groups of unbounded collections"
-        } else {
-            "side inputs and joins of timestamped collections"
-        };
+    if let Some(&(side, _, _)) = timed_side {
         diag.error(
             op.span(),
             format!(
-                "`{op}` reads {}, which has timestamps, but {what} are not supported yet: apply `{op}` before \
-                 `with_timestamps`",
+                "`{op}` reads {} as a side input, but it has timestamps, and side inputs per window are not \
+                 supported yet: compute {} before `with_timestamps`",
+                name_of(graph, side),
+                name_of(graph, side)
+            ),
+        );
+        return first;
+    }
+    if unbounded_group && let Some(&(timed, _, _)) = inputs.iter().find(|&&(_, _, t)| t.unbounded().is_some()) {
+        diag.error(
+            op.span(),
+            format!(
+                "`{op}` reads {}, which is unbounded, but co-groups of unbounded collections are not supported \
+                 yet: `flatten` the inputs and group them with `group_by_key`",
                 name_of(graph, timed)
             ),
         );
@@ -127,6 +136,40 @@ fn timing_from(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
             Timing::Timed { window: Some(id), unbounded: first.unbounded() }
         }
     }
+}
+
+/// The timing of a join's output: its left input's. The right input is read
+/// whole: a table without timestamps serves every window of a timestamped left
+/// input; a timestamped one must be windowed like the left, and then each left
+/// element meets the right values of its window.
+fn join_timing(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], diag: &mut Diagnostics) -> Timing {
+    let op = &graph.nodes[id].call.op;
+    let (Some(&(left, _, left_t)), Some(&(right, _, right_t))) =
+        (inputs.iter().find(|i| !i.1), inputs.iter().find(|i| i.1))
+    else {
+        return Timing::Untimed;
+    };
+    if let Some(&(unbounded, _, _)) = inputs.iter().find(|&&(_, _, t)| t.unbounded().is_some()) {
+        diag.error(
+            op.span(),
+            format!(
+                "`{op}` reads {}, which is unbounded, but joins of unbounded collections are not supported yet",
+                name_of(graph, unbounded)
+            ),
+        );
+    } else if right_t.is_timed() && !windowed_alike(graph, left_t, right_t) {
+        diag.error(
+            op.span(),
+            format!(
+                "the inputs of `{op}` must be windowed alike, but {} has {} and {} has {}",
+                name_of(graph, left),
+                describe(graph, left_t),
+                name_of(graph, right),
+                describe(graph, right_t),
+            ),
+        );
+    }
+    left_t
 }
 
 /// A grouping of an unbounded collection that was never windowed would wait for

@@ -22,7 +22,9 @@ pub use crate::runner::{
 pub use crate::source::{Source, SourceCounters};
 
 pub use crate::transform::cogroup::in_windows as group_in_windows;
-pub use crate::transform::join::{fill_join_table, input_names, side_join_table};
+pub use crate::transform::join::{
+    by_window, fill_join_table, fill_join_table_in_windows, input_names, side_join_table, window_keyed,
+};
 pub use crate::transform::side::{
     SideSlot, fill_list, fill_map, fill_multimap, fill_singleton, side_list, side_map, side_multimap, side_singleton,
 };

@@ -202,7 +202,7 @@ where
     if W::MERGING {
         // Reported as the stage's error by the scope the input opens in.
         panic!(
-            "co-groups and outer joins of session windows are not supported yet: group the inputs with `flatten` first"
+            "co-groups and outer joins of session windows are not supported yet: tag each input's values, `flatten` them and group them with `group_by_key`"
         );
     }
     let grouped = group(inputs.keyed_by_window(scope), scope).into_collection();
