@@ -532,9 +532,9 @@ fn input_value(graph: &Graph, segment: &Segment) -> TokenStream {
                 } else {
                     // Each further input is checked against the first one's type.
                     let w = var_at("w", first, input.span);
-                    let same = if node.timing.is_timed() { "same_element_timed" } else { "same_element" };
+                    let same = if node.timing.is_timed() { "same_timed" } else { "same" };
                     let same = Ident::new(same, input.span);
-                    quote_spanned! {input.span=> ::beam::__private::#same(&#w, &#held) }
+                    quote_spanned! {input.span=> ::beam::__private::SameAs::#same(&#w, &#held) }
                 }
             });
             quote_spanned! {node.call.span=> ::beam::__private::FlattenInput::new(::std::vec![#(#held),*]) }
@@ -588,7 +588,8 @@ fn consumers(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> T
     let mut give = |target: &dyn Fn(&Ident) -> TokenStream| {
         if targets.len() + 1 < count {
             let body = target(&copy);
-            targets.push(quote_spanned! {span=> { let #copy = ::beam::__private::fan_out(&#original); #body } });
+            targets
+                .push(quote_spanned! {span=> { let #copy = ::beam::__private::FanOut::fan_out(&#original); #body } });
         } else {
             targets.push(target(element));
         }
@@ -658,15 +659,38 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
     let node = &graph.nodes[id];
     let input = match declared_input(graph, id) {
         Some(declared) => {
-            let mut marker = node.call.display_name().clone();
-            marker.set_span(declared.span);
+            // The stage's name as a type, for the message: the runtime's for a
+            // transform's name, one declared here for a label.
+            let (marker, declare_marker) = match &node.call.label {
+                Some(label) => {
+                    let marker = Ident::new(&label.to_string(), declared.span);
+                    (
+                        quote!(#marker),
+                        quote_spanned!(declared.span=> #[allow(non_camel_case_types, dead_code)] struct #marker;),
+                    )
+                }
+                None => {
+                    let op = Ident::new(&node.call.op.to_string(), declared.span);
+                    (quote_spanned!(declared.span=> ::beam::__private::stage::#op), quote!())
+                }
+            };
             // In a timestamped collection, the closure takes the value.
             let timed = node.inputs[0].node.is_some_and(|i| graph.nodes[i].timing.is_timed());
-            let accept = Ident::new(if timed { "accept_value" } else { "accept" }, declared.span);
+            // A trait method, not a function with a bound: rustc then reports the
+            // mismatch in `Accepts`'s words alone, without a note pointing at a bound
+            // in the runtime.
+            let accept = quote_spanned!(declared.span=> ::beam::__private::Accepts::<#declared, #marker>::accept);
+            // The element, located at the declared type (where the error points),
+            // resolved where it was declared.
+            let element = Ident::new(&element.to_string(), element.span().located_at(declared.span));
+            let checked = if timed {
+                quote_spanned!(declared.span=> #element.map(#accept))
+            } else {
+                quote_spanned!(declared.span=> #accept(#element))
+            };
             quote_spanned! {declared.span=> {
-                #[allow(non_camel_case_types, dead_code)]
-                struct #marker;
-                ::beam::__private::#accept::<_, #declared, #marker>(#element)
+                #declare_marker
+                #checked
             }}
         }
         None => quote!(#element),

@@ -163,13 +163,6 @@ impl Parse for StageCall {
     }
 }
 
-impl StageCall {
-    /// The name the stage goes by: its label, or its transform.
-    pub fn display_name(&self) -> &Ident {
-        self.label.as_ref().unwrap_or(&self.op)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

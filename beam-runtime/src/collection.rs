@@ -37,6 +37,14 @@ impl<T> Collection<T> {
         self.parts
     }
 
+    /// A copy, for one of several readers of the collection.
+    pub fn copy(&self) -> Self
+    where
+        T: crate::check::FanOut,
+    {
+        Collection { parts: self.parts.iter().map(|part| part.iter().map(T::fan_out).collect()).collect() }
+    }
+
     /// All elements in one vector.
     pub fn into_vec(self) -> Vec<T> {
         let mut parts = self.parts;

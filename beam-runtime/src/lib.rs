@@ -21,6 +21,7 @@ pub mod error;
 pub use beam_plan as plan;
 
 mod barrier;
+pub mod check;
 mod collection;
 mod context;
 mod io;

@@ -37,7 +37,7 @@ impl<T> Held<T> {
     where
         T: FanOut,
     {
-        Held { stage, value: Mutex::new(None), copy: Some(Collection::clone) }
+        Held { stage, value: Mutex::new(None), copy: Some(Collection::copy) }
     }
 
     /// The elements of a `collect()` output, for the struct `run()` returns.
