@@ -451,3 +451,106 @@ fn a_csv_line_over_the_limit_names_its_file_and_line() {
         assert_eq!(err.stage().unwrap().op, "read_csv");
     }
 }
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+enum Tier {
+    Gold,
+    Silver,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct Wide {
+    id: u64,
+    delta: i32,
+    small: u8,
+    ratio: f64,
+    flag: bool,
+    #[serde(rename = "label")]
+    name: String,
+    note: Option<u32>,
+    tier: Tier,
+    initial: char,
+}
+
+/// Every kind of field a record holds, the columns in another order than the
+/// struct's, checked against the csv crate's own deserialization of each line.
+#[test]
+fn csv_fields_of_every_kind_read_as_the_csv_crate_reads_them() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let mut rng = StdRng::seed_from_u64(3);
+    let header = "label,tier,ratio,id,note,flag,delta,initial,small";
+    let mut text = format!("{header}\n");
+    for i in 0..5_000u64 {
+        let note = if rng.random_bool(0.3) { String::new() } else { rng.random_range(0..1000u32).to_string() };
+        let delta = if i == 0 {
+            i32::MIN
+        } else if i == 1 {
+            i32::MAX
+        } else {
+            rng.random_range(-5000..5000)
+        };
+        text.push_str(&format!(
+            "\"name, {i}\",{},{},{},{note},{},{delta},{},{}\n",
+            if rng.random_bool(0.5) { "Gold" } else { "Silver" },
+            rng.random_range(-1e6..1e6f64),
+            if i == 2 { u64::MAX } else { rng.random::<u64>() >> rng.random_range(0..64) },
+            rng.random_bool(0.5),
+            if rng.random_bool(0.5) { 'é' } else { 'x' },
+            rng.random::<u8>(),
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.csv");
+    fs::write(&path, &text).unwrap();
+    let out = pipeline! {
+        rows = read_csv::<Wide>(CsvInput::new(&path).split_bytes(20_000)) -> collect();
+    }
+    .run()
+    .unwrap();
+    let mut expected: Vec<Wide> = csv::Reader::from_reader(text.as_bytes()).deserialize().map(|r| r.unwrap()).collect();
+    let mut got = out.rows;
+    expected.sort_by_key(|w| w.name.clone());
+    got.sort_by_key(|w| w.name.clone());
+    assert_eq!(got, expected);
+}
+
+/// A bad value names its column and shows the value; the record goes to the dead
+/// letters at its line and column.
+#[test]
+fn csv_bad_fields_name_their_column_and_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("readings.csv");
+    fs::write(
+        &path,
+        "station,temp,count\noslo,3.5,4\nrome,n/a,2\nbern,1.0,-3\nlima,2.0,\nnuuk,1.5,99999999999999999999\n",
+    )
+    .unwrap();
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Reading {
+        station: String,
+        temp: f64,
+        count: u32,
+    }
+    let out = pipeline! {
+        (rows, bad) = read_csv::<Reading>(&path);
+        n = rows -> count() -> collect();
+        bad_rows = bad -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!(out.n, vec![1]);
+    let mut bad = out.bad_rows;
+    bad.sort_by_key(|b| b.line);
+    let got: Vec<(u64, Option<u64>, &str)> = bad.iter().map(|b| (b.line, b.column, b.reason.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (3, Some(2), "column `temp`: `n/a` is not a number (`f64`)"),
+            (4, Some(3), "column `count`: `-3` is not an integer from 0 to 4294967295 (`u32`)"),
+            (5, Some(3), "column `count`: empty, but must be an integer from 0 to 4294967295 (`u32`)"),
+            (6, Some(3), "column `count`: `99999999999999999999` is not an integer from 0 to 4294967295 (`u32`)"),
+        ]
+    );
+}

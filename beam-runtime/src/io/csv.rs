@@ -22,6 +22,7 @@ use crate::barrier::{EachWorker, Leaf, PerWorker};
 use crate::collection::Collection;
 use crate::context::{Context, Scope, Worker};
 use crate::error::{Error, ErrorKind, InputPosition, Result};
+use crate::io::csv_fields::{self, Columns};
 use crate::io::input::{self, InputFile, LineReader, Split, SplitBytes};
 use crate::io::output::{FileOutput, OutputFiles, PartFile, Writer};
 use crate::io::records::{self, BadRecord, DeadLetters};
@@ -141,6 +142,9 @@ struct CsvPlan {
     headers: Vec<Option<csv::ByteRecord>>,
     /// Each file's number of fields: its first record's.
     widths: Vec<Option<usize>>,
+    /// For a struct with named fields, each file's column of each field: records
+    /// are then read field by field (see `csv_fields`), not as maps.
+    columns: Vec<Option<Columns>>,
     splits: Vec<Split>,
 }
 
@@ -274,6 +278,8 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
     fn prepare(&self, _ctx: &Context) -> Result<()> {
         let files = input::expand(&self.input.pattern)?;
         let (headers, widths): (Vec<_>, Vec<_>) = self.headers(&files)?.into_iter().unzip();
+        let fields = records::field_names::<T>();
+        let columns = headers.iter().map(|h| fields.and_then(|f| Columns::new(f, h.as_ref()))).collect();
         let total = files.iter().map(|f| f.len).sum();
         let size = self.input.split_bytes.unwrap_or_else(|| input::split_size(total, rayon::current_num_threads()));
         let mut splits = Vec::new();
@@ -286,7 +292,7 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
                 input::split(std::slice::from_ref(file), size, whole).into_iter().map(|s| Split { file: i, ..s }),
             );
         }
-        let _ = self.plan.set(CsvPlan { files, headers, widths, splits });
+        let _ = self.plan.set(CsvPlan { files, headers, widths, columns, splits });
         Ok(())
     }
 
@@ -329,6 +335,22 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
                     let reason =
                         format!("found {} fields, but the file's first record has {expected}", state.record.len());
                     self.dead_letters.bad(open.bad_record(path, &state.record, self.input.delimiter, None, reason))?;
+                }
+                Ok(true) if let Some(columns) = &plan.columns[open.file] => {
+                    match csv_fields::deserialize::<T>(&state.record, columns) {
+                        Ok(record) => chunk.push(record),
+                        Err(e) => {
+                            let header = plan.headers[open.file].as_ref();
+                            let name = e.column.and_then(|c| header.and_then(|h| h.get(c)));
+                            let reason = match name {
+                                Some(name) => format!("column `{}`: {}", String::from_utf8_lossy(name), e.reason),
+                                None => e.reason,
+                            };
+                            let column = e.column.map(|c| c as u64 + 1);
+                            let bad = open.bad_record(path, &state.record, self.input.delimiter, column, reason);
+                            self.dead_letters.bad(bad)?;
+                        }
+                    }
                 }
                 Ok(true) => {
                     let header = plan.headers[open.file].as_ref();

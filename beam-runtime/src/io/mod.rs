@@ -3,6 +3,7 @@
 //! `publish` moves them into place atomically.
 
 pub mod csv;
+mod csv_fields;
 pub mod input;
 pub mod jsonl;
 pub mod output;
