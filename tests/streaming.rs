@@ -310,3 +310,29 @@ fn what_comes_too_late_goes_to_the_late_output_typed() {
     );
     assert_eq!(out.metrics.stage("grouping").unwrap().late, 2);
 }
+
+/// A trigger that does not repeat closes its window when it fires: what comes for
+/// it later is dropped (as Beam drops it) and counted, not sent to the late output,
+/// which is for what comes after the window's end plus the allowed lateness.
+#[test]
+fn a_window_whose_trigger_finished_drops_and_counts_what_comes_later() {
+    let script = TestStream::new()
+        .add_elements([timestamped(("a", 1u64), 1_000), timestamped(("a", 2), 2_000), timestamped(("b", 4), 3_000)])
+        .add_elements([timestamped(("a", 8u64), 4_000), timestamped(("b", 16), 5_000)])
+        .advance_watermark_to_infinity();
+    let out = pipeline! {
+        (sums, late) = test_stream(script)
+            -> window(FixedWindows::of(secs(10)).triggering(AfterCount::new(2)).with_allowed_lateness(secs(5)))
+            -> grouping: sum_per_key();
+        panes = sums -> reify() -> collect();
+        too_late = late -> collect();
+    }
+    .run()
+    .unwrap();
+    // `a` fired after its first two elements and closed; `b` fired after its second,
+    // which came in the second bundle.
+    let sums = panes(&out.panes);
+    assert_eq!(sums.iter().map(|p| (p.0, p.1, p.2, p.5)).collect::<Vec<_>>(), [(0, "a", 3, true), (0, "b", 20, true)]);
+    assert!(out.too_late.is_empty(), "nothing came past the end of its window plus the allowed lateness");
+    assert_eq!(out.metrics.stage("grouping").unwrap().late, 1, "`a`'s third element was dropped and counted");
+}
