@@ -20,7 +20,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Ident, Type};
 
-use crate::graph::{Graph, NodeId, Timing};
+use crate::graph::{Graph, Node, NodeId, Timing};
 use crate::ops::{Inputs, Kind, Outputs, TakesElement, Time};
 use crate::plan::{Plan, Segment, SegmentInput, is_barrier_output};
 
@@ -256,9 +256,18 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
             quote!(#witness)
         };
         side_slot = quote_spanned! {span=> let #slot = ::beam::__private::#slot_fn(#witness); };
-        match spec.side {
-            Some(index) => args[index] = quote_spanned!(span=> &#slot),
-            None => args.insert(0, quote_spanned!(span=> &#slot)),
+        match (spec.side, declared_side(graph, n)) {
+            // The closure declares the side value's type: checked in our words.
+            (Some(index), Some(declared)) => {
+                let (marker, declare_marker) = stage_marker(node, declared.span);
+                let slot = located_at(&slot, declared.span);
+                args[index] = quote_spanned! {declared.span=> {
+                    #declare_marker
+                    ::beam::__private::SideAccepts::<#declared, #marker>::side(&#slot)
+                }};
+            }
+            (Some(index), None) => args[index] = quote_spanned!(span=> &#slot),
+            (None, _) => args.insert(0, quote_spanned!(span=> &#slot)),
         }
     }
     if spec.inputs == Inputs::Join {
@@ -659,21 +668,7 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
     let node = &graph.nodes[id];
     let input = match declared_input(graph, id) {
         Some(declared) => {
-            // The stage's name as a type, for the message: the runtime's for a
-            // transform's name, one declared here for a label.
-            let (marker, declare_marker) = match &node.call.label {
-                Some(label) => {
-                    let marker = Ident::new(&label.to_string(), declared.span);
-                    (
-                        quote!(#marker),
-                        quote_spanned!(declared.span=> #[allow(non_camel_case_types, dead_code)] struct #marker;),
-                    )
-                }
-                None => {
-                    let op = Ident::new(&node.call.op.to_string(), declared.span);
-                    (quote_spanned!(declared.span=> ::beam::__private::stage::#op), quote!())
-                }
-            };
+            let (marker, declare_marker) = stage_marker(node, declared.span);
             // In a timestamped collection, the closure takes the value.
             let timed = node.inputs[0].node.is_some_and(|i| graph.nodes[i].timing.is_timed());
             // A trait method, not a function with a bound: rustc then reports the
@@ -682,7 +677,7 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
             let accept = quote_spanned!(declared.span=> ::beam::__private::Accepts::<#declared, #marker>::accept);
             // The element, located at the declared type (where the error points),
             // resolved where it was declared.
-            let element = Ident::new(&element.to_string(), element.span().located_at(declared.span));
+            let element = located_at(element, declared.span);
             let checked = if timed {
                 quote_spanned!(declared.span=> #element.map(#accept))
             } else {
@@ -761,6 +756,43 @@ fn declared_input(graph: &Graph, id: NodeId) -> Option<DeclaredType> {
         return None;
     }
     Some(DeclaredType { ty: ty.clone(), span: syn::spanned::Spanned::span(ty) })
+}
+
+/// The type a side-input closure declares for the side value: `Vec<f64>` in
+/// `map_with(as_list(rates), |x: u32, rates: &Vec<f64>| ..)`.
+fn declared_side(graph: &Graph, id: NodeId) -> Option<DeclaredType> {
+    let closure = graph.nodes[id].call.args.iter().find_map(|a| match a {
+        syn::Expr::Closure(c) => Some(c),
+        _ => None,
+    })?;
+    let syn::Pat::Type(param) = closure.inputs.iter().nth(1)? else { return None };
+    let Type::Reference(r) = &*param.ty else { return None };
+    if r.mutability.is_some() || contains_infer(&r.elem) {
+        return None;
+    }
+    Some(DeclaredType { ty: (*r.elem).clone(), span: syn::spanned::Spanned::span(&*r.elem) })
+}
+
+/// The stage's name as a type, for `Accepts`'s and `SideAccepts`'s messages: the
+/// runtime's for a transform's name, and for a label, one declared here (the
+/// second token stream).
+fn stage_marker(node: &Node, span: Span) -> (TokenStream, TokenStream) {
+    match &node.call.label {
+        Some(label) => {
+            let marker = Ident::new(&label.to_string(), span);
+            (quote!(#marker), quote_spanned!(span=> #[allow(non_camel_case_types, dead_code)] struct #marker;))
+        }
+        None => {
+            let op = Ident::new(&node.call.op.to_string(), span);
+            (quote_spanned!(span=> ::beam::__private::stage::#op), quote!())
+        }
+    }
+}
+
+/// `ident`, located at `span` (where an error about it should point), resolved
+/// where it was declared.
+fn located_at(ident: &Ident, span: Span) -> Ident {
+    Ident::new(&ident.to_string(), ident.span().located_at(span))
 }
 
 fn contains_infer(ty: &Type) -> bool {

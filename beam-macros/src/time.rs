@@ -69,10 +69,7 @@ fn timing_from(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
     // A side input is read whole, across all of time: a timestamped one would be
     // read per window, which is still to come. Co-groups work per window on bounded
     // input.
-    let timed_side = inputs.iter().find(|&&(_, whole, t)| whole && t.is_timed());
-    let unbounded_group =
-        matches!(spec.inputs, Inputs::Grouped { .. }) && inputs.iter().any(|&(_, _, t)| t.unbounded().is_some());
-    if let Some(&(side, _, _)) = timed_side {
+    if let Some(&(side, _, _)) = inputs.iter().find(|&&(_, whole, t)| whole && t.is_timed()) {
         diag.error(
             op.span(),
             format!(
@@ -84,13 +81,15 @@ fn timing_from(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
         );
         return first;
     }
-    if unbounded_group && let Some(&(timed, _, _)) = inputs.iter().find(|&&(_, _, t)| t.unbounded().is_some()) {
+    if matches!(spec.inputs, Inputs::Grouped { .. })
+        && let Some(&(unbounded, _, _)) = inputs.iter().find(|&&(_, _, t)| t.unbounded().is_some())
+    {
         diag.error(
             op.span(),
             format!(
                 "`{op}` reads {}, which is unbounded, but co-groups of unbounded collections are not supported \
                  yet: `flatten` the inputs and group them with `group_by_key`",
-                name_of(graph, timed)
+                name_of(graph, unbounded)
             ),
         );
         return first;

@@ -4,7 +4,7 @@
 //! The traits that turn a type mistake into a sentence about the user's stage are
 //! in [`crate::check`].
 
-pub use crate::check::{Accepts, FanOut, GroupKey, KeyValue, RankKey, SameAs, Witness, stage};
+pub use crate::check::{Accepts, FanOut, GroupKey, KeyValue, RankKey, SameAs, SideAccepts, Witness, stage};
 
 pub use crate::barrier::{EachWorker, Global, GlobalCombine, Keyed, KeyedCombine, Leaf, Merge, PerWorker, Reshape};
 pub use crate::collection::Collection;

@@ -3,8 +3,8 @@
 //! Each carries, as `#[diagnostic::on_unimplemented]`, the compile error a mistake
 //! in a pipeline gives: a sentence about the user's stage instead of a page of
 //! runtime generics. A user never implements or names them; they are public, here,
-//! so that the error names them briefly (`the trait `GroupKey` is not implemented
-//! for `f64``) and not by a path into the runtime.
+//! so that the error names them briefly (``the trait `GroupKey` is not implemented
+//! for `f64` ``) and not by a path into the runtime.
 //!
 //! ```compile_fail
 //! use beam::prelude::*;
@@ -19,6 +19,7 @@ use std::hash::Hash;
 use std::marker::PhantomData;
 
 use crate::runner::Held;
+use crate::transform::side::SideSlot;
 use crate::window::Windowed;
 
 pub use crate::transform::cogroup::CoGroupWitness;
@@ -131,6 +132,25 @@ impl<T, Stage> Accepts<T, Stage> for T {
     }
 }
 
+/// Checks the type a side-input closure declares for the side value
+/// (`rates: &Vec<f64>`) against what the side input holds. `Stage` names the stage,
+/// as in [`Accepts`].
+#[diagnostic::on_unimplemented(
+    message = "the side input of stage `{Stage}` holds `{Self}`, but its closure takes `&{Declared}`",
+    label = "expected `{Declared}` because of this type, found `{Self}`",
+    note = "the side value's type is fixed by its collection and by `as_map`, `as_multimap`, `as_list` or `as_singleton`"
+)]
+pub trait SideAccepts<Declared, Stage>: Sized {
+    /// The slot, as holding the type the closure declares (which it does).
+    fn side(slot: &SideSlot<Self>) -> &SideSlot<Declared>;
+}
+
+impl<T, Stage> SideAccepts<T, Stage> for T {
+    fn side(slot: &SideSlot<T>) -> &SideSlot<T> {
+        slot
+    }
+}
+
 /// Elements of a collection read by several stages are cloned for all but the last.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` must implement `Clone`, because this collection feeds more than one stage",
@@ -160,11 +180,14 @@ impl<T: Clone> FanOut for T {
 pub mod stage {
     pub struct filter;
     pub struct filter_map;
+    pub struct filter_with;
     pub struct flat_map;
+    pub struct flat_map_with;
     pub struct for_each;
     pub struct inspect;
     pub struct key_by;
     pub struct map;
+    pub struct map_with;
     pub struct partition;
     pub struct top;
     pub struct with_timestamps;

@@ -10,7 +10,7 @@ use crate::shuffle::{PARTITIONS, scatter};
 use crate::source::CollectionSource;
 use crate::transform::join::{InputNames, SameKey};
 use crate::transform::side::SideMap;
-use crate::window::{AssignWindows, IntervalWindow, PaneInfo, Windowed, Windowing};
+use crate::window::{AssignWindows, IntervalWindow, Windowed, Windowing};
 
 /// Inputs `co_group_by_key` can group: two to six collections of `(K, V)` pairs
 /// with one key type. `Names` names the inputs, for error messages.
@@ -159,9 +159,8 @@ fn keyed_by_window<K: Send, V: Send>(
     collection: Collection<Windowed<(K, V)>>,
     scope: &Scope,
 ) -> Collection<((IntervalWindow, K), V)> {
-    let parts = scope.par_map(collection.into_parts(), |part| {
-        part.into_iter().map(|w| ((w.window, w.value.0), w.value.1)).collect::<Vec<_>>()
-    });
+    let parts = scope
+        .par_map(collection.into_parts(), |part| part.into_iter().map(Windowed::keyed_by_window).collect::<Vec<_>>());
     Collection::from_parts(parts)
 }
 
@@ -207,14 +206,7 @@ where
     }
     let grouped = group(inputs.keyed_by_window(scope), scope).into_collection();
     let parts = scope.par_map(grouped.into_parts(), |part| {
-        part.into_iter()
-            .map(|((window, key), value)| Windowed {
-                value: (key, value),
-                timestamp: window.max_timestamp(),
-                window,
-                pane: PaneInfo::ONLY_ON_TIME,
-            })
-            .collect::<Vec<_>>()
+        part.into_iter().map(|((window, key), value)| Windowed::on_time((key, value), window)).collect::<Vec<_>>()
     });
     CollectionSource::new(Collection::from_parts(parts))
 }

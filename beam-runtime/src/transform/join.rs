@@ -13,7 +13,7 @@ use crate::collection::Collection;
 use crate::error::Result;
 use crate::shuffle::KeyHasher;
 use crate::transform::side::SideSlot;
-use crate::window::{AssignWindows, IntervalWindow, PaneInfo, Windowed, Windowing};
+use crate::window::{AssignWindows, IntervalWindow, Windowed, Windowing};
 
 /// The inputs of a join or co-group are keyed by one type: `Self` is one input's key
 /// type, `K` another's. `Left` and `Right` are types named after the two inputs (by
@@ -307,10 +307,8 @@ pub fn fill_join_table_in_windows<K: Hash + Eq, V>(
     slot: &SideSlot<JoinTable<(IntervalWindow, K), V>>,
     collection: Collection<Windowed<(K, V)>>,
 ) -> Result<()> {
-    let parts = collection
-        .into_parts()
-        .into_iter()
-        .map(|part| part.into_iter().map(|w| ((w.window, w.value.0), w.value.1)).collect::<Vec<_>>());
+    let parts =
+        collection.into_parts().into_iter().map(|part| part.into_iter().map(Windowed::keyed_by_window).collect());
     fill_join_table(slot, Collection::from_parts(parts.collect()))
 }
 
@@ -344,14 +342,7 @@ where
     type Out = Windowed<(K, O)>;
     #[inline(always)]
     fn process<E: FnMut(Self::Out)>(&self, input: Self::In, emit: &mut E) {
-        let (key, value) = input.value;
-        self.0.process(((input.window, key), value), &mut |((window, key), out)| {
-            emit(Windowed {
-                value: (key, out),
-                timestamp: window.max_timestamp(),
-                window,
-                pane: PaneInfo::ONLY_ON_TIME,
-            })
-        });
+        self.0
+            .process(input.keyed_by_window(), &mut |((window, key), out)| emit(Windowed::on_time((key, out), window)));
     }
 }

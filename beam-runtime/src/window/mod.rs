@@ -190,6 +190,22 @@ impl<T> Windowed<T> {
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Windowed<U> {
         Windowed { value: f(self.value), timestamp: self.timestamp, window: self.window, pane: self.pane }
     }
+
+    /// `value` as the one on-time pane of `window`, at its end: what a co-group or
+    /// join per window of bounded input gives, as Beam's `CoGroupByKey` does.
+    #[inline(always)]
+    pub(crate) fn on_time(value: T, window: IntervalWindow) -> Windowed<T> {
+        Windowed { value, timestamp: window.max_timestamp(), window, pane: PaneInfo::ONLY_ON_TIME }
+    }
+}
+
+impl<K, V> Windowed<(K, V)> {
+    /// `((window, key), value)`: the pair keyed by its window too, so that a
+    /// co-group or join by key works per window.
+    #[inline(always)]
+    pub(crate) fn keyed_by_window(self) -> ((IntervalWindow, K), V) {
+        ((self.window, self.value.0), self.value.1)
+    }
 }
 
 /// How a collection is windowed: the window function, when its panes fire, how
