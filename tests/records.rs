@@ -407,7 +407,8 @@ fn an_unterminated_quote_is_a_bad_record_not_a_swallowed_file() {
         assert_eq!(out.bad_rows.len(), 1, "{name}");
         let bad = &out.bad_rows[0];
         assert_eq!((bad.line, &bad.path), (line, &path));
-        assert!(bad.reason.contains(&format!("({lines} lines)")), "{}", bad.reason);
+        let counted = if lines == 1 { "(1 line)".to_owned() } else { format!("({lines} lines)") };
+        assert!(bad.reason.contains(&counted), "{}", bad.reason);
     }
 
     // Quotes that the CSV rules read as plain characters are not unterminated.
@@ -513,6 +514,91 @@ fn csv_fields_of_every_kind_read_as_the_csv_crate_reads_them() {
     expected.sort_by_key(|w| w.name.clone());
     got.sort_by_key(|w| w.name.clone());
     assert_eq!(got, expected);
+}
+
+/// Files whose lines are their records are split on bytes, block by block, and
+/// a block with quotes or a lone `\r` goes through the CSV parser: whatever the
+/// mix (CRLF, blank lines, a byte order mark, no final line break, lines across
+/// the 1 MiB blocks, with or without a struct's named fields), the records are
+/// those the csv crate reads, and a bad one is at its line.
+#[test]
+fn csv_read_as_lines_reads_what_the_csv_crate_reads() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    #[derive(Debug, Clone, PartialEq, Deserialize)]
+    struct Row {
+        id: u64,
+        name: String,
+        score: i32,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for seed in 0..6u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        // Sparse quotes in some files (some blocks plain, some parsed), none in others.
+        let quote_rate = [0.0, 0.00005, 0.3][seed as usize % 3];
+        let rows = if seed < 3 { 60_000 } else { rng.random_range(0..40) };
+        let mut text = String::new();
+        if seed == 1 {
+            text.push('\u{FEFF}');
+        }
+        text.push_str("id,name,score\n");
+        for id in 0..rows {
+            let name = match rng.random_range(0..4) {
+                _ if rng.random_bool(quote_rate) => format!("\"n, \"\"{id}\"\"\""),
+                0 => String::new(),
+                _ => format!("n{}", rng.random_range(0..100_000)),
+            };
+            text.push_str(&format!("{id},{name},{}", rng.random_range(-9999..9999)));
+            text.push_str(match rng.random_range(0..100) {
+                0 => "\n\n",
+                1 => "\r\n\r\n",
+                2 if quote_rate > 0.0 => "\r",
+                3..50 => "\r\n",
+                _ => "\n",
+            });
+        }
+        if rng.random_bool(0.5) {
+            text.truncate(text.trim_end().len());
+        }
+        let path = dir.path().join(format!("rows-{seed}.csv"));
+        fs::write(&path, &text).unwrap();
+        let expected: Vec<Row> = csv::Reader::from_reader(text.as_bytes()).deserialize().map(|r| r.unwrap()).collect();
+        let expected_tuples: Vec<(u64, String, i32)> =
+            expected.iter().map(|r| (r.id, r.name.clone(), r.score)).collect();
+        for split in [4_096, 100_000, 64 << 20] {
+            let out = pipeline! {
+                rows = read_csv::<Row>(CsvInput::new(&path).split_bytes(split)) -> collect();
+                tuples = read_csv::<(u64, String, i32)>(CsvInput::new(&path).split_bytes(split)) -> collect();
+            }
+            .run()
+            .unwrap();
+            let (mut rows, mut tuples) = (out.rows, out.tuples);
+            rows.sort_by_key(|r| r.id);
+            tuples.sort_by_key(|r| r.0);
+            assert!(rows == expected, "seed {seed}, split {split}: {} rows, {} expected", rows.len(), expected.len());
+            assert!(tuples == expected_tuples, "seed {seed}, split {split}");
+        }
+    }
+
+    // A bad record far into a file of plain blocks is reported at its line.
+    let mut text = String::from("id,name,score\n");
+    for id in 0..100_000 {
+        text.push_str(&format!("{id},n{id},{}\n", if id == 77_777 { "x".to_owned() } else { id.to_string() }));
+    }
+    let path = dir.path().join("bad.csv");
+    fs::write(&path, &text).unwrap();
+    let out = pipeline! {
+        (rows, bad) = read_csv::<Row>(CsvInput::new(&path).split_bytes(300_000));
+        n = rows -> count() -> collect();
+        bad_rows = bad -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!(out.n, [99_999]);
+    assert_eq!(out.bad_rows.len(), 1);
+    let bad = &out.bad_rows[0];
+    assert_eq!((bad.line, bad.column, bad.raw.as_str()), (77_779, Some(3), "77777,n77777,x"), "{bad:?}");
+    assert!(bad.reason.contains("column `score`"), "{}", bad.reason);
 }
 
 /// A bad value names its column and shows the value; the record goes to the dead

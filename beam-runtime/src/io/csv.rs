@@ -8,6 +8,10 @@
 //! file that has one is read whole by one worker, as are compressed files and every
 //! file with [`CsvInput::multiline_records`] (which skips the scan); different files
 //! are still read in parallel.
+//!
+//! **How records are read.** A file the scan found without such a line break has
+//! one record per line: it is read by `csv_lines`, in blocks of lines split on
+//! bytes. Every other file goes through the csv crate's reader.
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -22,8 +26,9 @@ use crate::barrier::{EachWorker, Leaf, PerWorker};
 use crate::collection::Collection;
 use crate::context::{Context, Scope, Worker};
 use crate::error::{Error, ErrorKind, InputPosition, Result};
-use crate::io::csv_fields::{self, Columns};
-use crate::io::input::{self, InputFile, LineReader, Split, SplitBytes};
+use crate::io::csv_fields::{self, Columns, Fields};
+use crate::io::csv_lines::LineRecords;
+use crate::io::input::{self, Compression, InputFile, LineReader, Split, SplitBytes};
 use crate::io::output::{FileOutput, OutputFiles, PartFile, Writer};
 use crate::io::records::{self, BadRecord, DeadLetters};
 use crate::runner::CHUNK;
@@ -145,6 +150,9 @@ struct CsvPlan {
     /// For a struct with named fields, each file's column of each field: records
     /// are then read field by field (see `csv_fields`), not as maps.
     columns: Vec<Option<Columns>>,
+    /// Whether each file's every line is one record (no line break inside
+    /// quotes), so that its records are read as lines (see `csv_lines`).
+    records_are_lines: Vec<bool>,
     splits: Vec<Split>,
 }
 
@@ -177,33 +185,163 @@ pub fn read_csv<T: DeserializeOwned + Send>(input: impl Into<CsvInput>) -> (Read
 #[derive(Default)]
 pub struct CsvState {
     open: Option<OpenSplit>,
+    records: RecordBuffers,
+}
+
+/// The record the csv crate's reader reads into, and `scratch`, a record read
+/// as a line copied for the csv crate's deserializer (types without named fields).
+#[derive(Default)]
+struct RecordBuffers {
     record: csv::ByteRecord,
+    scratch: csv::ByteRecord,
 }
 
 struct OpenSplit {
-    reader: csv::Reader<Watched>,
+    records: Records,
     file: usize,
     /// The split starts at the top of its file, so its first record is the header.
     skip_header: bool,
 }
 
-impl OpenSplit {
-    /// `record`, just read from this split of `path`, as a bad record at its line.
-    fn bad_record(
-        &self,
-        path: &Path,
-        record: &csv::ByteRecord,
-        delimiter: u8,
-        column: Option<u64>,
-        reason: String,
-    ) -> BadRecord {
-        let line = record.position().map_or(0, |p| p.line());
-        let line = self.reader.get_ref().bytes.file_line(line);
-        BadRecord { path: path.to_owned(), line, column, raw: raw_text(record, delimiter), reason }
+/// How a split's records are read: as lines where every line of the file is a
+/// record, otherwise by the csv crate's reader.
+enum Records {
+    Lines(Box<LineRecords>),
+    Parsed(Box<csv::Reader<Watched>>),
+}
+
+impl Records {
+    fn bytes(&mut self) -> &mut SplitBytes {
+        match self {
+            Records::Lines(lines) => lines.bytes(),
+            Records::Parsed(reader) => &mut reader.get_mut().bytes,
+        }
     }
 }
 
+/// Why a record was not read: the column to blame (1-based), if one is, and why.
+struct Rejected {
+    column: Option<u64>,
+    reason: String,
+}
+
 impl<T: DeserializeOwned> ReadCsv<T> {
+    /// Reads records of a split read as lines into `chunk` (or the dead letters)
+    /// until it is full; `false` at the split's end.
+    fn read_lines(
+        &self,
+        plan: &CsvPlan,
+        file: usize,
+        lines: &mut LineRecords,
+        skip_header: &mut bool,
+        scratch: &mut csv::ByteRecord,
+        chunk: &mut Vec<T>,
+    ) -> Result<bool> {
+        lines.read(|record, bytes| {
+            let rejected = if record.unclosed_quote {
+                Rejected { column: None, reason: unclosed_quote(1) }
+            } else if std::mem::take(skip_header) {
+                return Ok(true);
+            } else {
+                match self.typed(plan, file, &record.fields, scratch) {
+                    Ok(value) => {
+                        chunk.push(value);
+                        return Ok(chunk.len() < CHUNK);
+                    }
+                    Err(rejected) => rejected,
+                }
+            };
+            let Rejected { column, reason } = rejected;
+            let (path, line) = (plan.files[file].path.clone(), bytes.file_line(record.line));
+            let raw = raw_text(&record.fields, self.input.delimiter);
+            self.dead_letters.bad(BadRecord { path, line, column, raw, reason })?;
+            Ok(chunk.len() < CHUNK)
+        })
+    }
+
+    /// Reads the next record of a split read by the csv crate into `chunk` (or the
+    /// dead letters); `false` at the split's end.
+    fn next_parsed(
+        &self,
+        plan: &CsvPlan,
+        file: usize,
+        reader: &mut csv::Reader<Watched>,
+        skip_header: &mut bool,
+        RecordBuffers { record, scratch }: &mut RecordBuffers,
+        chunk: &mut Vec<T>,
+    ) -> Result<bool> {
+        let path = &plan.files[file].path;
+        let record_line = |record: &csv::ByteRecord| record.position().map_or(0, |p| p.line());
+        let (line, rejected) = match reader.read_byte_record(record) {
+            Ok(false) => return Ok(false),
+            Ok(true) if reader.get_ref().ends_in_open_quote(reader.position().byte()) => {
+                let line = record_line(record);
+                // The parser's line count is past the last line if it ended in `\n`.
+                let ends_in_line_break = record.iter().next_back().is_some_and(|f| f.ends_with(b"\n"));
+                let lines = reader.position().line() - line + u64::from(!ends_in_line_break);
+                (line, Rejected { column: None, reason: unclosed_quote(lines) })
+            }
+            Ok(true) if std::mem::take(skip_header) => return Ok(true),
+            Ok(true) => match self.typed(plan, file, record, scratch) {
+                Ok(value) => {
+                    chunk.push(value);
+                    return Ok(true);
+                }
+                Err(rejected) => (record_line(record), rejected),
+            },
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                let reason = match e.into_kind() {
+                    csv::ErrorKind::Io(e) => return Err(Error::from_io(path, e)),
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                        format!("found {len} fields, but the first record has {expected_len}")
+                    }
+                    other => format!("{other:?}"),
+                };
+                (line, Rejected { column: None, reason })
+            }
+        };
+        let line = reader.get_ref().bytes.file_line(line);
+        let raw = raw_text(record, self.input.delimiter);
+        let Rejected { column, reason } = rejected;
+        self.dead_letters.bad(BadRecord { path: path.clone(), line, column, raw, reason })?;
+        Ok(true)
+    }
+
+    /// A record of `file` as a `T`, or why it is not one.
+    fn typed(
+        &self,
+        plan: &CsvPlan,
+        file: usize,
+        fields: &impl Fields,
+        scratch: &mut csv::ByteRecord,
+    ) -> std::result::Result<T, Rejected> {
+        if let Some(width) = plan.widths[file]
+            && width != fields.len()
+        {
+            let reason = format!("found {} fields, but the file's first record has {width}", fields.len());
+            return Err(Rejected { column: None, reason });
+        }
+        let header = plan.headers[file].as_ref();
+        if let Some(columns) = &plan.columns[file] {
+            return csv_fields::deserialize::<T>(fields, columns).map_err(|e| {
+                let e = e.blame();
+                let name = e.column.and_then(|c| header.and_then(|h| h.get(c)));
+                let reason = match name {
+                    Some(name) => format!("column `{}`: {}", String::from_utf8_lossy(name), e.reason),
+                    None => e.reason,
+                };
+                Rejected { column: e.column.map(|c| c as u64 + 1), reason }
+            });
+        }
+        fields.as_byte_record(scratch).deserialize::<T>(header).map_err(|e| match e.kind() {
+            csv::ErrorKind::Deserialize { err, .. } => {
+                Rejected { column: err.field().map(|f| f + 1), reason: err.to_string() }
+            }
+            _ => Rejected { column: None, reason: e.to_string() },
+        })
+    }
+
     /// Reads each file's header and checks it names `T`'s fields.
     #[allow(clippy::type_complexity)]
     fn headers(&self, files: &[InputFile]) -> Result<Vec<(Option<csv::ByteRecord>, Option<usize>)>> {
@@ -283,16 +421,19 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
         let total = files.iter().map(|f| f.len).sum();
         let size = self.input.split_bytes.unwrap_or_else(|| input::split_size(total, rayon::current_num_threads()));
         let mut splits = Vec::new();
+        let mut records_are_lines = Vec::new();
         for (i, file) in files.iter().enumerate() {
-            let whole = self.input.multiline
-                || (file.len > size
-                    && has_quoted_line_break(&file.path, self.input.quote, self.input.delimiter)
-                        .map_err(|e| Error::io(&file.path, e))?);
+            // A compressed file is read whole, and is not read twice to scan it.
+            let scanned = !self.input.multiline && file.compression == Compression::None;
+            let lines = scanned
+                && !has_quoted_line_break(&file.path, self.input.quote, self.input.delimiter)
+                    .map_err(|e| Error::io(&file.path, e))?;
+            records_are_lines.push(lines);
             splits.extend(
-                input::split(std::slice::from_ref(file), size, whole).into_iter().map(|s| Split { file: i, ..s }),
+                input::split(std::slice::from_ref(file), size, !lines).into_iter().map(|s| Split { file: i, ..s }),
             );
         }
-        let _ = self.plan.set(CsvPlan { files, headers, widths, columns, splits });
+        let _ = self.plan.set(CsvPlan { files, headers, widths, columns, records_are_lines, splits });
         Ok(())
     }
 
@@ -304,96 +445,36 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
                 None => {
                     let Some(&split) = plan.splits.get(self.next_split.fetch_add(1, Ordering::Relaxed)) else { break };
                     let lines = LineReader::open(&plan.files[split.file], split, self.input.max_line_bytes)?;
-                    let skip_header = split.start == 0 && self.input.headers;
+                    let bytes = SplitBytes::new(lines);
+                    let records = if plan.records_are_lines[split.file] {
+                        let (delimiter, quote) = (self.input.delimiter, self.input.quote);
+                        Records::Lines(Box::new(LineRecords::new(bytes, split.start == 0, delimiter, quote)))
+                    } else {
+                        Records::Parsed(Box::new(self.input.reader(Watched::new(bytes, &self.input))))
+                    };
                     state.open.insert(OpenSplit {
-                        reader: self.input.reader(Watched::new(SplitBytes::new(lines), &self.input)),
+                        records,
                         file: split.file,
-                        skip_header,
+                        skip_header: split.start == 0 && self.input.headers,
                     })
                 }
             };
-            let path = &plan.files[open.file].path;
-            match open.reader.read_byte_record(&mut state.record) {
-                Ok(false) => {
-                    self.bytes_read.fetch_add(open.reader.get_mut().bytes.take_bytes_read(), Ordering::Relaxed);
-                    state.open = None;
+            let file = open.file;
+            let more = match &mut open.records {
+                Records::Lines(lines) => {
+                    self.read_lines(plan, file, lines, &mut open.skip_header, &mut state.records.scratch, chunk)?
                 }
-                Ok(true) if open.reader.get_ref().ends_in_open_quote(open.reader.position().byte()) => {
-                    let line = state.record.position().map_or(0, |p| p.line());
-                    // The parser's line count is past the last line if it ended in `\n`.
-                    let ends_in_line_break = state.record.iter().next_back().is_some_and(|f| f.ends_with(b"\n"));
-                    let lines = open.reader.position().line() - line + u64::from(!ends_in_line_break);
-                    let reason = format!(
-                        "a quoted field in this record is never closed, so the rest of the file ({lines} lines) was \
-                         read into it"
-                    );
-                    self.dead_letters.bad(open.bad_record(path, &state.record, self.input.delimiter, None, reason))?;
+                Records::Parsed(reader) => {
+                    self.next_parsed(plan, file, reader, &mut open.skip_header, &mut state.records, chunk)?
                 }
-                Ok(true) if open.skip_header => open.skip_header = false,
-                Ok(true) if plan.widths[open.file].is_some_and(|w| w != state.record.len()) => {
-                    let expected = plan.widths[open.file].unwrap_or_default();
-                    let reason =
-                        format!("found {} fields, but the file's first record has {expected}", state.record.len());
-                    self.dead_letters.bad(open.bad_record(path, &state.record, self.input.delimiter, None, reason))?;
-                }
-                Ok(true) if let Some(columns) = &plan.columns[open.file] => {
-                    match csv_fields::deserialize::<T>(&state.record, columns) {
-                        Ok(record) => chunk.push(record),
-                        Err(e) => {
-                            let header = plan.headers[open.file].as_ref();
-                            let name = e.column.and_then(|c| header.and_then(|h| h.get(c)));
-                            let reason = match name {
-                                Some(name) => format!("column `{}`: {}", String::from_utf8_lossy(name), e.reason),
-                                None => e.reason,
-                            };
-                            let column = e.column.map(|c| c as u64 + 1);
-                            let bad = open.bad_record(path, &state.record, self.input.delimiter, column, reason);
-                            self.dead_letters.bad(bad)?;
-                        }
-                    }
-                }
-                Ok(true) => {
-                    let header = plan.headers[open.file].as_ref();
-                    match state.record.deserialize::<T>(header) {
-                        Ok(record) => chunk.push(record),
-                        Err(e) => {
-                            let (column, reason) = match e.kind() {
-                                csv::ErrorKind::Deserialize { err, .. } => {
-                                    (err.field().map(|f| f + 1), err.to_string())
-                                }
-                                _ => (None, e.to_string()),
-                            };
-                            let bad = open.bad_record(path, &state.record, self.input.delimiter, column, reason);
-                            self.dead_letters.bad(bad)?;
-                        }
-                    }
-                }
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
-                    let line = open.reader.get_ref().bytes.file_line(line);
-                    match e.into_kind() {
-                        csv::ErrorKind::Io(e) => return Err(Error::from_io(path, e)),
-                        kind => {
-                            let reason = match kind {
-                                csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                                    format!("found {len} fields, but the first record has {expected_len}")
-                                }
-                                other => format!("{other:?}"),
-                            };
-                            self.dead_letters.bad(BadRecord {
-                                path: path.clone(),
-                                line,
-                                column: None,
-                                raw: raw_text(&state.record, self.input.delimiter),
-                                reason,
-                            })?;
-                        }
-                    }
-                }
+            };
+            if !more {
+                self.bytes_read.fetch_add(open.records.bytes().take_bytes_read(), Ordering::Relaxed);
+                state.open = None;
             }
         }
         if let Some(open) = &mut state.open {
-            self.bytes_read.fetch_add(open.reader.get_mut().bytes.take_bytes_read(), Ordering::Relaxed);
+            self.bytes_read.fetch_add(open.records.bytes().take_bytes_read(), Ordering::Relaxed);
         }
         Ok(!chunk.is_empty())
     }
@@ -538,8 +619,14 @@ fn writes_header<T: Serialize>(row: &T) -> bool {
     written(true) != written(false)
 }
 
+/// Why a record that ran into the end of the file inside quotes is bad.
+fn unclosed_quote(lines: u64) -> String {
+    let lines = if lines == 1 { "1 line".to_owned() } else { format!("{lines} lines") };
+    format!("a quoted field in this record is never closed, so the rest of the file ({lines}) was read into it")
+}
+
 /// A record's text as read, fields joined by the delimiter.
-fn raw_text(record: &csv::ByteRecord, delimiter: u8) -> String {
+fn raw_text(record: &impl Fields, delimiter: u8) -> String {
     let fields: Vec<String> = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
     fields.join(&(delimiter as char).to_string())
 }

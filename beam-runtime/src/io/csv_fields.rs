@@ -36,15 +36,36 @@ impl Columns {
 
 /// Why a record did not deserialize: the column (counted from 0), when one field
 /// is to blame, and what is wrong with it.
+/// Boxed, so that a field's result is two words, returned in registers.
 #[derive(Debug)]
-pub(crate) struct FieldError {
+pub(crate) struct FieldError(Box<Blame>);
+
+#[derive(Debug)]
+pub(crate) struct Blame {
     pub(crate) column: Option<usize>,
     pub(crate) reason: String,
 }
 
+impl FieldError {
+    #[cold]
+    fn new(column: Option<usize>, reason: String) -> Self {
+        FieldError(Box::new(Blame { column, reason }))
+    }
+
+    #[cold]
+    fn in_column(mut self, column: usize) -> Self {
+        self.0.column = Some(column);
+        self
+    }
+
+    pub(crate) fn blame(self) -> Blame {
+        *self.0
+    }
+}
+
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.reason)
+        f.write_str(&self.0.reason)
     }
 }
 
@@ -52,23 +73,56 @@ impl std::error::Error for FieldError {}
 
 impl de::Error for FieldError {
     fn custom<M: fmt::Display>(message: M) -> Self {
-        FieldError { column: None, reason: message.to_string() }
+        FieldError::new(None, message.to_string())
+    }
+}
+
+/// A record's fields as bytes: the csv crate's `ByteRecord`, or a line split
+/// where it has no quotes (see `csv_lines`).
+pub(crate) trait Fields {
+    fn len(&self) -> usize;
+    fn get(&self, column: usize) -> Option<&[u8]>;
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len()).filter_map(|c| self.get(c))
+    }
+
+    /// The fields as a `ByteRecord`, copied into `scratch` if they are not one.
+    fn as_byte_record<'a>(&'a self, scratch: &'a mut csv::ByteRecord) -> &'a csv::ByteRecord {
+        scratch.clear();
+        self.iter().for_each(|field| scratch.push_field(field));
+        scratch
+    }
+}
+
+impl Fields for csv::ByteRecord {
+    fn len(&self) -> usize {
+        csv::ByteRecord::len(self)
+    }
+
+    #[inline]
+    fn get(&self, column: usize) -> Option<&[u8]> {
+        csv::ByteRecord::get(self, column)
+    }
+
+    fn as_byte_record<'a>(&'a self, _: &'a mut csv::ByteRecord) -> &'a csv::ByteRecord {
+        self
     }
 }
 
 /// `record` as a `T`, its fields taken from `columns`.
-pub(crate) fn deserialize<T: DeserializeOwned>(record: &csv::ByteRecord, columns: &Columns) -> Result<T, FieldError> {
+pub(crate) fn deserialize<T: DeserializeOwned>(record: &impl Fields, columns: &Columns) -> Result<T, FieldError> {
     T::deserialize(Record { record, columns: &columns.0, next: 0 })
 }
 
 /// A record, read as the sequence of a struct's fields.
-struct Record<'r> {
-    record: &'r csv::ByteRecord,
+struct Record<'r, F> {
+    record: &'r F,
     columns: &'r [usize],
     next: usize,
 }
 
-impl<'de> de::Deserializer<'de> for Record<'_> {
+impl<'de, F: Fields> de::Deserializer<'de> for Record<'_, F> {
     type Error = FieldError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FieldError> {
@@ -82,16 +136,17 @@ impl<'de> de::Deserializer<'de> for Record<'_> {
     }
 }
 
-impl<'de> SeqAccess<'de> for Record<'_> {
+impl<'de, F: Fields> SeqAccess<'de> for Record<'_, F> {
     type Error = FieldError;
 
+    #[inline]
     fn next_element_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, FieldError> {
         let Some(&column) = self.columns.get(self.next) else { return Ok(None) };
         self.next += 1;
         let Some(bytes) = self.record.get(column) else {
-            return Err(FieldError { column: Some(column), reason: "the record has no such column".to_owned() });
+            return Err(FieldError::new(Some(column), "the record has no such column".to_owned()));
         };
-        seed.deserialize(Field { bytes }).map(Some).map_err(|e| FieldError { column: Some(column), ..e })
+        seed.deserialize(Field { bytes }).map(Some).map_err(|e| e.in_column(column))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -106,17 +161,16 @@ struct Field<'a> {
 
 impl Field<'_> {
     fn text(&self) -> Result<&str, FieldError> {
-        std::str::from_utf8(self.bytes).map_err(|_| FieldError {
-            column: None,
-            reason: format!("`{}` is not valid UTF-8", String::from_utf8_lossy(self.bytes)),
-        })
+        std::str::from_utf8(self.bytes)
+            .map_err(|_| FieldError::new(None, format!("`{}` is not valid UTF-8", String::from_utf8_lossy(self.bytes))))
     }
 
+    #[cold]
     fn not_a(&self, what: &str) -> FieldError {
         let text = String::from_utf8_lossy(self.bytes);
         let reason =
             if text.is_empty() { format!("empty, but must be {what}") } else { format!("`{text}` is not {what}") };
-        FieldError { column: None, reason }
+        FieldError::new(None, reason)
     }
 
     /// An unsigned integer, from its ASCII digits (a leading `+` allowed, as
@@ -126,6 +180,19 @@ impl Field<'_> {
         let digits = self.bytes.strip_prefix(b"+").unwrap_or(self.bytes);
         if digits.is_empty() {
             return Err(self.not_a(what));
+        }
+        // Up to 19 digits cannot overflow a u64: no overflow check per digit, whose
+        // multiply-with-carry doubles the cost of the loop.
+        if digits.len() <= 19 {
+            let mut n: u64 = 0;
+            for &b in digits {
+                let digit = b.wrapping_sub(b'0');
+                if digit > 9 {
+                    return Err(self.not_a(what));
+                }
+                n = n * 10 + u64::from(digit);
+            }
+            return Ok(n);
         }
         let mut n: u64 = 0;
         for &b in digits {

@@ -4,6 +4,7 @@
 
 pub mod csv;
 mod csv_fields;
+mod csv_lines;
 pub mod input;
 pub mod jsonl;
 pub mod output;

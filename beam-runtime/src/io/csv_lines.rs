@@ -1,0 +1,248 @@
+//! CSV records read as lines, where every line of the file is one record.
+//!
+//! Most CSV files quote nothing: their records are lines and their fields are
+//! the bytes between delimiters, so a skilled engineer splits them on bytes and
+//! runs no CSV state machine. When the run starts, each uncompressed file is
+//! scanned for a line break inside quotes (see `csv.rs`); a file without one is
+//! read here, in blocks of whole lines. A block with no quote and no lone `\r`
+//! (a record end to the csv crate, not to us) is split on `\n` and the delimiter;
+//! any other block goes through `csv_core`, the csv crate's own parser, so the
+//! records are the same either way, and every field is read where it lies, with
+//! no copy per record.
+
+use std::io::Read;
+
+use memchr::{memchr, memchr2_iter};
+
+use crate::error::{Error, Result};
+use crate::io::csv_fields::Fields;
+use crate::io::input::SplitBytes;
+
+/// How many bytes a block reads at least (a longer line grows it).
+const BLOCK: usize = 1 << 20;
+
+/// The records of one split of a file whose lines are its records.
+pub(crate) struct LineRecords {
+    bytes: SplitBytes,
+    delimiter: u8,
+    quote: u8,
+    /// Unread bytes are `buf[pos..filled]`; the block's whole lines end at `lines_end`.
+    buf: Vec<u8>,
+    pos: usize,
+    lines_end: usize,
+    filled: usize,
+    /// The split's bytes are all in `buf`.
+    at_end: bool,
+    /// Whether the block's lines can be split on bytes (no quote, no lone `\r`).
+    plain: bool,
+    /// The split's line (1-based) that starts at `pos`.
+    line: u64,
+    /// The split starts its file: a byte order mark there is not data.
+    at_file_start: bool,
+    parser: csv_core::Reader,
+    /// The record's fields: ranges of `buf` (plain) or of `parsed` (parser).
+    bounds: Vec<(usize, usize)>,
+    parsed: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+/// One record: its fields, the split's line it starts on, and whether it ran into
+/// the end of the file inside an unclosed quote.
+pub(crate) struct LineRecord<'a> {
+    pub(crate) fields: LineFields<'a>,
+    pub(crate) line: u64,
+    pub(crate) unclosed_quote: bool,
+}
+
+/// A record's fields, as ranges of a buffer.
+pub(crate) struct LineFields<'a> {
+    bytes: &'a [u8],
+    bounds: &'a [(usize, usize)],
+}
+
+impl Fields for LineFields<'_> {
+    fn len(&self) -> usize {
+        self.bounds.len()
+    }
+
+    #[inline]
+    fn get(&self, column: usize) -> Option<&[u8]> {
+        self.bounds.get(column).map(|&(start, end)| &self.bytes[start..end])
+    }
+}
+
+impl LineRecords {
+    pub(crate) fn new(bytes: SplitBytes, at_file_start: bool, delimiter: u8, quote: u8) -> Self {
+        let parser = csv_core::ReaderBuilder::new().delimiter(delimiter).quote(quote).build();
+        LineRecords {
+            bytes,
+            delimiter,
+            quote,
+            buf: Vec::new(),
+            pos: 0,
+            lines_end: 0,
+            filled: 0,
+            at_end: false,
+            plain: true,
+            line: 1,
+            at_file_start,
+            parser,
+            bounds: Vec::new(),
+            parsed: vec![0; 1024],
+            ends: vec![0; 64],
+        }
+    }
+
+    /// The split's bytes on their way in (for bytes read and line numbers).
+    pub(crate) fn bytes(&mut self) -> &mut SplitBytes {
+        &mut self.bytes
+    }
+
+    /// Hands the split's next records to `each`, in a loop with no call per
+    /// record, until `each` says to stop (`Ok(true)`: the split has more) or the
+    /// split ends (`Ok(false)`). Blank lines are skipped, as the csv crate skips
+    /// them. `each` also gets the split's bytes, to number a bad record's line.
+    #[inline]
+    pub(crate) fn read(&mut self, mut each: impl FnMut(LineRecord<'_>, &SplitBytes) -> Result<bool>) -> Result<bool> {
+        loop {
+            if self.pos == self.lines_end && !self.fill().map_err(|e| Error::from_io(self.bytes.path(), e))? {
+                return Ok(false);
+            }
+            if !self.plain {
+                if let Some((line, unclosed_quote)) = self.parse() {
+                    let fields = LineFields { bytes: &self.parsed, bounds: &self.bounds };
+                    if !each(LineRecord { fields, line, unclosed_quote }, &self.bytes)? {
+                        return Ok(true);
+                    }
+                }
+                continue;
+            }
+            while self.pos < self.lines_end {
+                let start = self.pos;
+                // The block ends in `\n`, so every line in it has one.
+                let newline = start + memchr(b'\n', &self.buf[start..self.lines_end]).unwrap_or(0);
+                let end = if newline > start && self.buf[newline - 1] == b'\r' { newline - 1 } else { newline };
+                let line = self.line;
+                self.pos = newline + 1;
+                self.line += 1;
+                if start == end {
+                    continue;
+                }
+                self.bounds.clear();
+                let mut field = start;
+                for (i, &b) in self.buf[start..end].iter().enumerate() {
+                    if b == self.delimiter {
+                        self.bounds.push((field, start + i));
+                        field = start + i + 1;
+                    }
+                }
+                self.bounds.push((field, end));
+                let fields = LineFields { bytes: &self.buf, bounds: &self.bounds };
+                if !each(LineRecord { fields, line, unclosed_quote: false }, &self.bytes)? {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+
+    /// Parses the block's next record with `csv_core` into `parsed` and `bounds`:
+    /// its line and whether its quote was never closed, or `None` if only blank
+    /// lines were left.
+    fn parse(&mut self) -> Option<(u64, bool)> {
+        let input = &self.buf[self.pos..self.lines_end];
+        let blank = input.iter().take_while(|&&b| b == b'\n' || b == b'\r').count();
+        let line = self.line + memchr::memchr_iter(b'\n', &input[..blank]).count() as u64;
+        if blank == input.len() {
+            self.pos = self.lines_end;
+            self.line = line;
+            return None;
+        }
+        let (mut read, mut written, mut ended) = (0, 0, 0);
+        let unclosed_quote = loop {
+            let (result, n_in, n_out, n_ends) =
+                self.parser.read_record(&input[read..], &mut self.parsed[written..], &mut self.ends[ended..]);
+            (read, written, ended) = (read + n_in, written + n_out, ended + n_ends);
+            match result {
+                csv_core::ReadRecordResult::OutputFull => self.parsed.resize(self.parsed.len() * 2, 0),
+                csv_core::ReadRecordResult::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
+                csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End => break false,
+                // The block ends in `\n` outside quotes, unless a quote is never
+                // closed (the scan saw no line break inside quotes, so only at the
+                // end of the file): what csv reads to the end of the file.
+                csv_core::ReadRecordResult::InputEmpty => {
+                    let (_, _, _, n_ends) =
+                        self.parser.read_record(&[], &mut self.parsed[written..], &mut self.ends[ended..]);
+                    ended += n_ends;
+                    self.parser.reset();
+                    // The line break the split's last line was given is not data.
+                    if ended > 0 && self.ends[ended - 1] > 0 && self.parsed[self.ends[ended - 1] - 1] == b'\n' {
+                        self.ends[ended - 1] -= 1;
+                    }
+                    break true;
+                }
+            }
+        };
+        self.line = line + memchr::memchr_iter(b'\n', &input[blank..read]).count() as u64;
+        self.pos += read;
+        self.bounds.clear();
+        let mut start = 0;
+        for &end in &self.ends[..ended] {
+            self.bounds.push((start, end));
+            start = end;
+        }
+        Some((line, unclosed_quote))
+    }
+
+    /// Reads the next block of whole lines; `false` at the end of the split.
+    fn fill(&mut self) -> std::io::Result<bool> {
+        // Keep the start of a line the last block cut.
+        self.buf.copy_within(self.pos..self.filled, 0);
+        self.filled -= self.pos;
+        self.pos = 0;
+        if self.buf.len() < BLOCK {
+            self.buf.resize(BLOCK, 0);
+        }
+        loop {
+            if self.at_end {
+                break;
+            }
+            if self.filled == self.buf.len() {
+                if memchr(b'\n', &self.buf[..self.filled]).is_some() {
+                    break;
+                }
+                self.buf.resize(self.buf.len() * 2, 0);
+            }
+            let n = self.bytes.read(&mut self.buf[self.filled..])?;
+            self.at_end = n == 0;
+            self.filled += n;
+        }
+        if self.at_file_start {
+            self.at_file_start = false;
+            if self.buf[..self.filled].starts_with(b"\xEF\xBB\xBF") {
+                self.pos = 3;
+            }
+        }
+        if self.pos == self.filled {
+            return Ok(false);
+        }
+        self.lines_end = match memchr::memrchr(b'\n', &self.buf[self.pos..self.filled]) {
+            Some(i) => self.pos + i + 1,
+            None => {
+                // The split's last line, without a line break: given one.
+                self.buf.truncate(self.filled);
+                self.buf.push(b'\n');
+                self.filled += 1;
+                self.filled
+            }
+        };
+        self.plain = self.plain_lines();
+        Ok(true)
+    }
+
+    /// Whether the block has no quote and no `\r` but before a `\n`.
+    fn plain_lines(&self) -> bool {
+        let block = &self.buf[..self.lines_end];
+        memchr2_iter(self.quote, b'\r', &block[self.pos..])
+            .all(|i| block[self.pos + i] == b'\r' && block.get(self.pos + i + 1) == Some(&b'\n'))
+    }
+}
