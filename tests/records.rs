@@ -215,8 +215,55 @@ fn csv_header_must_match_the_record_type() {
     .run()
     .unwrap_err();
     assert_eq!(err.stage().unwrap().op, "read_csv");
-    assert_eq!(err.message(), "the CSV header does not match `Sale`: missing `amount`; unexpected `amt`, `extra`");
+    assert_eq!(
+        err.message(),
+        "the CSV header does not match `Sale`: missing `amount`; the header has `region`, `amt`, `extra`"
+    );
     assert_eq!(err.input().unwrap().line, Some(1));
+
+    let err = pipeline! {
+        xs = read_csv::<Sale>(CsvInput::new(&path).exact_columns());
+        _all = xs -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.message(), "the CSV header does not match `Sale`: missing `amount`; unexpected `amt`, `extra`");
+}
+
+/// A struct that names some of a wide file's columns reads just those, in
+/// whatever order the file has them, however the file is split; with
+/// `exact_columns()` the extra columns are an error.
+#[test]
+fn csv_projections_read_the_columns_a_struct_names() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let mut rng = StdRng::seed_from_u64(11);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.csv");
+    let mut text = String::from("station_number,amount,rain,region,note\n");
+    let mut expected = Vec::new();
+    for i in 0..20_000u64 {
+        let sale = Sale { region: format!("r{}", rng.random_range(0..50)), amount: rng.random() };
+        let note = if i % 1000 == 0 { "\"a, quoted\"".to_owned() } else { format!("n{i}") };
+        text.push_str(&format!("{i},{},{},{},{note}\n", sale.amount, rng.random_range(0.0..9.0f64), sale.region));
+        expected.push(sale);
+    }
+    fs::write(&path, &text).unwrap();
+    for split in [1 << 12, 1 << 16, 1 << 30] {
+        let out = pipeline! {
+            xs = read_csv::<Sale>(CsvInput::new(&path).split_bytes(split)) -> collect();
+        }
+        .run()
+        .unwrap();
+        assert_eq!(sorted_sales(out.xs), sorted_sales(expected.clone()), "split {split}");
+    }
+    let err = pipeline! {
+        xs = read_csv::<Sale>(CsvInput::new(&path).exact_columns());
+        _all = xs -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.message(), "the CSV header does not match `Sale`: unexpected `station_number`, `rain`, `note`");
 }
 
 #[test]

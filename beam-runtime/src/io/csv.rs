@@ -65,6 +65,7 @@ pub struct CsvInput {
     multiline: bool,
     split_bytes: Option<u64>,
     max_line_bytes: usize,
+    exact_columns: bool,
 }
 
 impl CsvInput {
@@ -78,6 +79,7 @@ impl CsvInput {
             multiline: false,
             split_bytes: None,
             max_line_bytes: crate::io::text::TextInput::DEFAULT_MAX_LINE_BYTES,
+            exact_columns: false,
         }
     }
 
@@ -115,6 +117,40 @@ impl CsvInput {
     /// Fails the run on a line longer than `bytes` (default 64 MiB).
     pub fn max_line_bytes(mut self, bytes: usize) -> Self {
         self.max_line_bytes = bytes;
+        self
+    }
+
+    /// Fails the run when a file's header has a column that `T` has no field
+    /// for. By default such columns are skipped, as serde skips unknown fields, so
+    /// a struct can name just the columns it needs of a wide file; a column `T`
+    /// needs and the header lacks is an error either way.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Reading { station: String, temp: f64 }
+    ///
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("weather.csv");
+    /// # std::fs::write(&path, "station,rain,temp\noslo,0.5,3.5\nrome,0,14\n").unwrap();
+    /// // Only the columns `Reading` names are read.
+    /// let out = pipeline! {
+    ///     temps = read_csv::<Reading>(&path) -> map(|r: Reading| r.temp) -> collect();
+    /// }
+    /// .run()?;
+    /// assert_eq!(out.temps.len(), 2);
+    ///
+    /// let strict = pipeline! {
+    ///     temps = read_csv::<Reading>(CsvInput::new(&path).exact_columns()) -> collect();
+    /// }
+    /// .run();
+    /// let err = strict.err().expect("`rain` is not a field of `Reading`");
+    /// assert!(err.message().contains("unexpected `rain`"));
+    /// # Ok::<(), beam::Error>(())
+    /// ```
+    pub fn exact_columns(mut self) -> Self {
+        self.exact_columns = true;
         self
     }
 
@@ -362,7 +398,7 @@ impl<T: DeserializeOwned> ReadCsv<T> {
                     return Ok((None, width));
                 }
                 if let Some(fields) = fields {
-                    check_header::<T>(&file.path, &header, fields)?;
+                    check_header::<T>(&file.path, &header, fields, self.input.exact_columns)?;
                 }
                 Ok((Some(header), width))
             })
@@ -370,23 +406,30 @@ impl<T: DeserializeOwned> ReadCsv<T> {
     }
 }
 
-/// `Sale` needs columns `region` and `amount`; the header must name each once.
-fn check_header<T>(path: &Path, header: &csv::ByteRecord, fields: &[&str]) -> Result<()> {
+/// `Sale` needs columns `region` and `amount`: the header must name each. Other
+/// columns are skipped, unless `exact` (`CsvInput::exact_columns`).
+fn check_header<T>(path: &Path, header: &csv::ByteRecord, fields: &[&str], exact: bool) -> Result<()> {
     // Compared as read, as the records will be: ` amount` does not name `amount`.
     let columns: Vec<String> = header.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect();
-    let missing: Vec<&str> = fields.iter().copied().filter(|f| !columns.iter().any(|c| c == f)).collect();
-    let unexpected: Vec<&str> = columns.iter().map(String::as_str).filter(|c| !fields.contains(c)).collect();
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let missing: Vec<&str> = fields.iter().copied().filter(|f| !columns.contains(f)).collect();
+    let unexpected: Vec<&str> = columns.iter().copied().filter(|c| exact && !fields.contains(c)).collect();
     if missing.is_empty() && unexpected.is_empty() {
         return Ok(());
     }
     let list = |names: &[&str]| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
-    let mut message = format!("the CSV header does not match `{}`:", records::short_type_name::<T>());
+    let mut problems = Vec::new();
     if !missing.is_empty() {
-        message.push_str(&format!(" missing {}", list(&missing)));
+        problems.push(format!("missing {}", list(&missing)));
     }
     if !unexpected.is_empty() {
-        message.push_str(&format!("{} unexpected {}", if missing.is_empty() { "" } else { ";" }, list(&unexpected)));
+        problems.push(format!("unexpected {}", list(&unexpected)));
+    } else {
+        // What the header does have, to spot a misspelt column.
+        problems.push(format!("the header has {}", list(&columns)));
     }
+    let message =
+        format!("the CSV header does not match `{}`: {}", records::short_type_name::<T>(), problems.join("; "));
     Err(Error::new(ErrorKind::InvalidInput, message).at(InputPosition::new(path, Some(1))))
 }
 
