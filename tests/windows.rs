@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use beam::prelude::*;
-use beam::window::{IntervalWindow, PaneInfo};
+use beam::window::{IntervalWindow, PaneInfo, TimestampCombiner};
 use common::sorted;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -72,6 +72,59 @@ fn fixed_windows_sum_and_count_per_key_and_window() {
         }
         let expect_counts = sorted(per_window_and_key.iter().map(|(&(_, k), &n)| (k, n)).collect());
         assert_eq!(sorted(out.counts), expect_counts, "{name}");
+    }
+}
+
+/// On bounded input each pane's timestamp is its window's end by default, or the
+/// earliest or latest of its elements' times when the windowing says so.
+#[test]
+fn timestamp_combiners_stamp_each_pane_of_bounded_input() {
+    for (name, events) in event_datasets() {
+        let fixed = || FixedWindows::of(Duration::from_millis(SIZE));
+        let out = pipeline! {
+            timed = from_iter(events.clone()) -> with_timestamps(|e: &Event| e.2);
+            pairs = timed -> map(|(k, v, _): Event| (k, v));
+            at_end = pairs -> window(fixed()) -> sum_per_key() -> reify() -> collect();
+            earliest = pairs
+                -> window(fixed().with_timestamp_combiner(TimestampCombiner::Earliest))
+                -> sum_per_key()
+                -> reify()
+                -> collect();
+            latest = pairs
+                -> window(fixed().with_timestamp_combiner(TimestampCombiner::Latest))
+                -> count()
+                -> reify()
+                -> collect();
+        }
+        .run()
+        .unwrap();
+        // Per (window, key): the sum, the earliest and the latest time.
+        let mut expect: BTreeMap<(i64, u32), (i64, u64, u64)> = BTreeMap::new();
+        for &(k, v, t) in &events {
+            let e = expect.entry((window_of(t), k)).or_insert((0, u64::MAX, 0));
+            (e.0, e.1, e.2) = (e.0 + v, e.1.min(t), e.2.max(t));
+        }
+        let pane = |w: &beam::window::Windowed<(u32, i64)>| ((w.window.start.millis(), w.value.0), w.value.1);
+        let at_end: BTreeMap<_, _> = out.at_end.iter().map(pane).collect();
+        let earliest: BTreeMap<_, _> = out.earliest.iter().map(pane).collect();
+        let sums: BTreeMap<_, _> = expect.iter().map(|(&k, &(sum, _, _))| (k, sum)).collect();
+        assert_eq!((&at_end, &earliest), (&sums, &sums), "{name}");
+        for w in &out.at_end {
+            assert_eq!(w.timestamp, w.window.max_timestamp(), "{name}");
+        }
+        for w in &out.earliest {
+            let first = expect[&(w.window.start.millis(), w.value.0)].1;
+            assert_eq!(w.timestamp.millis(), first as i64, "{name}: the earliest element's time");
+        }
+        // A global combine per window: the latest time over all keys.
+        let mut latest: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+        for &(_, _, t) in &events {
+            let e = latest.entry(window_of(t)).or_default();
+            (e.0, e.1) = (e.0 + 1, e.1.max(t));
+        }
+        let got: BTreeMap<i64, (u64, u64)> =
+            out.latest.iter().map(|w| (w.window.start.millis(), (w.value, w.timestamp.millis() as u64))).collect();
+        assert_eq!(got, latest, "{name}");
     }
 }
 

@@ -303,10 +303,19 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
         // In a timestamped collection, a grouping or combine works per window, and a
         // sink takes the values.
         let windowing = windowing_of(graph.nodes[input].timing.window(), at);
+        // A bounded input's windows each fire once, when it has been read: a leaner
+        // table than one that a trigger fires tick by tick.
+        let bounded = graph.nodes[input].timing.unbounded().is_none();
         let per_window = match spec.kind {
             _ if !timed => quote!(),
+            Kind::KeyedShuffle if bounded => {
+                quote_spanned!(at=> let #leaf = ::beam::__private::keyed_in_bounded_windows(#leaf, #windowing);)
+            }
             Kind::KeyedShuffle => {
                 quote_spanned!(at=> let #leaf = ::beam::__private::keyed_in_windows(#leaf, #windowing);)
+            }
+            Kind::GlobalCombine if bounded => {
+                quote_spanned!(at=> let #leaf = ::beam::__private::global_in_bounded_windows(#leaf, #windowing);)
             }
             Kind::GlobalCombine => {
                 quote_spanned!(at=> let #leaf = ::beam::__private::global_in_windows(#leaf, #windowing);)

@@ -25,7 +25,8 @@ pub use crate::transform::side::{
     SideSlot, fill_list, fill_map, fill_multimap, fill_singleton, side_list, side_map, side_multimap, side_singleton,
 };
 pub use crate::transform::timed::{
-    LateOutput, Route, global_in_windows, in_windows, keyed_in_windows, late_witness, timed_witness, untimed, values_of,
+    LateOutput, Route, global_in_bounded_windows, global_in_windows, in_windows, keyed_in_bounded_windows,
+    keyed_in_windows, late_witness, timed_witness, untimed, values_of,
 };
 pub use crate::window::GLOBAL_WINDOWING;
 

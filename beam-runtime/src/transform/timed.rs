@@ -194,6 +194,128 @@ where
     W::leaf(Unkeyed(leaf.0), windowing.strategy())
 }
 
+/// A keyed barrier of a bounded timestamped collection, per window: every window
+/// fires once, on time, when the input has been read.
+pub fn keyed_in_bounded_windows<C, W, M>(leaf: Keyed<C>, windowing: &Windowing<W, M>) -> W::BoundedLeaf<C, M>
+where
+    C: KeyedCombine<Key: Clone, In: Send>,
+    W: AssignWindows,
+    M: Accumulate<C::Acc>,
+{
+    W::bounded_leaf(leaf.0, windowing.strategy())
+}
+
+/// A global combine of a bounded timestamped collection: one result per window.
+pub fn global_in_bounded_windows<C, W, M>(leaf: Global<C>, windowing: &Windowing<W, M>) -> W::BoundedLeaf<Unkeyed<C>, M>
+where
+    C: GlobalCombine<In: Send>,
+    W: AssignWindows,
+    M: Accumulate<C::Acc>,
+{
+    W::bounded_leaf(Unkeyed(leaf.0), windowing.strategy())
+}
+
+/// A grouping per window of a bounded input, for windows that never merge: each
+/// window fires once, on time, when the input has been read, as the local runner
+/// fires a [`WindowedBarrier`]. With the default timestamp combiner (the end of
+/// the window) nothing about a pane's elements but their accumulator matters, so a
+/// table entry is the combiner's accumulator alone, keyed by (window, key): no
+/// count for triggers, no element times for the pane's timestamp, nothing late to
+/// check. (Half the size of a `WindowAcc` entry for a count and a maximum, and
+/// the table's probes wait on memory.) Other timestamp combiners keep the times.
+#[doc(hidden)]
+pub struct BoundedWindows<C: KeyedCombine, M> {
+    windowed: WindowedBarrier<C, M>,
+    lean: bool,
+}
+
+/// A worker's table of a grouping per window of bounded input.
+#[doc(hidden)]
+pub enum BoundedLocal<K, A, Full> {
+    Lean(KeyedTables<(IntervalWindow, K), A>),
+    Full(Full),
+}
+
+impl<C: KeyedCombine, M> BoundedWindows<C, M> {
+    pub(crate) fn new(combine: C, strategy: &Strategy) -> Self {
+        let lean = strategy.timestamp_combiner == TimestampCombiner::EndOfWindow;
+        BoundedWindows { windowed: WindowedBarrier::new(combine, strategy), lean }
+    }
+
+    fn on_time(&self) -> OnTimeAtWindowEnd<'_, C> {
+        OnTimeAtWindowEnd(&self.windowed.per_window.combine)
+    }
+}
+
+impl<C: KeyedCombine<Key: Clone, In: Send>, A: Accumulate<C::Acc>> Leaf for BoundedWindows<C, A> {
+    type In = Windowed<C::In>;
+    type Local = BoundedLocal<C::Key, C::Acc, <WindowedBarrier<C, A> as Leaf>::Local>;
+    type Out = Windowed<C::Out>;
+
+    fn local(&self, worker: Worker) -> Self::Local {
+        if self.lean { BoundedLocal::Lean(KeyedTables::new()) } else { BoundedLocal::Full(self.windowed.local(worker)) }
+    }
+
+    #[inline(always)]
+    fn push(&self, local: &mut Self::Local, input: Self::In) {
+        match local {
+            BoundedLocal::Lean(tables) => {
+                let on_time = self.on_time();
+                let (key, value) = on_time.split(input);
+                let acc = tables.entry(key, || on_time.create());
+                on_time.add(acc, value);
+            }
+            BoundedLocal::Full(local) => self.windowed.push(local, input),
+        }
+    }
+
+    fn finish<M: Merge>(&self, merge: &M, locals: Vec<Self::Local>) -> Result<Collection<Self::Out>> {
+        let (mut lean, mut full) = (Vec::new(), Vec::new());
+        for local in locals {
+            match local {
+                BoundedLocal::Lean(tables) => lean.push(tables),
+                BoundedLocal::Full(local) => full.push(local),
+            }
+        }
+        if self.lean { merge.keyed(&self.on_time(), lean) } else { self.windowed.finish(merge, full) }
+    }
+}
+
+/// `C` per (window, key), each window's one pane on time at its end.
+struct OnTimeAtWindowEnd<'c, C>(&'c C);
+
+impl<C: KeyedCombine> KeyedCombine for OnTimeAtWindowEnd<'_, C> {
+    type In = Windowed<C::In>;
+    type Key = (IntervalWindow, C::Key);
+    type Value = C::Value;
+    type Acc = C::Acc;
+    type Out = Windowed<C::Out>;
+
+    #[inline(always)]
+    fn split(&self, input: Self::In) -> (Self::Key, C::Value) {
+        let (key, value) = self.0.split(input.value);
+        ((input.window, key), value)
+    }
+
+    #[inline(always)]
+    fn create(&self) -> C::Acc {
+        self.0.create()
+    }
+
+    #[inline(always)]
+    fn add(&self, acc: &mut C::Acc, value: C::Value) {
+        self.0.add(acc, value)
+    }
+
+    fn merge(&self, acc: &mut C::Acc, other: C::Acc) {
+        self.0.merge(acc, other)
+    }
+
+    fn extract(&self, (window, key): Self::Key, acc: C::Acc, emit: &mut impl FnMut(Self::Out)) {
+        self.0.extract(key, acc, &mut |value| emit(Windowed::on_time(value, window)))
+    }
+}
+
 /// What a window and key's pane has received: the combiner's accumulator, how many
 /// elements, and the earliest and latest timestamps among those that may hold the
 /// pane's timestamp (not behind the watermark when they arrived).

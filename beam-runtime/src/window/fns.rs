@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::{Accumulate, Late, Strategy};
 use super::{IntervalWindow, Timestamp, Windowed, millis_of, positive_millis};
 use crate::barrier::{KeyedCombine, Leaf};
-use crate::transform::timed::{LateOutput, SessionBarrier, WindowedBarrier};
+use crate::transform::timed::{BoundedWindows, LateOutput, SessionBarrier, WindowedBarrier};
 
 /// Assigns each timestamp the windows it belongs to: Beam's (non-merging)
 /// `WindowFn`. Implement it for windows of your own:
@@ -66,6 +66,13 @@ pub trait AssignWindows: Send + Sync + 'static {
         combine: C,
         strategy: &Strategy,
     ) -> Self::Leaf<C, M>;
+
+    /// The same, for a bounded input: each window fires once, when it has been read.
+    type BoundedLeaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>: Leaf<In = Windowed<C::In>, Out = Windowed<C::Out>>;
+    fn bounded_leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>(
+        combine: C,
+        strategy: &Strategy,
+    ) -> Self::BoundedLeaf<C, M>;
 }
 
 impl<W: WindowFn> AssignWindows for W {
@@ -80,6 +87,14 @@ impl<W: WindowFn> AssignWindows for W {
         strategy: &Strategy,
     ) -> WindowedBarrier<C, M> {
         WindowedBarrier::new(combine, strategy)
+    }
+
+    type BoundedLeaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>> = BoundedWindows<C, M>;
+    fn bounded_leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>(
+        combine: C,
+        strategy: &Strategy,
+    ) -> BoundedWindows<C, M> {
+        BoundedWindows::new(combine, strategy)
     }
 }
 
@@ -134,6 +149,14 @@ impl AssignWindows for Sessions {
 
     type Leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>> = SessionBarrier<C, M>;
     fn leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>(
+        combine: C,
+        strategy: &Strategy,
+    ) -> SessionBarrier<C, M> {
+        SessionBarrier::new(combine, strategy)
+    }
+
+    type BoundedLeaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>> = SessionBarrier<C, M>;
+    fn bounded_leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>(
         combine: C,
         strategy: &Strategy,
     ) -> SessionBarrier<C, M> {
