@@ -352,23 +352,32 @@ impl<T: DeserializeOwned> ReadCsv<T> {
         fields: &impl Fields,
         scratch: &mut csv::ByteRecord,
     ) -> std::result::Result<T, Rejected> {
-        if let Some(width) = plan.widths[file]
-            && width != fields.len()
-        {
-            let reason = format!("found {} fields, but the file's first record has {width}", fields.len());
-            return Err(Rejected { column: None, reason });
-        }
+        let width = plan.widths[file];
+        let wrong_width = |found: usize| Rejected {
+            column: None,
+            reason: format!("found {found} fields, but the file's first record has {}", width.unwrap_or_default()),
+        };
         let header = plan.headers[file].as_ref();
         if let Some(columns) = &plan.columns[file] {
-            return csv_fields::deserialize::<T>(fields, columns).map_err(|e| {
-                let e = e.blame();
-                let name = e.column.and_then(|c| header.and_then(|h| h.get(c)));
-                let reason = match name {
-                    Some(name) => format!("column `{}`: {}", String::from_utf8_lossy(name), e.reason),
-                    None => e.reason,
-                };
-                Rejected { column: e.column.map(|c| c as u64 + 1), reason }
-            });
+            // The record's width is known once its fields are read (a line is split
+            // as they are), and is checked first when a field is bad.
+            return match csv_fields::deserialize::<T>(fields, columns) {
+                Ok((value, found)) if width.is_none_or(|w| w == found) => Ok(value),
+                Ok((_, found)) => Err(wrong_width(found)),
+                Err(_) if width.is_some_and(|w| w != fields.len()) => Err(wrong_width(fields.len())),
+                Err(e) => {
+                    let e = e.blame();
+                    let name = e.column.and_then(|c| header.and_then(|h| h.get(c)));
+                    let reason = match name {
+                        Some(name) => format!("column `{}`: {}", String::from_utf8_lossy(name), e.reason),
+                        None => e.reason,
+                    };
+                    Err(Rejected { column: e.column.map(|c| c as u64 + 1), reason })
+                }
+            };
+        }
+        if width.is_some_and(|w| w != fields.len()) {
+            return Err(wrong_width(fields.len()));
         }
         fields.as_byte_record(scratch).deserialize::<T>(header).map_err(|e| match e.kind() {
             csv::ErrorKind::Deserialize { err, .. } => {
@@ -491,7 +500,9 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
                     let bytes = SplitBytes::new(lines);
                     let records = if plan.records_are_lines[split.file] {
                         let (delimiter, quote) = (self.input.delimiter, self.input.quote);
-                        Records::Lines(Box::new(LineRecords::new(bytes, split.start == 0, delimiter, quote)))
+                        let in_order = plan.columns[split.file].as_ref().is_some_and(Columns::in_order);
+                        let at_start = split.start == 0;
+                        Records::Lines(Box::new(LineRecords::new(bytes, at_start, in_order, delimiter, quote)))
                     } else {
                         Records::Parsed(Box::new(self.input.reader(Watched::new(bytes, &self.input))))
                     };

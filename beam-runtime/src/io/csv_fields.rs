@@ -19,6 +19,12 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, SeqAc
 pub(crate) struct Columns(Vec<usize>);
 
 impl Columns {
+    /// Whether the fields are the first columns, in order: a record's line can
+    /// then be read field after field as it is split (see [`InOrder`]).
+    pub(crate) fn in_order(&self) -> bool {
+        self.0.iter().enumerate().all(|(i, &c)| i == c)
+    }
+
     /// The columns of `fields` in a file whose header is `header` (which names
     /// each, as the header check made sure), or, without a header, the first
     /// columns in order.
@@ -87,6 +93,12 @@ pub(crate) trait Fields {
         (0..self.len()).filter_map(|c| self.get(c))
     }
 
+    /// The record as one line of unquoted fields and their delimiter, when it
+    /// is one that has not been split.
+    fn line(&self) -> Option<(&[u8], u8)> {
+        None
+    }
+
     /// The fields as a `ByteRecord`, copied into `scratch` if they are not one.
     fn as_byte_record<'a>(&'a self, scratch: &'a mut csv::ByteRecord) -> &'a csv::ByteRecord {
         scratch.clear();
@@ -110,9 +122,92 @@ impl Fields for csv::ByteRecord {
     }
 }
 
-/// `record` as a `T`, its fields taken from `columns`.
-pub(crate) fn deserialize<T: DeserializeOwned>(record: &impl Fields, columns: &Columns) -> Result<T, FieldError> {
-    T::deserialize(Record { record, columns: &columns.0, next: 0 })
+/// `record` as a `T`, its fields taken from `columns`, and how many fields the
+/// record has.
+#[inline]
+pub(crate) fn deserialize<T: DeserializeOwned>(
+    record: &impl Fields,
+    columns: &Columns,
+) -> Result<(T, usize), FieldError> {
+    match record.line() {
+        Some((line, delimiter)) => {
+            let mut fields = InOrder { rest: Some(line), delimiter, left: columns.0.len(), column: 0 };
+            let value = T::deserialize(&mut fields)?;
+            // The columns after the struct's (none, unless it reads a projection).
+            let after = fields.rest.map_or(0, |rest| rest.iter().filter(|&&b| b == delimiter).count() + 1);
+            Ok((value, fields.column + after))
+        }
+        None => Ok((T::deserialize(Record { record, columns: &columns.0, next: 0 })?, record.len())),
+    }
+}
+
+/// A line whose columns are the struct's fields in order, read as the sequence of
+/// them, each field split off the line as it is read: one pass, as a hand-written
+/// reader goes.
+struct InOrder<'r> {
+    rest: Option<&'r [u8]>,
+    delimiter: u8,
+    /// Fields still to read, and the column of the next.
+    left: usize,
+    column: usize,
+}
+
+impl<'de> de::Deserializer<'de> for &mut InOrder<'_> {
+    type Error = FieldError;
+
+    #[inline(always)]
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FieldError> {
+        visitor.visit_seq(self)
+    }
+
+    // What a derived struct calls: straight to the sequence of its fields.
+    #[inline(always)]
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, FieldError> {
+        visitor.visit_seq(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
+    }
+}
+
+impl<'de> SeqAccess<'de> for &mut InOrder<'_> {
+    type Error = FieldError;
+
+    // Inlined into the derived `visit_seq`, so that a record's fields are read in
+    // one function, as a hand-written reader reads them.
+    #[inline(always)]
+    fn next_element<T: de::Deserialize<'de>>(&mut self) -> Result<Option<T>, FieldError> {
+        self.next_element_seed(std::marker::PhantomData)
+    }
+
+    #[inline(always)]
+    fn next_element_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, FieldError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        let column = self.column;
+        let Some(rest) = self.rest else {
+            return Err(FieldError::new(Some(column), "the record has no such column".to_owned()));
+        };
+        let (bytes, after) = match rest.iter().position(|&b| b == self.delimiter) {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        (self.rest, self.left, self.column) = (after, self.left - 1, column + 1);
+        seed.deserialize(Field { bytes }).map(Some).map_err(|e| e.in_column(column))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
 }
 
 /// A record, read as the sequence of a struct's fields.

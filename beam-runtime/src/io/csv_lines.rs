@@ -39,6 +39,8 @@ pub(crate) struct LineRecords {
     line: u64,
     /// The split starts its file: a byte order mark there is not data.
     at_file_start: bool,
+    /// Plain lines are handed on unsplit, to be split as their fields are read.
+    in_order: bool,
     parser: csv_core::Reader,
     /// The record's fields: ranges of `buf` (plain) or of `parsed` (parser).
     bounds: Vec<(usize, usize)>,
@@ -54,25 +56,45 @@ pub(crate) struct LineRecord<'a> {
     pub(crate) unclosed_quote: bool,
 }
 
-/// A record's fields, as ranges of a buffer.
-pub(crate) struct LineFields<'a> {
-    bytes: &'a [u8],
-    bounds: &'a [(usize, usize)],
+/// A record's fields.
+pub(crate) enum LineFields<'a> {
+    /// A line of unquoted fields, split as they are read (when the record type's
+    /// fields are its first columns in order).
+    Line { line: &'a [u8], delimiter: u8 },
+    /// Ranges of a buffer.
+    Split { bytes: &'a [u8], bounds: &'a [(usize, usize)] },
 }
 
 impl Fields for LineFields<'_> {
+    #[inline]
     fn len(&self) -> usize {
-        self.bounds.len()
+        match self {
+            LineFields::Line { line, delimiter } => line.iter().filter(|&b| b == delimiter).count() + 1,
+            LineFields::Split { bounds, .. } => bounds.len(),
+        }
     }
 
     #[inline]
     fn get(&self, column: usize) -> Option<&[u8]> {
-        self.bounds.get(column).map(|&(start, end)| &self.bytes[start..end])
+        match self {
+            LineFields::Line { line, delimiter } => line.split(|b| b == delimiter).nth(column),
+            LineFields::Split { bytes, bounds } => bounds.get(column).map(|&(start, end)| &bytes[start..end]),
+        }
+    }
+
+    #[inline]
+    fn line(&self) -> Option<(&[u8], u8)> {
+        match self {
+            LineFields::Line { line, delimiter } => Some((line, *delimiter)),
+            LineFields::Split { .. } => None,
+        }
     }
 }
 
 impl LineRecords {
-    pub(crate) fn new(bytes: SplitBytes, at_file_start: bool, delimiter: u8, quote: u8) -> Self {
+    /// `in_order`: the record type reads the first columns in order, so a plain
+    /// line need not be split first.
+    pub(crate) fn new(bytes: SplitBytes, at_file_start: bool, in_order: bool, delimiter: u8, quote: u8) -> Self {
         let parser = csv_core::ReaderBuilder::new().delimiter(delimiter).quote(quote).build();
         LineRecords {
             bytes,
@@ -86,6 +108,7 @@ impl LineRecords {
             plain: true,
             line: 1,
             at_file_start,
+            in_order,
             parser,
             bounds: Vec::new(),
             parsed: vec![0; 1024],
@@ -110,7 +133,7 @@ impl LineRecords {
             }
             if !self.plain {
                 if let Some((line, unclosed_quote)) = self.parse() {
-                    let fields = LineFields { bytes: &self.parsed, bounds: &self.bounds };
+                    let fields = LineFields::Split { bytes: &self.parsed, bounds: &self.bounds };
                     if !each(LineRecord { fields, line, unclosed_quote }, &self.bytes)? {
                         return Ok(true);
                     }
@@ -128,16 +151,20 @@ impl LineRecords {
                 if start == end {
                     continue;
                 }
-                self.bounds.clear();
-                let mut field = start;
-                for (i, &b) in self.buf[start..end].iter().enumerate() {
-                    if b == self.delimiter {
-                        self.bounds.push((field, start + i));
-                        field = start + i + 1;
+                let fields = if self.in_order {
+                    LineFields::Line { line: &self.buf[start..end], delimiter: self.delimiter }
+                } else {
+                    self.bounds.clear();
+                    let mut field = start;
+                    for (i, &b) in self.buf[start..end].iter().enumerate() {
+                        if b == self.delimiter {
+                            self.bounds.push((field, start + i));
+                            field = start + i + 1;
+                        }
                     }
-                }
-                self.bounds.push((field, end));
-                let fields = LineFields { bytes: &self.buf, bounds: &self.bounds };
+                    self.bounds.push((field, end));
+                    LineFields::Split { bytes: &self.buf, bounds: &self.bounds }
+                };
                 if !each(LineRecord { fields, line, unclosed_quote: false }, &self.bytes)? {
                     return Ok(true);
                 }
