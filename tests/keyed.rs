@@ -98,6 +98,51 @@ fn user_combine_fn_per_key_and_globally() {
     }
 }
 
+/// `sum()`, `min()`, `max()` and `mean()` over a whole collection, under the names
+/// Beam users type, against a sequential fold; and a plain function of two values
+/// as a combiner, per key and globally.
+#[test]
+fn global_aggregates_and_function_combiners() {
+    let mut datasets = keyed_datasets();
+    datasets.push(("a million keys", many_keys()));
+    for (name, data) in datasets {
+        let out = pipeline! {
+            values = from_iter(data.iter().map(|p| p.1));
+            sum = values -> sum() -> collect();
+            min = values -> min() -> collect();
+            max = values -> max() -> collect();
+            mean = values -> mean() -> collect();
+            pairs = from_iter(data.clone());
+            spread = pairs
+                -> map(|(k, v): (u32, i64)| (k, (v, v)))
+                -> reduce_per_key(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+                -> collect();
+            product_of_signs = values -> map(|v: i64| v.signum()) -> reduce(|a, b| a * b) -> collect();
+            named = values -> combine_globally(Reduce(|a: i64, b: i64| a.max(b))) -> collect();
+        }
+        .run()
+        .unwrap();
+        let values: Vec<i64> = data.iter().map(|p| p.1).collect();
+        assert_eq!(out.sum, vec![values.iter().sum::<i64>()], "{name}: sum");
+        assert_eq!(out.min, values.iter().min().into_iter().copied().collect::<Vec<_>>(), "{name}: min");
+        assert_eq!(out.max, values.iter().max().into_iter().copied().collect::<Vec<_>>(), "{name}: max");
+        match out.mean.as_slice() {
+            [] => assert!(values.is_empty(), "{name}: mean"),
+            [mean] => {
+                let expect = values.iter().map(|&v| v as f64).sum::<f64>() / values.len() as f64;
+                assert!((mean - expect).abs() <= 1e-9 * expect.abs().max(1.0), "{name}: mean {mean} vs {expect}");
+            }
+            more => panic!("{name}: {} means", more.len()),
+        }
+        let expect = per_key(&data, || (i64::MAX, i64::MIN), |a, &v| *a = (a.0.min(v), a.1.max(v)));
+        assert_eq!(as_map(out.spread), expect, "{name}: a function per key");
+        let signs: Vec<i64> = values.iter().map(|v| v.signum()).collect();
+        let expect = signs.iter().copied().reduce(|a, b| a * b).into_iter().collect::<Vec<_>>();
+        assert_eq!(out.product_of_signs, expect, "{name}: a function globally, nothing for no input");
+        assert_eq!(out.named, out.max, "{name}: Reduce as a CombineFn");
+    }
+}
+
 #[test]
 fn count_per_element_and_count() {
     let mut datasets = keyed_datasets();

@@ -250,6 +250,7 @@ pub static OPS: &[OpSpec] = &[
         &["n", "key"],
         "`(k, Vec<v>)`: each key's `n` values with the largest `key(&v)`, largest first",
     ),
+    op("reduce_per_key", KeyedShuffle, &["f"], "`(k, v)`: each key's values combined two at a time by `f(a, b)`"),
     via(op("count_per_key", KeyedShuffle, &[], "`(k, n)`: how many values each key has"), "combine_per_key", "Count"),
     via(op("sum_per_key", KeyedShuffle, &[], "`(k, sum)` of each key's values"), "combine_per_key", "Sum"),
     via(op("min_per_key", KeyedShuffle, &[], "`(k, min)` of each key's values"), "combine_per_key", "Min"),
@@ -257,7 +258,33 @@ pub static OPS: &[OpSpec] = &[
     via(op("mean_per_key", KeyedShuffle, &[], "`(k, mean)` of each key's values, as `f64`"), "combine_per_key", "Mean"),
     // Global.
     op("combine_globally", GlobalCombine, &["combiner"], "one element: a `CombineFn` over all elements"),
+    op(
+        "reduce",
+        GlobalCombine,
+        &["f"],
+        "one element: all elements combined two at a time by `f(a, b)` (none if there are none)",
+    ),
     via(op("count", GlobalCombine, &[], "one element: the number of elements (`u64`)"), "combine_globally", "Count"),
+    via(
+        op("sum", GlobalCombine, &[], "one element: the sum of all elements (zero if there are none)"),
+        "combine_globally",
+        "Sum",
+    ),
+    via(
+        op("min", GlobalCombine, &[], "one element: the smallest element (none if there are none)"),
+        "combine_globally",
+        "Min",
+    ),
+    via(
+        op("max", GlobalCombine, &[], "one element: the largest element (none if there are none)"),
+        "combine_globally",
+        "Max",
+    ),
+    via(
+        op("mean", GlobalCombine, &[], "one element: the mean of all elements, as `f64` (none if there are none)"),
+        "combine_globally",
+        "Mean",
+    ),
     with_closure(
         op("top", GlobalCombine, &["n", "key"], "the `n` elements with the largest `key(&x)`, largest first"),
         1,

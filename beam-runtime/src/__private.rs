@@ -43,9 +43,11 @@ pub mod ops {
         filter, filter_map, flat_map, inspect, key_by, keys, kv_swap, map, map_values, partition, values,
     };
     pub use crate::transform::global::sample;
-    pub use crate::transform::global::{combine_globally, top};
+    pub use crate::transform::global::{combine_globally, reduce, top};
     pub use crate::transform::join::{join, left_join};
-    pub use crate::transform::keyed::{combine_per_key, count_per_element, distinct, group_by_key, top_per_key};
+    pub use crate::transform::keyed::{
+        combine_per_key, count_per_element, distinct, group_by_key, reduce_per_key, top_per_key,
+    };
     pub use crate::transform::side::{filter_with, flat_map_with, map_with};
     pub use crate::transform::timed::{reify, window, with_timestamps};
 }

@@ -55,7 +55,7 @@ pub use transform::side::SideMap;
 
 /// Everything a pipeline's author needs in scope.
 pub mod prelude {
-    pub use crate::combine::{CombineFn, Count, Max, Mean, Min, Sum, Top};
+    pub use crate::combine::{CombineFn, Count, Max, Mean, Min, Reduce, Sum, Top};
     pub use crate::error::{Error, ErrorKind};
     pub use crate::io::csv::CsvInput;
     pub use crate::io::output::FileOutput;

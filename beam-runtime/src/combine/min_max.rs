@@ -1,4 +1,5 @@
 use super::CombineFn;
+use super::reduce::fold_into;
 
 /// The smallest input (by `PartialOrd`; a NaN never replaces a number already seen).
 ///
@@ -44,14 +45,7 @@ macro_rules! extreme {
             }
             #[inline]
             fn add_input(&self, acc: &mut Option<V>, input: V) {
-                match acc {
-                    Some(current) => {
-                        if $keep_new(&input, &*current) {
-                            *current = input;
-                        }
-                    }
-                    None => *acc = Some(input),
-                }
+                fold_into(acc, input, |current, new| if $keep_new(&new, &current) { new } else { current });
             }
             fn merge_accumulators(&self, acc: &mut Option<V>, other: Option<V>) {
                 if let Some(other) = other {

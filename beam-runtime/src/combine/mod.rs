@@ -7,12 +7,14 @@
 mod count;
 mod mean;
 mod min_max;
+mod reduce;
 mod sum;
 mod top;
 
 pub use count::Count;
 pub use mean::{AsF64, Mean};
 pub use min_max::{Max, Min};
+pub use reduce::Reduce;
 pub use sum::Sum;
 pub use top::Top;
 
@@ -53,6 +55,9 @@ pub use top::Top;
 /// avg.sort_by(|a, b| a.0.cmp(b.0));
 /// assert_eq!(avg, vec![("oslo", 3.0), ("rome", 15.0)]);
 /// ```
+///
+/// For a custom reduction, no trait to implement: `reduce_per_key(f)` and
+/// `reduce(f)` combine with a function of two values (see [`Reduce`]).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot combine values of type `{In}`",
     label = "this combiner does not take `{In}`",

@@ -22,6 +22,16 @@ pub fn combine_globally<In, C: CombineFn<In>>(
     Global(globally(combiner))
 }
 
+/// `reduce(f)`: one element, all elements combined by `f`
+/// ([`Reduce`](crate::combine::Reduce)); none for an empty input.
+pub fn reduce<In, F>(input: Witness<In>, f: F) -> Global<impl GlobalCombine<In = In, Out = In>>
+where
+    In: Send,
+    F: Fn(In, In) -> In + Sync,
+{
+    combine_globally(input, crate::combine::Reduce(f))
+}
+
 fn globally<In, C>(combiner: C) -> CombineGlobally<In, C> {
     CombineGlobally { combiner, _in: PhantomData }
 }

@@ -75,6 +75,21 @@ where
     Keyed(keyed_combine::<In, Pairs, C>(combiner))
 }
 
+/// `reduce_per_key(f)`: `(k, f(f(v1, v2), v3)..)`, the values of each key combined
+/// by `f` ([`Reduce`](crate::combine::Reduce)). A separate function so that `f`'s
+/// argument types come from the values: `reduce_per_key(|a, b| a + b)`.
+pub fn reduce_per_key<In, F>(
+    input: Witness<In>,
+    f: F,
+) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Out = (In::Key, In::Value)>>
+where
+    In: KeyValue<Value: Send>,
+    In::Key: GroupKey,
+    F: Fn(In::Value, In::Value) -> In::Value + Sync,
+{
+    combine_per_key(input, crate::combine::Reduce(f))
+}
+
 /// `count_per_element()`: `(x, how many times x occurs)`.
 pub fn count_per_element<T>(_: Witness<T>) -> Keyed<impl KeyedCombine<In = T, Key = T, Acc = u64, Out = (T, u64)>>
 where
