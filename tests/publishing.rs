@@ -395,3 +395,101 @@ fn a_destination_that_cannot_be_used_fails_before_any_work() {
     }
     assert_eq!(fs::read_to_string(&file).unwrap(), "a file");
 }
+
+/// `shards(n)` writes exactly `n` part files whatever the number of workers, the
+/// elements dealt out evenly among them; `prefix` and `suffix` name them as Beam
+/// names shards; CSV shards each have one header; gzip shards are whole gzip files.
+#[test]
+fn a_fixed_number_of_shards_named_as_asked() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    for (n, elements, threads) in [(4, 1000u32, 2), (1, 10, 2), (3, 0, 2), (5, 2, 1), (2, 100_000, 3)] {
+        let text = dir.path().join(format!("text-{n}-{elements}"));
+        let csv = dir.path().join(format!("csv-{n}-{elements}"));
+        let gz = dir.path().join(format!("gz-{n}-{elements}"));
+        pipeline! {
+            xs = from_iter(0..elements);
+            xs -> write_text(FileOutput::new(&text).shards(n).prefix("scores").suffix(".csv"), |x: &u32| *x);
+            xs -> map(|x: u32| (x, x % 7)) -> write_csv(FileOutput::new(&csv).shards(n));
+            xs -> write_text(FileOutput::new(&gz).shards(n).gzip(), |x: &u32| *x);
+        }
+        .threads(threads)
+        .run()
+        .unwrap();
+        let names = |dest: &Path| {
+            let mut names: Vec<String> =
+                fs::read_dir(dest).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+            names.sort();
+            names
+        };
+        let expect = |prefix: &str, suffix: &str| -> Vec<String> {
+            (0..n).map(|s| format!("{prefix}-{s:05}-of-{n:05}{suffix}")).collect()
+        };
+        assert_eq!(names(&text), expect("scores", ".csv"), "{n} shards of {elements}");
+        assert_eq!(names(&csv), expect("part", ".csv"));
+        assert_eq!(names(&gz), expect("part", ".gz"));
+        assert_eq!(lines_of(&text), expected_lines(elements));
+        // Dealt out in turn: no shard has more than its share plus one per worker.
+        for shard in fs::read_dir(&text).unwrap() {
+            let lines = fs::read_to_string(shard.unwrap().path()).unwrap().lines().count();
+            assert!(lines <= elements as usize / n + threads, "{lines} lines in one of {n} shards of {elements}");
+        }
+        let mut rows = Vec::new();
+        for shard in fs::read_dir(&csv).unwrap() {
+            let content = fs::read_to_string(shard.unwrap().path()).unwrap();
+            let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(content.as_bytes());
+            let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+            // A tuple has no header: every line is a row.
+            rows.extend(records.iter().map(|r| r[0].parse::<u32>().unwrap()));
+        }
+        rows.sort();
+        assert_eq!(rows, (0..elements).collect::<Vec<_>>());
+        let mut unzipped = Vec::new();
+        for shard in fs::read_dir(&gz).unwrap() {
+            let mut text = String::new();
+            flate2::read::MultiGzDecoder::new(fs::File::open(shard.unwrap().path()).unwrap())
+                .read_to_string(&mut text)
+                .unwrap();
+            unzipped.extend(text.lines().map(String::from));
+        }
+        unzipped.sort();
+        assert_eq!(unzipped, expected_lines(elements));
+    }
+
+    // A struct's CSV shards each start with the one header.
+    #[derive(serde::Serialize)]
+    struct Row {
+        id: u32,
+    }
+    let with_header = dir.path().join("with-header");
+    pipeline! {
+        xs = from_iter(0..100u32);
+        xs -> map(|id: u32| Row { id }) -> write_csv(FileOutput::new(&with_header).shards(3));
+    }
+    .threads(2)
+    .run()
+    .unwrap();
+    let mut ids = Vec::new();
+    for shard in fs::read_dir(&with_header).unwrap() {
+        let content = fs::read_to_string(shard.unwrap().path()).unwrap();
+        assert!(content.starts_with("id\n"), "{content:?}");
+        assert_eq!(content.matches("id").count(), 1);
+        ids.extend(content.lines().skip(1).map(|l| l.parse::<u32>().unwrap()));
+    }
+    ids.sort();
+    assert_eq!(ids, (0..100).collect::<Vec<_>>());
+
+    // Contradictions are said before anything runs.
+    for (output, message) in [
+        (FileOutput::new(dir.path().join("zero")).shards(0), "`shards(0)`"),
+        (FileOutput::new(dir.path().join("both")).shards(2).single_file(), "contradict"),
+    ] {
+        let err = pipeline! {
+            xs = from_iter(0..3u32);
+            xs -> write_text(output, |x: &u32| *x);
+        }
+        .run()
+        .unwrap_err();
+        assert!(err.message().contains(message), "{err}");
+    }
+}

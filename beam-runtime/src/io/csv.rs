@@ -29,7 +29,7 @@ use crate::error::{Error, ErrorKind, InputPosition, Result};
 use crate::io::csv_fields::{self, Columns, Fields};
 use crate::io::csv_lines::LineRecords;
 use crate::io::input::{self, Compression, InputFile, LineReader, Split, SplitBytes};
-use crate::io::output::{FileOutput, OutputFiles, PartFile, Writer};
+use crate::io::output::{FileOutput, OutputFiles, Parts, Writer};
 use crate::io::records::{self, BadRecord, DeadLetters};
 use crate::runner::CHUNK;
 use crate::source::{Source, SourceCounters};
@@ -701,7 +701,7 @@ pub fn write_csv<T: Serialize>(_: Witness<T>, output: impl Into<FileOutput>) -> 
 impl<T: Serialize> EachWorker for WriteCsv<T> {
     type In = T;
     /// The part, and whether its rows come after a header (known at the first row).
-    type Local = (PartFile<csv::Writer<Writer>>, Option<bool>);
+    type Local = (Parts<csv::Writer<Writer>>, Option<bool>);
     type Out = ();
 
     fn prepare(&self, scope: &Scope) -> Result<()> {
@@ -709,7 +709,7 @@ impl<T: Serialize> EachWorker for WriteCsv<T> {
     }
 
     fn local(&self, worker: Worker) -> Self::Local {
-        (self.files.part(worker).map(|out| Ok(csv::Writer::from_writer(out))), None)
+        (self.files.parts(worker).map(|out| Ok(csv::Writer::from_writer(out))), None)
     }
 
     #[inline]

@@ -11,7 +11,7 @@ use crate::barrier::{EachWorker, Leaf, PerWorker};
 use crate::collection::Collection;
 use crate::context::{Context, Scope, Worker};
 use crate::error::Result;
-use crate::io::output::{FileOutput, OutputFiles, PartFile, Writer};
+use crate::io::output::{FileOutput, OutputFiles, Parts, Writer};
 use crate::io::records::{BadRecord, DeadLetters};
 use crate::io::text::{LineState, Lines, TextInput};
 use crate::runner::CHUNK;
@@ -91,26 +91,26 @@ pub fn write_jsonl<T: Serialize>(_: Witness<T>, output: impl Into<FileOutput>) -
 
 impl<T: Serialize> EachWorker for WriteJsonl<T> {
     type In = T;
-    type Local = PartFile<Writer>;
+    type Local = Parts<Writer>;
     type Out = ();
 
     fn prepare(&self, scope: &Scope) -> Result<()> {
         self.files.prepare(scope)
     }
 
-    fn local(&self, worker: Worker) -> PartFile<Writer> {
-        self.files.part(worker)
+    fn local(&self, worker: Worker) -> Parts<Writer> {
+        self.files.parts(worker)
     }
 
     #[inline]
-    fn push(&self, part: &mut PartFile<Writer>, input: T) {
+    fn push(&self, part: &mut Parts<Writer>, input: T) {
         part.write_with(|out| {
             serde_json::to_writer(&mut *out, &input)?;
             std::io::Write::write_all(out, b"\n")
         });
     }
 
-    fn finish(&self, part: PartFile<Writer>, scope: &Scope) -> Result<Vec<()>> {
+    fn finish(&self, part: Parts<Writer>, scope: &Scope) -> Result<Vec<()>> {
         self.files.finish(part, scope)?;
         Ok(Vec::new())
     }

@@ -43,13 +43,63 @@ pub struct FileOutput {
     single_file: bool,
     gzip: bool,
     overwrite: bool,
+    shards: Option<usize>,
+    prefix: String,
+    suffix: Option<String>,
 }
 
 impl FileOutput {
     /// Writes to `path`: a directory of part files, or a file with
     /// [`single_file`](Self::single_file).
     pub fn new(path: impl AsRef<Path>) -> Self {
-        FileOutput { path: path.as_ref().to_owned(), single_file: false, gzip: false, overwrite: false }
+        FileOutput {
+            path: path.as_ref().to_owned(),
+            single_file: false,
+            gzip: false,
+            overwrite: false,
+            shards: None,
+            prefix: "part".to_owned(),
+            suffix: None,
+        }
+    }
+
+    /// Writes exactly `n` part files (Beam's `withNumShards`), however many
+    /// workers there are, with the elements dealt out among them in turn. By
+    /// default each worker writes one.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let out = dir.path().join("tfidf");
+    /// pipeline! {
+    ///     xs = from_iter(1..=10u32);
+    ///     xs -> write_text(FileOutput::new(&out).shards(4).prefix("scores").suffix(".csv"), |x: &u32| x * 10);
+    /// }
+    /// .run()?;
+    /// let mut names: Vec<String> =
+    ///     std::fs::read_dir(&out)?.map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    /// names.sort();
+    /// assert_eq!(names, ["scores-00000-of-00004.csv", "scores-00001-of-00004.csv",
+    ///                    "scores-00002-of-00004.csv", "scores-00003-of-00004.csv"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shards(mut self, n: usize) -> Self {
+        self.shards = Some(n);
+        self
+    }
+
+    /// Names the part files `prefix-00000-of-00004` (Beam's shard names) instead
+    /// of `part-00000-of-00004`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Ends each part file's name with `suffix` (`.csv`, say) instead of the
+    /// format's own (`.jsonl` for JSON Lines, `.csv` for CSV, none for text).
+    pub fn suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.suffix = Some(suffix.into());
+        self
     }
 
     /// Writes one file at `path` instead of a directory of parts.
@@ -114,6 +164,16 @@ impl OutputFiles {
         if dest.as_os_str().is_empty() {
             return Err(Error::new(ErrorKind::InvalidInput, "the output path is empty"));
         }
+        match self.output.shards {
+            Some(0) => {
+                return Err(at_dest(Error::new(ErrorKind::InvalidInput, "`shards(0)`: an output needs a shard")));
+            }
+            Some(_) if self.output.single_file => {
+                let message = "`single_file()` and `shards(n)` contradict each other: one file, or `n`";
+                return Err(at_dest(Error::new(ErrorKind::InvalidInput, message)));
+            }
+            _ => {}
+        }
         ctx.claim_output(&dest)?;
         let (parent, name) = publish::parent_and_name(&dest);
         let created_dirs = create_parents(&parent).map_err(at_dest)?;
@@ -134,6 +194,7 @@ impl OutputFiles {
             dest,
             temp,
             single_file: self.output.single_file,
+            shards: self.output.shards.map(|n| (n, self.shard_name_stem())),
             gzip: self.output.gzip,
             header_lines: self.header_lines.clone(),
             overwrite: self.output.overwrite,
@@ -142,38 +203,96 @@ impl OutputFiles {
         Ok(())
     }
 
-    /// A worker's part file. An error opening it is kept and reported by `finish`.
-    pub fn part(&self, worker: Worker) -> PartFile<Writer> {
+    /// A worker's part files: its own, or with `shards(n)` a piece of each shard,
+    /// joined into the shards when the output is published. An error opening one
+    /// is kept and reported by `finish`.
+    pub fn parts(&self, worker: Worker) -> Parts<Writer> {
         let temp = self.temp.get().cloned().unwrap_or_default();
-        // Parts of a single file are concatenated (and compressed) at the end.
-        let gzip = self.output.gzip && !self.output.single_file;
-        let name = format!(
-            "part-{:05}-of-{:05}{}{}",
-            worker.index,
-            worker.count,
-            self.extension,
-            if gzip { ".gz" } else { "" }
-        );
-        let path = temp.join(name);
-        let out = File::create(&path).map(|file| {
-            let file = BufWriter::with_capacity(1 << 16, file);
-            if gzip {
-                Writer::Gzip(flate2::write::GzEncoder::new(file, flate2::Compression::default()))
-            } else {
-                Writer::Plain(file)
+        // Parts of a single file, and pieces of shards, are concatenated (and
+        // compressed) at the end.
+        let joined = self.output.single_file || self.output.shards.is_some();
+        let gzip = self.output.gzip && !joined;
+        let files: Vec<PathBuf> = match self.output.shards {
+            Some(n) => {
+                (0..n).map(|shard| temp.join(shard_piece(&self.shard_name_stem(), shard, n, worker.index))).collect()
             }
+            None => {
+                let (index, count) = (worker.index, worker.count);
+                let name = format!("{}-{index:05}-of-{count:05}{}", self.output.prefix, self.suffix(gzip));
+                vec![temp.join(name)]
+            }
+        };
+        let files = files.into_iter().map(|path| {
+            let out = File::create(&path).map(|file| {
+                let file = BufWriter::with_capacity(1 << 16, file);
+                if gzip {
+                    Writer::Gzip(flate2::write::GzEncoder::new(file, flate2::Compression::default()))
+                } else {
+                    Writer::Plain(file)
+                }
+            });
+            PartFile { path, out }
         });
-        PartFile { path, out }
+        // Each worker deals from its own shard first, so that small outputs spread.
+        let count = self.output.shards.unwrap_or(1);
+        Parts { files: files.collect(), next: worker.index % count }
     }
 
-    /// Flushes and syncs a worker's part; an error fails the run. Its size is
+    /// The name of the `s`-th of `n` shards up to its shard number: the prefix;
+    /// `"{stem}-{s:05}-of-{n:05}{suffix}"` is the shard's name.
+    fn shard_name_stem(&self) -> (String, String) {
+        (self.output.prefix.clone(), self.suffix(self.output.gzip))
+    }
+
+    fn suffix(&self, gzip: bool) -> String {
+        let suffix = self.output.suffix.as_deref().unwrap_or(self.extension);
+        format!("{suffix}{}", if gzip { ".gz" } else { "" })
+    }
+
+    /// Flushes and syncs a worker's parts; an error fails the run. Their size is
     /// charged to the sink's stage, the stage of `scope`.
-    pub fn finish(&self, part: PartFile<Writer>, scope: &Scope) -> Result<()> {
-        let PartFile { path, out } = part;
-        // Named by the destination: the temporary path means nothing to the user.
-        out.and_then(Writer::finish).map_err(|e| Error::io(&self.output.path, e))?;
-        scope.add_bytes_written(fs::metadata(&path).map(|m| m.len()).unwrap_or(0));
+    pub fn finish(&self, parts: Parts<Writer>, scope: &Scope) -> Result<()> {
+        for PartFile { path, out } in parts.files {
+            // Named by the destination: the temporary path means nothing to the user.
+            out.and_then(Writer::finish).map_err(|e| Error::io(&self.output.path, e))?;
+            scope.add_bytes_written(fs::metadata(&path).map(|m| m.len()).unwrap_or(0));
+        }
         Ok(())
+    }
+}
+
+/// The name of worker `worker`'s piece of shard `shard` of `n`, whose stem and
+/// suffix are `name`: hidden, and joined into the shard at the end.
+pub(crate) fn shard_piece((prefix, suffix): &(String, String), shard: usize, n: usize, worker: usize) -> String {
+    format!(".{prefix}-{shard:05}-of-{n:05}{suffix}.piece-{worker:05}")
+}
+
+/// The name of shard `shard` of `n`.
+pub(crate) fn shard_name((prefix, suffix): &(String, String), shard: usize, n: usize) -> String {
+    format!("{prefix}-{shard:05}-of-{n:05}{suffix}")
+}
+
+/// A worker's part files, elements dealt out among them in turn.
+pub struct Parts<W> {
+    files: Vec<PartFile<W>>,
+    next: usize,
+}
+
+impl<W> Parts<W> {
+    /// Runs `write` on the next part file, unless an earlier write to it failed.
+    #[inline]
+    pub fn write_with(&mut self, write: impl FnOnce(&mut W) -> io::Result<()>) {
+        if let [only] = self.files.as_mut_slice() {
+            return only.write_with(write);
+        }
+        let at = self.next;
+        self.next = if at + 1 == self.files.len() { 0 } else { at + 1 };
+        self.files[at].write_with(write);
+    }
+
+    /// The same files written through another writer (a CSV writer around each).
+    pub fn map<U>(self, mut f: impl FnMut(W) -> io::Result<U>) -> Parts<U> {
+        Parts { files: self.files.into_iter().map(|part| part.map(&mut f)).collect(), next: self.next }
     }
 }
 

@@ -45,7 +45,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::error::{Error, ErrorKind, InputPosition, Result};
-use crate::io::output::Writer;
+use crate::io::output::{self, Writer};
 use crate::plan::StageInfo;
 
 /// One sink's output, written to `temp`, waiting to be published at `dest`.
@@ -55,6 +55,9 @@ pub(crate) struct Publication {
     pub dest: PathBuf,
     pub temp: TempDir,
     pub single_file: bool,
+    /// With `shards(n)`: `n`, and the shards' names' stem and suffix. Each worker
+    /// wrote a piece of every shard; the pieces are joined when staged.
+    pub shards: Option<(usize, (String, String))>,
     pub gzip: bool,
     /// For a single file: the header lines each part starts with (all but the
     /// first part's are dropped). Set by the sink's workers.
@@ -85,10 +88,27 @@ impl Publication {
     /// Step 1: everything that can fail before the destination changes.
     fn stage(&self) -> Result<()> {
         let staged = self.staged();
+        let header_lines = self.header_lines.load(Ordering::Relaxed);
         if self.single_file {
-            let header_lines = self.header_lines.load(Ordering::Relaxed);
-            concatenate(&self.temp.path, &staged, self.gzip, header_lines)
-                .map_err(|e| self.error("could not write", e))?;
+            let parts = files_in(&self.temp.path, |name| !name.starts_with('.'))
+                .and_then(|parts| concatenate(&parts, &staged, self.gzip, header_lines));
+            parts.map_err(|e| self.error("could not write", e))?;
+        }
+        if let Some((n, stem)) = &self.shards {
+            for shard in 0..*n {
+                let piece = output::shard_piece(stem, shard, *n, 0);
+                let of_shard = &piece[..piece.len() - "00000".len()];
+                let joined = files_in(&self.temp.path, |name| name.starts_with(of_shard)).and_then(|pieces| {
+                    concatenate(
+                        &pieces,
+                        &self.temp.path.join(output::shard_name(stem, shard, *n)),
+                        self.gzip,
+                        header_lines,
+                    )?;
+                    pieces.iter().try_for_each(fs::remove_file)
+                });
+                joined.map_err(|e| self.error("could not write", e))?;
+            }
         }
         // The part files were synced by their workers; the directory entries too.
         sync_dir(&self.temp.path).map_err(|e| self.error("could not write", e))
@@ -585,12 +605,17 @@ pub(crate) fn parent_and_name(dest: &Path) -> (PathBuf, String) {
     (parent, name)
 }
 
-/// Concatenates the part files of `dir` in order into `to`, keeping the header
-/// lines of the first non-empty part only, and syncs it.
-fn concatenate(dir: &Path, to: &Path, gzip: bool, header_lines: usize) -> io::Result<()> {
-    let mut parts: Vec<PathBuf> = fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<io::Result<_>>()?;
-    parts.retain(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("part-")));
-    parts.sort();
+/// The files of `dir` whose names `keep` accepts, sorted.
+fn files_in(dir: &Path, keep: impl Fn(&str) -> bool) -> io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<io::Result<_>>()?;
+    files.retain(|p| p.file_name().is_some_and(|n| keep(&n.to_string_lossy())));
+    files.sort();
+    Ok(files)
+}
+
+/// Concatenates `parts` in order into `to`, keeping the header lines of the first
+/// non-empty part only, and syncs it.
+fn concatenate(parts: &[PathBuf], to: &Path, gzip: bool, header_lines: usize) -> io::Result<()> {
     let file = BufWriter::with_capacity(1 << 16, File::create(to)?);
     let mut out = if gzip {
         Writer::Gzip(flate2::write::GzEncoder::new(file, flate2::Compression::default()))
@@ -599,7 +624,7 @@ fn concatenate(dir: &Path, to: &Path, gzip: bool, header_lines: usize) -> io::Re
     };
     let mut header_written = false;
     for part in parts {
-        let mut reader = BufReader::with_capacity(1 << 16, File::open(&part)?);
+        let mut reader = BufReader::with_capacity(1 << 16, File::open(part)?);
         if header_lines > 0 {
             let mut header = Vec::new();
             for _ in 0..header_lines {
@@ -652,6 +677,7 @@ mod tests {
             dest: dest.to_owned(),
             temp,
             single_file: false,
+            shards: None,
             gzip: false,
             header_lines: Arc::default(),
             overwrite,

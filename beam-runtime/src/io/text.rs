@@ -13,7 +13,7 @@ use crate::barrier::{EachWorker, Leaf, PerWorker};
 use crate::context::{Context, Scope, Worker};
 use crate::error::{Error, ErrorKind, Result};
 use crate::io::input::{self, InputFile, LineReader, LineStart, Split};
-use crate::io::output::{FileOutput, OutputFiles, PartFile, Writer};
+use crate::io::output::{FileOutput, OutputFiles, Parts, Writer};
 use crate::runner::CHUNK;
 use crate::source::{Source, SourceCounters};
 
@@ -246,23 +246,23 @@ where
 
 impl<T, S: Display, F: Fn(&T) -> S + Sync> EachWorker for WriteText<F, T> {
     type In = T;
-    type Local = PartFile<Writer>;
+    type Local = Parts<Writer>;
     type Out = ();
 
     fn prepare(&self, scope: &Scope) -> Result<()> {
         self.files.prepare(scope)
     }
 
-    fn local(&self, worker: Worker) -> PartFile<Writer> {
-        self.files.part(worker)
+    fn local(&self, worker: Worker) -> Parts<Writer> {
+        self.files.parts(worker)
     }
 
     #[inline]
-    fn push(&self, part: &mut PartFile<Writer>, input: T) {
+    fn push(&self, part: &mut Parts<Writer>, input: T) {
         part.write_with(|out| writeln!(out, "{}", (self.format)(&input)));
     }
 
-    fn finish(&self, part: PartFile<Writer>, scope: &Scope) -> Result<Vec<()>> {
+    fn finish(&self, part: Parts<Writer>, scope: &Scope) -> Result<Vec<()>> {
         self.files.finish(part, scope)?;
         Ok(Vec::new())
     }
