@@ -42,9 +42,12 @@ impl<T: Send> Source for CollectionSource<T> {
                 *chunk = parts.pop().unwrap_or_default();
                 return Ok(true);
             } else {
-                // Split from the end: copies one chunk, not the rest of the partition.
+                // Moved from the end: one chunk's elements, not the rest of the
+                // partition, into the worker's chunk, whose buffer is reused: a new
+                // buffer per chunk (large, among the many small blocks a loop that
+                // drops groups frees) makes the allocator consolidate every time.
                 let at = last.len() - CHUNK;
-                *chunk = last.split_off(at);
+                chunk.extend(last.drain(at..));
                 return Ok(true);
             }
         }
