@@ -18,6 +18,7 @@
 //! ```text
 //! cargo bench --bench cogroup
 //! BEAM_BENCH_SCALE=0.1 cargo bench --bench cogroup
+//! cargo bench --bench cogroup -- --only people-repeat   # four runs in one process
 //! ```
 use std::process::Command;
 use std::time::Instant;
@@ -96,6 +97,19 @@ fn run_one(case: &str, scale: f64) {
             start = Instant::now();
             if case == "people" { per_person(&people).len() } else { per_person_sequential(&people).len() }
         }
+        "people-repeat" | "people-sequential-repeat" => {
+            let people = people(scale);
+            for _ in 0..4 {
+                let t = Instant::now();
+                let n = if case == "people-repeat" {
+                    per_person(&people).len()
+                } else {
+                    per_person_sequential(&people).len()
+                };
+                eprintln!("{n} in {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+            }
+            return;
+        }
         "check" => {
             let (events, users) = events_and_users(0.01);
             assert_eq!(per_user(&events, &users), per_user_sequential(&events, &users));
@@ -103,7 +117,7 @@ fn run_one(case: &str, scale: f64) {
             assert_eq!(per_person(&people), per_person_sequential(&people));
             return;
         }
-        _ => panic!("--only users | users-sequential | people | people-sequential | check"),
+        _ => panic!("--only users | users-sequential | people | people-sequential | people-repeat | check"),
     };
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     std::hint::black_box(rows);
