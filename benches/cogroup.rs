@@ -18,7 +18,7 @@
 //! ```text
 //! cargo bench --bench cogroup
 //! BEAM_BENCH_SCALE=0.1 cargo bench --bench cogroup
-//! cargo bench --bench cogroup -- --only people-repeat   # four runs in one process
+//! cargo bench --bench cogroup -- --only people-repeat   # four runs in one process (also people-sequential-repeat)
 //! ```
 use std::process::Command;
 use std::time::Instant;
@@ -117,7 +117,9 @@ fn run_one(case: &str, scale: f64) {
             assert_eq!(per_person(&people), per_person_sequential(&people));
             return;
         }
-        _ => panic!("--only users | users-sequential | people | people-sequential | people-repeat | check"),
+        _ => panic!(
+            "--only users | users-sequential | people | people-sequential | people-repeat | people-sequential-repeat | check"
+        ),
     };
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     std::hint::black_box(rows);
