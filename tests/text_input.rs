@@ -241,3 +241,64 @@ fn bytes_read_count_each_byte_once_when_a_long_line_spans_splits() {
         assert_eq!(out.metrics.stages[0].bytes_read, text.len() as u64, "splits of {split} bytes");
     }
 }
+
+/// Each line with the path of its file, from plain files cut into ranges and a
+/// gzip file read whole: the lines of every file are exactly its own, and a
+/// per-document word count (TfIdf's first step) matches one file at a time.
+#[test]
+fn lines_with_the_path_of_their_file() {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut texts: BTreeMap<std::path::PathBuf, String> = BTreeMap::new();
+    for i in 0..6 {
+        let lines = [0, 1, 50, 2_000, 30_000, 7][i];
+        let text: String =
+            (0..lines).map(|_| format!("w{} w{}\n", rng.random_range(0..20), rng.random_range(0..20))).collect();
+        let path = dir.path().join(format!("doc-{i}.txt"));
+        fs::write(&path, &text).unwrap();
+        texts.insert(path, text);
+    }
+    let gz = dir.path().join("doc-gz.txt.gz");
+    fs::write(&gz, gzip("w1 w2\nw2\n")).unwrap();
+    texts.insert(gz, "w1 w2\nw2\n".to_owned());
+    for split in [64, 4096, 1 << 30] {
+        let out = pipeline! {
+            lines = read_text_with_filename(TextInput::new(dir.path()).split_bytes(split));
+            all = lines -> collect();
+            words = lines
+                -> flat_map(|(doc, line): (Arc<std::path::Path>, String)| {
+                    line.split_whitespace().map(|w| (Arc::clone(&doc), w.to_owned())).collect::<Vec<_>>()
+                })
+                -> count_per_element()
+                -> collect();
+        }
+        .run()
+        .unwrap();
+        let mut by_file: BTreeMap<std::path::PathBuf, Vec<String>> = BTreeMap::new();
+        for (path, line) in out.all {
+            by_file.entry(path.to_path_buf()).or_default().push(line);
+        }
+        let expect: BTreeMap<std::path::PathBuf, Vec<String>> = texts
+            .iter()
+            .filter(|(_, text)| !text.is_empty())
+            .map(|(path, text)| (path.clone(), expected(text)))
+            .collect();
+        let got: BTreeMap<_, _> = by_file.into_iter().map(|(p, lines)| (p, sorted(lines))).collect();
+        assert_eq!(got, expect, "split {split}");
+        let mut counts: BTreeMap<(std::path::PathBuf, String), u64> = BTreeMap::new();
+        for (path, text) in &texts {
+            for word in text.split_whitespace() {
+                *counts.entry((path.clone(), word.to_owned())).or_default() += 1;
+            }
+        }
+        let got: BTreeMap<_, _> = out.words.into_iter().map(|((p, w), n)| ((p.to_path_buf(), w), n)).collect();
+        assert_eq!(got, counts, "split {split}");
+    }
+}
+
+fn sorted(mut lines: Vec<String>) -> Vec<String> {
+    lines.sort();
+    lines
+}

@@ -162,6 +162,12 @@ pub static OPS: &[OpSpec] = &[
         "the elements of a slice or `Vec`, cloned, read in parallel (faster than `from_iter` for data in memory)",
     ),
     op("read_text", Source, &["input"], "the lines of text files (a file, directory or glob), as `String`"),
+    op(
+        "read_text_with_filename",
+        Source,
+        &["input"],
+        "`(path, line)`: each line with the path of its file, as `(Arc<Path>, String)`",
+    ),
     making(
         op("read_jsonl", Source, &["input"], "one `T: Deserialize` per line of JSON Lines files"),
         Outputs::WithBadRecords,

@@ -34,8 +34,8 @@ pub use crate::window::GLOBAL_WINDOWING;
 pub mod ops {
     pub use crate::io::csv::{read_csv, write_csv};
     pub use crate::io::jsonl::{read_jsonl, write_jsonl};
-    pub use crate::io::text::read_text;
     pub use crate::io::text::write_text;
+    pub use crate::io::text::{read_text, read_text_with_filename};
     pub use crate::sink::{collect, for_each, materialize};
     pub use crate::source::{CollectionSource, from_iter, from_slice, test_stream};
     pub use crate::transform::cogroup::{co_group_by_key, co_group_by_key_witness, outer_join, outer_join_witness};

@@ -125,6 +125,8 @@ pub fn split_size(total: u64, threads: usize) -> u64 {
 pub struct LineReader {
     reader: Box<dyn BufRead + Send>,
     path: PathBuf,
+    /// The file's index in its input's list.
+    file: usize,
     compression: Compression,
     /// The file's length when the run listed it (uncompressed files): reaching its
     /// end before that means it shrank while being read.
@@ -157,6 +159,7 @@ impl LineReader {
         let mut lines = LineReader {
             reader,
             path: file.path.clone(),
+            file: split.file,
             compression: file.compression,
             listed_len: (file.compression == Compression::None).then_some(file.len),
             pos: split.start,
@@ -302,6 +305,11 @@ impl LineReader {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The index of its file in the input's list of files.
+    pub fn file(&self) -> usize {
+        self.file
     }
 
     /// Bytes read since the last call (decompressed bytes for compressed files).

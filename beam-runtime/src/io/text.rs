@@ -5,8 +5,8 @@ use std::fmt::Display;
 use std::io::Write;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use crate::__private::Witness;
 use crate::barrier::{EachWorker, Leaf, PerWorker};
@@ -87,6 +87,20 @@ impl TextInput {
         Ok((files, splits))
     }
 
+    /// A line read by `reader` as text: replaced where it is not UTF-8 if the input
+    /// is lossy, else an error at its line.
+    fn text(&self, reader: &LineReader, start: &LineStart, line: &[u8]) -> Result<String> {
+        if self.lossy {
+            return Ok(String::from_utf8_lossy(line).into_owned());
+        }
+        match std::str::from_utf8(line) {
+            Ok(text) => Ok(text.to_owned()),
+            Err(e) => Err(Error::new(ErrorKind::InvalidInput, "line is not valid UTF-8")
+                .at(reader.position(start))
+                .with_source(e)),
+        }
+    }
+
     /// Opens the next unread range of `plan`, if any is left.
     pub(crate) fn open_next(&self, plan: Option<&InputPlan>, next: &AtomicUsize) -> Result<Option<LineReader>> {
         let Some((files, splits)) = plan else { return Ok(None) };
@@ -119,6 +133,8 @@ text_input_from!(&str, String, &String, &Path, PathBuf, &PathBuf);
 pub struct Lines {
     pub(crate) input: TextInput,
     plan: OnceLock<InputPlan>,
+    /// Each file's path, shared by its lines where a source hands them out.
+    names: OnceLock<Vec<Arc<Path>>>,
     next_split: AtomicUsize,
     bytes_read: AtomicU64,
 }
@@ -133,12 +149,29 @@ pub struct LineState {
 
 impl Lines {
     pub(crate) fn new(input: TextInput) -> Self {
-        Lines { input, plan: OnceLock::new(), next_split: AtomicUsize::new(0), bytes_read: AtomicU64::new(0) }
+        Lines {
+            input,
+            plan: OnceLock::new(),
+            names: OnceLock::new(),
+            next_split: AtomicUsize::new(0),
+            bytes_read: AtomicU64::new(0),
+        }
     }
 
     pub(crate) fn prepare(&self) -> Result<()> {
-        let _ = self.plan.set(self.input.plan()?);
+        let plan = self.input.plan()?;
+        let _ = self.names.set(plan.0.iter().map(|f| Arc::from(f.path.as_path())).collect());
+        let _ = self.plan.set(plan);
         Ok(())
+    }
+
+    /// The path of the file `reader` reads, shared.
+    pub(crate) fn file_of(&self, reader: &LineReader) -> Arc<Path> {
+        let names = self.names.get().map(Vec::as_slice).unwrap_or_default();
+        match names.get(reader.file()) {
+            Some(name) => Arc::clone(name),
+            None => Arc::from(reader.path()),
+        }
     }
 
     /// The worker's next line, with the reader it came from (for its position);
@@ -204,19 +237,42 @@ impl Source for ReadText {
     fn next_chunk(&self, state: &mut LineState, chunk: &mut Vec<String>) -> Result<bool> {
         while chunk.len() < CHUNK {
             let Some((reader, start, line)) = self.lines.next(state)? else { break };
-            let text = if self.lines.input.lossy {
-                String::from_utf8_lossy(line).into_owned()
-            } else {
-                match std::str::from_utf8(line) {
-                    Ok(text) => text.to_owned(),
-                    Err(e) => {
-                        return Err(Error::new(ErrorKind::InvalidInput, "line is not valid UTF-8")
-                            .at(reader.position(&start))
-                            .with_source(e));
-                    }
-                }
-            };
-            chunk.push(text);
+            chunk.push(self.lines.input.text(reader, &start, line)?);
+        }
+        self.lines.count_bytes(state);
+        Ok(!chunk.is_empty())
+    }
+
+    fn counters(&self) -> SourceCounters {
+        self.lines.counters(0)
+    }
+}
+
+/// The `read_text_with_filename` source: each line with the path of its file, as
+/// Beam's `ReadFromTextWithFilename` gives them.
+#[doc(hidden)]
+pub struct ReadTextWithFilename {
+    lines: Lines,
+}
+
+#[doc(hidden)]
+pub fn read_text_with_filename(input: impl Into<TextInput>) -> (ReadTextWithFilename, Witness<(Arc<Path>, String)>) {
+    (ReadTextWithFilename { lines: Lines::new(input.into()) }, Witness::new())
+}
+
+impl Source for ReadTextWithFilename {
+    type Item = (Arc<Path>, String);
+    type State = LineState;
+
+    fn prepare(&self, _ctx: &Context) -> Result<()> {
+        self.lines.prepare()
+    }
+
+    fn next_chunk(&self, state: &mut LineState, chunk: &mut Vec<(Arc<Path>, String)>) -> Result<bool> {
+        while chunk.len() < CHUNK {
+            let Some((reader, start, line)) = self.lines.next(state)? else { break };
+            let text = self.lines.input.text(reader, &start, line)?;
+            chunk.push((self.lines.file_of(reader), text));
         }
         self.lines.count_bytes(state);
         Ok(!chunk.is_empty())
