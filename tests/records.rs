@@ -687,3 +687,54 @@ fn csv_bad_fields_name_their_column_and_value() {
         ]
     );
 }
+
+/// CSV and JSON Lines records with the path of their file, from files cut into
+/// ranges; a bad record still goes to the dead letters at its file and line.
+#[test]
+fn records_with_the_path_of_their_file() {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let (csv_dir, jsonl_dir) = (dir.path().join("csv"), dir.path().join("jsonl"));
+    fs::create_dir_all(&csv_dir).unwrap();
+    fs::create_dir_all(&jsonl_dir).unwrap();
+    let mut expect: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (f, rows) in [("a", 3_000u64), ("b", 1), ("c", 0), ("d", 12_000)] {
+        let sales: Vec<Sale> = (0..rows).map(|i| Sale { region: format!("{f}{}", i % 3), amount: i }).collect();
+        fs::write(csv_dir.join(format!("{f}.csv")), csv_text(&sales)).unwrap();
+        let jsonl: String = sales.iter().map(|s| serde_json::to_string(s).unwrap() + "\n").collect();
+        fs::write(jsonl_dir.join(format!("{f}.jsonl")), jsonl).unwrap();
+        expect.insert(f.to_owned(), (0..rows).collect());
+    }
+    // One bad row in `b.csv`, line 3.
+    fs::write(csv_dir.join("b.csv"), "region,amount\nb0,0\nb1,oops\n").unwrap();
+    let out = pipeline! {
+        (csv_rows, bad) = read_csv_with_filename::<Sale>(CsvInput::new(&csv_dir).split_bytes(2048));
+        from_csv = csv_rows -> collect();
+        bad_rows = bad -> collect();
+        from_jsonl = read_jsonl_with_filename::<Sale>(TextInput::new(&jsonl_dir).split_bytes(2048)) -> collect();
+    }
+    .run()
+    .unwrap();
+    let by_file = |rows: Vec<(Arc<Path>, Sale)>| {
+        let mut files: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for (path, sale) in rows {
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            assert!(sale.region.starts_with(&stem), "{} came from {}", sale.region, path.display());
+            files.entry(stem).or_default().push(sale.amount);
+        }
+        files.values_mut().for_each(|v| v.sort());
+        files
+    };
+    let mut from_jsonl = by_file(out.from_jsonl);
+    from_jsonl.entry("c".to_owned()).or_default();
+    assert_eq!(from_jsonl, expect);
+    let mut from_csv = by_file(out.from_csv);
+    from_csv.entry("c".to_owned()).or_default();
+    let mut expect_csv = expect.clone();
+    expect_csv.insert("b".to_owned(), vec![0]);
+    assert_eq!(from_csv, expect_csv);
+    assert_eq!(out.bad_rows.len(), 1);
+    assert_eq!((out.bad_rows[0].path.clone(), out.bad_rows[0].line), (csv_dir.join("b.csv"), 3));
+}

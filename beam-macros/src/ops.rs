@@ -172,7 +172,25 @@ pub static OPS: &[OpSpec] = &[
         op("read_jsonl", Source, &["input"], "one `T: Deserialize` per line of JSON Lines files"),
         Outputs::WithBadRecords,
     ),
+    making(
+        op(
+            "read_jsonl_with_filename",
+            Source,
+            &["input"],
+            "`(path, record)`: each `T` of JSON Lines files with the path of its file",
+        ),
+        Outputs::WithBadRecords,
+    ),
     making(op("read_csv", Source, &["input"], "one `T: Deserialize` per record of CSV files"), Outputs::WithBadRecords),
+    making(
+        op(
+            "read_csv_with_filename",
+            Source,
+            &["input"],
+            "`(path, record)`: each `T` of CSV files with the path of its file",
+        ),
+        Outputs::WithBadRecords,
+    ),
     timing(
         op(
             "test_stream",

@@ -32,8 +32,8 @@ pub use crate::window::GLOBAL_WINDOWING;
 
 /// Generated code calls transforms through this module.
 pub mod ops {
-    pub use crate::io::csv::{read_csv, write_csv};
-    pub use crate::io::jsonl::{read_jsonl, write_jsonl};
+    pub use crate::io::csv::{read_csv, read_csv_with_filename, write_csv};
+    pub use crate::io::jsonl::{read_jsonl, read_jsonl_with_filename, write_jsonl};
     pub use crate::io::text::write_text;
     pub use crate::io::text::{read_text, read_text_with_filename};
     pub use crate::sink::{collect, for_each, materialize};

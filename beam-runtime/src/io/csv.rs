@@ -15,8 +15,8 @@
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -30,7 +30,7 @@ use crate::io::csv_fields::{self, Columns, Fields};
 use crate::io::csv_lines::LineRecords;
 use crate::io::input::{self, Compression, InputFile, LineReader, Split, SplitBytes};
 use crate::io::output::{FileOutput, OutputFiles, Parts, Writer};
-use crate::io::records::{self, BadRecord, DeadLetters};
+use crate::io::records::{self, BadRecord, DeadLetters, Named, Naming, Unnamed, WithFilename};
 use crate::runner::CHUNK;
 use crate::source::{Source, SourceCounters};
 
@@ -189,31 +189,46 @@ struct CsvPlan {
     /// Whether each file's every line is one record (no line break inside
     /// quotes), so that its records are read as lines (see `csv_lines`).
     records_are_lines: Vec<bool>,
+    /// Each file's path, shared by its records where they carry it.
+    names: Vec<Arc<Path>>,
     splits: Vec<Split>,
 }
 
 /// The `read_csv` source.
 #[doc(hidden)]
-pub struct ReadCsv<T> {
+pub struct ReadCsv<T, N = Unnamed> {
     input: CsvInput,
     plan: OnceLock<CsvPlan>,
     next_split: AtomicUsize,
     dead_letters: DeadLetters,
     bytes_read: AtomicU64,
-    _out: PhantomData<fn() -> T>,
+    _out: PhantomData<fn() -> (T, N)>,
 }
 
 #[doc(hidden)]
 pub fn read_csv<T: DeserializeOwned + Send>(input: impl Into<CsvInput>) -> (ReadCsv<T>, Witness<T>) {
-    let source = ReadCsv {
-        input: input.into(),
-        plan: OnceLock::new(),
-        next_split: AtomicUsize::new(0),
-        dead_letters: DeadLetters::default(),
-        bytes_read: AtomicU64::new(0),
-        _out: PhantomData,
-    };
-    (source, Witness::new())
+    (ReadCsv::new(input.into()), Witness::new())
+}
+
+/// `read_csv_with_filename::<T>(input)`: each record with the path of its file.
+#[doc(hidden)]
+pub fn read_csv_with_filename<T: DeserializeOwned + Send>(
+    input: impl Into<CsvInput>,
+) -> (ReadCsv<T, WithFilename>, Witness<Named<T>>) {
+    (ReadCsv::new(input.into()), Witness::new())
+}
+
+impl<T, N> ReadCsv<T, N> {
+    fn new(input: CsvInput) -> Self {
+        ReadCsv {
+            input,
+            plan: OnceLock::new(),
+            next_split: AtomicUsize::new(0),
+            dead_letters: DeadLetters::default(),
+            bytes_read: AtomicU64::new(0),
+            _out: PhantomData,
+        }
+    }
 }
 
 /// A worker's open split.
@@ -261,7 +276,7 @@ struct Rejected {
     reason: String,
 }
 
-impl<T: DeserializeOwned> ReadCsv<T> {
+impl<T: DeserializeOwned + Send, N: Naming<T>> ReadCsv<T, N> {
     /// Reads records of a split read as lines into `chunk` (or the dead letters)
     /// until it is full; `false` at the split's end.
     fn read_lines(
@@ -271,7 +286,7 @@ impl<T: DeserializeOwned> ReadCsv<T> {
         lines: &mut LineRecords,
         skip_header: &mut bool,
         scratch: &mut csv::ByteRecord,
-        chunk: &mut Vec<T>,
+        chunk: &mut Vec<N::Item>,
     ) -> Result<bool> {
         lines.read(|record, bytes| {
             let rejected = if record.unclosed_quote {
@@ -281,7 +296,7 @@ impl<T: DeserializeOwned> ReadCsv<T> {
             } else {
                 match self.typed(plan, file, &record.fields, scratch) {
                     Ok(value) => {
-                        chunk.push(value);
+                        chunk.push(N::item(|| Arc::clone(&plan.names[file]), value));
                         return Ok(chunk.len() < CHUNK);
                     }
                     Err(rejected) => rejected,
@@ -304,7 +319,7 @@ impl<T: DeserializeOwned> ReadCsv<T> {
         reader: &mut csv::Reader<Watched>,
         skip_header: &mut bool,
         RecordBuffers { record, scratch }: &mut RecordBuffers,
-        chunk: &mut Vec<T>,
+        chunk: &mut Vec<N::Item>,
     ) -> Result<bool> {
         let path = &plan.files[file].path;
         let record_line = |record: &csv::ByteRecord| record.position().map_or(0, |p| p.line());
@@ -320,7 +335,7 @@ impl<T: DeserializeOwned> ReadCsv<T> {
             Ok(true) if std::mem::take(skip_header) => return Ok(true),
             Ok(true) => match self.typed(plan, file, record, scratch) {
                 Ok(value) => {
-                    chunk.push(value);
+                    chunk.push(N::item(|| Arc::clone(&plan.names[file]), value));
                     return Ok(true);
                 }
                 Err(rejected) => (record_line(record), rejected),
@@ -450,7 +465,7 @@ fn csv_error(path: &Path, e: csv::Error) -> Error {
     }
 }
 
-impl<T> DeadLetterSource for ReadCsv<T> {
+impl<T, N> DeadLetterSource for ReadCsv<T, N> {
     fn keep_bad_records(mut self) -> Self {
         self.dead_letters.keep();
         self
@@ -461,8 +476,8 @@ impl<T> DeadLetterSource for ReadCsv<T> {
     }
 }
 
-impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
-    type Item = T;
+impl<T: DeserializeOwned + Send, N: Naming<T>> Source for ReadCsv<T, N> {
+    type Item = N::Item;
     type State = CsvState;
 
     fn prepare(&self, _ctx: &Context) -> Result<()> {
@@ -485,11 +500,12 @@ impl<T: DeserializeOwned + Send> Source for ReadCsv<T> {
                 input::split(std::slice::from_ref(file), size, !lines).into_iter().map(|s| Split { file: i, ..s }),
             );
         }
-        let _ = self.plan.set(CsvPlan { files, headers, widths, columns, records_are_lines, splits });
+        let names = files.iter().map(|f| Arc::from(f.path.as_path())).collect();
+        let _ = self.plan.set(CsvPlan { files, headers, widths, columns, records_are_lines, names, splits });
         Ok(())
     }
 
-    fn next_chunk(&self, state: &mut CsvState, chunk: &mut Vec<T>) -> Result<bool> {
+    fn next_chunk(&self, state: &mut CsvState, chunk: &mut Vec<N::Item>) -> Result<bool> {
         let Some(plan) = self.plan.get() else { return Ok(false) };
         while chunk.len() < CHUNK {
             let open = match &mut state.open {

@@ -12,7 +12,7 @@ use crate::collection::Collection;
 use crate::context::{Context, Scope, Worker};
 use crate::error::Result;
 use crate::io::output::{FileOutput, OutputFiles, Parts, Writer};
-use crate::io::records::{BadRecord, DeadLetters};
+use crate::io::records::{BadRecord, DeadLetters, Named, Naming, Unnamed, WithFilename};
 use crate::io::text::{LineState, Lines, TextInput};
 use crate::runner::CHUNK;
 use crate::source::{Source, SourceCounters};
@@ -20,19 +20,32 @@ use crate::source::{Source, SourceCounters};
 /// The `read_jsonl` source. Blank lines are skipped; a line that is not a `T` is a
 /// bad record.
 #[doc(hidden)]
-pub struct ReadJsonl<T> {
+pub struct ReadJsonl<T, N = Unnamed> {
     lines: Lines,
     dead_letters: DeadLetters,
-    _out: PhantomData<fn() -> T>,
+    _out: PhantomData<fn() -> (T, N)>,
 }
 
 #[doc(hidden)]
 pub fn read_jsonl<T: DeserializeOwned + Send>(input: impl Into<TextInput>) -> (ReadJsonl<T>, Witness<T>) {
-    let source = ReadJsonl { lines: Lines::new(input.into()), dead_letters: DeadLetters::default(), _out: PhantomData };
-    (source, Witness::new())
+    (ReadJsonl::new(input.into()), Witness::new())
 }
 
-impl<T> DeadLetterSource for ReadJsonl<T> {
+/// `read_jsonl_with_filename::<T>(input)`: each record with the path of its file.
+#[doc(hidden)]
+pub fn read_jsonl_with_filename<T: DeserializeOwned + Send>(
+    input: impl Into<TextInput>,
+) -> (ReadJsonl<T, WithFilename>, Witness<Named<T>>) {
+    (ReadJsonl::new(input.into()), Witness::new())
+}
+
+impl<T, N> ReadJsonl<T, N> {
+    fn new(input: TextInput) -> Self {
+        ReadJsonl { lines: Lines::new(input), dead_letters: DeadLetters::default(), _out: PhantomData }
+    }
+}
+
+impl<T, N> DeadLetterSource for ReadJsonl<T, N> {
     fn keep_bad_records(mut self) -> Self {
         self.dead_letters.keep();
         self
@@ -43,22 +56,22 @@ impl<T> DeadLetterSource for ReadJsonl<T> {
     }
 }
 
-impl<T: DeserializeOwned + Send> Source for ReadJsonl<T> {
-    type Item = T;
+impl<T: DeserializeOwned + Send, N: Naming<T>> Source for ReadJsonl<T, N> {
+    type Item = N::Item;
     type State = LineState;
 
     fn prepare(&self, _ctx: &Context) -> Result<()> {
         self.lines.prepare()
     }
 
-    fn next_chunk(&self, state: &mut LineState, chunk: &mut Vec<T>) -> Result<bool> {
+    fn next_chunk(&self, state: &mut LineState, chunk: &mut Vec<N::Item>) -> Result<bool> {
         while chunk.len() < CHUNK {
             let Some((reader, start, line)) = self.lines.next(state)? else { break };
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             match serde_json::from_slice::<T>(line) {
-                Ok(record) => chunk.push(record),
+                Ok(record) => chunk.push(N::item(|| self.lines.file_of(reader), record)),
                 Err(e) => self.dead_letters.bad(BadRecord {
                     path: reader.path().to_owned(),
                     line: reader.line_of(&start),

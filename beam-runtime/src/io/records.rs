@@ -1,7 +1,8 @@
 //! What typed sources share: bad records and where they go, and the field names of
 //! a record type (to check a CSV header against it).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -168,5 +169,40 @@ mod tests {
         assert_eq!(field_names::<Sale>(), Some(&["region", "amount_eur"][..]));
         assert_eq!(field_names::<(String, u32)>(), None);
         assert_eq!(short_type_name::<Sale>(), "Sale");
+    }
+}
+
+/// How a file source hands out its records: alone (`read_csv`), or each with the
+/// path of its file (`read_csv_with_filename`).
+#[doc(hidden)]
+pub trait Naming<T>: 'static {
+    type Item: Send;
+    fn item(path: impl FnOnce() -> Arc<Path>, record: T) -> Self::Item;
+}
+
+/// Records alone.
+#[doc(hidden)]
+pub struct Unnamed;
+
+/// Each record with the path of its file.
+#[doc(hidden)]
+pub struct WithFilename;
+
+/// A record with the path of its file.
+pub type Named<T> = (Arc<Path>, T);
+
+impl<T: Send> Naming<T> for Unnamed {
+    type Item = T;
+    #[inline(always)]
+    fn item(_: impl FnOnce() -> Arc<Path>, record: T) -> T {
+        record
+    }
+}
+
+impl<T: Send> Naming<T> for WithFilename {
+    type Item = Named<T>;
+    #[inline(always)]
+    fn item(path: impl FnOnce() -> Arc<Path>, record: T) -> Named<T> {
+        (path(), record)
     }
 }
