@@ -224,3 +224,92 @@ fn a_nested_pipeline_inside_a_source_iterator_does_not_deadlock() {
     .unwrap();
     assert_eq!(out.total, vec![(0..8u64).map(|i| (0..1000).sum::<u64>() + 1000 * i).sum::<u64>()]);
 }
+
+/// `multi_output`: each output of its own type gets exactly what the closure sent
+/// it, in any number (none, one, several) per element, and feeds barriers, sinks
+/// and further stages; checked against a sequential loop on every dataset.
+#[test]
+fn multi_output_sends_each_output_its_own_elements() {
+    for (name, data) in keyed_datasets() {
+        let out = pipeline! {
+            pairs = from_iter(data.clone());
+            (keys, negatives, digits) = pairs -> multi_output(|(k, v): (u32, i64), out| {
+                out.0.emit(k);
+                if v < 0 {
+                    out.1.emit((k, v));
+                }
+                for d in v.unsigned_abs().to_string().chars() {
+                    out.2.emit(d);
+                }
+            });
+            distinct_keys = keys -> distinct() -> collect();
+            negative_sums = negatives -> sum_per_key() -> collect();
+            digit_counts = digits -> count_per_element() -> collect();
+            all_keys = keys -> count() -> collect();
+        }
+        .run()
+        .unwrap();
+        let mut keys: Vec<u32> = data.iter().map(|p| p.0).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(sorted(out.distinct_keys), keys, "{name}: keys");
+        assert_eq!(out.all_keys, vec![data.len() as u64], "{name}: one key per element");
+        let mut sums = std::collections::BTreeMap::new();
+        let mut digits = std::collections::BTreeMap::new();
+        for &(k, v) in &data {
+            if v < 0 {
+                *sums.entry(k).or_insert(0i64) += v;
+            }
+            for d in v.unsigned_abs().to_string().chars() {
+                *digits.entry(d).or_insert(0u64) += 1;
+            }
+        }
+        assert_eq!(sorted(out.negative_sums), sums.into_iter().collect::<Vec<_>>(), "{name}: negatives");
+        assert_eq!(sorted(out.digit_counts), digits.into_iter().collect::<Vec<_>>(), "{name}: digits");
+    }
+}
+
+/// In a timestamped collection every output keeps its input's time and windows,
+/// and a panic in the closure is the stage's error.
+#[test]
+fn multi_output_keeps_time_and_reports_panics() {
+    use std::time::Duration;
+    let events: Vec<(u64, i64)> = (0..10_000u64).map(|t| (t, (t % 7) as i64 - 3)).collect();
+    let out = pipeline! {
+        timed = from_iter(events.clone())
+            -> with_timestamps(|e: &(u64, i64)| e.0)
+            -> window(FixedWindows::of(Duration::from_millis(1_000)));
+        (ups, downs) = timed -> multi_output(|(_, v): (u64, i64), out| {
+            if v >= 0 { out.0.emit(v) } else { out.1.emit(-v) }
+        });
+        up_sums = ups -> sum() -> reify() -> collect();
+        down_counts = downs -> count() -> reify() -> collect();
+    }
+    .run()
+    .unwrap();
+    for (w, expect) in [(0i64, 0usize), (5, 5), (9, 9)] {
+        let start = w * 1000;
+        let in_window = || events.iter().filter(move |e| e.0 as i64 / 1000 == w);
+        let up: i64 = in_window().map(|e| e.1).filter(|v| *v >= 0).sum();
+        let down = in_window().filter(|e| e.1 < 0).count() as u64;
+        let got_up = out.up_sums.iter().find(|p| p.window.start.millis() == start).map(|p| p.value);
+        let got_down = out.down_counts.iter().find(|p| p.window.start.millis() == start).map(|p| p.value);
+        assert_eq!((got_up, got_down), (Some(up), Some(down)), "window {expect}");
+    }
+    assert_eq!(out.up_sums.len(), 10);
+
+    let err = pipeline! {
+        xs = from_iter(0..100u32);
+        (a, b) = xs -> multi_output(|x: u32, out| {
+            assert!(x != 42, "no 42 here");
+            out.0.emit(x);
+            out.1.emit(x.to_string());
+        });
+        _a = a -> collect();
+        _b = b -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.stage().unwrap().op, "multi_output");
+    assert!(err.to_string().contains("no 42 here"), "{err}");
+}

@@ -222,8 +222,13 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
     let input = node.inputs[0].node.expect("planned nodes have inputs");
     let at = node.call.op.span();
     if spec.kind == Kind::PartitionOutput {
-        // An output of a partition holds the partition's elements.
+        // An output of a partition holds the partition's elements; the `i`-th
+        // output of a `multi_output` what its closure sends to `out.i`.
         let (w, from) = (var(graph, "w", n), var(graph, "w", input));
+        if graph.nodes[input].is_multi_output() {
+            let i = syn::Index::from(graph.consumers(input).iter().position(|&port| port == n).unwrap_or(0));
+            return quote! { let #w = #from.#i; };
+        }
         return quote! { let #w = #from; };
     }
     // The input's witness; a closure that declares its input type is built against
@@ -240,6 +245,11 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
         Some((generic, combiner)) => {
             let combiner = Ident::new(combiner, at);
             (Ident::new(generic, at), vec![quote_spanned!(at=> ::beam::combine::#combiner)])
+        }
+        // `multi_output` with `n` names is the runtime's `multi_output{n}`.
+        None if node.is_multi_output() => {
+            let op = Ident::new(&format!("multi_output{}", graph.consumers(n).len()), at);
+            (op, node.call.args.iter().map(|a| quote!(#a)).collect())
         }
         None => (node.call.op.clone(), node.call.args.iter().map(|a| quote!(#a)).collect()),
     };
@@ -699,6 +709,31 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
         }
         None => quote!(#element),
     };
+    if node.is_multi_output() {
+        // `multi_output`: each element goes to the output it was sent to, as its
+        // own type (with the input's time, in a timestamped collection).
+        let stage = var_at("op", id, node.call.op.span());
+        let k = segment.counter(graph, id);
+        let ports = graph.consumers(id);
+        let tagged = Ident::new(&format!("Tagged{}", ports.len()), Span::call_site());
+        let arms = ports.into_iter().enumerate().map(|(i, port)| {
+            let x = var(graph, "x", port);
+            let downstream = consumers(graph, segment, port, &x);
+            let kp = segment.counter(graph, port);
+            let variant = Ident::new(&format!("O{i}"), Span::call_site());
+            quote! { ::beam::__private::#tagged::#variant(#x) => { __counts[#kp] += 1; #downstream } }
+        });
+        return quote_spanned! {node.call.op.span()=>
+            __stage.set(#id);
+            ::beam::__private::Stage::process(&#stage, #input, &mut |__routed| {
+                __counts[#k] += 1;
+                match ::beam::__private::Untag::untag(__routed) {
+                    #(#arms)*
+                }
+                __stage.set(#id);
+            });
+        };
+    }
     if node.spec.is_some_and(|s| s.outputs == Outputs::PerName) {
         // `partition`: each element goes to the one output its index names.
         let stage = var_at("op", id, node.call.op.span());

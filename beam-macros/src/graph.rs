@@ -147,9 +147,17 @@ fn side_input(arg: &syn::Expr) -> Option<(SideKind, Ident)> {
     Some((kind, name.path.get_ident()?.clone()))
 }
 
+/// The most outputs a `multi_output` stage has.
+pub const MOST_OUTPUTS: usize = 6;
+
 impl Node {
     pub fn op_name(&self) -> String {
         self.call.op.to_string()
+    }
+
+    /// A stage with outputs of their own types, one per name: `multi_output(f)`.
+    pub fn is_multi_output(&self) -> bool {
+        self.spec.is_some_and(|s| s.name == "multi_output")
     }
 
     pub fn is(&self, kind: Kind) -> bool {
@@ -227,9 +235,10 @@ impl Builder<'_> {
         }
         let op = &node.call.op;
         let next = &next.op;
+        let args = if node.is_multi_output() { "f" } else { "2, f" };
         let message = format!(
             "`{op}` must be the last stage of its statement: it has several outputs, and `{next}` would not say \
-             which one it reads; name them and continue from one, as in `(a, b) = xs -> {op}(2, f); ys = a -> {next}(..);`"
+             which one it reads; name them and continue from one, as in `(a, b) = xs -> {op}({args}); ys = a -> {next}(..);`"
         );
         self.diag.error(next.span(), message);
     }
@@ -342,6 +351,23 @@ impl Builder<'_> {
     fn partition_outputs(&mut self, partition: NodeId, names: Vec<Ident>) {
         let node = &self.nodes[partition];
         let (op, span) = (&node.call.op, node.call.op.span());
+        if node.is_multi_output() {
+            // `(a, b) = xs -> multi_output(f)`: as many outputs as names.
+            if !(2..=MOST_OUTPUTS).contains(&names.len()) {
+                let message = format!(
+                    "`{op}` has one output per name, and needs 2 to {MOST_OUTPUTS} of them, as in `(a, b) = xs -> \
+                     {op}(f)`; {} {} given",
+                    names.len(),
+                    if names.len() == 1 { "name is" } else { "names are" }
+                );
+                self.diag.error(span, message);
+            }
+            for name in names {
+                let id = self.output_node(&ops::MULTI_OUTPUT_PORT, partition, &name);
+                self.register(id, name);
+            }
+            return;
+        }
         match node.call.args.first().and_then(literal_count) {
             Some(n) if n == names.len() => {}
             Some(n) => {

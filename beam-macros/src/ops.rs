@@ -122,6 +122,9 @@ const fn op(name: &'static str, kind: Kind, args: &'static [&'static str], doc: 
 /// The node for one output of a `partition` (see [`Outputs::PerName`]).
 pub static PARTITION_OUTPUT: OpSpec = op("partition_output", PartitionOutput, &[], "one output of a partition");
 
+/// The node for one output of a `multi_output`, planned as a partition's.
+pub static MULTI_OUTPUT_PORT: OpSpec = op("output", PartitionOutput, &[], "one output of a `multi_output`");
+
 /// The node for a source's bad records (see [`Outputs::WithBadRecords`]).
 pub static BAD_RECORDS: OpSpec = op("bad_records", DeadLetters, &[], "the records a source could not parse");
 
@@ -216,6 +219,19 @@ pub static OPS: &[OpSpec] = &[
             op("partition", ElementWise, &["n", "f"], "`n` outputs, each element to output `f(&x)`"),
             1,
             ByRef,
+        ),
+        Outputs::PerName,
+    ),
+    making(
+        with_closure(
+            op(
+                "multi_output",
+                ElementWise,
+                &["f"],
+                "one output per name, each of its own type: `f(x, out)` sends to them with `out.0.emit(y)`, `out.1.emit(z)`, ..",
+            ),
+            0,
+            ByValue,
         ),
         Outputs::PerName,
     ),

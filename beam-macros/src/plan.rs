@@ -491,6 +491,18 @@ mod tests {
     }
 
     #[test]
+    fn multi_output_outputs_run_in_its_loop() {
+        let plan = plan_of(
+            "xs = from_iter(v); (lengths, words) = xs -> multi_output(f);
+             l = lengths -> sum() -> collect(); w = words -> map(g) -> collect();",
+        );
+        assert_eq!(
+            plan,
+            ["from_iter=xs: multi_output output=lengths output=words sum map collect=w", "after sum: collect=l",]
+        );
+    }
+
+    #[test]
     fn bad_records_are_read_after_their_source() {
         let plan = plan_of("(rows, bad) = read_csv(p); r = rows -> collect(); b = bad -> collect();");
         assert_eq!(plan, ["read_csv=rows: collect=r", "after bad_records=bad: collect=b"]);

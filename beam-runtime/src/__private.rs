@@ -31,6 +31,8 @@ pub use crate::transform::timed::{
 pub use crate::window::GLOBAL_WINDOWING;
 
 /// Generated code calls transforms through this module.
+pub use crate::transform::multi::{Tagged2, Tagged3, Tagged4, Tagged5, Tagged6, Untag};
+
 pub mod ops {
     pub use crate::io::csv::{read_csv, read_csv_with_filename, write_csv};
     pub use crate::io::jsonl::{read_jsonl, read_jsonl_with_filename, write_jsonl};
@@ -48,6 +50,7 @@ pub mod ops {
     pub use crate::transform::keyed::{
         combine_per_key, count_per_element, distinct, group_by_key, reduce_per_key, top_per_key,
     };
+    pub use crate::transform::multi::{multi_output2, multi_output3, multi_output4, multi_output5, multi_output6};
     pub use crate::transform::side::{filter_with, flat_map_with, map_with};
     pub use crate::transform::timed::{reify, window, with_timestamps};
 }

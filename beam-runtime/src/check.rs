@@ -188,6 +188,7 @@ pub mod stage {
     pub struct key_by;
     pub struct map;
     pub struct map_with;
+    pub struct multi_output;
     pub struct partition;
     pub struct top;
     pub struct with_timestamps;

@@ -51,6 +51,7 @@ pub use pipeline::Pipeline;
 pub use plan::{Plan, StageInfo};
 pub use runner::CHUNK;
 pub use shuffle::KeyHasher;
+pub use transform::multi::Output;
 pub use transform::side::SideMap;
 
 /// Everything a pipeline's author needs in scope.

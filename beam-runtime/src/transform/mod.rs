@@ -7,5 +7,6 @@ pub mod elementwise;
 pub mod global;
 pub mod join;
 pub mod keyed;
+pub mod multi;
 pub mod side;
 pub mod timed;

@@ -159,7 +159,8 @@ impl<S: Stage<In = Windowed<In>>, In> Stage for Untimed<S, In> {
 #[doc(hidden)]
 pub struct InWindows<S>(S);
 
-pub fn in_windows<S: Stage, W>((stage, out): (S, Witness<W>)) -> (InWindows<S>, Witness<W>) {
+/// `out` is the stage's output witness, or a `multi_output`'s witnesses.
+pub fn in_windows<S: Stage, Out>((stage, out): (S, Out)) -> (InWindows<S>, Out) {
     (InWindows(stage), out)
 }
 

@@ -1,0 +1,8 @@
+use beam::prelude::*;
+
+fn main() {
+    let _p = pipeline! {
+        xs = from_iter(0..10u32);
+        (a, b) = xs -> multi_output(|x: u32, out| { out.0.emit(x); out.1.emit(x.to_string()) }) -> collect();
+    };
+}
