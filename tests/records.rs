@@ -58,6 +58,8 @@ fn a_bad_record_stops_the_run_with_file_line_and_column() {
     assert_eq!((at.line, at.column.is_some()), (Some(3), true), "{err}");
     assert!(err.to_string().contains("sales.jsonl:3:"), "{err}");
     assert!(err.message().contains("invalid type"), "{err}");
+    // The file's line, once: not serde's line within the record as well.
+    assert!(!err.to_string().contains("at line"), "{err}");
 }
 
 #[test]

@@ -162,7 +162,7 @@ pub static OPS: &[OpSpec] = &[
         "from_slice",
         Source,
         &["items"],
-        "the elements of a slice or `Vec`, cloned, read in parallel (faster than `from_iter` for data in memory)",
+        "the elements of a slice or `Vec`, cloned, read in parallel (faster than `from_iter` for elements cheap to clone)",
     ),
     op("read_text", Source, &["input"], "the lines of text files (a file, directory or glob), as `String`"),
     op(

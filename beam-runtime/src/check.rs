@@ -50,7 +50,7 @@ impl<T> Witness<T> {
 #[diagnostic::on_unimplemented(
     message = "this stage needs `(key, value)` pairs, but its input is `{Self}`",
     label = "expected a `(K, V)` tuple, found `{Self}`",
-    note = "make pairs first, e.g. with `key_by(|x| ...)` or `map(|x| (key, value))`"
+    note = "make pairs first, e.g. with `key_by(|x| ...)` or `map(|x| (key, value))`; to count equal elements, use `count_per_element()`"
 )]
 pub trait KeyValue {
     type Key;

@@ -50,6 +50,9 @@ pub use metrics::{Metrics, StageMetrics};
 pub use pipeline::Pipeline;
 pub use plan::{Plan, StageInfo};
 pub use runner::CHUNK;
+/// serde, as beam uses it: derive `Deserialize` and `Serialize` for records
+/// without a dependency of your own, with `#[serde(crate = "beam::serde")]`.
+pub use serde;
 pub use shuffle::KeyHasher;
 pub use transform::multi::Output;
 pub use transform::side::SideMap;

@@ -77,7 +77,7 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> Source for ReadJsonl<T, N> {
                     line: reader.line_of(&start),
                     column: Some(e.column() as u64).filter(|&c| c > 0),
                     raw: String::from_utf8_lossy(line).into_owned(),
-                    reason: e.to_string(),
+                    reason: without_position(&e),
                 })?,
             }
         }
@@ -127,4 +127,12 @@ impl<T: Serialize> EachWorker for WriteJsonl<T> {
         self.files.finish(part, scope)?;
         Ok(Vec::new())
     }
+}
+
+/// serde_json's message without its "at line 1 column 5": the line within the
+/// record is always 1, and the record's own line and column are given apart.
+fn without_position(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    message.strip_suffix(&position).map_or_else(|| message.clone(), str::to_owned)
 }

@@ -7,7 +7,10 @@ use crate::source::Source;
 
 /// `from_slice(&items)`: the elements of a slice (or `Vec`), cloned. Workers claim
 /// chunks by index and clone them in parallel, where `from_iter` must take turns
-/// pulling from one iterator: for data already in memory, this is the faster source.
+/// pulling from one iterator: for elements cheap to clone (numbers, small `Copy`
+/// structs), this is the faster source. Elements that own heap memory (`String`s)
+/// are allocated again by the clone; when you can give the collection away,
+/// `from_iter(vec)` moves them instead, and was faster for 8M owned string pairs.
 #[doc(hidden)]
 pub struct SliceSource<'a, T> {
     items: &'a [T],
