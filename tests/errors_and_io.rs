@@ -376,6 +376,50 @@ fn user_counters_are_summed_over_workers() {
     assert!(out.metrics.to_string().contains("odd: 50000"));
 }
 
+/// Metric names made at run time, distributions over `f64` and gauges, against a
+/// sequential fold.
+#[test]
+fn user_metrics_of_every_kind() {
+    use beam::metrics::{UserMetric, counter, distribution_f64, gauge};
+    let values: Vec<f64> = (0..50_000).map(|i| ((i * 7919) % 1000) as f64 / 8.0 - 40.0).collect();
+    let out = pipeline! {
+        xs = from_iter(values.clone());
+        xs -> for_each(|x: f64| {
+            counter(format!("bucket {}", (x as i64).rem_euclid(3))).inc();
+            distribution_f64("x").record(x);
+            distribution_f64("nan").record(f64::NAN);
+            gauge("seen").set(1);
+        });
+    }
+    .threads(4)
+    .run()
+    .unwrap();
+    for b in 0..3 {
+        let expect = values.iter().filter(|x| (**x as i64).rem_euclid(3) == b).count() as u64;
+        assert_eq!(out.metrics.counter(&format!("bucket {b}")), expect, "bucket {b}");
+    }
+    let UserMetric::FloatDistribution { count, sum, min, max } = out.metrics.user["x"] else { panic!("not f64") };
+    assert_eq!(count, values.len() as u64);
+    assert!((sum - values.iter().sum::<f64>()).abs() < 1e-6);
+    assert_eq!(
+        (min, max),
+        (values.iter().copied().fold(f64::MAX, f64::min), values.iter().copied().fold(f64::MIN, f64::max))
+    );
+    assert!(!out.metrics.user.contains_key("nan"), "a NaN is not recorded");
+    assert_eq!(out.metrics.user["seen"], UserMetric::Gauge(1));
+
+    // On one worker, the gauge holds the value set last.
+    let out = pipeline! {
+        xs = from_iter(0..1000i64);
+        xs -> for_each(|x: i64| gauge("latest").set(x));
+    }
+    .threads(1)
+    .run()
+    .unwrap();
+    assert_eq!(out.metrics.user["latest"], UserMetric::Gauge(999));
+    assert!(out.metrics.to_string().contains("latest: 999 (last set)"), "{}", out.metrics);
+}
+
 /// Sums, counting its extractions with the user counter `extracted`: code that runs
 /// in the merge after the loop, on any thread of the pool.
 struct CountingSum;

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::io::publish::Publication;
-use crate::metrics::{InRun, Metrics, RunId, StageMetrics, UserMetric};
+use crate::metrics::{InRun, Metrics, Pending, RunId, StageMetrics};
 use crate::plan::{Plan, StageInfo, StageKind};
 use crate::progress::Progress;
 use crate::runner::Schedule;
@@ -34,7 +34,7 @@ pub struct Context {
     /// This run, to tell its user counter updates from those of a pipeline run inside
     /// one of its stages.
     run: RunId,
-    user_metrics: Mutex<BTreeMap<String, UserMetric>>,
+    user_metrics: Mutex<BTreeMap<String, Pending>>,
     progress: Option<Progress>,
     started: Instant,
     /// Where the run's sinks write: two sinks must not write to one place.
@@ -302,7 +302,7 @@ impl Context {
                 _ => stage.inputs.iter().map(|&i| stages[i].elements_out).sum(),
             };
         }
-        let user = self.user_metrics.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let user = crate::metrics::finished(self.user_metrics.lock().unwrap_or_else(|e| e.into_inner()).clone());
         Metrics { stages, user, wall_time: self.started.elapsed() }
     }
 

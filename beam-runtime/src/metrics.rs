@@ -14,6 +14,7 @@
 //!   they share that loop's time; a shuffle or combine adds the time of its merge.
 //!   The slowest segment is where to look first.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -73,11 +74,11 @@ pub struct StageMetrics {
 /// println!("{}", out.metrics); // a table, one line per stage
 /// # Ok::<(), beam::Error>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metrics {
     /// One entry per stage, indexed by [`StageInfo::id`].
     pub stages: Vec<StageMetrics>,
-    /// Counters and distributions that user code updated, by name, over the whole
+    /// Counters, distributions and gauges that user code updated, by name, over the whole
     /// run. (Per run, not per stage: telling which stage made each update would cost
     /// every fused loop a check per stage and element, counters used or not, and
     /// measured 5 to 8% on the tightest loops. Name a counter after its stage.)
@@ -154,30 +155,39 @@ impl Metrics {
     }
 }
 
-/// A counter or distribution updated by user code during a run.
+/// A counter, distribution or gauge updated by user code during a run.
 ///
 /// ```
 /// use beam::prelude::*;
-/// use beam::metrics::{UserMetric, counter, distribution};
+/// use beam::metrics::{UserMetric, counter, distribution, distribution_f64, gauge};
 ///
 /// let out = pipeline! {
 ///     xs = from_iter(vec![4i64, -1, 7]);
 ///     xs -> for_each(|x: i64| {
 ///         counter("seen").inc();
 ///         distribution("value").record(x);
+///         distribution_f64("half").record(x as f64 / 2.0);
+///         gauge("last seen").set(x);
 ///     });
 /// }
 /// .run()?;
 /// assert_eq!(out.metrics.user["seen"], UserMetric::Counter(3));
 /// assert_eq!(out.metrics.user["value"], UserMetric::Distribution { count: 3, sum: 10, min: -1, max: 7 });
+/// assert_eq!(out.metrics.user["half"], UserMetric::FloatDistribution { count: 3, sum: 5.0, min: -0.5, max: 3.5 });
+/// // A gauge keeps the value set last; which element that was is up to the workers.
+/// assert!(matches!(out.metrics.user["last seen"], UserMetric::Gauge(4 | -1 | 7)));
 /// # Ok::<(), beam::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum UserMetric {
     /// The sum of what [`Counter::add`] added.
     Counter(u64),
     /// What [`Distribution::record`] recorded.
     Distribution { count: u64, sum: i64, min: i64, max: i64 },
+    /// What [`FloatDistribution::record`] recorded.
+    FloatDistribution { count: u64, sum: f64, min: f64, max: f64 },
+    /// The value [`Gauge::set`] set last.
+    Gauge(i64),
 }
 
 impl UserMetric {
@@ -193,11 +203,50 @@ impl UserMetric {
                 *min = (*min).min(lo);
                 *max = (*max).max(hi);
             }
-            // The same name used as a counter and as a distribution: keep the first.
+            (
+                UserMetric::FloatDistribution { count, sum, min, max },
+                UserMetric::FloatDistribution { count: c, sum: s, min: lo, max: hi },
+            ) => {
+                *count += c;
+                *sum += s;
+                *min = min.min(lo);
+                *max = max.max(hi);
+            }
+            // The same name used as two kinds of metric: keep the first.
             _ => {}
         }
     }
 }
+
+/// An update of a user metric as kept until the end of a loop: a gauge carries
+/// the order of its setting, so that the last one set, on whatever thread, wins.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Pending {
+    Merged(UserMetric),
+    Gauge { value: i64, order: u64 },
+}
+
+impl Pending {
+    fn merge(&mut self, other: Pending) {
+        match (self, other) {
+            (Pending::Merged(a), Pending::Merged(b)) => a.merge(b),
+            (Pending::Gauge { value, order }, Pending::Gauge { value: v, order: o }) if o > *order => {
+                (*value, *order) = (v, o);
+            }
+            _ => {}
+        }
+    }
+
+    fn metric(self) -> UserMetric {
+        match self {
+            Pending::Merged(metric) => metric,
+            Pending::Gauge { value, .. } => UserMetric::Gauge(value),
+        }
+    }
+}
+
+/// The order of gauge settings, over all threads.
+static GAUGE_ORDER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Identifies one run of a pipeline, so that a pipeline run inside another's user
 /// code keeps its counters apart from the outer run's. Runs count from 1.
@@ -217,8 +266,8 @@ thread_local! {
 /// One update of a user metric, and the run it was made for.
 pub(crate) struct Update {
     run: RunId,
-    pub name: &'static str,
-    pub value: UserMetric,
+    pub name: Cow<'static, str>,
+    pub value: Pending,
 }
 
 /// While it lives, this thread works for `run`: its counter updates are that run's.
@@ -238,14 +287,20 @@ impl Drop for InRun {
     }
 }
 
-fn update(name: &'static str, value: UserMetric) {
+// The name as a `Cow`, not a `&str`: a literal's stays borrowed when it is kept.
+#[allow(clippy::ptr_arg)]
+fn update(name: &Cow<'static, str>, value: Pending) {
     let run = CURRENT_RUN.get();
     UPDATES.with(|updates| {
         let mut updates = updates.borrow_mut();
-        let same = |u: &&mut Update| u.run == run && (std::ptr::eq(u.name, name) || u.name == name);
+        // A name is usually a literal: the same pointer, no comparison of text.
+        let same = |u: &&mut Update| {
+            u.run == run
+                && (std::ptr::eq(u.name.as_ptr(), name.as_ptr()) && u.name.len() == name.len() || u.name == *name)
+        };
         match updates.iter_mut().find(same) {
             Some(u) => u.value.merge(value),
-            None => updates.push(Update { run, name, value }),
+            None => updates.push(Update { run, name: name.clone(), value }),
         }
     });
 }
@@ -267,15 +322,22 @@ pub(crate) fn discard_stray_updates() {
     UPDATES.with(|updates| updates.borrow_mut().retain(|u| u.run != NO_RUN));
 }
 
-pub(crate) fn merge_into(total: &mut BTreeMap<String, UserMetric>, updates: Vec<Update>) {
+/// Merges updates into a run's pending totals; [`finished`] turns them into its
+/// metrics.
+pub(crate) fn merge_into(total: &mut BTreeMap<String, Pending>, updates: Vec<Update>) {
     for Update { name, value, .. } in updates {
-        match total.get_mut(name) {
+        match total.get_mut(name.as_ref()) {
             Some(metric) => metric.merge(value),
             None => {
-                total.insert(name.to_owned(), value);
+                total.insert(name.into_owned(), value);
             }
         }
     }
+}
+
+/// A run's user metrics, from its pending totals.
+pub(crate) fn finished(total: BTreeMap<String, Pending>) -> BTreeMap<String, UserMetric> {
+    total.into_iter().map(|(name, pending)| (name, pending.metric())).collect()
 }
 
 /// A named counter that user code can add to from any stage. Updates stay on the
@@ -300,8 +362,8 @@ pub(crate) fn merge_into(total: &mut BTreeMap<String, UserMetric>, updates: Vec<
 /// assert_eq!(out.metrics.counter("unparsable"), 1);
 /// # Ok::<(), beam::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy)]
-pub struct Counter(&'static str);
+#[derive(Debug, Clone)]
+pub struct Counter(Cow<'static, str>);
 
 /// The counter called `name`. See [`Counter`].
 ///
@@ -317,8 +379,8 @@ pub struct Counter(&'static str);
 /// assert_eq!(out.metrics.counter("empty words"), 2);
 /// # Ok::<(), beam::Error>(())
 /// ```
-pub fn counter(name: &'static str) -> Counter {
-    Counter(name)
+pub fn counter(name: impl Into<Cow<'static, str>>) -> Counter {
+    Counter(name.into())
 }
 
 impl Counter {
@@ -357,7 +419,7 @@ impl Counter {
     /// ```
     #[inline]
     pub fn add(&self, n: u64) {
-        update(self.0, UserMetric::Counter(n));
+        update(&self.0, Pending::Merged(UserMetric::Counter(n)));
     }
 }
 
@@ -375,8 +437,8 @@ impl Counter {
 /// assert_eq!(out.metrics.user["word length"], UserMetric::Distribution { count: 3, sum: 6, min: 1, max: 3 });
 /// # Ok::<(), beam::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy)]
-pub struct Distribution(&'static str);
+#[derive(Debug, Clone)]
+pub struct Distribution(Cow<'static, str>);
 
 /// The distribution called `name`. See [`Distribution`].
 ///
@@ -393,8 +455,8 @@ pub struct Distribution(&'static str);
 /// assert_eq!((min, max), (1, 5));
 /// # Ok::<(), beam::Error>(())
 /// ```
-pub fn distribution(name: &'static str) -> Distribution {
-    Distribution(name)
+pub fn distribution(name: impl Into<Cow<'static, str>>) -> Distribution {
+    Distribution(name.into())
 }
 
 impl Distribution {
@@ -415,7 +477,73 @@ impl Distribution {
     /// ```
     #[inline]
     pub fn record(&self, value: i64) {
-        update(self.0, UserMetric::Distribution { count: 1, sum: value, min: value, max: value });
+        update(&self.0, Pending::Merged(UserMetric::Distribution { count: 1, sum: value, min: value, max: value }));
+    }
+}
+
+/// A named distribution (count, sum, min, max) of `f64` values user code records.
+/// A NaN is not recorded.
+///
+/// ```
+/// use beam::prelude::*;
+/// use beam::metrics::{UserMetric, distribution_f64};
+///
+/// let out = pipeline! {
+///     temps = from_iter(vec![("oslo", 2.5), ("rome", 14.0)]);
+///     temps -> for_each(|(city, t): (&str, f64)| distribution_f64(format!("temp {}", &city[..1])).record(t));
+/// }
+/// .run()?;
+/// assert_eq!(out.metrics.user["temp o"], UserMetric::FloatDistribution { count: 1, sum: 2.5, min: 2.5, max: 2.5 });
+/// # Ok::<(), beam::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct FloatDistribution(Cow<'static, str>);
+
+/// The `f64` distribution called `name`. See [`FloatDistribution`].
+pub fn distribution_f64(name: impl Into<Cow<'static, str>>) -> FloatDistribution {
+    FloatDistribution(name.into())
+}
+
+impl FloatDistribution {
+    /// Records one value.
+    #[inline]
+    pub fn record(&self, value: f64) {
+        if !value.is_nan() {
+            let metric = UserMetric::FloatDistribution { count: 1, sum: value, min: value, max: value };
+            update(&self.0, Pending::Merged(metric));
+        }
+    }
+}
+
+/// A named value user code sets, Beam's `Gauge`: the run's metrics keep the value
+/// set last, on whatever worker (a queue's length, a model's version).
+///
+/// ```
+/// use beam::prelude::*;
+/// use beam::metrics::{UserMetric, gauge};
+///
+/// let out = pipeline! {
+///     versions = from_iter(vec![3i64]);
+///     versions -> for_each(|v: i64| gauge("model version").set(v));
+/// }
+/// .run()?;
+/// assert_eq!(out.metrics.user["model version"], UserMetric::Gauge(3));
+/// # Ok::<(), beam::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Gauge(Cow<'static, str>);
+
+/// The gauge called `name`. See [`Gauge`].
+pub fn gauge(name: impl Into<Cow<'static, str>>) -> Gauge {
+    Gauge(name.into())
+}
+
+impl Gauge {
+    /// Sets the gauge to `value`.
+    #[inline]
+    pub fn set(&self, value: i64) {
+        let order = GAUGE_ORDER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        update(&self.0, Pending::Gauge { value, order });
     }
 }
 
@@ -449,6 +577,11 @@ impl fmt::Display for Metrics {
                     let mean = if *count > 0 { *sum as f64 / *count as f64 } else { 0.0 };
                     writeln!(f, "{name}: {count} values, min {min}, mean {mean:.2}, max {max}")?
                 }
+                UserMetric::FloatDistribution { count, sum, min, max } => {
+                    let mean = if *count > 0 { *sum / *count as f64 } else { 0.0 };
+                    writeln!(f, "{name}: {count} values, min {min}, mean {mean:.2}, max {max}")?
+                }
+                UserMetric::Gauge(value) => writeln!(f, "{name}: {value} (last set)")?,
             }
         }
         write!(f, "total {:.3}s", self.wall_time.as_secs_f64())
