@@ -46,6 +46,10 @@ pub use io::csv::CsvInput;
 pub use io::output::FileOutput;
 pub use io::records::BadRecord;
 pub use io::text::TextInput;
+/// The `log` facade: the runtime logs what a run does through it (a run's start
+/// at `info`, each segment at `debug`, each output published at `info`), and user
+/// code can log through the same macros; install any logger to see them.
+pub use log;
 pub use metrics::{Metrics, StageMetrics};
 pub use pipeline::Pipeline;
 pub use plan::{Plan, StageInfo};

@@ -237,6 +237,7 @@ pub(crate) fn publish_all(publications: Vec<Publication>) -> Result<()> {
         }
     }
     for (publication, how) in publications.into_iter().zip(placed) {
+        log::info!("published {}", publication.dest.display());
         publication.commit(how);
     }
     Ok(())

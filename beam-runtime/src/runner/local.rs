@@ -61,6 +61,12 @@ impl Runner for LocalRunner {
     }
 
     fn run(&self, ctx: &Context, segments: &[&dyn AnySegment]) -> Result<()> {
+        log::info!(
+            "running a pipeline of {} stages in {} segments on {} threads",
+            ctx.plan().stages.len(),
+            segments.len(),
+            rayon::current_num_threads()
+        );
         // Every input and output is checked before any work is done.
         for segment in segments {
             segment.perform(SegmentTask::Prepare(ctx))?;
@@ -92,11 +98,14 @@ pub(crate) fn run_segment<S: Segment>(
     finish: &impl FinishLeaf,
 ) -> Result<()> {
     let info = &ctx.plan().segments[segment.index()];
+    let started = std::time::Instant::now();
     segment.sides().fill(ctx, reads)?;
     let source = open(ctx, info, segment.input(), reads)?;
     let states = run_loop(ctx, info, segment, &source)?;
     segment.leaves().finish(finish, S::into_leaf_states(states))?;
-    segment.input().after_loop(ctx)
+    segment.input().after_loop(ctx)?;
+    log::debug!("segment {} done in {:.3}s", segment.index(), started.elapsed().as_secs_f64());
+    Ok(())
 }
 
 /// Opens a segment's input. Making it (a flatten's concatenation, a co-group's
