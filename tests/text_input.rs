@@ -302,3 +302,62 @@ fn sorted(mut lines: Vec<String>) -> Vec<String> {
     lines.sort();
     lines
 }
+
+/// `read_all_text()` reads the files named by paths the pipeline computed (here,
+/// listed in a manifest): plain files cut into ranges, a gzip file, a directory
+/// and a glob, every line once; a path with no file is the stage's error naming it,
+/// and a line that is not UTF-8 an error at its file and line.
+#[test]
+fn paths_computed_in_the_pipeline_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut all = String::new();
+    let mut listed = Vec::new();
+    for i in 0..4 {
+        let text: String = (0..[0, 3, 5_000, 200_000][i]).map(|_| format!("{}\n", rng.random::<u32>())).collect();
+        let path = dir.path().join(format!("part-{i}.txt"));
+        fs::write(&path, &text).unwrap();
+        all.push_str(&text);
+        listed.push(path.display().to_string());
+    }
+    fs::write(dir.path().join("z.txt.gz"), gzip("zipped\nlines\n")).unwrap();
+    all.push_str("zipped\nlines\n");
+    listed.push(dir.path().join("*.gz").display().to_string());
+    let sub = dir.path().join("sub");
+    fs::create_dir(&sub).unwrap();
+    fs::write(sub.join("a.txt"), "in a directory\n").unwrap();
+    all.push_str("in a directory\n");
+    listed.push(sub.display().to_string());
+    let manifest = dir.path().join("manifest");
+    fs::write(&manifest, listed.join("\n")).unwrap();
+    let out = pipeline! {
+        paths = read_text(&manifest);
+        lines = paths -> read_all_text() -> collect();
+    }
+    .run()
+    .unwrap();
+    let mut lines = out.lines;
+    lines.sort();
+    assert_eq!(lines, expected(&all));
+
+    let missing = dir.path().join("missing.txt");
+    let err = pipeline! {
+        paths = from_iter(vec![missing.clone()]);
+        _lines = paths -> read_all_text() -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.stage().unwrap().op, "read_all_text");
+    assert!(err.to_string().contains("missing.txt"), "{err}");
+
+    let bad = dir.path().join("bad.txt");
+    fs::write(&bad, b"fine\nno\xff\n").unwrap();
+    let err = pipeline! {
+        paths = from_iter(vec![bad.clone()]);
+        _lines = paths -> read_all_text() -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.input().unwrap().line, Some(2), "{err}");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}

@@ -297,6 +297,12 @@ pub static OPS: &[OpSpec] = &[
     via(op("max_per_key", KeyedShuffle, &[], "`(k, max)` of each key's values"), "combine_per_key", "Max"),
     via(op("mean_per_key", KeyedShuffle, &[], "`(k, mean)` of each key's values, as `f64`"), "combine_per_key", "Mean"),
     // Global.
+    op(
+        "read_all_text",
+        GlobalCombine,
+        &[],
+        "the lines of the files each path names (a file, directory or glob), for paths computed in the pipeline",
+    ),
     op("combine_globally", GlobalCombine, &["combiner"], "one element: a `CombineFn` over all elements"),
     op(
         "reduce",

@@ -37,7 +37,7 @@ pub mod ops {
     pub use crate::io::csv::{read_csv, read_csv_with_filename, write_csv};
     pub use crate::io::jsonl::{read_jsonl, read_jsonl_with_filename, write_jsonl};
     pub use crate::io::text::write_text;
-    pub use crate::io::text::{read_text, read_text_with_filename};
+    pub use crate::io::text::{read_all_text, read_text, read_text_with_filename};
     pub use crate::sink::{collect, for_each, materialize};
     pub use crate::source::{CollectionSource, from_iter, from_slice, test_stream};
     pub use crate::transform::cogroup::{co_group_by_key, co_group_by_key_witness, outer_join, outer_join_witness};

@@ -102,6 +102,24 @@ impl<T> SameAs<T> for T {
     }
 }
 
+/// What `read_all_text` reads: a path (a file, directory or glob).
+#[diagnostic::on_unimplemented(
+    message = "`read_all_text` reads the files its input names, but its input is `{Self}`",
+    label = "expected paths (`String`, `&str`, `PathBuf`, ..), found `{Self}`",
+    note = "make paths first, e.g. with `map(|day: u32| format!(\"logs/{{}}.txt\", day))`"
+)]
+pub trait FilePath {
+    fn path(&self) -> &std::path::Path;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: AsRef<std::path::Path>> FilePath for T {
+    #[inline]
+    fn path(&self) -> &std::path::Path {
+        self.as_ref()
+    }
+}
+
 /// A key `top` ranks elements by.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot rank elements: `top` needs a key that implements `Ord`",

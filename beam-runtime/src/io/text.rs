@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::__private::Witness;
 use crate::barrier::{EachWorker, Leaf, PerWorker};
+use crate::check::FilePath;
 use crate::context::{Context, Scope, Worker};
 use crate::error::{Error, ErrorKind, Result};
 use crate::io::input::{self, InputFile, LineReader, LineStart, Split};
@@ -280,6 +281,61 @@ impl Source for ReadTextWithFilename {
 
     fn counters(&self) -> SourceCounters {
         self.lines.counters(0)
+    }
+}
+
+/// The `read_all_text` stage: the lines of the files (or directories, or globs)
+/// named by the paths it receives, Beam's `ReadAllFromText`: for inputs known only
+/// once the pipeline has computed them. Each worker's paths are expanded, cut into
+/// byte ranges and read in parallel as `read_text` reads them (decompression, line
+/// limit, `file:line` errors), when the paths have all arrived; the lines are
+/// then held for the stages after it.
+#[doc(hidden)]
+pub struct ReadAllText<P> {
+    _in: PhantomData<fn(P)>,
+}
+
+#[doc(hidden)]
+pub fn read_all_text<P: FilePath>(_: Witness<P>) -> impl Leaf<In = P, Out = String> {
+    PerWorker(ReadAllText { _in: PhantomData })
+}
+
+impl<P: FilePath> EachWorker for ReadAllText<P> {
+    type In = P;
+    type Local = Vec<PathBuf>;
+    type Out = String;
+
+    fn local(&self, _: Worker) -> Vec<PathBuf> {
+        Vec::new()
+    }
+
+    #[inline]
+    fn push(&self, paths: &mut Vec<PathBuf>, path: P) {
+        paths.push(path.path().to_owned());
+    }
+
+    fn finish(&self, paths: Vec<PathBuf>, scope: &Scope) -> Result<Vec<String>> {
+        let mut files = Vec::new();
+        for path in &paths {
+            files.extend(input::expand(path)?);
+        }
+        let input = TextInput::new("");
+        let total = files.iter().map(|f| f.len).sum();
+        let size = input::split_size(total, rayon::current_num_threads());
+        let splits = input::split(&files, size, false);
+        let parts = scope.par_map(splits, |split| -> Result<Vec<String>> {
+            let mut reader = LineReader::open(&files[split.file], split, input.max_line_bytes)?;
+            let (mut line, mut lines) = (Vec::new(), Vec::new());
+            while let Some(start) = reader.next(&mut line)? {
+                lines.push(input.text(&reader, &start, &line)?);
+            }
+            Ok(lines)
+        });
+        let mut lines = Vec::new();
+        for part in parts {
+            lines.extend(part?);
+        }
+        Ok(lines)
     }
 }
 
