@@ -313,9 +313,11 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
         // In a timestamped collection, a grouping or combine works per window, and a
         // sink takes the values.
         let windowing = windowing_of(graph.nodes[input].timing.window(), at);
-        // A bounded input's windows each fire once, when it has been read: a leaner
-        // table than one that a trigger fires tick by tick.
-        let bounded = graph.nodes[input].timing.unbounded().is_none();
+        // In a pipeline with no unbounded source every window fires once, when the
+        // input has been read: a leaner table than one a trigger fires tick by tick.
+        // (Not the input's timing alone: a late output re-timestamped downstream of
+        // a `test_stream` is untimed, then timed, yet runs tick by tick.)
+        let bounded = graph.nodes.iter().all(|node| node.timing.unbounded().is_none());
         let per_window = match spec.kind {
             _ if !timed => quote!(),
             Kind::KeyedShuffle if bounded => {

@@ -590,7 +590,12 @@ struct Quotes {
     /// is the start of a field).
     prev: Option<u8>,
     line_break_inside: bool,
+    /// At the start of the input: how many bytes of a UTF-8 byte order mark have
+    /// been seen (a quote right after one opens a field, as at the very start).
+    bom: Option<usize>,
 }
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum QuoteState {
@@ -602,16 +607,29 @@ enum QuoteState {
 
 impl Quotes {
     fn new(quote: u8, delimiter: u8) -> Self {
-        Quotes { quote, delimiter, state: QuoteState::Outside, prev: None, line_break_inside: false }
+        Quotes { quote, delimiter, state: QuoteState::Outside, prev: None, line_break_inside: false, bom: Some(0) }
     }
 
     fn feed(&mut self, bytes: &[u8]) {
         let mut i = 0;
+        while let Some(seen) = self.bom
+            && i < bytes.len()
+        {
+            if bytes[i] == BOM[seen] {
+                i += 1;
+                self.bom = (seen + 1 < BOM.len()).then_some(seen + 1);
+            } else {
+                // Not a byte order mark: what was taken for one was data.
+                self.bom = None;
+                self.prev = seen.checked_sub(1).map(|last| BOM[last]);
+            }
+        }
+        let first = i;
         while i < bytes.len() {
             match self.state {
                 QuoteState::Outside => {
                     let Some(at) = memchr::memchr(self.quote, &bytes[i..]).map(|j| i + j) else { break };
-                    let before = if at > 0 { Some(bytes[at - 1]) } else { self.prev };
+                    let before = if at > first { Some(bytes[at - 1]) } else { self.prev };
                     if before.is_none_or(|b| b == self.delimiter || b == b'\n' || b == b'\r') {
                         self.state = QuoteState::Inside;
                     }
@@ -637,7 +655,7 @@ impl Quotes {
                 }
             }
         }
-        if let Some(&last) = bytes.last() {
+        if let Some(&last) = bytes[first..].last() {
             self.prev = Some(last);
         }
     }
@@ -778,6 +796,10 @@ mod tests {
             ("\"a\"x\"\n", false, false),
             ("x\r\"a\n", true, true),
             ("", false, false),
+            // A byte order mark is not data: the quote after it opens a field.
+            ("\u{FEFF}\"a\nb\",c\n", false, true),
+            ("\u{FEFF}\"a\n", true, true),
+            ("\u{FEFF}x\"a\n", false, false),
         ];
         for (text, open, line_break) in cases {
             assert_eq!(scan(text), (open, line_break), "{text:?}");

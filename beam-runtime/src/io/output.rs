@@ -64,8 +64,10 @@ impl FileOutput {
     }
 
     /// Writes exactly `n` part files (Beam's `withNumShards`), however many
-    /// workers there are, with the elements dealt out among them in turn. By
-    /// default each worker writes one.
+    /// workers there are: each shard is written by a fixed set of workers, a
+    /// worker dealing its elements out among its shards in turn, so the shards
+    /// are as even as the workers' shares of the input and no more than
+    /// `max(n, workers)` files are open at once. By default each worker writes one.
     ///
     /// ```
     /// use beam::prelude::*;
@@ -164,6 +166,21 @@ impl OutputFiles {
         if dest.as_os_str().is_empty() {
             return Err(Error::new(ErrorKind::InvalidInput, "the output path is empty"));
         }
+        // Part names stay inside the output: no separators, no `..`, and a
+        // prefix does not start with `.` (hidden names are the run's own pieces).
+        let escapes = |name: &str| name.contains(['/', '\\']) || name.contains("..");
+        let suffix = self.output.suffix.as_deref().unwrap_or("");
+        if escapes(&self.output.prefix)
+            || escapes(suffix)
+            || self.output.prefix.is_empty()
+            || self.output.prefix.starts_with('.')
+        {
+            let message = format!(
+                "part names must stay inside the output: prefix `{}` and suffix `{suffix}` may not contain `/`, `\\` or `..`, and the prefix may not be empty or start with `.`",
+                self.output.prefix
+            );
+            return Err(at_dest(Error::new(ErrorKind::InvalidInput, message)));
+        }
         match self.output.shards {
             Some(0) => {
                 return Err(at_dest(Error::new(ErrorKind::InvalidInput, "`shards(0)`: an output needs a shard")));
@@ -213,9 +230,9 @@ impl OutputFiles {
         let joined = self.output.single_file || self.output.shards.is_some();
         let gzip = self.output.gzip && !joined;
         let files: Vec<PathBuf> = match self.output.shards {
-            Some(n) => {
-                (0..n).map(|shard| temp.join(shard_piece(&self.shard_name_stem(), shard, n, worker.index))).collect()
-            }
+            Some(n) => shards_of(worker, n)
+                .map(|shard| temp.join(shard_piece(&self.shard_name_stem(), shard, n, worker.index)))
+                .collect(),
             None => {
                 let (index, count) = (worker.index, worker.count);
                 let name = format!("{}-{index:05}-of-{count:05}{}", self.output.prefix, self.suffix(gzip));
@@ -233,9 +250,7 @@ impl OutputFiles {
             });
             PartFile { path, out }
         });
-        // Each worker deals from its own shard first, so that small outputs spread.
-        let count = self.output.shards.unwrap_or(1);
-        Parts { files: files.collect(), next: worker.index % count }
+        Parts { files: files.collect(), next: 0 }
     }
 
     /// The name of the `s`-th of `n` shards up to its shard number: the prefix;
@@ -259,6 +274,17 @@ impl OutputFiles {
         }
         Ok(())
     }
+}
+
+/// The shards `worker` writes pieces of, of `n`: with as many shards as workers
+/// or more, each shard is one worker's (`s % workers == worker`), and a worker
+/// deals its elements out among its shards in turn; with fewer, each worker writes
+/// one shard (`worker % n`). So the files open at once are `max(n, workers)`, not
+/// `n * workers`, and shards are as even as the workers' shares of the input.
+fn shards_of(worker: Worker, n: usize) -> impl Iterator<Item = usize> {
+    let workers = worker.count.max(1);
+    let first = worker.index % workers.min(n);
+    (first..n).step_by(if n >= workers { workers } else { n })
 }
 
 /// The name of worker `worker`'s piece of shard `shard` of `n`, whose stem and
