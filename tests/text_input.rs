@@ -339,6 +339,9 @@ fn paths_computed_in_the_pipeline_are_read() {
     let mut lines = out.lines;
     lines.sort();
     assert_eq!(lines, expected(&all));
+    // Its bytes are in its metrics: the plain files' and the gzip file's decompressed.
+    let read = out.metrics.stage("read_all_text").unwrap().bytes_read;
+    assert_eq!(read, all.len() as u64);
 
     let missing = dir.path().join("missing.txt");
     let err = pipeline! {

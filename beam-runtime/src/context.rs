@@ -129,6 +129,11 @@ impl<'c> Scope<'c> {
     pub fn add_bytes_written(&self, bytes: u64) {
         self.ctx.update(self.stage.get(), |m| m.bytes_written += bytes);
     }
+
+    /// Counts bytes a stage that reads files (`read_all_text`) read.
+    pub fn add_bytes_read(&self, bytes: u64) {
+        self.ctx.update(self.stage.get(), |m| m.bytes_read += bytes);
+    }
 }
 
 impl Drop for Scope<'_> {

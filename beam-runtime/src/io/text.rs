@@ -323,17 +323,19 @@ impl<P: FilePath> EachWorker for ReadAllText<P> {
         let total = files.iter().map(|f| f.len).sum();
         let size = input::split_size(total, rayon::current_num_threads());
         let splits = input::split(&files, size, false);
-        let parts = scope.par_map(splits, |split| -> Result<Vec<String>> {
+        let parts = scope.par_map(splits, |split| -> Result<(Vec<String>, u64)> {
             let mut reader = LineReader::open(&files[split.file], split, input.max_line_bytes)?;
             let (mut line, mut lines) = (Vec::new(), Vec::new());
             while let Some(start) = reader.next(&mut line)? {
                 lines.push(input.text(&reader, &start, &line)?);
             }
-            Ok(lines)
+            Ok((lines, reader.take_bytes_read()))
         });
         let mut lines = Vec::new();
         for part in parts {
-            lines.extend(part?);
+            let (part, bytes) = part?;
+            lines.extend(part);
+            scope.add_bytes_read(bytes);
         }
         Ok(lines)
     }
