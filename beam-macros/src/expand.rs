@@ -320,17 +320,12 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
         let bounded = graph.nodes.iter().all(|node| node.timing.unbounded().is_none());
         let per_window = match spec.kind {
             _ if !timed => quote!(),
-            Kind::KeyedShuffle if bounded => {
-                quote_spanned!(at=> let #leaf = ::beam::__private::keyed_in_bounded_windows(#leaf, #windowing);)
-            }
-            Kind::KeyedShuffle => {
-                quote_spanned!(at=> let #leaf = ::beam::__private::keyed_in_windows(#leaf, #windowing);)
-            }
-            Kind::GlobalCombine if bounded => {
-                quote_spanned!(at=> let #leaf = ::beam::__private::global_in_bounded_windows(#leaf, #windowing);)
-            }
-            Kind::GlobalCombine => {
-                quote_spanned!(at=> let #leaf = ::beam::__private::global_in_windows(#leaf, #windowing);)
+            Kind::KeyedShuffle | Kind::GlobalCombine => {
+                // `keyed_in_windows`, `global_in_bounded_windows`, ..
+                let kind = if spec.kind == Kind::KeyedShuffle { "keyed" } else { "global" };
+                let extent = if bounded { "bounded_" } else { "" };
+                let in_windows = Ident::new(&format!("{kind}_in_{extent}windows"), at);
+                quote_spanned!(at=> let #leaf = ::beam::__private::#in_windows(#leaf, #windowing);)
             }
             _ => quote_spanned!(at=> let #leaf = ::beam::__private::values_of(#leaf);),
         };
