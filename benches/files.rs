@@ -133,7 +133,7 @@ fn open_range(path: &Path, start: u64) -> (BufReader<File>, u64) {
 }
 
 fn wordcount_baseline(path: &Path) -> Vec<(String, u64)> {
-    let counts = ranges(path, rayon::current_num_threads() * 4)
+    let counts = ranges(path, rayon::current_num_threads() * 16)
         .into_par_iter()
         .fold(FastMap::default, |mut counts: FastMap<String, u64>, (start, end)| {
             let (mut reader, mut pos) = open_range(path, start);
@@ -161,7 +161,7 @@ fn wordcount_baseline(path: &Path) -> Vec<(String, u64)> {
 }
 
 fn raw_read(path: &Path) -> u64 {
-    ranges(path, rayon::current_num_threads() * 4)
+    ranges(path, rayon::current_num_threads() * 16)
         .into_par_iter()
         .map(|(start, end)| {
             let mut file = File::open(path).unwrap();

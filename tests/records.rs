@@ -650,6 +650,110 @@ fn csv_read_as_lines_reads_what_the_csv_crate_reads() {
     assert!(bad.reason.contains("column `score`"), "{}", bad.reason);
 }
 
+/// Integer columns in a struct's order are split off each line and parsed in one
+/// step, eight digits at a time: every integer type, at and past its limits, with
+/// signs, leading zeros, 16 and 17 digits, spaces and junk, is read (or refused)
+/// as the csv crate reads (or refuses) it.
+#[test]
+fn csv_integers_read_as_the_csv_crate_reads_them() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    #[derive(Debug, Clone, PartialEq, Deserialize)]
+    struct Ints {
+        line: u32,
+        a: u8,
+        b: u16,
+        c: u32,
+        d: u64,
+        e: i8,
+        f: i16,
+        g: i32,
+        h: i64,
+    }
+    let odd = [
+        "0",
+        "00",
+        "007",
+        "+7",
+        "-0",
+        "-7",
+        " 7",
+        "7 ",
+        "",
+        "x",
+        "7x",
+        "255",
+        "256",
+        "65535",
+        "65536",
+        "-128",
+        "-129",
+        "4294967295",
+        "4294967296",
+        "2147483647",
+        "-2147483648",
+        "-2147483649",
+        "9999999999999999",
+        "10000000000000000",
+        "18446744073709551615",
+        "18446744073709551616",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "12345678",
+        "123456789",
+        "--1",
+        "1.0",
+    ];
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut text = String::from("line,a,b,c,d,e,f,g,h\n");
+    for line in 2..20_000u32 {
+        text.push_str(&line.to_string());
+        for column in 0..8 {
+            let value = if rng.random_bool(0.05) {
+                odd[rng.random_range(0..odd.len())].to_owned()
+            } else {
+                let bits = [8, 16, 32, 64][column % 4] - u32::from(column >= 4);
+                let magnitude = rng.random::<u64>() >> (64 - rng.random_range(1..=bits));
+                if column >= 4 && rng.random_bool(0.5) { format!("-{magnitude}") } else { magnitude.to_string() }
+            };
+            text.push(',');
+            text.push_str(&value);
+        }
+        text.push('\n');
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ints.csv");
+    fs::write(&path, &text).unwrap();
+    let out = pipeline! {
+        (rows, bad) = read_csv::<Ints>(CsvInput::new(&path).split_bytes(50_000));
+        good = rows -> collect();
+        refused = bad -> collect();
+    }
+    .run()
+    .unwrap();
+    let (mut expected, mut expected_bad) = (Vec::new(), Vec::new());
+    for (i, record) in csv::Reader::from_reader(text.as_bytes()).deserialize::<Ints>().enumerate() {
+        match record {
+            Ok(ints) => expected.push(ints),
+            Err(e) => match e.kind() {
+                csv::ErrorKind::Deserialize { err, .. } => {
+                    expected_bad.push((i as u64 + 2, err.field().map(|f| f + 1)))
+                }
+                kind => panic!("{kind:?}"),
+            },
+        }
+    }
+    let mut good = out.good;
+    good.sort_by_key(|r| r.line);
+    let mut refused: Vec<(u64, Option<u64>)> = out.refused.iter().map(|b| (b.line, b.column)).collect();
+    refused.sort();
+    assert!(expected_bad.len() > 1000, "the odd values make some records bad");
+    let first_difference = refused.iter().zip(&expected_bad).find(|(a, b)| a != b);
+    assert!(refused == expected_bad, "refused (line, column) vs expected: {first_difference:?}");
+    assert!(good == expected, "{} read, {} expected", good.len(), expected.len());
+}
+
 /// A bad value names its column and shows the value; the record goes to the dead
 /// letters at its line and column.
 #[test]

@@ -75,6 +75,50 @@ fn fixed_windows_sum_and_count_per_key_and_window() {
     }
 }
 
+/// Windows of a user's `WindowFn` whose lengths differ (as calendar months do):
+/// a grouping keeps windows of the first length it sees by their start alone and
+/// the others whole, and every result carries its own window.
+#[test]
+fn windows_of_several_lengths_keep_their_own_ends() {
+    /// Windows of 1 s and 3 s, in turn: [0, 1000), [1000, 4000), [4000, 5000), ...
+    struct Uneven;
+    impl beam::window::WindowFn for Uneven {
+        fn assign_windows(&self, t: beam::window::Timestamp, window: &mut impl FnMut(IntervalWindow)) {
+            let (period, t) = (t.millis().div_euclid(4_000) * 4_000, t.millis().rem_euclid(4_000));
+            let (start, end) = if t < 1_000 { (period, period + 1_000) } else { (period + 1_000, period + 4_000) };
+            window(IntervalWindow::new(start.into(), end.into()))
+        }
+    }
+    fn uneven(t: u64) -> (i64, i64) {
+        let (period, t) = ((t / 4_000 * 4_000) as i64, t % 4_000);
+        if t < 1_000 { (period, period + 1_000) } else { (period + 1_000, period + 4_000) }
+    }
+    for (name, events) in event_datasets() {
+        let out = pipeline! {
+            sums = from_iter(events.clone())
+                -> with_timestamps(|e: &Event| e.2)
+                -> window(Uneven)
+                -> map(|(k, v, _): Event| (k, v))
+                -> sum_per_key()
+                -> reify()
+                -> collect();
+        }
+        .run()
+        .unwrap();
+        let mut expect: BTreeMap<((i64, i64), u32), i64> = BTreeMap::new();
+        for &(k, v, t) in &events {
+            *expect.entry((uneven(t), k)).or_default() += v;
+        }
+        let mut got: BTreeMap<((i64, i64), u32), i64> = BTreeMap::new();
+        for w in &out.sums {
+            let window = (w.window.start.millis(), w.window.end.millis());
+            assert_eq!(w.timestamp, w.window.max_timestamp(), "{name}");
+            assert!(got.insert((window, w.value.0), w.value.1).is_none(), "{name}: twice");
+        }
+        assert_eq!(got, expect, "{name}");
+    }
+}
+
 /// On bounded input each pane's timestamp is its window's end by default, or the
 /// earliest or latest of its elements' times when the windowing says so.
 #[test]

@@ -4,7 +4,8 @@
 //! read in parallel, like text, when every line break in it ends a record. A quoted
 //! field that contains a line break would be cut in two at such a boundary, so at
 //! the start of the run each uncompressed file is scanned for a line break inside
-//! quotes (a `memchr` pass over quotes and newlines, far cheaper than parsing). A
+//! quotes (the workers look for a quote in parallel pieces; only a file that has
+//! one is followed from its start, a `memchr` pass over quotes and newlines). A
 //! file that has one is read whole by one worker, as are compressed files and every
 //! file with [`CsvInput::multiline_records`] (which skips the scan); different files
 //! are still read in parallel.
@@ -493,7 +494,7 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> Source for ReadCsv<T, N> {
             // A compressed file is read whole, and is not read twice to scan it.
             let scanned = !self.input.multiline && file.compression == Compression::None;
             let lines = scanned
-                && !has_quoted_line_break(&file.path, self.input.quote, self.input.delimiter)
+                && !has_quoted_line_break(file, self.input.quote, self.input.delimiter)
                     .map_err(|e| Error::io(&file.path, e))?;
             records_are_lines.push(lines);
             splits.extend(
@@ -560,9 +561,15 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> Source for ReadCsv<T, N> {
 
 /// Whether a line break occurs inside a quoted field (the file must then be read
 /// whole): one pass of [`Quotes`], stopping at the first such line break.
-fn has_quoted_line_break(path: &Path, quote: u8, delimiter: u8) -> std::io::Result<bool> {
+fn has_quoted_line_break(file: &InputFile, quote: u8, delimiter: u8) -> std::io::Result<bool> {
     use std::io::BufRead;
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+    // Most files have no quote at all: looking for one is a `memchr` that the
+    // workers share (the pass is over every byte of the input, before any record
+    // is read). Only a file with quotes is followed from its start, in order.
+    if !contains_byte(file, quote)? {
+        return Ok(false);
+    }
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&file.path)?);
     let mut quotes = Quotes::new(quote, delimiter);
     loop {
         let buf = reader.fill_buf()?;
@@ -573,6 +580,29 @@ fn has_quoted_line_break(path: &Path, quote: u8, delimiter: u8) -> std::io::Resu
         let len = buf.len();
         reader.consume(len);
     }
+}
+
+/// Whether `byte` occurs in `file`, looked for in pieces by the run's workers.
+fn contains_byte(file: &InputFile, byte: u8) -> std::io::Result<bool> {
+    use rayon::prelude::*;
+    use std::io::{Read, Seek, SeekFrom};
+    const PIECE: u64 = 8 << 20;
+    let in_piece = |piece: u64| -> std::io::Result<bool> {
+        let mut reader = std::fs::File::open(&file.path)?;
+        reader.seek(SeekFrom::Start(piece * PIECE))?;
+        let mut reader = reader.take(PIECE);
+        let mut buffer = vec![0u8; 256 << 10];
+        loop {
+            match reader.read(&mut buffer)? {
+                0 => return Ok(false),
+                n if memchr::memchr(byte, &buffer[..n]).is_some() => return Ok(true),
+                _ => {}
+            }
+        }
+    };
+    let pieces = file.len.div_ceil(PIECE);
+    // The first piece found with the byte, or that failed to read, settles it.
+    (0..pieces).into_par_iter().map(in_piece).find_any(|piece| !matches!(piece, Ok(false))).unwrap_or(Ok(false))
 }
 
 /// Follows the csv crate's quoting as bytes go by, to know whether a line break is
