@@ -197,16 +197,121 @@ impl<'de> SeqAccess<'de> for &mut InOrder<'_> {
         let Some(rest) = self.rest else {
             return Err(FieldError::new(Some(column), "the record has no such column".to_owned()));
         };
-        let (bytes, after) = match rest.iter().position(|&b| b == self.delimiter) {
-            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-            None => (rest, None),
-        };
-        (self.rest, self.left, self.column) = (after, self.left - 1, column + 1);
-        seed.deserialize(Field { bytes }).map(Some).map_err(|e| e.in_column(column))
+        let mut len = 0;
+        let value = seed.deserialize(LineField { rest, delimiter: self.delimiter, len: &mut len });
+        // The field ends at `len`, at a delimiter or at the end of the line.
+        (self.rest, self.left, self.column) = (rest.get(len + 1..), self.left - 1, column + 1);
+        value.map(Some).map_err(|e| e.in_column(column))
     }
 
     fn size_hint(&self) -> Option<usize> {
         Some(self.left)
+    }
+}
+
+/// The next field of a line, not yet split off the rest of it: an integer is
+/// split off as its digits are read, in one pass, as a hand-written reader
+/// goes; anything else is split at the next delimiter and read as a [`Field`].
+/// `len` is set to the field's length.
+struct LineField<'r, 'l> {
+    rest: &'r [u8],
+    delimiter: u8,
+    len: &'l mut usize,
+}
+
+impl<'r> LineField<'r, '_> {
+    #[inline(always)]
+    fn split(self) -> Field<'r> {
+        let len = self.rest.iter().position(|&b| b == self.delimiter).unwrap_or(self.rest.len());
+        *self.len = len;
+        Field { bytes: &self.rest[..len] }
+    }
+
+    /// The field as an integer, if it is 1 to 19 ASCII digits (which cannot
+    /// overflow a `u64`), after a `-` if `signed`, up to the delimiter or the end
+    /// of the line: the digits' value, and whether a `-` came first.
+    #[inline(always)]
+    fn digits(&mut self, signed: bool) -> Option<(u64, bool)> {
+        let negative = signed && self.rest.first() == Some(&b'-');
+        let sign = usize::from(negative);
+        let mut n: u64 = 0;
+        let mut len = 0;
+        for &b in &self.rest[sign..] {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                if b == self.delimiter {
+                    break;
+                }
+                return None;
+            }
+            n = n.wrapping_mul(10).wrapping_add(u64::from(digit));
+            len += 1;
+        }
+        if len == 0 || len > 19 {
+            return None;
+        }
+        *self.len = sign + len;
+        Some((n, negative))
+    }
+}
+
+/// Integers split off a line as they are parsed; anything else (a `+`, a space,
+/// 20 digits, a value out of range, junk) is split off and read as [`Field`]
+/// reads it, which says what is wrong, out of line.
+macro_rules! line_integers {
+    ($($method:ident $visit:ident $t:ty, $signed:literal;)*) => {$(
+        #[inline(always)]
+        fn $method<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, FieldError> {
+            #[cold]
+            #[inline(never)]
+            fn otherwise<'de, V: Visitor<'de>>(field: LineField<'_, '_>, visitor: V) -> Result<V::Value, FieldError> {
+                field.split().$method(visitor)
+            }
+            let value = match self.digits($signed) {
+                Some((n, false)) => <$t>::try_from(n).ok(),
+                Some((n, true)) => 0i64.checked_sub_unsigned(n).and_then(|n| <$t>::try_from(n).ok()),
+                None => None,
+            };
+            match value {
+                Some(n) => visitor.$visit(n),
+                None => otherwise(self, visitor),
+            }
+        }
+    )*};
+}
+
+macro_rules! split_first {
+    ($($method:ident($($arg:ident: $t:ty),*);)*) => {$(
+        #[inline(always)]
+        fn $method<V: Visitor<'de>>(self, $($arg: $t,)* visitor: V) -> Result<V::Value, FieldError> {
+            self.split().$method($($arg,)* visitor)
+        }
+    )*};
+}
+
+impl<'de> de::Deserializer<'de> for LineField<'_, '_> {
+    type Error = FieldError;
+
+    line_integers! {
+        deserialize_u8 visit_u8 u8, false;
+        deserialize_u16 visit_u16 u16, false;
+        deserialize_u32 visit_u32 u32, false;
+        deserialize_u64 visit_u64 u64, false;
+        deserialize_i8 visit_i8 i8, true;
+        deserialize_i16 visit_i16 i16, true;
+        deserialize_i32 visit_i32 i32, true;
+        deserialize_i64 visit_i64 i64, true;
+    }
+
+    split_first! {
+        deserialize_any(); deserialize_u128(); deserialize_i128(); deserialize_f32(); deserialize_f64();
+        deserialize_bool(); deserialize_char(); deserialize_str(); deserialize_string(); deserialize_bytes();
+        deserialize_byte_buf(); deserialize_option(); deserialize_unit(); deserialize_identifier();
+        deserialize_ignored_any(); deserialize_seq(); deserialize_map();
+        deserialize_unit_struct(name: &'static str); deserialize_newtype_struct(name: &'static str);
+        deserialize_tuple(len: usize); deserialize_tuple_struct(name: &'static str, len: usize);
+        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
     }
 }
 
