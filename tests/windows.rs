@@ -525,8 +525,10 @@ fn a_table_without_timestamps_serves_every_window() {
     assert_eq!(got, expect);
 }
 
+/// A join streams its left input past the right one's table, which cannot merge
+/// sessions across the two: the stage's error, pointing at `co_group_by_key`.
 #[test]
-fn joins_and_co_groups_of_sessions_are_the_stages_error() {
+fn joins_of_sessions_are_the_stages_error() {
     let events: Vec<Event> = vec![(1, 1, 10), (1, 2, 20)];
     let sessions = || Sessions::with_gap(Duration::from_millis(SIZE));
     let joined = pipeline! {
@@ -537,16 +539,107 @@ fn joins_and_co_groups_of_sessions_are_the_stages_error() {
     .run();
     let Err(error) = joined else { panic!("a join of sessions fails") };
     let error = error.to_string();
-    assert!(error.contains("`join`") && error.contains("session windows are not supported yet"), "{error}");
-    let grouped = pipeline! {
-        a = from_iter(events.clone()) -> with_timestamps(|e: &Event| e.2) -> window(sessions()) -> map(|e: Event| (e.0, e.1));
-        b = from_iter(events.clone()) -> with_timestamps(|e: &Event| e.2) -> window(sessions()) -> map(|e: Event| (e.0, e.1));
-        out = (a, b) -> co_group_by_key() -> collect();
+    assert!(error.contains("`join`") && error.contains("use `co_group_by_key`"), "{error}");
+}
+
+/// Sessions of a co-group merge per key across its inputs, as in Beam (a
+/// `GroupByKey` of the inputs' union): an element of one input can bridge two of
+/// the other's. Checked against a sequential sweep over both inputs' times.
+#[test]
+fn co_groups_and_outer_joins_of_sessions_merge_across_inputs() {
+    const GAP: u64 = 100;
+    let mut rng = StdRng::seed_from_u64(12);
+    let mut datasets: Vec<(&str, Vec<Event>, Vec<Event>)> = vec![
+        ("empty", vec![], vec![]),
+        ("one side", vec![(1, 1, 5)], vec![]),
+        // 0 and 150 are two sessions of `a` alone; `b` at 80 bridges them.
+        ("bridge", vec![(1, 1, 0), (1, 2, 150)], vec![(1, 3, 80)]),
+    ];
+    let random = |rng: &mut StdRng, n: usize, keys: u32| -> Vec<Event> {
+        (0..n).map(|_| (rng.random_range(0..keys), rng.random_range(-9..9), rng.random_range(0..20_000))).collect()
+    };
+    let (a, b) = (random(&mut rng, 2_000, 30), random(&mut rng, 1_500, 40));
+    datasets.push(("random", a, b));
+    let hot: Vec<Event> =
+        (0..1_000).map(|i| (if i % 10 == 0 { i } else { 7 }, 1, rng.random_range(0..50_000))).collect();
+    datasets.push(("one hot key", hot.clone(), random(&mut rng, 300, 20)));
+    for (name, a, b) in datasets {
+        let out = pipeline! {
+            a = from_iter(a.clone())
+                -> with_timestamps(|e: &Event| e.2)
+                -> window(Sessions::with_gap(Duration::from_millis(GAP)))
+                -> map(|e: Event| (e.0, e.2));
+            b = from_iter(b.clone())
+                -> with_timestamps(|e: &Event| e.2)
+                -> window(Sessions::with_gap(Duration::from_millis(GAP)))
+                -> map(|e: Event| (e.0, e.2));
+            grouped = (a, b) -> co_group_by_key() -> reify() -> collect();
+            pairs = (a, b) -> outer_join() -> reify() -> collect();
+        }
+        .run()
+        .unwrap();
+        // The reference: per key, both inputs' times in order, a new session
+        // wherever the next time is `GAP` or more after the last.
+        type Group = (Vec<u64>, Vec<u64>);
+        let mut times: BTreeMap<u32, Vec<(u64, usize)>> = BTreeMap::new();
+        for (side, events) in [&a, &b].into_iter().enumerate() {
+            for &(k, _, t) in events {
+                times.entry(k).or_default().push((t, side));
+            }
+        }
+        let mut expect: BTreeMap<(u32, i64, i64), Group> = BTreeMap::new();
+        for (&k, ts) in &mut times {
+            ts.sort();
+            let mut session: Option<(u64, u64, Group)> = None;
+            for &(t, side) in ts.iter() {
+                let (start, end, mut group) = match session.take() {
+                    Some((start, end, group)) if t < end => (start, end.max(t + GAP), group),
+                    Some((start, end, group)) => {
+                        expect.insert((k, start as i64, end as i64), group);
+                        (t, t + GAP, Group::default())
+                    }
+                    None => (t, t + GAP, Group::default()),
+                };
+                if side == 0 {
+                    group.0.push(t)
+                } else {
+                    group.1.push(t)
+                }
+                session = Some((start, end, group));
+            }
+            if let Some((start, end, group)) = session {
+                expect.insert((k, start as i64, end as i64), group);
+            }
+        }
+        let mut got: BTreeMap<(u32, i64, i64), Group> = BTreeMap::new();
+        for w in &out.grouped {
+            let (k, (mut x, mut y)) = w.value.clone();
+            x.sort();
+            y.sort();
+            assert!(w.timestamp == w.window.max_timestamp() && w.pane == PaneInfo::ONLY_ON_TIME, "{name}");
+            let at = (k, w.window.start.millis(), w.window.end.millis());
+            assert!(got.insert(at, (x, y)).is_none(), "{name}: a session and key twice");
+        }
+        assert_eq!(got, expect, "{name}");
+        // The outer join pairs the values of each merged session.
+        let mut pairs = Vec::new();
+        for (&(k, start, end), (x, y)) in &expect {
+            match (x.is_empty(), y.is_empty()) {
+                (false, true) => pairs.extend(x.iter().map(|&t| (k, start, end, Some(t), None))),
+                (true, false) => pairs.extend(y.iter().map(|&t| (k, start, end, None, Some(t)))),
+                _ => {
+                    for &l in x {
+                        pairs.extend(y.iter().map(|&r| (k, start, end, Some(l), Some(r))));
+                    }
+                }
+            }
+        }
+        let got_pairs = out
+            .pairs
+            .iter()
+            .map(|w| (w.value.0, w.window.start.millis(), w.window.end.millis(), w.value.1.0, w.value.1.1));
+        assert_eq!(sorted(got_pairs.collect()), sorted(pairs), "{name}: outer_join");
     }
-    .run();
-    let Err(error) = grouped else { panic!("a co-group of sessions fails") };
-    let error = error.to_string();
-    assert!(error.contains("`co_group_by_key`") && error.contains("session windows are not supported yet"), "{error}");
 }
 
 #[test]

@@ -536,7 +536,7 @@ fn input_value(graph: &Graph, segment: &Segment) -> TokenStream {
                 Timing::Timed { window, .. } => {
                     let windowing = windowing_of(window, op.span());
                     quote_spanned! {op.span()=>
-                        ::beam::__private::group_in_windows(#windowing, __inputs, __scope, |__inputs, __scope| {
+                        ::beam::__private::group_in_windows(#windowing, #names, __inputs, __scope, |__inputs, __scope| {
                             ::beam::__private::ops::#op(#names, __inputs, __scope)
                         })
                     }

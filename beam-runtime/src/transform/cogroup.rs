@@ -10,6 +10,7 @@ use crate::shuffle::{PARTITIONS, scatter};
 use crate::source::CollectionSource;
 use crate::transform::join::{InputNames, SameKey};
 use crate::transform::side::SideMap;
+use crate::transform::timed::{overlap, span};
 use crate::window::{AssignWindows, IntervalWindow, Windowed, Windowing};
 
 /// Inputs `co_group_by_key` can group: two to six collections of `(K, V)` pairs
@@ -147,11 +148,23 @@ where
 }
 
 /// Inputs of a co-group (or outer join) of timestamped collections: each element's
-/// key becomes `(window, key)`, so that grouping by key groups per window.
+/// key becomes `(window, key)`, so that grouping by key groups per window. Every
+/// input is keyed by the first one's key type (which they are, as `SameKey` says
+/// in its words when they are not), so that windows that merge can merge across
+/// inputs.
 #[doc(hidden)]
-pub trait WindowedInputs {
+pub trait WindowedInputs<Names> {
+    type Key;
     type Keyed;
     fn keyed_by_window(self, scope: &Scope) -> Self::Keyed;
+    /// Each element's key and window, by reference.
+    fn key_windows(keyed: &Self::Keyed, each: &mut dyn FnMut(&Self::Key, IntervalWindow));
+    /// Each element's window replaced by `window` of it and its key.
+    fn rewindow(
+        keyed: Self::Keyed,
+        scope: &Scope,
+        window: &(dyn Fn(&Self::Key, IntervalWindow) -> IntervalWindow + Sync),
+    ) -> Self::Keyed;
 }
 
 /// `(key, value)` of each element in its window as `((window, key), value)`.
@@ -164,49 +177,123 @@ fn keyed_by_window<K: Send, V: Send>(
     Collection::from_parts(parts)
 }
 
+fn rewindow<K: Send + Sync, V: Send>(
+    collection: Collection<((IntervalWindow, K), V)>,
+    scope: &Scope,
+    window: &(dyn Fn(&K, IntervalWindow) -> IntervalWindow + Sync),
+) -> Collection<((IntervalWindow, K), V)> {
+    let parts = scope.par_map(collection.into_parts(), |part| {
+        part.into_iter().map(|((w, k), v)| ((window(&k, w), k), v)).collect::<Vec<_>>()
+    });
+    Collection::from_parts(parts)
+}
+
 macro_rules! windowed_inputs {
-    ($($k:ident $v:ident $i:tt),+) => {
-        impl<$($k: Send, $v: Send),+> WindowedInputs for ($(Collection<Windowed<($k, $v)>>,)+) {
-            type Keyed = ($(Collection<((IntervalWindow, $k), $v)>,)+);
+    ($v1:ident $n1:ident, $($k:ident $v:ident $n:ident $i:tt),+) => {
+        impl<K, $v1, $n1, $($k, $v, $n),+> WindowedInputs<($n1, $($n,)+)>
+            for (Collection<Windowed<(K, $v1)>>, $(Collection<Windowed<($k, $v)>>,)+)
+        where
+            K: Send + Sync,
+            $v1: Send,
+            $($v: Send, K: SameKey<$k, $n1, $n>,)+
+        {
+            type Key = K;
+            type Keyed = (Collection<((IntervalWindow, K), $v1)>, $(Collection<((IntervalWindow, K), $v)>,)+);
+
             fn keyed_by_window(self, scope: &Scope) -> Self::Keyed {
-                ($(keyed_by_window(self.$i, scope),)+)
+                (keyed_by_window(self.0, scope), $(keyed_by_window(same_windowed_pairs::<K, $k, $v, $n1, $n>(self.$i), scope),)+)
+            }
+
+            fn key_windows(keyed: &Self::Keyed, each: &mut dyn FnMut(&K, IntervalWindow)) {
+                keyed.0.iter().for_each(|((w, k), _)| each(k, *w));
+                $(keyed.$i.iter().for_each(|((w, k), _)| each(k, *w));)+
+            }
+
+            fn rewindow(keyed: Self::Keyed, scope: &Scope, window: &(dyn Fn(&K, IntervalWindow) -> IntervalWindow + Sync)) -> Self::Keyed {
+                (rewindow(keyed.0, scope, window), $(rewindow(keyed.$i, scope, window),)+)
             }
         }
     };
 }
 
-windowed_inputs!(K1 V1 0, K2 V2 1);
-windowed_inputs!(K1 V1 0, K2 V2 1, K3 V3 2);
-windowed_inputs!(K1 V1 0, K2 V2 1, K3 V3 2, K4 V4 3);
-windowed_inputs!(K1 V1 0, K2 V2 1, K3 V3 2, K4 V4 3, K5 V5 4);
-windowed_inputs!(K1 V1 0, K2 V2 1, K3 V3 2, K4 V4 3, K5 V5 4, K6 V6 5);
+/// Another input's timestamped pairs, keyed by the first input's key type.
+fn same_windowed_pairs<K: SameKey<K2, N1, N2>, K2, V, N1, N2>(
+    collection: Collection<Windowed<(K2, V)>>,
+) -> Collection<Windowed<(K, V)>> {
+    K::same_windowed(collection)
+}
+
+windowed_inputs!(V1 N1, K2 V2 N2 1);
+windowed_inputs!(V1 N1, K2 V2 N2 1, K3 V3 N3 2);
+windowed_inputs!(V1 N1, K2 V2 N2 1, K3 V3 N3 2, K4 V4 N4 3);
+windowed_inputs!(V1 N1, K2 V2 N2 1, K3 V3 N3 2, K4 V4 N4 3, K5 V5 N5 4);
+windowed_inputs!(V1 N1, K2 V2 N2 1, K3 V3 N3 2, K4 V4 N4 3, K5 V5 N5 4, K6 V6 N6 5);
 
 /// A co-group or outer join of timestamped collections, per window: `group` runs on
 /// the inputs keyed by `(window, key)`, and each of its results is stamped with its
-/// window, as a grouping per window's one on-time pane. For windows that do not
-/// merge, on a bounded input.
+/// window, as a grouping per window's one on-time pane. On a bounded input.
+///
+/// Windows that merge (sessions) are merged first, per key across all inputs, as
+/// Beam's `CoGroupByKey` (a `GroupByKey` of the inputs' union) merges them: each
+/// element is then in the session its own window ended up in.
 #[doc(hidden)]
-pub fn in_windows<I, K, T, W, M>(
+pub fn in_windows<I, Names, K, T, W, M>(
     _: &Windowing<W, M>,
+    _: InputNames<Names>,
     inputs: I,
     scope: &Scope,
     group: impl FnOnce(I::Keyed, &Scope) -> CollectionSource<((IntervalWindow, K), T)>,
 ) -> CollectionSource<Windowed<(K, T)>>
 where
-    I: WindowedInputs,
+    I: WindowedInputs<Names, Key = K>,
     W: AssignWindows,
-    K: Send,
+    K: Hash + Eq + Clone + Send + Sync,
     T: Send,
 {
+    let mut keyed = inputs.keyed_by_window(scope);
     if W::MERGING {
-        // Reported as the stage's error by the scope the input opens in.
-        panic!(
-            "co-groups and outer joins of session windows are not supported yet: tag each input's values, `flatten` them and group them with `group_by_key`"
-        );
+        let sessions = sessions_of::<I, Names>(&keyed);
+        keyed = I::rewindow(keyed, scope, &|key, window| sessions.containing(key, window));
     }
-    let grouped = group(inputs.keyed_by_window(scope), scope).into_collection();
+    let grouped = group(keyed, scope).into_collection();
     let parts = scope.par_map(grouped.into_parts(), |part| {
         part.into_iter().map(|((window, key), value)| Windowed::on_time((key, value), window)).collect::<Vec<_>>()
     });
     CollectionSource::new(Collection::from_parts(parts))
+}
+
+/// Each key's sessions: its elements' windows, merged where they overlap, in order.
+struct Sessions<K>(SideMap<K, Vec<IntervalWindow>>);
+
+fn sessions_of<I: WindowedInputs<Names>, Names>(keyed: &I::Keyed) -> Sessions<I::Key>
+where
+    I::Key: Hash + Eq + Clone,
+{
+    let mut windows: SideMap<I::Key, Vec<IntervalWindow>> = SideMap::default();
+    I::key_windows(keyed, &mut |key, window| match windows.get_mut(key) {
+        Some(list) => list.push(window),
+        None => {
+            windows.insert(key.clone(), vec![window]);
+        }
+    });
+    for list in windows.values_mut() {
+        list.sort_unstable_by_key(|w| w.start);
+        let mut merged: Vec<IntervalWindow> = Vec::with_capacity(list.len());
+        for &window in list.iter() {
+            match merged.last_mut() {
+                Some(last) if overlap(last, &window) => *last = span(*last, window),
+                _ => merged.push(window),
+            }
+        }
+        *list = merged;
+    }
+    Sessions(windows)
+}
+
+impl<K: Hash + Eq> Sessions<K> {
+    /// The session of `key` that `window` merged into.
+    fn containing(&self, key: &K, window: IntervalWindow) -> IntervalWindow {
+        let sessions = &self.0[key];
+        sessions[sessions.partition_point(|s| s.end <= window.start)]
+    }
 }

@@ -27,6 +27,8 @@ pub trait SameKey<K, Left, Right>: Sized {
     fn same_table<V>(table: &SideSlot<JoinTable<K, V>>) -> &SideSlot<JoinTable<Self, V>>;
     /// Another input's pairs, keyed by this input's key type (which they are).
     fn same_pairs<V>(pairs: Collection<(K, V)>) -> Collection<(Self, V)>;
+    /// The same, for timestamped pairs.
+    fn same_windowed<V>(pairs: Collection<Windowed<(K, V)>>) -> Collection<Windowed<(Self, V)>>;
 }
 
 impl<K, Left, Right> SameKey<K, Left, Right> for K {
@@ -36,6 +38,10 @@ impl<K, Left, Right> SameKey<K, Left, Right> for K {
     }
 
     fn same_pairs<V>(pairs: Collection<(K, V)>) -> Collection<(K, V)> {
+        pairs
+    }
+
+    fn same_windowed<V>(pairs: Collection<Windowed<(K, V)>>) -> Collection<Windowed<(K, V)>> {
         pairs
     }
 }
@@ -51,6 +57,10 @@ impl<K, Left, Right> SameKey<NotAKey<K>, Left, Right> for K {
     }
 
     fn same_pairs<V>(_: Collection<(NotAKey<K>, V)>) -> Collection<(K, V)> {
+        unreachable!("no input is keyed by `NotAKey`")
+    }
+
+    fn same_windowed<V>(_: Collection<Windowed<(NotAKey<K>, V)>>) -> Collection<Windowed<(K, V)>> {
         unreachable!("no input is keyed by `NotAKey`")
     }
 }
@@ -328,7 +338,7 @@ pub fn by_window<S, K, O, W: AssignWindows, M>(
     if W::MERGING {
         // Built in the stage's scope: reported as the stage's error.
         panic!(
-            "joins of session windows are not supported yet: tag each input's values, `flatten` them and group them with `group_by_key`"
+            "a join streams its left input past the right one's table, so it cannot merge session windows across the two: use `co_group_by_key` (or `outer_join`), which merges them per key, and pair the groups' values"
         );
     }
     (ByWindow(stage), Witness::new())
