@@ -336,3 +336,140 @@ fn a_window_whose_trigger_finished_drops_and_counts_what_comes_later() {
     assert!(out.too_late.is_empty(), "nothing came past the end of its window plus the allowed lateness");
     assert_eq!(out.metrics.stage("grouping").unwrap().late, 1, "`a`'s third element was dropped and counted");
 }
+
+/// `(key, value, input)` at a time, for the co-group tests.
+type Tagged = (&'static str, u64, u8);
+
+/// A random script of bundles of tagged elements, out of order, some late, and
+/// watermark advances.
+fn tagged_script(seed: u64) -> TestStream<(&'static str, u64, u8)> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let keys = ["hot", "a", "b", "c"];
+    let mut script = TestStream::new();
+    let (mut now, mut watermark) = (0i64, i64::MIN);
+    for _ in 0..40 {
+        if rng.random_bool(0.6) {
+            let n = rng.random_range(0..30);
+            let elements: Vec<_> = (0..n)
+                .map(|_| {
+                    let key = if rng.random_bool(0.5) { "hot" } else { keys[rng.random_range(1..keys.len())] };
+                    let t = (now + rng.random_range(-8_000..2_000)).max(0);
+                    timestamped((key, rng.random_range(1..100), rng.random_range(0..2u8)), t)
+                })
+                .collect();
+            script = script.add_elements(elements);
+        } else {
+            now += rng.random_range(0..2_000);
+            if now - 1_000 > watermark {
+                watermark = now - 1_000;
+                script = script.advance_watermark_to(watermark);
+            }
+        }
+    }
+    script.advance_watermark_to_infinity()
+}
+
+/// One pane of a co-group: `(window start, window end, key, timing, index, last,
+/// timestamp)` and each input's values, sorted.
+type GroupPane = ((i64, i64, &'static str, Timing, u32, bool, i64), (Vec<u64>, Vec<u64>));
+
+fn group_pane<V>(w: &Windowed<(&'static str, V)>, mut a: Vec<u64>, mut b: Vec<u64>) -> GroupPane {
+    a.sort();
+    b.sort();
+    let (window, pane) = (w.window, w.pane);
+    let at = (window.start.millis(), window.end.millis(), w.value.0, pane.timing, pane.index, pane.is_last);
+    ((at.0, at.1, at.2, at.3, at.4, at.5, w.timestamp.millis()), (a, b))
+}
+
+/// A co-group of unbounded input is Beam's: a `GroupByKey` of its inputs' union, so
+/// it fires the panes that grouping fires (early, on time, late; accumulating or
+/// not; fixed windows and sessions), each holding what each input gave. Checked
+/// against `group_by_key` of the tagged, flattened inputs in the same pipeline, on
+/// random scripts; an outer join pairs each pane's values.
+#[test]
+fn co_groups_of_unbounded_input_fire_the_panes_of_a_grouping_of_their_union() {
+    // How many panes of each window function, timing and emptiness were compared.
+    let mut kinds: BTreeMap<(&str, Timing, bool), usize> = BTreeMap::new();
+    for seed in 0..3u64 {
+        let out = pipeline! {
+            timed = test_stream(tagged_script(seed))
+                -> window(FixedWindows::of(secs(5))
+                              .triggering(AfterWatermark::past_end_of_window()
+                                  .with_early_firings(AfterCount::new(3))
+                                  .with_late_firings(AfterCount::new(1)))
+                              .with_allowed_lateness(secs(4))
+                              .accumulating_fired_panes());
+            a = timed -> filter(|e: &Tagged| e.2 == 0) -> map(|e: Tagged| (e.0, e.1));
+            b = timed -> filter(|e: &Tagged| e.2 == 1) -> map(|e: Tagged| (e.0, e.1 * 1000));
+            grouped = (a, b) -> co_group_by_key() -> reify() -> collect();
+            paired = (a, b) -> outer_join() -> reify() -> collect();
+            ta = a -> map(|(k, v): (&'static str, u64)| (k, (0u8, v)));
+            tb = b -> map(|(k, v): (&'static str, u64)| (k, (1u8, v)));
+            union = (ta, tb) -> flatten() -> group_by_key() -> reify() -> collect();
+        }
+        .run()
+        .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        // A pipeline reads one unbounded source.
+        let sessions = pipeline! {
+            session_timed = test_stream(tagged_script(seed + 10))
+                -> window(Sessions::with_gap(secs(3)).with_allowed_lateness(secs(5)));
+            sa = session_timed -> filter(|e: &Tagged| e.2 == 0) -> map(|e: Tagged| (e.0, e.1));
+            sb = session_timed -> filter(|e: &Tagged| e.2 == 1) -> map(|e: Tagged| (e.0, e.1));
+            session_grouped = (sa, sb) -> co_group_by_key() -> reify() -> collect();
+            sta = sa -> map(|(k, v): (&'static str, u64)| (k, (0u8, v)));
+            stb = sb -> map(|(k, v): (&'static str, u64)| (k, (1u8, v)));
+            session_union = (sta, stb) -> flatten() -> group_by_key() -> reify() -> collect();
+        }
+        .run()
+        .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        for (name, grouped, union) in
+            [("fixed", &out.grouped, &out.union), ("sessions", &sessions.session_grouped, &sessions.session_union)]
+        {
+            let mut got: Vec<GroupPane> =
+                grouped.iter().map(|w| group_pane(w, w.value.1.0.clone(), w.value.1.1.clone())).collect();
+            let mut expected: Vec<GroupPane> = union
+                .iter()
+                .map(|w| {
+                    let of = |input: u8| w.value.1.iter().filter(|t| t.0 == input).map(|t| t.1).collect::<Vec<_>>();
+                    group_pane(w, of(0), of(1))
+                })
+                .collect();
+            got.sort();
+            expected.sort();
+            assert!(!expected.is_empty(), "seed {seed}, {name}");
+            for pane in &expected {
+                *kinds.entry((name, pane.0.3, pane.1.0.is_empty() && pane.1.1.is_empty())).or_default() += 1;
+            }
+            assert_eq!(got, expected, "seed {seed}, {name}");
+        }
+        // The outer join: per pane, each value of one input with each of the
+        // other's, or alone where the other has none.
+        let mut pairs = Vec::new();
+        for w in &out.union {
+            let of = |input: u8| w.value.1.iter().filter(|t| t.0 == input).map(|t| t.1).collect::<Vec<_>>();
+            let (a, b) = (of(0), of(1));
+            let at = (w.window.start.millis(), w.value.0, w.pane.index, w.pane.timing);
+            match (a.is_empty(), b.is_empty()) {
+                (false, true) => pairs.extend(a.iter().map(|&x| (at, Some(x), None))),
+                (true, false) => pairs.extend(b.iter().map(|&y| (at, None, Some(y)))),
+                _ => a.iter().for_each(|&x| pairs.extend(b.iter().map(|&y| (at, Some(x), Some(y))))),
+            }
+        }
+        let mut got: Vec<_> = out
+            .paired
+            .iter()
+            .map(|w| ((w.window.start.millis(), w.value.0, w.pane.index, w.pane.timing), w.value.1.0, w.value.1.1))
+            .collect();
+        got.sort();
+        pairs.sort();
+        assert_eq!(got, pairs, "seed {seed}: outer_join");
+    }
+    // Early, on-time and late panes of fixed windows; empty on-time panes and late
+    // panes of sessions.
+    for kind in [("fixed", Timing::Early, false), ("fixed", Timing::OnTime, false), ("fixed", Timing::Late, false)] {
+        assert!(kinds.contains_key(&kind), "{kind:?} in {kinds:?}");
+    }
+    for kind in [("sessions", Timing::OnTime, true), ("sessions", Timing::Late, false)] {
+        assert!(kinds.contains_key(&kind), "{kind:?} in {kinds:?}");
+    }
+}

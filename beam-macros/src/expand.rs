@@ -531,20 +531,26 @@ fn input_value(graph: &Graph, segment: &Segment) -> TokenStream {
                 quote!(&#held)
             });
             let names = var_at("names", n, op.span());
-            let group = match node.timing {
-                // Per window: the inputs keyed by (window, key), the results stamped.
+            match node.timing {
+                // Per window: the inputs keyed by (window, key), the results stamped;
+                // on unbounded input, grouped by a grouping that keeps its panes
+                // between ticks (the closure owns it).
                 Timing::Timed { window, .. } => {
                     let windowing = windowing_of(window, op.span());
-                    quote_spanned! {op.span()=>
-                        ::beam::__private::group_in_windows(#windowing, #names, __inputs, __scope, |__inputs, __scope| {
-                            ::beam::__private::ops::#op(#names, __inputs, __scope)
+                    quote_spanned! {op.span()=> {
+                        let (__groups, __windowing) = (::beam::__private::unbounded_groups(), #windowing);
+                        ::beam::__private::GroupInput::new((#(#held,)*), move |__inputs, __scope| {
+                            ::beam::__private::group_in_windows(__windowing, #names, &__groups, __inputs, __scope, |__inputs, __scope| {
+                                ::beam::__private::ops::#op(#names, __inputs, __scope)
+                            })
                         })
-                    }
+                    }}
                 }
-                Timing::Untimed => quote_spanned!(op.span()=> ::beam::__private::ops::#op(#names, __inputs, __scope)),
-            };
-            quote_spanned! {op.span()=>
-                ::beam::__private::GroupInput::new((#(#held,)*), |__inputs, __scope| #group)
+                Timing::Untimed => quote_spanned! {op.span()=>
+                    ::beam::__private::GroupInput::new((#(#held,)*), |__inputs, __scope| {
+                        ::beam::__private::ops::#op(#names, __inputs, __scope)
+                    })
+                },
             }
         }
         SegmentInput::Flatten(n) => {

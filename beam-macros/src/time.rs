@@ -81,18 +81,9 @@ fn timing_from(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
         );
         return first;
     }
-    if matches!(spec.inputs, Inputs::Grouped { .. })
-        && let Some(&(unbounded, _, _)) = inputs.iter().find(|&&(_, _, t)| t.unbounded().is_some())
-    {
-        diag.error(
-            op.span(),
-            format!(
-                "`{op}` reads {}, which is unbounded, but co-groups of unbounded collections are not supported \
-                 yet: `flatten` the inputs and group them with `group_by_key`",
-                name_of(graph, unbounded)
-            ),
-        );
-        return first;
+    if matches!(spec.inputs, Inputs::Grouped { .. }) {
+        let unbounded = main.iter().find_map(|&(_, t)| t.unbounded());
+        check_grouping(graph, id, Timing::Timed { window: first.window(), unbounded }, diag);
     }
     match spec.time {
         Time::Values if matches!(spec.inputs, Inputs::Concat | Inputs::Grouped { .. }) => {
@@ -152,7 +143,9 @@ fn join_timing(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
         diag.error(
             op.span(),
             format!(
-                "`{op}` reads {}, which is unbounded, but joins of unbounded collections are not supported yet",
+                "`{op}` reads {}, which is unbounded, but joins of unbounded collections are not supported yet: \
+                 group both inputs per window with `co_group_by_key` (or `outer_join`), which fire panes as their \
+                 windowing says, and pair the values of each pane",
                 name_of(graph, unbounded)
             ),
         );

@@ -17,7 +17,7 @@ pub use crate::runner::{
 };
 pub use crate::source::{Source, SourceCounters};
 
-pub use crate::transform::cogroup::in_windows as group_in_windows;
+pub use crate::transform::cogroup::{in_windows as group_in_windows, unbounded_groups};
 pub use crate::transform::join::{
     by_window, fill_join_table, fill_join_table_in_windows, input_names, side_join_table, window_keyed,
 };

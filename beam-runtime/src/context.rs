@@ -16,8 +16,8 @@ use crate::io::publish::Publication;
 use crate::metrics::{InRun, Metrics, Pending, RunId, StageMetrics};
 use crate::plan::{Plan, StageInfo, StageKind};
 use crate::progress::Progress;
-use crate::runner::Schedule;
 use crate::runner::{AnySegment, Runner};
+use crate::runner::{Schedule, Tick};
 use crate::source::Source;
 
 /// What a running pipeline knows about itself; handed to every stage.
@@ -42,6 +42,8 @@ pub struct Context {
     /// The steps of an unbounded source's input, registered when it is prepared:
     /// the run then goes tick by tick.
     schedule: Mutex<Option<Schedule>>,
+    /// The tick being run, when the run goes tick by tick.
+    tick: Mutex<Option<Tick>>,
 }
 
 /// The worker a piece of per-worker state belongs to.
@@ -171,6 +173,7 @@ impl Context {
             started: Instant::now(),
             outputs: Mutex::new(Vec::new()),
             schedule: Mutex::new(None),
+            tick: Mutex::new(None),
         }
     }
 
@@ -273,6 +276,17 @@ impl Context {
     }
 
     /// The steps of the run's unbounded source, if it has one.
+    /// Notes the tick being run (see `runner::windowed`).
+    pub(crate) fn set_tick(&self, tick: Tick) {
+        *self.tick.lock().unwrap_or_else(|e| e.into_inner()) = Some(tick);
+    }
+
+    /// The tick being run, if the run goes tick by tick: a barrier that is not a
+    /// segment's leaf (a co-group's) fires its panes with it.
+    pub(crate) fn tick(&self) -> Option<Tick> {
+        *self.tick.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub(crate) fn take_schedule(&self) -> Option<Schedule> {
         self.schedule.lock().unwrap_or_else(|e| e.into_inner()).take()
     }

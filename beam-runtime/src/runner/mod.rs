@@ -28,7 +28,7 @@ pub use segment::{
     Destination, FinishLeaf, FlattenInput, GroupInput, HeldInput, Input, LeafTo, Leaves, SegmentDef, SideFill, Sides,
     SourceInput, SourceWithBadRecords, segment,
 };
-pub(crate) use windowed::{NO_BUNDLE, Schedule, Step};
+pub(crate) use windowed::{NO_BUNDLE, Schedule, Step, finish_on_tick};
 pub use windowed::{Panes, Tick};
 
 use crate::context::{Context, StageCell, Worker};

@@ -28,7 +28,7 @@ use hashbrown::HashMap;
 use crate::barrier::Leaf;
 use crate::barrier::{EachWorker, GlobalCombine, KeyedCombine, Merge};
 use crate::collection::Collection;
-use crate::context::Context;
+use crate::context::{Context, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::SegmentInput;
 use crate::runner::local::{InProcess, LocalReads};
@@ -98,6 +98,7 @@ pub(crate) fn run_in_ticks(ctx: &Context, segments: &[&dyn AnySegment], schedule
         }
         let reads = LocalReads::new(ctx.plan());
         let tick = Tick { now };
+        ctx.set_tick(tick);
         for segment in segments {
             segment.perform(SegmentTask::RunTick(ctx, &reads, &tick))?;
         }
@@ -108,6 +109,7 @@ pub(crate) fn run_in_ticks(ctx: &Context, segments: &[&dyn AnySegment], schedule
 
 /// One tick, as the segments' barriers see it.
 #[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
 pub struct Tick {
     now: Now,
 }
@@ -137,6 +139,18 @@ impl FinishLeaf for FinishTick<'_, '_> {
         to.append(out);
         Ok(())
     }
+}
+
+/// Finishes `leaf` on `tick` in `scope` (its stage's task), as `FinishTick` finishes
+/// a segment's leaves: for a barrier that is not a segment's leaf (a co-group's).
+pub(crate) fn finish_on_tick<L: Leaf>(
+    scope: &Scope,
+    tick: &Tick,
+    leaf: &L,
+    locals: Vec<L::Local>,
+) -> Result<Collection<L::Out>> {
+    let merge = TickMerge { in_process: InProcess { scope }, tick, stage: scope.stage().get() };
+    leaf.finish(&merge, locals)
 }
 
 /// Merges the workers' states of one barrier in a tick: groupings per window keep

@@ -2,16 +2,22 @@
 //! key together. (An inner or left join streams its left input instead; see `join`.)
 
 use std::hash::Hash;
+use std::marker::PhantomData;
+use std::sync::OnceLock;
 
 use crate::__private::Witness;
+use crate::barrier::{KeyedCombine, Leaf};
 use crate::collection::Collection;
 use crate::context::Scope;
+use crate::context::Worker;
+use crate::runner::finish_on_tick;
 use crate::shuffle::{PARTITIONS, scatter};
 use crate::source::CollectionSource;
 use crate::transform::join::{InputNames, SameKey};
+use crate::transform::multi::{Tagged2, Tagged3, Tagged4, Tagged5, Tagged6};
 use crate::transform::side::SideMap;
 use crate::transform::timed::{overlap, span};
-use crate::window::{AssignWindows, IntervalWindow, Windowed, Windowing};
+use crate::window::{Accumulate, AssignWindows, IntervalWindow, PaneInfo, Timestamp, Windowed, Windowing};
 
 /// Inputs `co_group_by_key` can group: two to six collections of `(K, V)` pairs
 /// with one key type. `Names` names the inputs, for error messages.
@@ -147,15 +153,23 @@ where
     CollectionSource::new(Collection::from_parts(vec![joined]))
 }
 
-/// Inputs of a co-group (or outer join) of timestamped collections: each element's
-/// key becomes `(window, key)`, so that grouping by key groups per window. Every
-/// input is keyed by the first one's key type (which they are, as `SameKey` says
-/// in its words when they are not), so that windows that merge can merge across
-/// inputs.
+/// Values per window and key.
+type PerWindow<K, V> = Collection<((IntervalWindow, K), V)>;
+
+/// Inputs of a co-group (or outer join) of timestamped collections. Every input is
+/// keyed by the first one's key type (which they are, as `SameKey` says in its
+/// words when they are not), so that windows that merge can merge across inputs.
+///
+/// On bounded input each element's key becomes `(window, key)`, so that grouping by
+/// key groups per window. On unbounded input each element's value is tagged with
+/// its input (`Union`) and grouped per window by a grouping that keeps its panes
+/// between ticks, into the inputs' lists of values (`Groups`).
 #[doc(hidden)]
 pub trait WindowedInputs<Names> {
     type Key;
     type Keyed;
+    type Union;
+    type Groups;
     fn keyed_by_window(self, scope: &Scope) -> Self::Keyed;
     /// Each element's key and window, by reference.
     fn key_windows(keyed: &Self::Keyed, each: &mut dyn FnMut(&Self::Key, IntervalWindow));
@@ -165,6 +179,12 @@ pub trait WindowedInputs<Names> {
         scope: &Scope,
         window: &(dyn Fn(&Self::Key, IntervalWindow) -> IntervalWindow + Sync),
     ) -> Self::Keyed;
+    /// Every input's elements, their values tagged with their input.
+    fn tagged(self) -> Collection<Windowed<(Self::Key, Self::Union)>>;
+    fn add(groups: &mut Self::Groups, value: Self::Union);
+    fn merge(groups: &mut Self::Groups, other: Self::Groups);
+    /// Groups back to each input's values, keyed by `(window, key)`.
+    fn ungroup(groups: PerWindow<Self::Key, Self::Groups>) -> Self::Keyed;
 }
 
 /// `(key, value)` of each element in its window as `((window, key), value)`.
@@ -188,20 +208,40 @@ fn rewindow<K: Send + Sync, V: Send>(
     Collection::from_parts(parts)
 }
 
+/// Each element's value as `tag(value)`.
+fn tagged<K, V, U>(collection: Collection<Windowed<(K, V)>>, tag: fn(V) -> U) -> Collection<Windowed<(K, U)>> {
+    let parts = collection.into_parts().into_iter().map(|part| {
+        part.into_iter()
+            .map(|Windowed { value: (k, v), timestamp, window, pane }| Windowed {
+                value: (k, tag(v)),
+                timestamp,
+                window,
+                pane,
+            })
+            .collect()
+    });
+    Collection::from_parts(parts.collect())
+}
+
 macro_rules! windowed_inputs {
-    ($v1:ident $n1:ident, $($k:ident $v:ident $n:ident $i:tt),+) => {
+    ($tagged:ident: $v1:ident $n1:ident $o1:ident, $($k:ident $v:ident $n:ident $o:ident $i:tt),+) => {
         impl<K, $v1, $n1, $($k, $v, $n),+> WindowedInputs<($n1, $($n,)+)>
             for (Collection<Windowed<(K, $v1)>>, $(Collection<Windowed<($k, $v)>>,)+)
         where
-            K: Send + Sync,
+            K: Clone + Send + Sync,
             $v1: Send,
             $($v: Send, K: SameKey<$k, $n1, $n>,)+
         {
             type Key = K;
             type Keyed = (Collection<((IntervalWindow, K), $v1)>, $(Collection<((IntervalWindow, K), $v)>,)+);
+            type Union = $tagged<$v1, $($v),+>;
+            type Groups = (Vec<$v1>, $(Vec<$v>,)+);
 
             fn keyed_by_window(self, scope: &Scope) -> Self::Keyed {
-                (keyed_by_window(self.0, scope), $(keyed_by_window(same_windowed_pairs::<K, $k, $v, $n1, $n>(self.$i), scope),)+)
+                (
+                    keyed_by_window(self.0, scope),
+                    $(keyed_by_window(same_windowed_pairs::<K, $k, $v, $n1, $n>(self.$i), scope),)+
+                )
             }
 
             fn key_windows(keyed: &Self::Keyed, each: &mut dyn FnMut(&K, IntervalWindow)) {
@@ -209,8 +249,40 @@ macro_rules! windowed_inputs {
                 $(keyed.$i.iter().for_each(|((w, k), _)| each(k, *w));)+
             }
 
-            fn rewindow(keyed: Self::Keyed, scope: &Scope, window: &(dyn Fn(&K, IntervalWindow) -> IntervalWindow + Sync)) -> Self::Keyed {
+            fn rewindow(
+                keyed: Self::Keyed,
+                scope: &Scope,
+                window: &(dyn Fn(&K, IntervalWindow) -> IntervalWindow + Sync),
+            ) -> Self::Keyed {
                 (rewindow(keyed.0, scope, window), $(rewindow(keyed.$i, scope, window),)+)
+            }
+
+            fn tagged(self) -> Collection<Windowed<(K, Self::Union)>> {
+                Collection::concat(vec![
+                    tagged(self.0, $tagged::$o1),
+                    $(tagged(same_windowed_pairs::<K, $k, $v, $n1, $n>(self.$i), $tagged::$o),)+
+                ])
+            }
+
+            fn add(groups: &mut Self::Groups, value: Self::Union) {
+                match value {
+                    $tagged::$o1(v) => groups.0.push(v),
+                    $($tagged::$o(v) => groups.$i.push(v),)+
+                }
+            }
+
+            fn merge(groups: &mut Self::Groups, other: Self::Groups) {
+                groups.0.extend(other.0);
+                $(groups.$i.extend(other.$i);)+
+            }
+
+            fn ungroup(groups: PerWindow<K, Self::Groups>) -> Self::Keyed {
+                let mut keyed: (Vec<((IntervalWindow, K), $v1)>, $(Vec<((IntervalWindow, K), $v)>,)+) = Default::default();
+                for ((window, key), values) in groups.into_parts().into_iter().flatten() {
+                    keyed.0.extend(values.0.into_iter().map(|v| ((window, key.clone()), v)));
+                    $(keyed.$i.extend(values.$i.into_iter().map(|v| ((window, key.clone()), v)));)+
+                }
+                (Collection::from_parts(vec![keyed.0]), $(Collection::from_parts(vec![keyed.$i]),)+)
             }
         }
     };
@@ -223,33 +295,157 @@ fn same_windowed_pairs<K: SameKey<K2, N1, N2>, K2, V, N1, N2>(
     K::same_windowed(collection)
 }
 
-windowed_inputs!(V1 N1, K2 V2 N2 1);
-windowed_inputs!(V1 N1, K2 V2 N2 1, K3 V3 N3 2);
-windowed_inputs!(V1 N1, K2 V2 N2 1, K3 V3 N3 2, K4 V4 N4 3);
-windowed_inputs!(V1 N1, K2 V2 N2 1, K3 V3 N3 2, K4 V4 N4 3, K5 V5 N5 4);
-windowed_inputs!(V1 N1, K2 V2 N2 1, K3 V3 N3 2, K4 V4 N4 3, K5 V5 N5 4, K6 V6 N6 5);
+windowed_inputs!(Tagged2: V1 N1 O0, K2 V2 N2 O1 1);
+windowed_inputs!(Tagged3: V1 N1 O0, K2 V2 N2 O1 1, K3 V3 N3 O2 2);
+windowed_inputs!(Tagged4: V1 N1 O0, K2 V2 N2 O1 1, K3 V3 N3 O2 2, K4 V4 N4 O3 3);
+windowed_inputs!(Tagged5: V1 N1 O0, K2 V2 N2 O1 1, K3 V3 N3 O2 2, K4 V4 N4 O3 3, K5 V5 N5 O4 4);
+windowed_inputs!(Tagged6: V1 N1 O0, K2 V2 N2 O1 1, K3 V3 N3 O2 2, K4 V4 N4 O3 3, K5 V5 N5 O4 4, K6 V6 N6 O5 5);
+
+/// The grouping per window of a co-group of unbounded input: each key's values,
+/// tagged with their input, into the inputs' lists.
+#[doc(hidden)]
+pub struct InputLists<I, Names>(PhantomData<fn() -> (I, Names)>);
+
+impl<I, Names> KeyedCombine for InputLists<I, Names>
+where
+    I: WindowedInputs<Names, Key: Hash + Eq + Send, Groups: Default + Send>,
+{
+    type In = (I::Key, I::Union);
+    type Key = I::Key;
+    type Value = I::Union;
+    type Acc = I::Groups;
+    type Out = (I::Key, I::Groups);
+
+    fn split(&self, input: Self::In) -> (I::Key, I::Union) {
+        input
+    }
+
+    fn create(&self) -> I::Groups {
+        I::Groups::default()
+    }
+
+    fn add(&self, groups: &mut I::Groups, value: I::Union) {
+        I::add(groups, value)
+    }
+
+    fn merge(&self, groups: &mut I::Groups, other: I::Groups) {
+        I::merge(groups, other)
+    }
+
+    fn extract(&self, key: I::Key, groups: I::Groups, emit: &mut impl FnMut(Self::Out)) {
+        emit((key, groups))
+    }
+}
+
+/// What the result of a co-group or outer join is for a pane with no values.
+#[doc(hidden)]
+pub trait EmptyPane: Sized {
+    fn empty_pane() -> Option<Self>;
+}
+
+/// A co-group's lists, all empty.
+macro_rules! empty_lists {
+    ($($v:ident),+) => {
+        impl<$($v),+> EmptyPane for ($(Vec<$v>,)+) {
+            fn empty_pane() -> Option<Self> {
+                Some(($(Vec::<$v>::new(),)+))
+            }
+        }
+    };
+}
+
+empty_lists!(V1, V2);
+empty_lists!(V1, V2, V3);
+empty_lists!(V1, V2, V3, V4);
+empty_lists!(V1, V2, V3, V4, V5);
+empty_lists!(V1, V2, V3, V4, V5, V6);
+
+/// An outer join has nothing to pair.
+impl<V1, V2> EmptyPane for (Option<V1>, Option<V2>) {
+    fn empty_pane() -> Option<Self> {
+        None
+    }
+}
+
+/// What a co-group of unbounded input keeps between ticks: its grouping per window,
+/// made on the first tick.
+#[doc(hidden)]
+pub struct UnboundedGroups<L>(OnceLock<L>);
+
+#[doc(hidden)]
+pub fn unbounded_groups<L>() -> UnboundedGroups<L> {
+    UnboundedGroups(OnceLock::new())
+}
 
 /// A co-group or outer join of timestamped collections, per window: `group` runs on
 /// the inputs keyed by `(window, key)`, and each of its results is stamped with its
-/// window, as a grouping per window's one on-time pane. On a bounded input.
+/// window and pane.
 ///
-/// Windows that merge (sessions) are merged first, per key across all inputs, as
-/// Beam's `CoGroupByKey` (a `GroupByKey` of the inputs' union) merges them: each
-/// element is then in the session its own window ended up in.
+/// On bounded input each window fires once, on time, as a grouping per window's
+/// one on-time pane. Windows that merge (sessions) are merged first, per key
+/// across all inputs, as Beam's `CoGroupByKey` (a `GroupByKey` of the inputs'
+/// union) merges them: each element is then in the session its own window ended
+/// up in.
+///
+/// On unbounded input (a run in ticks), the inputs' values go, tagged, into a
+/// grouping per window (`groups`) that keeps its panes between ticks and fires
+/// them as the windowing's trigger says, as Beam's `CoGroupByKey` is a
+/// `GroupByKey` of the union; `group` then runs on each fired pane's values.
 #[doc(hidden)]
+#[allow(clippy::type_complexity)]
 pub fn in_windows<I, Names, K, T, W, M>(
-    _: &Windowing<W, M>,
+    windowing: &Windowing<W, M>,
     _: InputNames<Names>,
+    groups: &UnboundedGroups<W::Leaf<InputLists<I, Names>, M>>,
     inputs: I,
     scope: &Scope,
     group: impl FnOnce(I::Keyed, &Scope) -> CollectionSource<((IntervalWindow, K), T)>,
 ) -> CollectionSource<Windowed<(K, T)>>
 where
-    I: WindowedInputs<Names, Key = K>,
+    I: WindowedInputs<Names, Key = K, Union: Send, Groups: Default + Send>,
     W: AssignWindows,
+    M: Accumulate<I::Groups>,
     K: Hash + Eq + Clone + Send + Sync,
-    T: Send,
+    T: EmptyPane + Send,
 {
+    if let Some(tick) = scope.context().tick() {
+        let grouping = groups.0.get_or_init(|| W::leaf(InputLists(PhantomData), windowing.strategy()));
+        let parts = inputs.tagged().into_parts();
+        let count = parts.len();
+        let locals = scope.par_map(parts.into_iter().enumerate().collect(), |(index, part)| {
+            let mut local = grouping.local(Worker { index, count });
+            part.into_iter().for_each(|element| grouping.push(&mut local, element));
+            local
+        });
+        let fired = finish_on_tick(scope, &tick, grouping, locals).unwrap_or_else(|e| panic!("{e}"));
+        // Each fired pane's values through `group`, which keys them by window and
+        // key as on bounded input: a window and key fires at most once per tick.
+        let mut stamps: SideMap<(IntervalWindow, K), (Timestamp, PaneInfo, bool)> = SideMap::default();
+        let keyed = fired.into_parts().into_iter().flatten().map(|pane| {
+            stamps.insert((pane.window, pane.value.0.clone()), (pane.timestamp, pane.pane, false));
+            ((pane.window, pane.value.0), pane.value.1)
+        });
+        let keyed = Collection::from_parts(vec![keyed.collect()]);
+        let grouped = group(I::ungroup(keyed), scope).into_collection();
+        let mut out: Vec<_> = grouped
+            .into_parts()
+            .into_iter()
+            .flatten()
+            .map(|((window, key), value)| {
+                let stamp = stamps.get_mut(&(window, key.clone())).expect("results are of fired panes");
+                stamp.2 = true;
+                Windowed { value: (key, value), timestamp: stamp.0, window, pane: stamp.1 }
+            })
+            .collect();
+        // An empty pane (on time, with nothing new since the last) gave `group`
+        // nothing: a co-group still has its empty lists, as Beam's has.
+        for ((window, key), (timestamp, pane, seen)) in stamps {
+            if let (false, Some(empty)) = (seen, T::empty_pane()) {
+                out.push(Windowed { value: (key, empty), timestamp, window, pane });
+            }
+        }
+        return CollectionSource::new(Collection::from_parts(vec![out]));
+    }
     let mut keyed = inputs.keyed_by_window(scope);
     if W::MERGING {
         let sessions = sessions_of::<I, Names>(&keyed);

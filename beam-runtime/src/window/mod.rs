@@ -104,7 +104,8 @@ impl IntervalWindow {
 }
 
 /// When a pane fired, relative to the watermark passing the end of its window.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize)]
+/// Ordered as panes fire: early, on time, late.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize)]
 pub enum Timing {
     /// Before the watermark passed the end of the window: a speculative result.
     Early,
