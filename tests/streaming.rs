@@ -385,9 +385,9 @@ fn group_pane<V>(w: &Windowed<(&'static str, V)>, mut a: Vec<u64>, mut b: Vec<u6
 /// it fires the panes that grouping fires (early, on time, late; accumulating or
 /// not; fixed windows and sessions), each holding what each input gave. Checked
 /// against `group_by_key` of the tagged, flattened inputs in the same pipeline, on
-/// random scripts; an outer join pairs each pane's values.
+/// random scripts; the joins pair each pane's values.
 #[test]
-fn co_groups_of_unbounded_input_fire_the_panes_of_a_grouping_of_their_union() {
+fn co_groups_and_joins_of_unbounded_input_fire_the_panes_of_a_grouping_of_their_union() {
     // How many panes of each window function, timing and emptiness were compared.
     let mut kinds: BTreeMap<(&str, Timing, bool), usize> = BTreeMap::new();
     for seed in 0..3u64 {
@@ -403,6 +403,8 @@ fn co_groups_of_unbounded_input_fire_the_panes_of_a_grouping_of_their_union() {
             b = timed -> filter(|e: &Tagged| e.2 == 1) -> map(|e: Tagged| (e.0, e.1 * 1000));
             grouped = (a, b) -> co_group_by_key() -> reify() -> collect();
             paired = (a, b) -> outer_join() -> reify() -> collect();
+            inner = (a, b) -> join() -> reify() -> collect();
+            lefts = (a, b) -> left_join() -> reify() -> collect();
             ta = a -> map(|(k, v): (&'static str, u64)| (k, (0u8, v)));
             tb = b -> map(|(k, v): (&'static str, u64)| (k, (1u8, v)));
             union = (ta, tb) -> flatten() -> group_by_key() -> reify() -> collect();
@@ -455,14 +457,23 @@ fn co_groups_of_unbounded_input_fire_the_panes_of_a_grouping_of_their_union() {
                 _ => a.iter().for_each(|&x| pairs.extend(b.iter().map(|&y| (at, Some(x), Some(y))))),
             }
         }
-        let mut got: Vec<_> = out
-            .paired
-            .iter()
-            .map(|w| ((w.window.start.millis(), w.value.0, w.pane.index, w.pane.timing), w.value.1.0, w.value.1.1))
-            .collect();
+        fn at<V>(w: &Windowed<(&'static str, V)>) -> (i64, &'static str, u32, Timing) {
+            (w.window.start.millis(), w.value.0, w.pane.index, w.pane.timing)
+        }
+        let mut got: Vec<_> = out.paired.iter().map(|w| (at(w), w.value.1.0, w.value.1.1)).collect();
         got.sort();
         pairs.sort();
         assert_eq!(got, pairs, "seed {seed}: outer_join");
+        // A join's pairs are the outer join's with both sides; a left join's, those
+        // with a left value.
+        let mut got: Vec<_> = out.inner.iter().map(|w| (at(w), w.value.1.0, w.value.1.1)).collect();
+        got.sort();
+        let inner: Vec<_> = pairs.iter().filter_map(|&(at, l, r)| Some((at, l?, r?))).collect();
+        assert_eq!(got, inner, "seed {seed}: join");
+        let mut got: Vec<_> = out.lefts.iter().map(|w| (at(w), w.value.1.0, w.value.1.1)).collect();
+        got.sort();
+        let lefts: Vec<_> = pairs.iter().filter_map(|&(at, l, r)| Some((at, l?, r))).collect();
+        assert_eq!(got, lefts, "seed {seed}: left_join");
     }
     // Early, on-time and late panes of fixed windows; empty on-time panes and late
     // panes of sessions.

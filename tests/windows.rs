@@ -525,28 +525,12 @@ fn a_table_without_timestamps_serves_every_window() {
     assert_eq!(got, expect);
 }
 
-/// A join streams its left input past the right one's table, which cannot merge
-/// sessions across the two: the stage's error, pointing at `co_group_by_key`.
-#[test]
-fn joins_of_sessions_are_the_stages_error() {
-    let events: Vec<Event> = vec![(1, 1, 10), (1, 2, 20)];
-    let sessions = || Sessions::with_gap(Duration::from_millis(SIZE));
-    let joined = pipeline! {
-        a = from_iter(events.clone()) -> with_timestamps(|e: &Event| e.2) -> window(sessions()) -> map(|e: Event| (e.0, e.1));
-        b = from_iter(events.clone()) -> with_timestamps(|e: &Event| e.2) -> window(sessions()) -> map(|e: Event| (e.0, e.1));
-        out = (a, b) -> join() -> collect();
-    }
-    .run();
-    let Err(error) = joined else { panic!("a join of sessions fails") };
-    let error = error.to_string();
-    assert!(error.contains("`join`") && error.contains("use `co_group_by_key`"), "{error}");
-}
-
 /// Sessions of a co-group merge per key across its inputs, as in Beam (a
 /// `GroupByKey` of the inputs' union): an element of one input can bridge two of
-/// the other's. Checked against a sequential sweep over both inputs' times.
+/// the other's. Checked against a sequential sweep over both inputs' times; the
+/// joins pair the values of each merged session.
 #[test]
-fn co_groups_and_outer_joins_of_sessions_merge_across_inputs() {
+fn co_groups_and_joins_of_sessions_merge_across_inputs() {
     const GAP: u64 = 100;
     let mut rng = StdRng::seed_from_u64(12);
     let mut datasets: Vec<(&str, Vec<Event>, Vec<Event>)> = vec![
@@ -575,6 +559,8 @@ fn co_groups_and_outer_joins_of_sessions_merge_across_inputs() {
                 -> map(|e: Event| (e.0, e.2));
             grouped = (a, b) -> co_group_by_key() -> reify() -> collect();
             pairs = (a, b) -> outer_join() -> reify() -> collect();
+            inner = (a, b) -> join() -> reify() -> collect();
+            left_rows = (a, b) -> left_join() -> reify() -> collect();
         }
         .run()
         .unwrap();
@@ -638,7 +624,29 @@ fn co_groups_and_outer_joins_of_sessions_merge_across_inputs() {
             .pairs
             .iter()
             .map(|w| (w.value.0, w.window.start.millis(), w.window.end.millis(), w.value.1.0, w.value.1.1));
-        assert_eq!(sorted(got_pairs.collect()), sorted(pairs), "{name}: outer_join");
+        assert_eq!(sorted(got_pairs.collect()), sorted(pairs.clone()), "{name}: outer_join");
+        // A join's pairs are the outer join's with both sides; a left join's, those
+        // with a left value.
+        let inner: Vec<_> = pairs.iter().filter_map(|&(k, s, e, l, r)| Some((k, s, e, l?, r?))).collect();
+        let got_inner = out
+            .inner
+            .iter()
+            .map(|w| (w.value.0, w.window.start.millis(), w.window.end.millis(), w.value.1.0, w.value.1.1));
+        assert_eq!(sorted(got_inner.collect()), sorted(inner), "{name}: join");
+        let left_rows: Vec<_> = pairs.iter().filter_map(|&(k, s, e, l, r)| Some((k, s, e, l?, r))).collect();
+        let got_left = out
+            .left_rows
+            .iter()
+            .map(|w| (w.value.0, w.window.start.millis(), w.window.end.millis(), w.value.1.0, w.value.1.1));
+        assert_eq!(sorted(got_left.collect()), sorted(left_rows), "{name}: left_join");
+        for w in out
+            .inner
+            .iter()
+            .map(|w| (w.timestamp, w.window, w.pane))
+            .chain(out.left_rows.iter().map(|w| (w.timestamp, w.window, w.pane)))
+        {
+            assert!(w.0 == w.1.max_timestamp() && w.2 == PaneInfo::ONLY_ON_TIME, "{name}");
+        }
     }
 }
 

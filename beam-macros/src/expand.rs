@@ -160,7 +160,8 @@ fn build_input(graph: &Graph, segment: &Segment) -> TokenStream {
             let node = &graph.nodes[n];
             let op = &node.call.op;
             let witnesses = node.inputs.iter().filter_map(|i| Some(var_at("w", i.node?, op.span())));
-            let witness_fn = Ident::new(&format!("{op}_witness"), op.span());
+            let function = node.spec.map_or_else(|| op.to_string(), |s| s.function.to_owned());
+            let witness_fn = Ident::new(&format!("{function}_witness"), op.span());
             // One value naming the inputs, for the checks here and in the grouping: one
             // declaration of the names, so that errors show them as plain names.
             let (names, w) = (var_at("names", n, op.span()), var(graph, "w", n));
@@ -200,13 +201,6 @@ fn late_data(graph: &Graph, n: NodeId) -> Option<NodeId> {
 /// The bad-records node of source `n`, if the pipeline reads its bad records.
 fn bad_records(graph: &Graph, n: NodeId) -> Option<NodeId> {
     graph.consumers(n).into_iter().find(|&c| graph.nodes[c].is(Kind::DeadLetters))
-}
-
-/// Whether `n` joins two timestamped collections (windowed alike, as `time`
-/// checks): per window, not against the right input's whole table.
-fn is_windowed_join(graph: &Graph, n: NodeId) -> bool {
-    graph.nodes[n].spec.is_some_and(|s| s.inputs == Inputs::Join)
-        && graph.side_input(n).is_some_and(|(right, _, _)| graph.nodes[right].timing.is_timed())
 }
 
 fn is_grouped(graph: &Graph, n: NodeId) -> bool {
@@ -253,18 +247,12 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
         }
         None => (node.call.op.clone(), node.call.args.iter().map(|a| quote!(#a)).collect()),
     };
-    let windowed_join = is_windowed_join(graph, n);
     let mut side_slot = quote!();
     if let Some((producer, kind, span)) = graph.side_input(n) {
         // The side input: a slot filled before the loop starts, lent to the stage in
         // place of its `as_map(..)` argument (or, for a join, as its right side).
         let slot_fn = Ident::new(kind.functions().0, span);
         let (slot, witness) = (var_at("side", n, span), var_at("w", producer, span));
-        let witness = if windowed_join {
-            quote_spanned!(span=> ::beam::__private::window_keyed(#witness))
-        } else {
-            quote!(#witness)
-        };
         side_slot = quote_spanned! {span=> let #slot = ::beam::__private::#slot_fn(#witness); };
         match (spec.side, declared_side(graph, n)) {
             // The closure declares the side value's type: checked in our words.
@@ -286,14 +274,7 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
     }
     // Bindings located at the stage, so errors about their types land there.
     // Argument expressions are user code: a panic there is the stage's.
-    let call = if windowed_join {
-        // Keyed by (window, key) on both sides, so each element meets its window's.
-        let checked = quote_spanned!(at=> ::beam::__private::window_keyed(#checked));
-        let windowing = windowing_of(graph.nodes[input].timing.window(), at);
-        quote_spanned!(at=> ::beam::__private::by_window(#windowing, ::beam::__private::ops::#op(#checked, #(#args),*)))
-    } else {
-        quote_spanned!(at=> ::beam::__private::ops::#op(#checked, #(#args),*))
-    };
+    let call = quote_spanned!(at=> ::beam::__private::ops::#op(#checked, #(#args),*));
     let timed = graph.nodes[input].timing.is_timed();
     let built = if spec.kind == Kind::ElementWise {
         let (stage, out) = (var_at("op", n, at), var_at("w", n, at));
@@ -301,7 +282,6 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
         // a stage that reads time, on a collection without it, sees the earliest.
         let call = match (spec.time, timed) {
             (Time::Values, false) | (Time::Stamps | Time::Windows | Time::Reads, true) => call,
-            (Time::Values, true) if windowed_join => call,
             (Time::Values, true) => quote_spanned!(at=> ::beam::__private::in_windows(#call)),
             (_, false) => quote_spanned!(at=> ::beam::__private::untimed(#call)),
         };
@@ -526,6 +506,8 @@ fn input_value(graph: &Graph, segment: &Segment) -> TokenStream {
         SegmentInput::Flatten(n) if is_grouped(graph, n) => {
             let node = &graph.nodes[n];
             let op = &node.call.op;
+            let function = Ident::new(node.spec.map_or("", |s| s.function), op.span());
+            let per_pane = Ident::new(&format!("{function}_per_pane"), op.span());
             let held = node.inputs.iter().map(|input| {
                 let held = var_at("held", input.node.expect("planned nodes have inputs"), input.span);
                 quote!(&#held)
@@ -540,15 +522,15 @@ fn input_value(graph: &Graph, segment: &Segment) -> TokenStream {
                     quote_spanned! {op.span()=> {
                         let (__groups, __windowing) = (::beam::__private::unbounded_groups(), #windowing);
                         ::beam::__private::GroupInput::new((#(#held,)*), move |__inputs, __scope| {
-                            ::beam::__private::group_in_windows(__windowing, #names, &__groups, __inputs, __scope, |__inputs, __scope| {
-                                ::beam::__private::ops::#op(#names, __inputs, __scope)
-                            })
+                            ::beam::__private::group_in_windows(
+                                __windowing, #names, &__groups, __inputs, __scope, ::beam::__private::ops::#per_pane,
+                            )
                         })
                     }}
                 }
                 Timing::Untimed => quote_spanned! {op.span()=>
                     ::beam::__private::GroupInput::new((#(#held,)*), |__inputs, __scope| {
-                        ::beam::__private::ops::#op(#names, __inputs, __scope)
+                        ::beam::__private::ops::#function(#names, __inputs, __scope)
                     })
                 },
             }
@@ -581,8 +563,7 @@ fn side_fills(graph: &Graph, segment: &Segment) -> TokenStream {
         .iter()
         .filter_map(|&n| {
             let (producer, kind, span) = graph.side_input(n)?;
-            let fill_fn = if is_windowed_join(graph, n) { "fill_join_table_in_windows" } else { kind.functions().1 };
-            let fill_fn = Ident::new(fill_fn, span);
+            let fill_fn = Ident::new(kind.functions().1, span);
             let (slot, held) = (var_at("side", n, span), var_at("held", producer, span));
             Some(quote_spanned! {span=>
                 ::beam::__private::SideFill::new(#n, &#held, |__collection| ::beam::__private::#fill_fn(&#slot, __collection))

@@ -92,6 +92,13 @@ pub struct OpSpec {
     /// One line for the README's table of transforms (checked by a test).
     #[cfg_attr(not(test), allow(dead_code))]
     pub doc: &'static str,
+    /// The name of its runtime functions (`<function>`, `<function>_witness`, ..):
+    /// its own, but for a transform that runs another way per window.
+    pub function: &'static str,
+    /// How it runs when its inputs are windowed alike, if not as written: a join
+    /// of two timestamped inputs groups both per window, as Beam's joins are built
+    /// on `CoGroupByKey` (see the `time` phase).
+    pub per_window: Option<&'static OpSpec>,
 }
 
 impl OpSpec {
@@ -116,7 +123,38 @@ const fn op(name: &'static str, kind: Kind, args: &'static [&'static str], doc: 
         KeyedShuffle | GlobalCombine => (Inputs::One, Outputs::WithLateData),
         _ => (Inputs::One, Outputs::One),
     };
-    OpSpec { name, kind, args, inputs, outputs, closure: None, side: None, time: Time::Values, via: None, doc }
+    OpSpec {
+        name,
+        kind,
+        args,
+        inputs,
+        outputs,
+        closure: None,
+        side: None,
+        time: Time::Values,
+        via: None,
+        doc,
+        function: name,
+        per_window: None,
+    }
+}
+
+/// `join` and `left_join` of two timestamped inputs: grouped per window, each pane's
+/// values paired (`<function>_per_pane`).
+pub static JOIN_PER_WINDOW: OpSpec = OpSpec {
+    function: "join_per_window",
+    ..reading(op("join", Flatten, &[], "`join` of timestamped inputs, per window"), Inputs::Grouped { most: 2 })
+};
+pub static LEFT_JOIN_PER_WINDOW: OpSpec = OpSpec {
+    function: "left_join_per_window",
+    ..reading(
+        op("left_join", Flatten, &[], "`left_join` of timestamped inputs, per window"),
+        Inputs::Grouped { most: 2 },
+    )
+};
+
+const fn per_window(spec: OpSpec, grouped: &'static OpSpec) -> OpSpec {
+    OpSpec { per_window: Some(grouped), ..spec }
 }
 
 /// The node for one output of a `partition` (see [`Outputs::PerName`]).
@@ -244,13 +282,19 @@ pub static OPS: &[OpSpec] = &[
     )),
     with_side(op("flat_map_with", ElementWise, &["side", "f"], "every item of `f(x, &side)`")),
     // Joins: the right input is read whole, the left streams past it.
-    reading(
-        op("join", ElementWise, &[], "`(k, (v1, v2))` for every pair of values of a key in both inputs"),
-        Inputs::Join,
+    per_window(
+        reading(
+            op("join", ElementWise, &[], "`(k, (v1, v2))` for every pair of values of a key in both inputs"),
+            Inputs::Join,
+        ),
+        &JOIN_PER_WINDOW,
     ),
-    reading(
-        op("left_join", ElementWise, &[], "`(k, (v1, Some(v2)))`, or `(k, (v1, None))` when the right has no `k`"),
-        Inputs::Join,
+    per_window(
+        reading(
+            op("left_join", ElementWise, &[], "`(k, (v1, Some(v2)))`, or `(k, (v1, None))` when the right has no `k`"),
+            Inputs::Join,
+        ),
+        &LEFT_JOIN_PER_WINDOW,
     ),
     // Event time.
     timing(

@@ -41,6 +41,17 @@ fn timing_of(graph: &mut Graph, id: NodeId, state: &mut [Visit], diag: &mut Diag
         inputs.into_iter().map(|(n, side)| (n, side, timing_of(graph, n, state, diag))).collect();
     let timing = if graph.nodes[id].failed { Timing::Untimed } else { timing_from(graph, id, &timings, diag) };
     graph.nodes[id].timing = timing;
+    // A join whose right input has timestamps (windowed like its left, or reported
+    // above) runs per window: both inputs grouped per window, each pane's values
+    // paired, as Beam's joins are built on `CoGroupByKey`. Its right input is then
+    // no longer a table read whole.
+    let right_timed = timings.iter().any(|&(_, side, t)| side && t.is_timed());
+    if let Some(per_window) = graph.nodes[id].spec.and_then(|s| s.per_window)
+        && right_timed
+    {
+        graph.nodes[id].spec = Some(per_window);
+        graph.nodes[id].inputs.iter_mut().for_each(|input| input.side = None);
+    }
     state[id] = Visit::Done;
     timing
 }
@@ -128,10 +139,10 @@ fn timing_from(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
     }
 }
 
-/// The timing of a join's output: its left input's. The right input is read
-/// whole: a table without timestamps serves every window of a timestamped left
-/// input; a timestamped one must be windowed like the left, and then each left
-/// element meets the right values of its window.
+/// The timing of a join's output. A table without timestamps (its right input)
+/// serves every window of a timestamped left input: the left input's timing. Two
+/// timestamped inputs must be windowed alike, and are then grouped per window (see
+/// `timing_of`): unbounded if either is, like a co-group.
 fn join_timing(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], diag: &mut Diagnostics) -> Timing {
     let op = &graph.nodes[id].call.op;
     let (Some(&(left, _, left_t)), Some(&(right, _, right_t))) =
@@ -139,25 +150,33 @@ fn join_timing(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
     else {
         return Timing::Untimed;
     };
-    if let Some(&(unbounded, _, _)) = inputs.iter().find(|&&(_, _, t)| t.unbounded().is_some()) {
+    if right_t.is_timed() {
+        if !windowed_alike(graph, left_t, right_t) {
+            diag.error(
+                op.span(),
+                format!(
+                    "the inputs of `{op}` must be windowed alike, but {} has {} and {} has {}",
+                    name_of(graph, left),
+                    describe(graph, left_t),
+                    name_of(graph, right),
+                    describe(graph, right_t),
+                ),
+            );
+            return left_t;
+        }
+        let unbounded = left_t.unbounded().or(right_t.unbounded());
+        let grouped = Timing::Timed { window: left_t.window(), unbounded };
+        check_grouping(graph, id, grouped, diag);
+        return grouped;
+    }
+    if left_t.unbounded().is_some() {
         diag.error(
             op.span(),
             format!(
-                "`{op}` reads {}, which is unbounded, but joins of unbounded collections are not supported yet: \
-                 group both inputs per window with `co_group_by_key` (or `outer_join`), which fire panes as their \
-                 windowing says, and pair the values of each pane",
-                name_of(graph, unbounded)
-            ),
-        );
-    } else if right_t.is_timed() && !windowed_alike(graph, left_t, right_t) {
-        diag.error(
-            op.span(),
-            format!(
-                "the inputs of `{op}` must be windowed alike, but {} has {} and {} has {}",
+                "`{op}` reads {}, which is unbounded, and {}, a table without timestamps, but a pipeline cannot read \
+                 an unbounded source and a bounded one yet",
                 name_of(graph, left),
-                describe(graph, left_t),
-                name_of(graph, right),
-                describe(graph, right_t),
+                name_of(graph, right)
             ),
         );
     }

@@ -18,9 +18,7 @@ pub use crate::runner::{
 pub use crate::source::{Source, SourceCounters};
 
 pub use crate::transform::cogroup::{in_windows as group_in_windows, unbounded_groups};
-pub use crate::transform::join::{
-    by_window, fill_join_table, fill_join_table_in_windows, input_names, side_join_table, window_keyed,
-};
+pub use crate::transform::join::{fill_join_table, input_names, side_join_table};
 pub use crate::transform::side::{
     SideSlot, fill_list, fill_map, fill_multimap, fill_singleton, side_list, side_map, side_multimap, side_singleton,
 };
@@ -40,7 +38,11 @@ pub mod ops {
     pub use crate::io::text::{read_all_text, read_text, read_text_with_filename};
     pub use crate::sink::{collect, for_each, materialize};
     pub use crate::source::{CollectionSource, from_iter, from_slice, test_stream};
-    pub use crate::transform::cogroup::{co_group_by_key, co_group_by_key_witness, outer_join, outer_join_witness};
+    pub use crate::transform::cogroup::{
+        co_group_by_key, co_group_by_key_per_pane, co_group_by_key_witness, join_per_window_per_pane,
+        join_per_window_witness, left_join_per_window_per_pane, left_join_per_window_witness, outer_join,
+        outer_join_per_pane, outer_join_witness,
+    };
     pub use crate::transform::elementwise::{
         filter, filter_map, flat_map, inspect, key_by, keys, kv_swap, map, map_values, partition, values,
     };

@@ -19,13 +19,6 @@ impl<T: Send> CollectionSource<T> {
         parts.reverse();
         CollectionSource { parts: Mutex::new(parts) }
     }
-
-    /// The collection it reads, in partition order.
-    pub(crate) fn into_collection(self) -> Collection<T> {
-        let mut parts = self.parts.into_inner().unwrap_or_else(|e| e.into_inner());
-        parts.reverse();
-        Collection::from_parts(parts)
-    }
 }
 
 impl<T: Send> Source for CollectionSource<T> {

@@ -17,7 +17,7 @@ use crate::transform::join::{InputNames, SameKey};
 use crate::transform::multi::{Tagged2, Tagged3, Tagged4, Tagged5, Tagged6};
 use crate::transform::side::SideMap;
 use crate::transform::timed::{overlap, span};
-use crate::window::{Accumulate, AssignWindows, IntervalWindow, PaneInfo, Timestamp, Windowed, Windowing};
+use crate::window::{Accumulate, AssignWindows, IntervalWindow, Windowed, Windowing};
 
 /// Inputs `co_group_by_key` can group: two to six collections of `(K, V)` pairs
 /// with one key type. `Names` names the inputs, for error messages.
@@ -139,22 +139,85 @@ where
 {
     let mut joined = Vec::new();
     let grouped = CoGroup::<(Left, Right)>::group((lefts, K::same_pairs(rights)), scope);
-    for (k, (lefts, rights)) in grouped.into_iter().flatten() {
-        match (lefts.is_empty(), rights.is_empty()) {
-            (false, true) => joined.extend(lefts.into_iter().map(|l| (k.clone(), (Some(l), None)))),
-            (true, false) => joined.extend(rights.into_iter().map(|r| (k.clone(), (None, Some(r))))),
-            _ => {
-                for l in &lefts {
-                    joined.extend(rights.iter().map(|r| (k.clone(), (Some(l.clone()), Some(r.clone())))));
-                }
-            }
-        }
+    for (k, groups) in grouped.into_iter().flatten() {
+        outer_join_per_pane(groups, &mut |pair| joined.push((k.clone(), pair)));
     }
     CollectionSource::new(Collection::from_parts(vec![joined]))
 }
 
-/// Values per window and key.
-type PerWindow<K, V> = Collection<((IntervalWindow, K), V)>;
+// What each grouping of the inputs per window gives, for a key's pane: its values
+// of each input (`co_group_by_key` as they are; the joins, paired as Beam's joins,
+// built on `CoGroupByKey`, pair them).
+
+#[doc(hidden)]
+pub fn co_group_by_key_per_pane<G>(groups: G, emit: &mut dyn FnMut(G)) {
+    emit(groups)
+}
+
+#[doc(hidden)]
+pub fn outer_join_per_pane<V1: Clone, V2: Clone>(
+    (lefts, rights): (Vec<V1>, Vec<V2>),
+    emit: &mut dyn FnMut((Option<V1>, Option<V2>)),
+) {
+    match (lefts.is_empty(), rights.is_empty()) {
+        (false, true) => lefts.into_iter().for_each(|l| emit((Some(l), None))),
+        (true, false) => rights.into_iter().for_each(|r| emit((None, Some(r)))),
+        _ => {
+            for l in &lefts {
+                rights.iter().for_each(|r| emit((Some(l.clone()), Some(r.clone()))));
+            }
+        }
+    }
+}
+
+#[doc(hidden)]
+pub fn join_per_window_per_pane<V1: Clone, V2: Clone>(
+    (lefts, rights): (Vec<V1>, Vec<V2>),
+    emit: &mut dyn FnMut((V1, V2)),
+) {
+    for l in &lefts {
+        rights.iter().for_each(|r| emit((l.clone(), r.clone())));
+    }
+}
+
+#[doc(hidden)]
+pub fn left_join_per_window_per_pane<V1: Clone, V2: Clone>(
+    (lefts, rights): (Vec<V1>, Vec<V2>),
+    emit: &mut dyn FnMut((V1, Option<V2>)),
+) {
+    for l in lefts {
+        match rights.as_slice() {
+            [] => emit((l, None)),
+            rights => rights.iter().for_each(|r| emit((l.clone(), Some(r.clone())))),
+        }
+    }
+}
+
+/// The element type of `join` of two timestamped inputs, grouped per window.
+#[doc(hidden)]
+#[allow(clippy::type_complexity)]
+pub fn join_per_window_witness<K, V1, K2, V2, Left, Right>(
+    _: InputNames<(Left, Right)>,
+    _: (Witness<(K, V1)>, Witness<(K2, V2)>),
+) -> Witness<(K, (V1, V2))>
+where
+    K: SameKey<K2, Left, Right>,
+{
+    Witness::new()
+}
+
+/// The element type of `left_join` of two timestamped inputs, grouped per window.
+#[doc(hidden)]
+#[allow(clippy::type_complexity)]
+pub fn left_join_per_window_witness<K, V1, K2, V2, Left, Right>(
+    _: InputNames<(Left, Right)>,
+    _: (Witness<(K, V1)>, Witness<(K2, V2)>),
+) -> Witness<(K, (V1, Option<V2>))>
+where
+    K: SameKey<K2, Left, Right>,
+{
+    Witness::new()
+}
 
 /// Inputs of a co-group (or outer join) of timestamped collections. Every input is
 /// keyed by the first one's key type (which they are, as `SameKey` says in its
@@ -183,8 +246,6 @@ pub trait WindowedInputs<Names> {
     fn tagged(self) -> Collection<Windowed<(Self::Key, Self::Union)>>;
     fn add(groups: &mut Self::Groups, value: Self::Union);
     fn merge(groups: &mut Self::Groups, other: Self::Groups);
-    /// Groups back to each input's values, keyed by `(window, key)`.
-    fn ungroup(groups: PerWindow<Self::Key, Self::Groups>) -> Self::Keyed;
 }
 
 /// `(key, value)` of each element in its window as `((window, key), value)`.
@@ -275,15 +336,6 @@ macro_rules! windowed_inputs {
                 groups.0.extend(other.0);
                 $(groups.$i.extend(other.$i);)+
             }
-
-            fn ungroup(groups: PerWindow<K, Self::Groups>) -> Self::Keyed {
-                let mut keyed: (Vec<((IntervalWindow, K), $v1)>, $(Vec<((IntervalWindow, K), $v)>,)+) = Default::default();
-                for ((window, key), values) in groups.into_parts().into_iter().flatten() {
-                    keyed.0.extend(values.0.into_iter().map(|v| ((window, key.clone()), v)));
-                    $(keyed.$i.extend(values.$i.into_iter().map(|v| ((window, key.clone()), v)));)+
-                }
-                (Collection::from_parts(vec![keyed.0]), $(Collection::from_parts(vec![keyed.$i]),)+)
-            }
         }
     };
 }
@@ -337,36 +389,6 @@ where
     }
 }
 
-/// What the result of a co-group or outer join is for a pane with no values.
-#[doc(hidden)]
-pub trait EmptyPane: Sized {
-    fn empty_pane() -> Option<Self>;
-}
-
-/// A co-group's lists, all empty.
-macro_rules! empty_lists {
-    ($($v:ident),+) => {
-        impl<$($v),+> EmptyPane for ($(Vec<$v>,)+) {
-            fn empty_pane() -> Option<Self> {
-                Some(($(Vec::<$v>::new(),)+))
-            }
-        }
-    };
-}
-
-empty_lists!(V1, V2);
-empty_lists!(V1, V2, V3);
-empty_lists!(V1, V2, V3, V4);
-empty_lists!(V1, V2, V3, V4, V5);
-empty_lists!(V1, V2, V3, V4, V5, V6);
-
-/// An outer join has nothing to pair.
-impl<V1, V2> EmptyPane for (Option<V1>, Option<V2>) {
-    fn empty_pane() -> Option<Self> {
-        None
-    }
-}
-
 /// What a co-group of unbounded input keeps between ticks: its grouping per window,
 /// made on the first tick.
 #[doc(hidden)]
@@ -377,9 +399,9 @@ pub fn unbounded_groups<L>() -> UnboundedGroups<L> {
     UnboundedGroups(OnceLock::new())
 }
 
-/// A co-group or outer join of timestamped collections, per window: `group` runs on
-/// the inputs keyed by `(window, key)`, and each of its results is stamped with its
-/// window and pane.
+/// A co-group or join of timestamped collections, per window: each key's values of
+/// each input are grouped per window, and `per_pane` makes the results of each
+/// pane of a key (a co-group's lists as they are; a join's pairs).
 ///
 /// On bounded input each window fires once, on time, as a grouping per window's
 /// one on-time pane. Windows that merge (sessions) are merged first, per key
@@ -389,8 +411,8 @@ pub fn unbounded_groups<L>() -> UnboundedGroups<L> {
 ///
 /// On unbounded input (a run in ticks), the inputs' values go, tagged, into a
 /// grouping per window (`groups`) that keeps its panes between ticks and fires
-/// them as the windowing's trigger says, as Beam's `CoGroupByKey` is a
-/// `GroupByKey` of the union; `group` then runs on each fired pane's values.
+/// them as the windowing's trigger says (Beam's `CoGroupByKey` is a `GroupByKey`
+/// of the union), empty on-time panes included.
 #[doc(hidden)]
 #[allow(clippy::type_complexity)]
 pub fn in_windows<I, Names, K, T, W, M>(
@@ -399,61 +421,46 @@ pub fn in_windows<I, Names, K, T, W, M>(
     groups: &UnboundedGroups<W::Leaf<InputLists<I, Names>, M>>,
     inputs: I,
     scope: &Scope,
-    group: impl FnOnce(I::Keyed, &Scope) -> CollectionSource<((IntervalWindow, K), T)>,
+    per_pane: impl Fn(I::Groups, &mut dyn FnMut(T)) + Sync,
 ) -> CollectionSource<Windowed<(K, T)>>
 where
     I: WindowedInputs<Names, Key = K, Union: Send, Groups: Default + Send>,
+    I::Keyed: CoGroup<Names, Out = ((IntervalWindow, K), I::Groups)>,
     W: AssignWindows,
     M: Accumulate<I::Groups>,
     K: Hash + Eq + Clone + Send + Sync,
-    T: EmptyPane + Send,
+    T: Send,
 {
-    if let Some(tick) = scope.context().tick() {
-        let grouping = groups.0.get_or_init(|| W::leaf(InputLists(PhantomData), windowing.strategy()));
-        let parts = inputs.tagged().into_parts();
-        let count = parts.len();
-        let locals = scope.par_map(parts.into_iter().enumerate().collect(), |(index, part)| {
-            let mut local = grouping.local(Worker { index, count });
-            part.into_iter().for_each(|element| grouping.push(&mut local, element));
-            local
-        });
-        let fired = finish_on_tick(scope, &tick, grouping, locals).unwrap_or_else(|e| panic!("{e}"));
-        // Each fired pane's values through `group`, which keys them by window and
-        // key as on bounded input: a window and key fires at most once per tick.
-        let mut stamps: SideMap<(IntervalWindow, K), (Timestamp, PaneInfo, bool)> = SideMap::default();
-        let keyed = fired.into_parts().into_iter().flatten().map(|pane| {
-            stamps.insert((pane.window, pane.value.0.clone()), (pane.timestamp, pane.pane, false));
-            ((pane.window, pane.value.0), pane.value.1)
-        });
-        let keyed = Collection::from_parts(vec![keyed.collect()]);
-        let grouped = group(I::ungroup(keyed), scope).into_collection();
-        let mut out: Vec<_> = grouped
-            .into_parts()
-            .into_iter()
-            .flatten()
-            .map(|((window, key), value)| {
-                let stamp = stamps.get_mut(&(window, key.clone())).expect("results are of fired panes");
-                stamp.2 = true;
-                Windowed { value: (key, value), timestamp: stamp.0, window, pane: stamp.1 }
-            })
-            .collect();
-        // An empty pane (on time, with nothing new since the last) gave `group`
-        // nothing: a co-group still has its empty lists, as Beam's has.
-        for ((window, key), (timestamp, pane, seen)) in stamps {
-            if let (false, Some(empty)) = (seen, T::empty_pane()) {
-                out.push(Windowed { value: (key, empty), timestamp, window, pane });
-            }
+    let panes: Vec<Vec<Windowed<(K, I::Groups)>>> = match scope.context().tick() {
+        Some(tick) => {
+            let grouping = groups.0.get_or_init(|| W::leaf(InputLists(PhantomData), windowing.strategy()));
+            let parts = inputs.tagged().into_parts();
+            let count = parts.len();
+            let locals = scope.par_map(parts.into_iter().enumerate().collect(), |(index, part)| {
+                let mut local = grouping.local(Worker { index, count });
+                part.into_iter().for_each(|element| grouping.push(&mut local, element));
+                local
+            });
+            finish_on_tick(scope, &tick, grouping, locals).unwrap_or_else(|e| panic!("{e}")).into_parts()
         }
-        return CollectionSource::new(Collection::from_parts(vec![out]));
-    }
-    let mut keyed = inputs.keyed_by_window(scope);
-    if W::MERGING {
-        let sessions = sessions_of::<I, Names>(&keyed);
-        keyed = I::rewindow(keyed, scope, &|key, window| sessions.containing(key, window));
-    }
-    let grouped = group(keyed, scope).into_collection();
-    let parts = scope.par_map(grouped.into_parts(), |part| {
-        part.into_iter().map(|((window, key), value)| Windowed::on_time((key, value), window)).collect::<Vec<_>>()
+        None => {
+            let mut keyed = inputs.keyed_by_window(scope);
+            if W::MERGING {
+                let sessions = sessions_of::<I, Names>(&keyed);
+                keyed = I::rewindow(keyed, scope, &|key, window| sessions.containing(key, window));
+            }
+            let grouped = keyed.group(scope);
+            scope.par_map(grouped, |part| {
+                part.into_iter().map(|((window, key), groups)| Windowed::on_time((key, groups), window)).collect()
+            })
+        }
+    };
+    let parts = scope.par_map(panes, |part| {
+        let mut out = Vec::new();
+        for Windowed { value: (key, groups), timestamp, window, pane } in part {
+            per_pane(groups, &mut |value| out.push(Windowed { value: (key.clone(), value), timestamp, window, pane }));
+        }
+        out
     });
     CollectionSource::new(Collection::from_parts(parts))
 }

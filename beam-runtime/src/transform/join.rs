@@ -13,7 +13,7 @@ use crate::collection::Collection;
 use crate::error::Result;
 use crate::shuffle::KeyHasher;
 use crate::transform::side::SideSlot;
-use crate::window::{AssignWindows, IntervalWindow, Windowed, Windowing};
+use crate::window::Windowed;
 
 /// The inputs of a join or co-group are keyed by one type: `Self` is one input's key
 /// type, `K` another's. `Left` and `Right` are types named after the two inputs (by
@@ -302,57 +302,3 @@ macro_rules! join_stage {
 
 join_stage!(false, V2, emit_inner);
 join_stage!(true, Option<V2>, emit_left);
-
-/// A join of two timestamped collections windowed alike is a join keyed by
-/// `(window, key)`: each left element meets the right values of its key in its
-/// window. The witness of either input, keyed so.
-#[doc(hidden)]
-pub fn window_keyed<K, V>(_: Witness<(K, V)>) -> Witness<((IntervalWindow, K), V)> {
-    Witness::new()
-}
-
-/// The right input of a join per window, read into its table by `(window, key)`.
-#[doc(hidden)]
-pub fn fill_join_table_in_windows<K: Hash + Eq, V>(
-    slot: &SideSlot<JoinTable<(IntervalWindow, K), V>>,
-    collection: Collection<Windowed<(K, V)>>,
-) -> Result<()> {
-    let parts =
-        collection.into_parts().into_iter().map(|part| part.into_iter().map(Windowed::keyed_by_window).collect());
-    fill_join_table(slot, Collection::from_parts(parts.collect()))
-}
-
-/// A join per window: takes timestamped left elements to the join keyed by
-/// `(window, key)`, and stamps its outputs as a co-group per window does (the
-/// end of the window, its one on-time pane), as Beam's joins, built on
-/// `CoGroupByKey`, do.
-#[doc(hidden)]
-pub struct ByWindow<S>(S);
-
-#[doc(hidden)]
-#[allow(clippy::type_complexity)]
-pub fn by_window<S, K, O, W: AssignWindows, M>(
-    _: &Windowing<W, M>,
-    (stage, _): (S, Witness<((IntervalWindow, K), O)>),
-) -> (ByWindow<S>, Witness<(K, O)>) {
-    if W::MERGING {
-        // Built in the stage's scope: reported as the stage's error.
-        panic!(
-            "a join streams its left input past the right one's table, so it cannot merge session windows across the two: use `co_group_by_key` (or `outer_join`), which merges them per key, and pair the groups' values"
-        );
-    }
-    (ByWindow(stage), Witness::new())
-}
-
-impl<S, K, V, O> Stage for ByWindow<S>
-where
-    S: Stage<In = ((IntervalWindow, K), V), Out = ((IntervalWindow, K), O)>,
-{
-    type In = Windowed<(K, V)>;
-    type Out = Windowed<(K, O)>;
-    #[inline(always)]
-    fn process<E: FnMut(Self::Out)>(&self, input: Self::In, emit: &mut E) {
-        self.0
-            .process(input.keyed_by_window(), &mut |((window, key), out)| emit(Windowed::on_time((key, out), window)));
-    }
-}

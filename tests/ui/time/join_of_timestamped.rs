@@ -14,7 +14,7 @@ fn main() {
         // A side input with timestamps.
         totals = from_iter(vec![(1u32, 2u64)]) -> with_timestamps(|o: &(u32, u64)| o.1);
         scaled = orders -> map_with(as_map(totals), |o: (u32, u64), r: &SideMap<u32, u64>| o.1 * r[&o.0]) -> collect();
-        // Joins of unbounded collections.
+        // An unbounded collection joined with a bounded table: two kinds of source.
         live = test_stream(TestStream::new().add_elements([timestamped((1u32, 1u64), 1)]))
             -> window(FixedWindows::of(std::time::Duration::from_secs(10)));
         live_joined = (live, customers) -> join() -> collect();
