@@ -22,7 +22,7 @@
 //! cargo bench --bench windows -- --only windowed   # for peak RSS, under /usr/bin/time -v
 //! ```
 use std::fs::File;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -163,31 +163,10 @@ fn hand_written(path: &Path) -> Vec<Row> {
         .map(|i| {
             let (start, end) = (i * step, ((i + 1) * step).min(len));
             let mut table: FastMap<(u64, u32), (u64, u64)> = FastMap::default();
-            if start >= end {
-                return table;
-            }
-            // The lines that start in the range: read from the byte before it (to
-            // see whether a line starts at `start`) through the rest of its last line.
-            let from = start.saturating_sub(1);
-            let mut file = File::open(path).unwrap();
-            file.seek(SeekFrom::Start(from)).unwrap();
-            let mut bytes = Vec::with_capacity((end - from) as usize + 64);
-            Read::by_ref(&mut file).take(end - from).read_to_end(&mut bytes).unwrap();
-            let mut tail = [0u8; 64];
-            while bytes.last() != Some(&b'\n') {
-                let n = file.read(&mut tail).unwrap();
-                if n == 0 {
-                    break;
-                }
-                let cut = tail[..n].iter().position(|&b| b == b'\n').map_or(n, |p| p + 1);
-                bytes.extend_from_slice(&tail[..cut]);
-                if cut < n {
-                    break;
-                }
-            }
-            // Past the first newline: in the first range that skips the header,
-            // in the others the end of a line that started before the range.
-            let first_line = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| p + 1);
+            let bytes = common::range_lines(path, start, end);
+            // The header, in the first range.
+            let first_line =
+                if start == 0 { bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| p + 1) } else { 0 };
             for line in bytes[first_line..].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
                 let mut fields = line.split(|&b| b == b',').map(parse);
                 let (auction, _bidder, price, ts) =

@@ -23,3 +23,57 @@ pub fn compare<T: PartialEq + std::fmt::Debug>(
     b.sort();
     (p[runs / 2], b[runs / 2])
 }
+
+/// The bytes of the lines of `path` that start in `start..end`, read whole, as a
+/// hand-written program splitting a file into byte ranges reads them: from the
+/// byte before `start` (a line starts at `start` if that byte ends one), through
+/// the end of the last line that starts before `end`.
+#[allow(dead_code)]
+pub fn range_lines(path: &std::path::Path, start: u64, end: u64) -> Vec<u8> {
+    use std::io::{Read, Seek, SeekFrom};
+    if start >= end {
+        return Vec::new();
+    }
+    let from = start.saturating_sub(1);
+    let mut file = std::fs::File::open(path).unwrap();
+    file.seek(SeekFrom::Start(from)).unwrap();
+    let mut bytes = Vec::with_capacity((end - from) as usize + 256);
+    Read::by_ref(&mut file).take(end - from).read_to_end(&mut bytes).unwrap();
+    let mut tail = [0u8; 256];
+    while bytes.last() != Some(&b'\n') {
+        let n = file.read(&mut tail).unwrap();
+        if n == 0 {
+            break;
+        }
+        let cut = tail[..n].iter().position(|&b| b == b'\n').map_or(n, |p| p + 1);
+        bytes.extend_from_slice(&tail[..cut]);
+        if cut < n {
+            break;
+        }
+    }
+    // Past the first line break: in the first range, the byte before none; in the
+    // others, the end of a line that started before the range.
+    let skip = if start == 0 { 0 } else { bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| p + 1) };
+    bytes.drain(..skip);
+    bytes
+}
+
+/// Runs `each` on every range of `ranges` with one state per thread of the pool
+/// (made by `init`), threads claiming ranges as they finish the last: the per-thread
+/// tables of a hand-written program, however rayon would split a `fold`.
+#[allow(dead_code)]
+pub fn per_thread<R: Sync, S: Send>(
+    ranges: &[R],
+    init: impl Fn() -> S + Sync,
+    each: impl Fn(&mut S, &R) + Sync,
+) -> Vec<S> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    rayon::broadcast(|_| {
+        let mut state = init();
+        while let Some(range) = ranges.get(next.fetch_add(1, Ordering::Relaxed)) {
+            each(&mut state, range);
+        }
+        state
+    })
+}
