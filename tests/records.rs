@@ -725,10 +725,15 @@ fn csv_integers_read_as_the_csv_crate_reads_them() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ints.csv");
     fs::write(&path, &text).unwrap();
+    type Tuple = (u32, u8, u16, u32, u64, i8, i16, i32, i64);
     let out = pipeline! {
         (rows, bad) = read_csv::<Ints>(CsvInput::new(&path).split_bytes(50_000));
         good = rows -> collect();
         refused = bad -> collect();
+        // The same columns as a tuple, read by position.
+        (tuples, bad_tuples) = read_csv::<Tuple>(CsvInput::new(&path).split_bytes(50_000));
+        good_tuples = tuples -> collect();
+        refused_tuples = bad_tuples -> collect();
     }
     .run()
     .unwrap();
@@ -752,6 +757,14 @@ fn csv_integers_read_as_the_csv_crate_reads_them() {
     let first_difference = refused.iter().zip(&expected_bad).find(|(a, b)| a != b);
     assert!(refused == expected_bad, "refused (line, column) vs expected: {first_difference:?}");
     assert!(good == expected, "{} read, {} expected", good.len(), expected.len());
+    let mut good_tuples = out.good_tuples;
+    good_tuples.sort_by_key(|r| r.0);
+    let expected_tuples: Vec<Tuple> =
+        expected.iter().map(|r| (r.line, r.a, r.b, r.c, r.d, r.e, r.f, r.g, r.h)).collect();
+    assert!(good_tuples == expected_tuples, "tuples: {} read, {} expected", good_tuples.len(), expected_tuples.len());
+    let mut refused: Vec<(u64, Option<u64>)> = out.refused_tuples.iter().map(|b| (b.line, b.column)).collect();
+    refused.sort();
+    assert!(refused == expected_bad, "tuples: the same records refused, at the same columns");
 }
 
 /// A bad value names its column and shows the value; the record goes to the dead

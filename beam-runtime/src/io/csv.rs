@@ -484,8 +484,12 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> Source for ReadCsv<T, N> {
     fn prepare(&self, _ctx: &Context) -> Result<()> {
         let files = input::expand(&self.input.pattern)?;
         let (headers, widths): (Vec<_>, Vec<_>) = self.headers(&files)?.into_iter().unzip();
-        let fields = records::field_names::<T>();
-        let columns = headers.iter().map(|h| fields.and_then(|f| Columns::new(f, h.as_ref()))).collect();
+        // A struct's fields by the header's names; a tuple's by position.
+        let (fields, tuple) = (records::field_names::<T>(), records::tuple_len::<T>());
+        let columns = headers
+            .iter()
+            .map(|h| fields.and_then(|f| Columns::new(f, h.as_ref())).or(tuple.map(Columns::first)))
+            .collect();
         let total = files.iter().map(|f| f.len).sum();
         let size = self.input.split_bytes.unwrap_or_else(|| input::split_size(total, rayon::current_num_threads()));
         let mut splits = Vec::new();

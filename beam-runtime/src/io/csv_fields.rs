@@ -25,6 +25,11 @@ impl Columns {
         self.0.iter().enumerate().all(|(i, &c)| i == c)
     }
 
+    /// The first `n` columns, in order: a tuple's fields, read by position.
+    pub(crate) fn first(n: usize) -> Self {
+        Columns((0..n).collect())
+    }
+
     /// The columns of `fields` in a file whose header is `header` (which names
     /// each, as the header check made sure), or, without a header, the first
     /// columns in order.

@@ -96,13 +96,35 @@ impl DeadLetters {
 /// The field names of a struct that derives `Deserialize`, or `None` for other
 /// types (tuples, maps), found by asking its `Deserialize` impl what it expects.
 pub fn field_names<'de, T: Deserialize<'de>>() -> Option<&'static [&'static str]> {
+    match shape::<T>() {
+        Some(Shape::Struct(fields)) => Some(fields),
+        _ => None,
+    }
+}
+
+/// How many fields a tuple (or tuple struct) that derives `Deserialize` has, or
+/// `None` for other types: its fields are read by position.
+pub fn tuple_len<'de, T: Deserialize<'de>>() -> Option<usize> {
+    match shape::<T>() {
+        Some(Shape::Tuple(len)) => Some(len),
+        _ => None,
+    }
+}
+
+/// What a record type's `Deserialize` impl asks for first.
+enum Shape {
+    Struct(&'static [&'static str]),
+    Tuple(usize),
+}
+
+fn shape<'de, T: Deserialize<'de>>() -> Option<Shape> {
     let mut found = None;
     let _ = T::deserialize(FieldNames { found: &mut found });
     found
 }
 
 struct FieldNames<'a> {
-    found: &'a mut Option<&'static [&'static str]>,
+    found: &'a mut Option<Shape>,
 }
 
 #[derive(Debug)]
@@ -135,13 +157,23 @@ impl<'de> Deserializer<'de> for FieldNames<'_> {
         fields: &'static [&'static str],
         _: V,
     ) -> Result<V::Value, Stop> {
-        *self.found = Some(fields);
+        *self.found = Some(Shape::Struct(fields));
+        Err(Stop)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, _: V) -> Result<V::Value, Stop> {
+        *self.found = Some(Shape::Tuple(len));
+        Err(Stop)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _: &'static str, len: usize, _: V) -> Result<V::Value, Stop> {
+        *self.found = Some(Shape::Tuple(len));
         Err(Stop)
     }
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
-        unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        unit_struct newtype_struct seq map enum identifier ignored_any
     }
 }
 
@@ -168,6 +200,8 @@ mod tests {
     fn finds_struct_fields_only() {
         assert_eq!(field_names::<Sale>(), Some(&["region", "amount_eur"][..]));
         assert_eq!(field_names::<(String, u32)>(), None);
+        assert_eq!(tuple_len::<(String, u32, f64)>(), Some(3));
+        assert_eq!(tuple_len::<Sale>(), None);
         assert_eq!(short_type_name::<Sale>(), "Sale");
     }
 }
