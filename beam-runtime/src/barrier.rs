@@ -20,7 +20,7 @@ use std::hash::Hash;
 use crate::collection::Collection;
 use crate::context::{Scope, Worker};
 use crate::error::Result;
-use crate::shuffle::KeyedTables;
+use crate::shuffle::{Batched, KeyedTables};
 use crate::transform::timed::{SessionBarrier, SessionList, WindowAcc, WindowedBarrier};
 use crate::window::{Accumulate, IntervalWindow, Windowed};
 
@@ -82,7 +82,9 @@ pub trait Merge {
 pub trait KeyedCombine: Sync {
     type In;
     type Key: Hash + Eq + Send;
-    type Value;
+    /// What one element adds to its key's state (held by the worker until added,
+    /// see `Batched`).
+    type Value: Send;
     /// The state of one key.
     type Acc: Send;
     type Out: Send;
@@ -128,22 +130,23 @@ pub struct Keyed<C>(pub C);
 
 impl<C: KeyedCombine> Leaf for Keyed<C> {
     type In = C::In;
-    type Local = KeyedTables<C::Key, C::Acc>;
+    type Local = Batched<C::Key, C::Value, C::Acc>;
     type Out = C::Out;
 
     fn local(&self, _: Worker) -> Self::Local {
-        KeyedTables::new()
+        Batched::new()
     }
 
     #[inline(always)]
     fn push(&self, local: &mut Self::Local, input: C::In) {
         let (key, value) = self.0.split(input);
-        let acc = local.entry(key, || self.0.create());
-        self.0.add(acc, value);
+        local.add(key, value, || self.0.create(), |acc, value| self.0.add(acc, value));
     }
 
     fn finish<M: Merge>(&self, merge: &M, locals: Vec<Self::Local>) -> Result<Collection<C::Out>> {
-        merge.keyed(&self.0, locals)
+        let create = || self.0.create();
+        let tables = locals.into_iter().map(|local| local.into_tables(create, |acc, value| self.0.add(acc, value)));
+        merge.keyed(&self.0, tables.collect())
     }
 }
 

@@ -231,7 +231,7 @@ where
 pub trait WindowedInputs<Names> {
     type Key;
     type Keyed;
-    type Union;
+    type Union: Send;
     type Groups;
     fn keyed_by_window(self, scope: &Scope) -> Self::Keyed;
     /// Each element's key and window, by reference.

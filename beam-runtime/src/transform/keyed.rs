@@ -69,6 +69,7 @@ pub fn combine_per_key<In, C>(
 ) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Acc = C::Acc, Out = (In::Key, C::Out)>>
 where
     In: KeyValue,
+    In::Value: Send,
     In::Key: GroupKey,
     C: CombineFn<In::Value>,
 {
@@ -83,7 +84,8 @@ pub fn reduce_per_key<In, F>(
     f: F,
 ) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Out = (In::Key, In::Value)>>
 where
-    In: KeyValue<Value: Send>,
+    In: KeyValue,
+    In::Value: Send,
     In::Key: GroupKey,
     F: Fn(In::Value, In::Value) -> In::Value + Sync,
 {
@@ -100,7 +102,7 @@ where
 
 impl<In, S, C> KeyedCombine for CombinePerKey<In, S, C>
 where
-    S: Split<In>,
+    S: Split<In, Value: Send>,
     S::Key: Hash + Eq + Send,
     C: CombineFn<S::Value>,
 {

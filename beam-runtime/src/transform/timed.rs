@@ -742,7 +742,7 @@ impl<C: KeyedCombine<Key: Clone>> KeyedCombine for PerSession<C> {
 #[doc(hidden)]
 pub struct Unkeyed<C>(C);
 
-impl<C: GlobalCombine> KeyedCombine for Unkeyed<C> {
+impl<C: GlobalCombine<In: Send>> KeyedCombine for Unkeyed<C> {
     type In = C::In;
     type Key = ();
     type Value = C::In;
