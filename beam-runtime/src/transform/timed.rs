@@ -26,7 +26,7 @@ use crate::collection::Collection;
 use crate::context::{Scope, Worker};
 use crate::error::Result;
 use crate::runner::Panes;
-use crate::shuffle::KeyedTables;
+use crate::shuffle::{Batched, KeyedTables};
 use crate::window::{
     Accumulate, AssignWindows, IntervalWindow, IntoWindowing, Late, PaneInfo, Strategy, Timestamp, TimestampCombiner,
     Windowed, Windowing,
@@ -242,8 +242,8 @@ pub struct BoundedWindows<C: KeyedCombine, M> {
 
 /// A worker's table of a grouping per window of bounded input.
 #[doc(hidden)]
-pub enum BoundedLocal<K, A, Full> {
-    Lean { by_start: KeyedTables<(i64, K), A>, by_window: KeyedTables<(IntervalWindow, K), A> },
+pub enum BoundedLocal<K, V, A, Full> {
+    Lean { by_start: Batched<(i64, K), V, A>, by_window: KeyedTables<(IntervalWindow, K), A> },
     Full(Full),
 }
 
@@ -261,12 +261,12 @@ impl<C: KeyedCombine, M> BoundedWindows<C, M> {
 
 impl<C: KeyedCombine<Key: Clone, In: Send>, A: Accumulate<C::Acc>> Leaf for BoundedWindows<C, A> {
     type In = Windowed<C::In>;
-    type Local = BoundedLocal<C::Key, C::Acc, <WindowedBarrier<C, A> as Leaf>::Local>;
+    type Local = BoundedLocal<C::Key, C::Value, C::Acc, <WindowedBarrier<C, A> as Leaf>::Local>;
     type Out = Windowed<C::Out>;
 
     fn local(&self, worker: Worker) -> Self::Local {
         if self.lean {
-            BoundedLocal::Lean { by_start: KeyedTables::new(), by_window: KeyedTables::new() }
+            BoundedLocal::Lean { by_start: Batched::new(), by_window: KeyedTables::new() }
         } else {
             BoundedLocal::Full(self.windowed.local(worker))
         }
@@ -280,12 +280,11 @@ impl<C: KeyedCombine<Key: Clone, In: Send>, A: Accumulate<C::Acc>> Leaf for Boun
                 let window = input.window;
                 let (key, value) = combine.split(input.value);
                 let (start, length) = (window.start.millis(), window.end.millis().wrapping_sub(window.start.millis()));
-                let acc = if *self.length.get_or_init(|| length) == length {
-                    by_start.entry((start, key), || combine.create())
+                if *self.length.get_or_init(|| length) == length {
+                    by_start.add((start, key), value, || combine.create(), |acc, value| combine.add(acc, value));
                 } else {
-                    by_window.entry((window, key), || combine.create())
-                };
-                combine.add(acc, value);
+                    combine.add(by_window.entry((window, key), || combine.create()), value);
+                }
             }
             BoundedLocal::Full(local) => self.windowed.push(local, input),
         }
@@ -296,7 +295,8 @@ impl<C: KeyedCombine<Key: Clone, In: Send>, A: Accumulate<C::Acc>> Leaf for Boun
         for local in locals {
             match local {
                 BoundedLocal::Lean { by_start: starts, by_window: windows } => {
-                    by_start.push(starts);
+                    let combine = &self.windowed.per_window.combine;
+                    by_start.push(starts.into_tables(|| combine.create(), |acc, value| combine.add(acc, value)));
                     by_window.push(windows);
                 }
                 BoundedLocal::Full(local) => full.push(local),
