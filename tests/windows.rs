@@ -674,3 +674,74 @@ fn side_inputs_without_timestamps_serve_every_window() {
     let got: BTreeMap<i64, i64> = out.weighted.iter().map(|w| (w.window.start.millis(), w.value.1)).collect();
     assert_eq!(got, expect);
 }
+
+/// A side input windowed like the stage's input is read per window: each element
+/// sees the side value of its own window (a map, a list, a singleton), as a Beam
+/// side input of the same windowing does; a window the side input has nothing in
+/// gets an empty map or list, and `as_singleton` there is the stage's error. A
+/// timestamped side input in the global window is read whole.
+#[test]
+fn side_inputs_windowed_like_the_stage_are_read_per_window() {
+    for (name, events) in event_datasets() {
+        let out = pipeline! {
+            timed = from_iter(events.clone())
+                -> with_timestamps(|e: &Event| e.2)
+                -> window(FixedWindows::of(Duration::from_millis(SIZE)));
+            pairs = timed -> map(|(k, v, _): Event| (k, v));
+            totals = pairs -> sum_per_key();
+            counts = timed -> count();
+            keys = pairs -> map(|(k, _): (u32, i64)| k) -> distinct();
+            // Each value with its key's total and the number of events in its window.
+            shares = pairs
+                -> map_with(as_map(totals), |(k, v): (u32, i64), totals: &SideMap<u32, i64>| (k, v, totals[&k]))
+                -> map_with(as_singleton(counts), |(k, v, total): (u32, i64, i64), n: &u64| (k, v, total, *n))
+                -> map_with(as_list(keys), |(k, v, total, n): (u32, i64, i64, u64), keys: &Vec<u32>| (k, v, total, n, keys.len()))
+                -> reify()
+                -> collect();
+            // Never windowed: every element sees all of it.
+            all_events = from_iter(events.clone()) -> with_timestamps(|e: &Event| e.2);
+            seen = timed -> map_with(as_list(all_events), |_: Event, all: &Vec<Event>| all.len() as u64) -> collect();
+        }
+        .run()
+        .unwrap();
+        let (mut totals, mut counts) = (BTreeMap::<(i64, u32), i64>::new(), BTreeMap::<i64, u64>::new());
+        let mut keys: BTreeMap<i64, std::collections::BTreeSet<u32>> = BTreeMap::new();
+        for &(k, v, t) in &events {
+            *totals.entry((window_of(t), k)).or_default() += v;
+            *counts.entry(window_of(t)).or_default() += 1;
+            keys.entry(window_of(t)).or_default().insert(k);
+        }
+        let expect = sorted(
+            events
+                .iter()
+                .map(|&(k, v, t)| {
+                    let w = window_of(t);
+                    (w, k, v, totals[&(w, k)], counts[&w], keys[&w].len())
+                })
+                .collect(),
+        );
+        let got = sorted(
+            out.shares
+                .iter()
+                .map(|w| (w.window.start.millis(), w.value.0, w.value.1, w.value.2, w.value.3, w.value.4))
+                .collect(),
+        );
+        assert_eq!(got, expect, "{name}");
+        assert!(out.seen.iter().all(|&n| n == events.len() as u64), "{name}: the global-window side input whole");
+        assert_eq!(out.seen.len(), events.len(), "{name}");
+    }
+
+    // A window the side input has no element in: `as_singleton` has no value there.
+    let events: Vec<Event> = vec![(1, 1, 10), (1, 2, SIZE + 10)];
+    let result = pipeline! {
+        timed = from_iter(events.clone())
+            -> with_timestamps(|e: &Event| e.2)
+            -> window(FixedWindows::of(Duration::from_millis(SIZE)));
+        early = timed -> filter(|e: &Event| e.2 < SIZE) -> count();
+        out = timed -> map_with(as_singleton(early), |e: Event, n: &u64| e.1 + *n as i64) -> collect();
+    }
+    .run();
+    let Err(error) = result else { panic!("a window without the singleton fails") };
+    let message = error.to_string();
+    assert!(message.contains("`map_with`") && message.contains("holds none in the window 1000..2000"), "{message}");
+}

@@ -203,6 +203,11 @@ fn bad_records(graph: &Graph, n: NodeId) -> Option<NodeId> {
     graph.consumers(n).into_iter().find(|&c| graph.nodes[c].is(Kind::DeadLetters))
 }
 
+/// Whether stage `n` reads a side input windowed like its input: per window.
+fn reads_side_per_window(graph: &Graph, n: NodeId) -> bool {
+    graph.side_input(n).is_some_and(|(producer, _, _)| graph.nodes[producer].timing.window().is_some())
+}
+
 fn is_grouped(graph: &Graph, n: NodeId) -> bool {
     graph.nodes[n].spec.is_some_and(|s| matches!(s.inputs, Inputs::Grouped { .. }))
 }
@@ -282,6 +287,9 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
         // a stage that reads time, on a collection without it, sees the earliest.
         let call = match (spec.time, timed) {
             (Time::Values, false) | (Time::Stamps | Time::Windows | Time::Reads, true) => call,
+            (Time::Values, true) if reads_side_per_window(graph, n) => {
+                quote_spanned!(at=> ::beam::__private::reads_per_window(#call))
+            }
             (Time::Values, true) => quote_spanned!(at=> ::beam::__private::in_windows(#call)),
             (_, false) => quote_spanned!(at=> ::beam::__private::untimed(#call)),
         };
@@ -563,10 +571,26 @@ fn side_fills(graph: &Graph, segment: &Segment) -> TokenStream {
         .iter()
         .filter_map(|&n| {
             let (producer, kind, span) = graph.side_input(n)?;
-            let fill_fn = Ident::new(kind.functions().1, span);
             let (slot, held) = (var_at("side", n, span), var_at("held", producer, span));
+            let timing = graph.nodes[producer].timing;
+            // Per window if windowed (as the stage's input, `time` checked); the
+            // values whole if timestamped in the global window.
+            let fill = match (timing.is_timed(), timing.window().is_some()) {
+                (true, true) => {
+                    let fill_fn = Ident::new(&format!("{}_in_windows", kind.functions().1), span);
+                    quote_spanned!(span=> ::beam::__private::#fill_fn(&#slot, __collection))
+                }
+                (true, false) => {
+                    let fill_fn = Ident::new(kind.functions().1, span);
+                    quote_spanned!(span=> ::beam::__private::#fill_fn(&#slot, ::beam::__private::side_values(__collection)))
+                }
+                (false, _) => {
+                    let fill_fn = Ident::new(kind.functions().1, span);
+                    quote_spanned!(span=> ::beam::__private::#fill_fn(&#slot, __collection))
+                }
+            };
             Some(quote_spanned! {span=>
-                ::beam::__private::SideFill::new(#n, &#held, |__collection| ::beam::__private::#fill_fn(&#slot, __collection))
+                ::beam::__private::SideFill::new(#n, &#held, |__collection| #fill)
             })
         })
         .collect();

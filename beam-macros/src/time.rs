@@ -77,20 +77,29 @@ fn timing_from(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
     if spec.inputs == Inputs::Join {
         return join_timing(graph, id, inputs, diag);
     }
-    // A side input is read whole, across all of time: a timestamped one would be
-    // read per window, which is still to come. Co-groups work per window on bounded
-    // input.
-    if let Some(&(side, _, _)) = inputs.iter().find(|&&(_, whole, t)| whole && t.is_timed()) {
-        diag.error(
-            op.span(),
-            format!(
-                "`{op}` reads {} as a side input, but it has timestamps, and side inputs per window are not \
-                 supported yet: compute {} before `with_timestamps`",
+    // A side input without timestamps, or with timestamps in the global window, is
+    // read whole, in every window; one windowed like the stage's input is read per
+    // window (the stage sees the side value of its element's window), as a Beam side
+    // input of the same windowing is. Bounded only: an unbounded side input would
+    // have to wait for each window's value.
+    if let Some(&(side, _, side_t)) = inputs.iter().find(|&&(_, whole, t)| whole && t.is_timed()) {
+        let problem = if side_t.unbounded().is_some() {
+            Some("side inputs of unbounded collections are not supported yet".to_owned())
+        } else if side_t.window().is_some() && !windowed_alike(graph, first, side_t) {
+            let main = main.first().map_or_else(|| "its input".to_owned(), |&(n, _)| name_of(graph, n));
+            Some(format!(
+                "a side input read per window must be windowed like the stage's input, but {} has {} and {main} has {}",
                 name_of(graph, side),
-                name_of(graph, side)
-            ),
-        );
-        return first;
+                describe(graph, side_t),
+                describe(graph, first)
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            diag.error(op.span(), format!("`{op}` reads {} as a side input: {problem}", name_of(graph, side)));
+            return first;
+        }
     }
     if matches!(spec.inputs, Inputs::Grouped { .. }) {
         let unbounded = main.iter().find_map(|&(_, t)| t.unbounded());

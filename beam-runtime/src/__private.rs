@@ -20,7 +20,9 @@ pub use crate::source::{Source, SourceCounters};
 pub use crate::transform::cogroup::{in_windows as group_in_windows, unbounded_groups};
 pub use crate::transform::join::{fill_join_table, input_names, side_join_table};
 pub use crate::transform::side::{
-    SideSlot, fill_list, fill_map, fill_multimap, fill_singleton, side_list, side_map, side_multimap, side_singleton,
+    SideSlot, fill_list, fill_list_in_windows, fill_map, fill_map_in_windows, fill_multimap, fill_multimap_in_windows,
+    fill_singleton, fill_singleton_in_windows, reads_per_window, side_list, side_map, side_multimap, side_singleton,
+    side_values,
 };
 pub use crate::transform::timed::{
     LateOutput, Route, global_in_bounded_windows, global_in_windows, in_windows, keyed_in_bounded_windows,

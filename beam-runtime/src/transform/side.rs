@@ -3,6 +3,7 @@
 //! value once, before the loop of the stage that reads it, and lent read-only to
 //! every worker.
 
+use std::cell::Cell;
 use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
@@ -10,6 +11,7 @@ use std::sync::OnceLock;
 use crate::__private::{KeyValue, Stage, Witness};
 use crate::collection::Collection;
 use crate::error::{Error, ErrorKind, Result};
+use crate::window::{IntervalWindow, Windowed};
 
 /// The map a side input read with `as_map` or `as_multimap` is handed as.
 ///
@@ -31,22 +33,145 @@ use crate::error::{Error, ErrorKind, Result};
 /// ```
 pub type SideMap<K, V> = std::collections::HashMap<K, V, crate::KeyHasher>;
 
-/// Holds a side input's value from when its producer has run.
+/// Holds a side input's value from when its producer has run: one value, or,
+/// for a side input windowed like the stage's input, one per window.
 #[doc(hidden)]
-pub struct SideSlot<S>(OnceLock<S>);
+pub struct SideSlot<S> {
+    whole: OnceLock<S>,
+    per_window: OnceLock<PerWindow<S>>,
+}
+
+/// A side input's value in each window that has elements, and its value in a
+/// window that has none (an empty map or list; no value for `as_singleton`).
+struct PerWindow<S> {
+    views: std::collections::HashMap<IntervalWindow, S, crate::KeyHasher>,
+    empty: Option<S>,
+}
+
+thread_local! {
+    /// The window of the element a stage reading a side input per window is on
+    /// (set by `ReadsPerWindow`).
+    static CURRENT_WINDOW: Cell<Option<IntervalWindow>> = const { Cell::new(None) };
+}
 
 impl<S> SideSlot<S> {
     pub(crate) fn new() -> Self {
-        SideSlot(OnceLock::new())
+        SideSlot { whole: OnceLock::new(), per_window: OnceLock::new() }
     }
 
+    /// The value, or, per window, its value in the window of the current element.
     #[inline]
     pub(crate) fn get(&self) -> &S {
-        self.0.get().expect("a side input is filled before the loop that reads it")
+        match self.whole.get() {
+            Some(whole) => whole,
+            None => self.in_current_window(),
+        }
+    }
+
+    fn in_current_window(&self) -> &S {
+        let per_window = self.per_window.get().expect("a side input is filled before the loop that reads it");
+        let window = CURRENT_WINDOW.with(Cell::get).expect("a side input per window is read in a window");
+        match per_window.views.get(&window).or(per_window.empty.as_ref()) {
+            Some(view) => view,
+            // Reported as the stage's error.
+            None => panic!(
+                "a side input read with `as_singleton` must hold exactly one element in each window, but holds none in \
+                 the window {}..{} (ms)",
+                window.start.millis(),
+                window.end.millis()
+            ),
+        }
     }
 
     pub(crate) fn fill(&self, value: S) {
-        let _ = self.0.set(value);
+        let _ = self.whole.set(value);
+    }
+
+    /// Fills the slot per window: the values of `collection` grouped by window,
+    /// each group made into a value by `fill` (the side input's kind).
+    fn fill_in_windows<T>(
+        &self,
+        collection: Collection<Windowed<T>>,
+        fill: impl Fn(&SideSlot<S>, Collection<T>) -> Result<()>,
+        empty: Option<S>,
+    ) -> Result<()> {
+        let mut by_window: std::collections::HashMap<IntervalWindow, Vec<T>, crate::KeyHasher> = Default::default();
+        for element in collection.into_vec() {
+            by_window.entry(element.window).or_default().push(element.value);
+        }
+        let mut views = std::collections::HashMap::with_capacity_and_hasher(by_window.len(), Default::default());
+        for (window, values) in by_window {
+            let slot = SideSlot::new();
+            fill(&slot, Collection::from_parts(vec![values])).map_err(|e| {
+                let message =
+                    format!("{} (in the window {}..{} ms)", e.message(), window.start.millis(), window.end.millis());
+                Error::new(e.kind(), message)
+            })?;
+            views.insert(window, slot.whole.into_inner().expect("filled"));
+        }
+        let _ = self.per_window.set(PerWindow { views, empty });
+        Ok(())
+    }
+}
+
+/// The values of a timestamped side input in the global window: read whole.
+#[doc(hidden)]
+pub fn side_values<T>(collection: Collection<Windowed<T>>) -> Collection<T> {
+    let parts = collection.into_parts().into_iter().map(|part| part.into_iter().map(|w| w.value).collect());
+    Collection::from_parts(parts.collect())
+}
+
+/// `as_map` of a side input windowed like the stage's input: a map per window.
+#[doc(hidden)]
+pub fn fill_map_in_windows<K: Hash + Eq, V>(
+    slot: &SideSlot<SideMap<K, V>>,
+    collection: Collection<Windowed<(K, V)>>,
+) -> Result<()> {
+    slot.fill_in_windows(collection, fill_map, Some(SideMap::default()))
+}
+
+/// `as_multimap`, per window.
+#[doc(hidden)]
+pub fn fill_multimap_in_windows<K: Hash + Eq, V>(
+    slot: &SideSlot<SideMap<K, Vec<V>>>,
+    collection: Collection<Windowed<(K, V)>>,
+) -> Result<()> {
+    slot.fill_in_windows(collection, fill_multimap, Some(SideMap::default()))
+}
+
+/// `as_list`, per window.
+#[doc(hidden)]
+pub fn fill_list_in_windows<T>(slot: &SideSlot<Vec<T>>, collection: Collection<Windowed<T>>) -> Result<()> {
+    slot.fill_in_windows(collection, fill_list, Some(Vec::new()))
+}
+
+/// `as_singleton`, per window: one element in each window an element of the
+/// stage's input is in.
+#[doc(hidden)]
+pub fn fill_singleton_in_windows<T>(slot: &SideSlot<T>, collection: Collection<Windowed<T>>) -> Result<()> {
+    slot.fill_in_windows(collection, fill_singleton, None)
+}
+
+/// A stage of values in a timestamped collection that reads a side input per
+/// window: the side value it sees is the one of its element's window, as a Beam
+/// side input of the same windowing is.
+#[doc(hidden)]
+pub struct ReadsPerWindow<S>(S);
+
+/// `(stage, out)` of a stage of values reading a side input per window.
+#[doc(hidden)]
+pub fn reads_per_window<S: Stage, Out>((stage, out): (S, Out)) -> (ReadsPerWindow<S>, Out) {
+    (ReadsPerWindow(stage), out)
+}
+
+impl<S: Stage> Stage for ReadsPerWindow<S> {
+    type In = Windowed<S::In>;
+    type Out = Windowed<S::Out>;
+    #[inline(always)]
+    fn process<E: FnMut(Self::Out)>(&self, input: Self::In, emit: &mut E) {
+        let (timestamp, window, pane) = (input.timestamp, input.window, input.pane);
+        CURRENT_WINDOW.with(|current| current.set(Some(window)));
+        self.0.process(input.value, &mut |value| emit(Windowed { value, timestamp, window, pane }));
     }
 }
 

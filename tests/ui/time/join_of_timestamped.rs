@@ -11,7 +11,7 @@ fn main() {
         // Windowed differently.
         windowed = orders -> window(FixedWindows::of(std::time::Duration::from_secs(10)));
         mixed = (windowed, orders) -> left_join() -> collect();
-        // A side input with timestamps.
+        // A side input with timestamps in the global window is read whole: fine.
         totals = from_iter(vec![(1u32, 2u64)]) -> with_timestamps(|o: &(u32, u64)| o.1);
         scaled = orders -> map_with(as_map(totals), |o: (u32, u64), r: &SideMap<u32, u64>| o.1 * r[&o.0]) -> collect();
         // An unbounded collection joined with a bounded table: two kinds of source.
