@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use crate::__private::{KeyValue, Stage, Witness};
 use crate::collection::Collection;
 use crate::error::{Error, ErrorKind, Result};
+use crate::transform::timed::{InWindows, in_windows};
 use crate::window::{IntervalWindow, Windowed};
 
 /// The map a side input read with `as_map` or `as_multimap` is handed as.
@@ -156,11 +157,12 @@ pub fn fill_singleton_in_windows<T>(slot: &SideSlot<T>, collection: Collection<W
 /// window: the side value it sees is the one of its element's window, as a Beam
 /// side input of the same windowing is.
 #[doc(hidden)]
-pub struct ReadsPerWindow<S>(S);
+pub struct ReadsPerWindow<S>(InWindows<S>);
 
 /// `(stage, out)` of a stage of values reading a side input per window.
 #[doc(hidden)]
-pub fn reads_per_window<S: Stage, Out>((stage, out): (S, Out)) -> (ReadsPerWindow<S>, Out) {
+pub fn reads_per_window<S: Stage, Out>(stage: (S, Out)) -> (ReadsPerWindow<S>, Out) {
+    let (stage, out) = in_windows(stage);
     (ReadsPerWindow(stage), out)
 }
 
@@ -169,9 +171,8 @@ impl<S: Stage> Stage for ReadsPerWindow<S> {
     type Out = Windowed<S::Out>;
     #[inline(always)]
     fn process<E: FnMut(Self::Out)>(&self, input: Self::In, emit: &mut E) {
-        let (timestamp, window, pane) = (input.timestamp, input.window, input.pane);
-        CURRENT_WINDOW.with(|current| current.set(Some(window)));
-        self.0.process(input.value, &mut |value| emit(Windowed { value, timestamp, window, pane }));
+        CURRENT_WINDOW.with(|current| current.set(Some(input.window)));
+        self.0.process(input, emit)
     }
 }
 
