@@ -4,7 +4,7 @@
 //! - word count over a ~200 MB text file: the pipeline, the hand-written program a
 //!   skilled engineer would write (byte ranges read whole, words split on ASCII
 //!   whitespace as bytes and looked up borrowed, so only a new word allocates, a
-//!   table per range), and the raw read throughput of the file (all bytes read,
+//!   table per thread), and the raw read throughput of the file (all bytes read,
 //!   newlines counted). The pipeline splits lines with `beam::text::words`, whose
 //!   words are inline small strings;
 //! - sum and count per key over a CSV of 20M `key,value` rows with 1M keys: the
@@ -115,7 +115,8 @@ fn wordcount_pipeline(path: &Path) -> Vec<(String, u64)> {
     sorted(out.counts.into_iter().map(|(word, n)| (word.into_string(), n)).collect())
 }
 
-/// Byte ranges cut at line starts, as a hand-written program would.
+/// `parts` equal byte ranges of the file (`common::range_lines` reads the lines
+/// that start in one).
 fn ranges(path: &Path, parts: usize) -> Vec<(u64, u64)> {
     let len = std::fs::metadata(path).unwrap().len();
     let step = len.div_ceil(parts as u64).max(1);

@@ -245,23 +245,19 @@ mod join {
         sorted(out.per_segment)
     }
 
-    /// A hash map of customers, probed by the orders in parallel, a slice at a time,
-    /// folding into a per-thread map of segment totals. (Folding element by element
-    /// leaves rustc to inline the closure into rayon's loop, which it sometimes does
-    /// not; a loop over a slice is what a skilled engineer writes for speed.)
+    /// A hash map of customers, probed by the orders in parallel, slices claimed as
+    /// threads finish, into one map of segment totals per thread, merged at the end.
     pub fn baseline(orders: &[(u32, f64)], customers: &[(u32, u8)]) -> Vec<(u8, f64)> {
         let segments: FastMap<u32, u8> = customers.iter().copied().collect();
-        let totals = orders
-            .par_chunks(4096)
-            .fold(FastMap::default, |mut totals: FastMap<u8, f64>, orders| {
-                for (customer, amount) in orders {
-                    if let Some(&segment) = segments.get(customer) {
-                        *totals.entry(segment).or_insert(0.0) += amount;
-                    }
+        let slices: Vec<&[(u32, f64)]> = orders.chunks(4096).collect();
+        let maps = super::common::per_thread(&slices, FastMap::default, |totals: &mut FastMap<u8, f64>, orders| {
+            for (customer, amount) in *orders {
+                if let Some(&segment) = segments.get(customer) {
+                    *totals.entry(segment).or_insert(0.0) += amount;
                 }
-                totals
-            })
-            .reduce(FastMap::default, merge_maps);
+            }
+        });
+        let totals = maps.into_iter().reduce(merge_maps).unwrap_or_default();
         sorted(totals.into_iter().collect())
     }
 }

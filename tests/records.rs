@@ -650,8 +650,8 @@ fn csv_read_as_lines_reads_what_the_csv_crate_reads() {
     assert!(bad.reason.contains("column `score`"), "{}", bad.reason);
 }
 
-/// Integer columns in a struct's order are split off each line and parsed in one
-/// step, eight digits at a time: every integer type, at and past its limits, with
+/// Integer columns in a struct's order are split off each line as their digits
+/// are read, in one pass: every integer type, at and past its limits, with
 /// signs, leading zeros, 16 and 17 digits, spaces and junk, is read (or refused)
 /// as the csv crate reads (or refuses) it.
 #[test]
@@ -765,6 +765,52 @@ fn csv_integers_read_as_the_csv_crate_reads_them() {
     let mut refused: Vec<(u64, Option<u64>)> = out.refused_tuples.iter().map(|b| (b.line, b.column)).collect();
     refused.sort();
     assert!(refused == expected_bad, "tuples: the same records refused, at the same columns");
+}
+
+/// A tuple element that takes several fields (a nested tuple, a `Vec` taking the
+/// rest of the record) is read as the csv crate reads it, as are flat tuples.
+#[test]
+fn csv_tuples_of_compound_elements_read_as_the_csv_crate_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("compound.csv");
+    let mut text = String::from("a,b,c,d\n");
+    for i in 0..3_000u64 {
+        text.push_str(&format!("{i},{},{}.5,{}\n", i * 2, i % 7, i % 3));
+    }
+    text.push_str("x,1,2.5,3\n");
+    fs::write(&path, &text).unwrap();
+    type Nested = ((u64, u64), f64, u64);
+    type Rest = (u64, Vec<f64>);
+    let out = pipeline! {
+        (nested, bad_nested) = read_csv::<Nested>(CsvInput::new(&path).split_bytes(10_000));
+        nested_rows = nested -> collect();
+        nested_bad = bad_nested -> collect();
+        (rest, bad_rest) = read_csv::<Rest>(CsvInput::new(&path).split_bytes(10_000));
+        rest_rows = rest -> collect();
+        rest_bad = bad_rest -> collect();
+    }
+    .run()
+    .unwrap();
+    fn expected<T: serde::de::DeserializeOwned>(text: &str) -> (Vec<T>, Vec<u64>) {
+        let (mut good, mut bad) = (Vec::new(), Vec::new());
+        for (i, record) in csv::Reader::from_reader(text.as_bytes()).deserialize::<T>().enumerate() {
+            match record {
+                Ok(row) => good.push(row),
+                Err(_) => bad.push(i as u64 + 2),
+            }
+        }
+        (good, bad)
+    }
+    let (good, bad) = expected::<Nested>(&text);
+    let mut rows = out.nested_rows;
+    rows.sort_by_key(|r| r.0);
+    assert!(good.len() == 3_000 && rows == good, "nested: {} read, {} expected", rows.len(), good.len());
+    assert_eq!(out.nested_bad.iter().map(|b| b.line).collect::<Vec<_>>(), bad);
+    let (good, bad) = expected::<Rest>(&text);
+    let mut rows = out.rest_rows;
+    rows.sort_by_key(|r| r.0);
+    assert!(good.len() == 3_000 && rows == good, "rest: {} read, {} expected", rows.len(), good.len());
+    assert_eq!(out.rest_bad.iter().map(|b| b.line).collect::<Vec<_>>(), bad);
 }
 
 /// A bad value names its column and shows the value; the record goes to the dead

@@ -744,4 +744,17 @@ fn side_inputs_windowed_like_the_stage_are_read_per_window() {
     let Err(error) = result else { panic!("a window without the singleton fails") };
     let message = error.to_string();
     assert!(message.contains("`map_with`") && message.contains("holds none in the window 1000..2000"), "{message}");
+
+    // Sessions merge: an element's window is not the session its side value is in.
+    let result = pipeline! {
+        timed = from_iter(events.clone())
+            -> with_timestamps(|e: &Event| e.2)
+            -> window(Sessions::with_gap(Duration::from_millis(SIZE)));
+        totals = timed -> map(|(k, v, _): Event| (k, v)) -> sum_per_key();
+        out = timed -> map_with(as_map(totals), |e: Event, t: &SideMap<u32, i64>| t.len() as i64 + e.1) -> collect();
+    }
+    .run();
+    let Err(error) = result else { panic!("a side input per session fails") };
+    let message = error.to_string();
+    assert!(message.contains("`map_with`") && message.contains("cannot be read per session window"), "{message}");
 }

@@ -288,7 +288,8 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
         let call = match (spec.time, timed) {
             (Time::Values, false) | (Time::Stamps | Time::Windows | Time::Reads, true) => call,
             (Time::Values, true) if reads_side_per_window(graph, n) => {
-                quote_spanned!(at=> ::beam::__private::reads_per_window(#call))
+                let windowing = windowing_of(graph.nodes[input].timing.window(), at);
+                quote_spanned!(at=> ::beam::__private::reads_per_window(#windowing, #call))
             }
             (Time::Values, true) => quote_spanned!(at=> ::beam::__private::in_windows(#call)),
             (_, false) => quote_spanned!(at=> ::beam::__private::untimed(#call)),

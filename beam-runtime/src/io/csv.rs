@@ -377,10 +377,12 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> ReadCsv<T, N> {
         if let Some(columns) = &plan.columns[file] {
             // The record's width is known once its fields are read (a line is split
             // as they are), and is checked first when a field is bad.
-            return match csv_fields::deserialize::<T>(fields, columns) {
-                Ok((value, found)) if width.is_none_or(|w| w == found) => Ok(value),
-                Ok((_, found)) => Err(wrong_width(found)),
-                Err(_) if width.is_some_and(|w| w != fields.len()) => Err(wrong_width(fields.len())),
+            match csv_fields::deserialize::<T>(fields, columns) {
+                Ok((value, found)) if width.is_none_or(|w| w == found) => return Ok(value),
+                Ok((_, found)) => return Err(wrong_width(found)),
+                Err(_) if width.is_some_and(|w| w != fields.len()) => return Err(wrong_width(fields.len())),
+                // A tuple's: the csv crate's reading stands (see `Columns::positional`).
+                Err(_) if columns.positional() => {}
                 Err(e) => {
                     let e = e.blame();
                     let name = e.column.and_then(|c| header.and_then(|h| h.get(c)));
@@ -388,9 +390,9 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> ReadCsv<T, N> {
                         Some(name) => format!("column `{}`: {}", String::from_utf8_lossy(name), e.reason),
                         None => e.reason,
                     };
-                    Err(Rejected { column: e.column.map(|c| c as u64 + 1), reason })
+                    return Err(Rejected { column: e.column.map(|c| c as u64 + 1), reason });
                 }
-            };
+            }
         }
         if width.is_some_and(|w| w != fields.len()) {
             return Err(wrong_width(fields.len()));

@@ -14,9 +14,16 @@ use std::fmt;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, SeqAccess, Visitor};
 
-/// For each field of a struct, in declaration order, the column that holds it.
+/// For each field of a struct, in declaration order, the column that holds it;
+/// or a tuple's fields, by position.
 #[derive(Debug, Clone)]
-pub(crate) struct Columns(Vec<usize>);
+pub(crate) struct Columns(Vec<usize>, Kind);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Named,
+    Positional,
+}
 
 impl Columns {
     /// Whether the fields are the first columns, in order: a record's line can
@@ -27,7 +34,15 @@ impl Columns {
 
     /// The first `n` columns, in order: a tuple's fields, read by position.
     pub(crate) fn first(n: usize) -> Self {
-        Columns((0..n).collect())
+        Columns((0..n).collect(), Kind::Positional)
+    }
+
+    /// Whether they are a tuple's. A tuple's element may itself take several
+    /// fields (`((u32, u32), f64)`, or a `Vec` taking the rest of the record),
+    /// which only the csv crate reads, one field each here: a tuple record read
+    /// here in error is read again by the csv crate, whose result stands.
+    pub(crate) fn positional(&self) -> bool {
+        self.1 == Kind::Positional
     }
 
     /// The columns of `fields` in a file whose header is `header` (which names
@@ -35,12 +50,12 @@ impl Columns {
     /// columns in order.
     pub(crate) fn new(fields: &[&str], header: Option<&csv::ByteRecord>) -> Option<Self> {
         match header {
-            None => Some(Columns((0..fields.len()).collect())),
+            None => Some(Columns((0..fields.len()).collect(), Kind::Named)),
             Some(header) => fields
                 .iter()
                 .map(|f| header.iter().position(|c| c == f.as_bytes()))
                 .collect::<Option<Vec<_>>>()
-                .map(Columns),
+                .map(|columns| Columns(columns, Kind::Named)),
         }
     }
 }

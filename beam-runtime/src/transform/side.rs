@@ -12,7 +12,7 @@ use crate::__private::{KeyValue, Stage, Witness};
 use crate::collection::Collection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::transform::timed::{InWindows, in_windows};
-use crate::window::{IntervalWindow, Windowed};
+use crate::window::{AssignWindows, IntervalWindow, Windowed, Windowing};
 
 /// The map a side input read with `as_map` or `as_multimap` is handed as.
 ///
@@ -159,9 +159,22 @@ pub fn fill_singleton_in_windows<T>(slot: &SideSlot<T>, collection: Collection<W
 #[doc(hidden)]
 pub struct ReadsPerWindow<S>(InWindows<S>);
 
-/// `(stage, out)` of a stage of values reading a side input per window.
+/// `(stage, out)` of a stage of values reading a side input per window of
+/// `windowing`, which must not merge: an element's own window (`[t, t + gap)`
+/// for sessions) is not the merged session the side input's values are in, as
+/// Beam, too, refuses merging windows for side inputs.
 #[doc(hidden)]
-pub fn reads_per_window<S: Stage, Out>(stage: (S, Out)) -> (ReadsPerWindow<S>, Out) {
+pub fn reads_per_window<S: Stage, Out, W: AssignWindows, M>(
+    _: &Windowing<W, M>,
+    stage: (S, Out),
+) -> (ReadsPerWindow<S>, Out) {
+    if W::MERGING {
+        // Built in the stage's scope: reported as the stage's error.
+        panic!(
+            "a side input cannot be read per session window: an element's window is not yet the session it will \
+             merge into; read a side input windowed by `FixedWindows` or `SlidingWindows`, or one never windowed"
+        );
+    }
     let (stage, out) = in_windows(stage);
     (ReadsPerWindow(stage), out)
 }
