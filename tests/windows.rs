@@ -758,3 +758,30 @@ fn side_inputs_windowed_like_the_stage_are_read_per_window() {
     let message = error.to_string();
     assert!(message.contains("`map_with`") && message.contains("cannot be read per session window"), "{message}");
 }
+
+/// A co-group per window on bounded input stamps each result as its windowing's
+/// timestamp combiner says, as `group_by_key` does: here the earliest time of the
+/// key's values in the window, over both inputs.
+#[test]
+fn co_groups_on_bounded_input_honour_the_timestamp_combiner() {
+    let mut rng = StdRng::seed_from_u64(13);
+    let a: Vec<Event> = (0..2_000).map(|_| (rng.random_range(0..30), 1, rng.random_range(0..10 * SIZE))).collect();
+    let b: Vec<Event> = (0..1_000).map(|_| (rng.random_range(0..30), 2, rng.random_range(0..10 * SIZE))).collect();
+    let windowing =
+        || FixedWindows::of(Duration::from_millis(SIZE)).with_timestamp_combiner(TimestampCombiner::Earliest);
+    let out = pipeline! {
+        a = from_iter(a.clone()) -> with_timestamps(|e: &Event| e.2) -> window(windowing()) -> map(|e: Event| (e.0, e.2));
+        b = from_iter(b.clone()) -> with_timestamps(|e: &Event| e.2) -> window(windowing()) -> map(|e: Event| (e.0, e.2));
+        grouped = (a, b) -> co_group_by_key() -> reify() -> collect();
+    }
+    .run()
+    .unwrap();
+    let mut earliest: BTreeMap<(i64, u32), u64> = BTreeMap::new();
+    for &(k, _, t) in a.iter().chain(&b) {
+        let e = earliest.entry((window_of(t), k)).or_insert(t);
+        *e = (*e).min(t);
+    }
+    let got: BTreeMap<(i64, u32), u64> =
+        out.grouped.iter().map(|w| ((w.window.start.millis(), w.value.0), w.timestamp.millis() as u64)).collect();
+    assert_eq!(got, earliest);
+}

@@ -32,11 +32,6 @@ impl<T> Collection<T> {
         self.parts.iter().all(Vec::is_empty)
     }
 
-    /// Every element, partition by partition.
-    pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.parts.iter().flatten()
-    }
-
     /// The partitions.
     pub fn into_parts(self) -> Vec<Vec<T>> {
         self.parts

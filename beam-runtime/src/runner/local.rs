@@ -225,6 +225,13 @@ impl FinishLeaf for FinishInProcess<'_> {
     }
 }
 
+/// Finishes `leaf` in this process, in `scope` (its stage's task), as
+/// `FinishInProcess` finishes a segment's leaves: for a barrier that is not a
+/// segment's leaf (a co-group's).
+pub(crate) fn finish_in_process<L: Leaf>(scope: &Scope, leaf: &L, locals: Vec<L::Local>) -> Result<Collection<L::Out>> {
+    leaf.finish(&InProcess { scope }, locals)
+}
+
 /// Merges the workers' states of one barrier in this process.
 pub(crate) struct InProcess<'s, 'c> {
     pub scope: &'s Scope<'c>,

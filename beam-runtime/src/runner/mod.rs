@@ -23,6 +23,7 @@ mod segment;
 mod windowed;
 
 pub use held::{Discard, Held, ReadHeld};
+pub(crate) use local::finish_in_process;
 pub use local::{LocalReads, LocalRunner};
 pub use segment::{
     Destination, FinishLeaf, FlattenInput, GroupInput, HeldInput, Input, LeafTo, Leaves, SegmentDef, SideFill, Sides,

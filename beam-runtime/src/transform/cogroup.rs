@@ -10,14 +10,13 @@ use crate::barrier::{KeyedCombine, Leaf};
 use crate::collection::Collection;
 use crate::context::Scope;
 use crate::context::Worker;
-use crate::runner::finish_on_tick;
+use crate::runner::{finish_in_process, finish_on_tick};
 use crate::shuffle::{PARTITIONS, scatter};
 use crate::source::CollectionSource;
 use crate::transform::join::{InputNames, SameKey};
 use crate::transform::multi::{Tagged2, Tagged3, Tagged4, Tagged5, Tagged6};
 use crate::transform::side::SideMap;
-use crate::transform::timed::{overlap, span};
-use crate::window::{Accumulate, AssignWindows, IntervalWindow, Windowed, Windowing};
+use crate::window::{Accumulate, AssignWindows, Windowed, Windowing};
 
 /// Inputs `co_group_by_key` can group: two to six collections of `(K, V)` pairs
 /// with one key type. `Names` names the inputs, for error messages.
@@ -219,54 +218,20 @@ where
     Witness::new()
 }
 
-/// Inputs of a co-group (or outer join) of timestamped collections. Every input is
-/// keyed by the first one's key type (which they are, as `SameKey` says in its
-/// words when they are not), so that windows that merge can merge across inputs.
-///
-/// On bounded input each element's key becomes `(window, key)`, so that grouping by
-/// key groups per window. On unbounded input each element's value is tagged with
-/// its input (`Union`) and grouped per window by a grouping that keeps its panes
-/// between ticks, into the inputs' lists of values (`Groups`).
+/// Inputs of a co-group (or join) of timestamped collections. Every input is keyed
+/// by the first one's key type (which they are, as `SameKey` says in its words
+/// when they are not), so that they group together: each element's value is
+/// tagged with its input (`Union`) and grouped per window into the inputs' lists
+/// of values (`Groups`).
 #[doc(hidden)]
 pub trait WindowedInputs<Names> {
     type Key;
-    type Keyed;
     type Union: Send;
     type Groups;
-    fn keyed_by_window(self, scope: &Scope) -> Self::Keyed;
-    /// Each element's key and window, by reference.
-    fn key_windows(keyed: &Self::Keyed, each: &mut dyn FnMut(&Self::Key, IntervalWindow));
-    /// Each element's window replaced by `window` of it and its key.
-    fn rewindow(
-        keyed: Self::Keyed,
-        scope: &Scope,
-        window: &(dyn Fn(&Self::Key, IntervalWindow) -> IntervalWindow + Sync),
-    ) -> Self::Keyed;
     /// Every input's elements, their values tagged with their input.
     fn tagged(self) -> Collection<Windowed<(Self::Key, Self::Union)>>;
     fn add(groups: &mut Self::Groups, value: Self::Union);
     fn merge(groups: &mut Self::Groups, other: Self::Groups);
-}
-
-/// `(key, value)` of each element in its window as `((window, key), value)`.
-fn keyed_by_window<K: Send, V: Send>(
-    collection: Collection<Windowed<(K, V)>>,
-    scope: &Scope,
-) -> Collection<((IntervalWindow, K), V)> {
-    let parts = scope
-        .par_map(collection.into_parts(), |part| part.into_iter().map(Windowed::keyed_by_window).collect::<Vec<_>>());
-    Collection::from_parts(parts)
-}
-
-fn rewindow<K: Send + Sync, V: Send>(
-    collection: Collection<((IntervalWindow, K), V)>,
-    scope: &Scope,
-    window: &(dyn Fn(&K, IntervalWindow) -> IntervalWindow + Sync),
-) -> Collection<((IntervalWindow, K), V)> {
-    let parts = scope.par_map(collection.into_parts(), |part| {
-        part.into_iter().map(|((w, k), v)| ((window(&k, w), k), v)).collect::<Vec<_>>()
-    });
-    Collection::from_parts(parts)
 }
 
 /// Each element's value as `tag(value)`.
@@ -294,29 +259,8 @@ macro_rules! windowed_inputs {
             $($v: Send, K: SameKey<$k, $n1, $n>,)+
         {
             type Key = K;
-            type Keyed = (Collection<((IntervalWindow, K), $v1)>, $(Collection<((IntervalWindow, K), $v)>,)+);
             type Union = $tagged<$v1, $($v),+>;
             type Groups = (Vec<$v1>, $(Vec<$v>,)+);
-
-            fn keyed_by_window(self, scope: &Scope) -> Self::Keyed {
-                (
-                    keyed_by_window(self.0, scope),
-                    $(keyed_by_window(same_windowed_pairs::<K, $k, $v, $n1, $n>(self.$i), scope),)+
-                )
-            }
-
-            fn key_windows(keyed: &Self::Keyed, each: &mut dyn FnMut(&K, IntervalWindow)) {
-                keyed.0.iter().for_each(|((w, k), _)| each(k, *w));
-                $(keyed.$i.iter().for_each(|((w, k), _)| each(k, *w));)+
-            }
-
-            fn rewindow(
-                keyed: Self::Keyed,
-                scope: &Scope,
-                window: &(dyn Fn(&K, IntervalWindow) -> IntervalWindow + Sync),
-            ) -> Self::Keyed {
-                (rewindow(keyed.0, scope, window), $(rewindow(keyed.$i, scope, window),)+)
-            }
 
             fn tagged(self) -> Collection<Windowed<(K, Self::Union)>> {
                 Collection::concat(vec![
@@ -399,20 +343,15 @@ pub fn unbounded_groups<L>() -> UnboundedGroups<L> {
     UnboundedGroups(OnceLock::new())
 }
 
-/// A co-group or join of timestamped collections, per window: each key's values of
-/// each input are grouped per window, and `per_pane` makes the results of each
-/// pane of a key (a co-group's lists as they are; a join's pairs).
-///
-/// On bounded input each window fires once, on time, as a grouping per window's
-/// one on-time pane. Windows that merge (sessions) are merged first, per key
-/// across all inputs, as Beam's `CoGroupByKey` (a `GroupByKey` of the inputs'
-/// union) merges them: each element is then in the session its own window ended
-/// up in.
-///
-/// On unbounded input (a run in ticks), the inputs' values go, tagged, into a
-/// grouping per window (`groups`) that keeps its panes between ticks and fires
-/// them as the windowing's trigger says (Beam's `CoGroupByKey` is a `GroupByKey`
-/// of the union), empty on-time panes included.
+/// A co-group or join of timestamped collections, per window, as Beam's
+/// `CoGroupByKey` is a `GroupByKey` of the inputs' union: the inputs' values go,
+/// tagged, into a grouping per window (`groups`, made once), which fires each pane
+/// of a key's lists of values, and `per_pane` makes its results (a co-group's
+/// lists as they are; a join's pairs). The grouping merges sessions across all
+/// inputs and stamps panes as the windowing's timestamp combiner says. On bounded
+/// input each window fires once, on time; on unbounded input (a run in ticks) the
+/// grouping keeps its panes between ticks and fires them as the trigger says,
+/// empty on-time panes included.
 #[doc(hidden)]
 #[allow(clippy::type_complexity)]
 pub fn in_windows<I, Names, K, T, W, M>(
@@ -425,36 +364,27 @@ pub fn in_windows<I, Names, K, T, W, M>(
 ) -> CollectionSource<Windowed<(K, T)>>
 where
     I: WindowedInputs<Names, Key = K, Union: Send, Groups: Default + Send>,
-    I::Keyed: CoGroup<Names, Out = ((IntervalWindow, K), I::Groups)>,
     W: AssignWindows,
     M: Accumulate<I::Groups>,
     K: Hash + Eq + Clone + Send + Sync,
     T: Send,
 {
-    let panes: Vec<Vec<Windowed<(K, I::Groups)>>> = match scope.context().tick() {
-        Some(tick) => {
-            let grouping = groups.0.get_or_init(|| W::leaf(InputLists(PhantomData), windowing.strategy()));
-            let parts = inputs.tagged().into_parts();
-            let count = parts.len();
-            let locals = scope.par_map(parts.into_iter().enumerate().collect(), |(index, part)| {
-                let mut local = grouping.local(Worker { index, count });
-                part.into_iter().for_each(|element| grouping.push(&mut local, element));
-                local
-            });
-            finish_on_tick(scope, &tick, grouping, locals).unwrap_or_else(|e| panic!("{e}")).into_parts()
-        }
-        None => {
-            let mut keyed = inputs.keyed_by_window(scope);
-            if W::MERGING {
-                let sessions = sessions_of::<I, Names>(&keyed);
-                keyed = I::rewindow(keyed, scope, &|key, window| sessions.containing(key, window));
-            }
-            let grouped = keyed.group(scope);
-            scope.par_map(grouped, |part| {
-                part.into_iter().map(|((window, key), groups)| Windowed::on_time((key, groups), window)).collect()
-            })
-        }
+    // Every input's values, tagged, through one grouping per window: made on the
+    // first tick and kept between ticks on unbounded input (fired as the trigger
+    // says); on bounded input, fired once per window when the input is read.
+    let grouping = groups.0.get_or_init(|| W::leaf(InputLists(PhantomData), windowing.strategy()));
+    let parts = inputs.tagged().into_parts();
+    let count = parts.len();
+    let locals = scope.par_map(parts.into_iter().enumerate().collect(), |(index, part)| {
+        let mut local = grouping.local(Worker { index, count });
+        part.into_iter().for_each(|element| grouping.push(&mut local, element));
+        local
+    });
+    let fired = match scope.context().tick() {
+        Some(tick) => finish_on_tick(scope, &tick, grouping, locals),
+        None => finish_in_process(scope, grouping, locals),
     };
+    let panes = fired.unwrap_or_else(|e| panic!("{e}")).into_parts();
     let parts = scope.par_map(panes, |part| {
         let mut out = Vec::new();
         for Windowed { value: (key, groups), timestamp, window, pane } in part {
@@ -463,40 +393,4 @@ where
         out
     });
     CollectionSource::new(Collection::from_parts(parts))
-}
-
-/// Each key's sessions: its elements' windows, merged where they overlap, in order.
-struct Sessions<K>(SideMap<K, Vec<IntervalWindow>>);
-
-fn sessions_of<I: WindowedInputs<Names>, Names>(keyed: &I::Keyed) -> Sessions<I::Key>
-where
-    I::Key: Hash + Eq + Clone,
-{
-    let mut windows: SideMap<I::Key, Vec<IntervalWindow>> = SideMap::default();
-    I::key_windows(keyed, &mut |key, window| match windows.get_mut(key) {
-        Some(list) => list.push(window),
-        None => {
-            windows.insert(key.clone(), vec![window]);
-        }
-    });
-    for list in windows.values_mut() {
-        list.sort_unstable_by_key(|w| w.start);
-        let mut merged: Vec<IntervalWindow> = Vec::with_capacity(list.len());
-        for &window in list.iter() {
-            match merged.last_mut() {
-                Some(last) if overlap(last, &window) => *last = span(*last, window),
-                _ => merged.push(window),
-            }
-        }
-        *list = merged;
-    }
-    Sessions(windows)
-}
-
-impl<K: Hash + Eq> Sessions<K> {
-    /// The session of `key` that `window` merged into.
-    fn containing(&self, key: &K, window: IntervalWindow) -> IntervalWindow {
-        let sessions = &self.0[key];
-        sessions[sessions.partition_point(|s| s.end <= window.start)]
-    }
 }

@@ -211,15 +211,6 @@ impl<T> Windowed<T> {
     }
 }
 
-impl<K, V> Windowed<(K, V)> {
-    /// `((window, key), value)`: the pair keyed by its window too, so that a
-    /// co-group or join by key works per window.
-    #[inline(always)]
-    pub(crate) fn keyed_by_window(self) -> ((IntervalWindow, K), V) {
-        ((self.window, self.value.0), self.value.1)
-    }
-}
-
 /// How a collection is windowed: the window function, when its panes fire, how
 /// late data may be, and what each pane holds. Beam's `WindowingStrategy`, built
 /// the way Beam's `Window.into(..)` is:
