@@ -160,8 +160,7 @@ fn build_input(graph: &Graph, segment: &Segment) -> TokenStream {
             let node = &graph.nodes[n];
             let op = &node.call.op;
             let witnesses = node.inputs.iter().filter_map(|i| Some(var_at("w", i.node?, op.span())));
-            let function = node.spec.map_or_else(|| op.to_string(), |s| s.function.to_owned());
-            let witness_fn = Ident::new(&format!("{function}_witness"), op.span());
+            let witness_fn = Ident::new(&format!("{}_witness", runtime_function(node)), op.span());
             // One value naming the inputs, for the checks here and in the grouping: one
             // declaration of the names, so that errors show them as plain names.
             let (names, w) = (var_at("names", n, op.span()), var(graph, "w", n));
@@ -206,6 +205,12 @@ fn bad_records(graph: &Graph, n: NodeId) -> Option<NodeId> {
 /// Whether stage `n` reads a side input windowed like its input: per window.
 fn reads_side_per_window(graph: &Graph, n: NodeId) -> bool {
     graph.side_input(n).is_some_and(|(producer, _, _)| graph.nodes[producer].timing.window().is_some())
+}
+
+/// The name of node `n`'s runtime functions: its registry entry's (see
+/// `OpSpec::function`), or its own name.
+fn runtime_function(node: &crate::graph::Node) -> String {
+    node.spec.map_or_else(|| node.call.op.to_string(), |s| s.function.to_owned())
 }
 
 fn is_grouped(graph: &Graph, n: NodeId) -> bool {
@@ -515,7 +520,7 @@ fn input_value(graph: &Graph, segment: &Segment) -> TokenStream {
         SegmentInput::Flatten(n) if is_grouped(graph, n) => {
             let node = &graph.nodes[n];
             let op = &node.call.op;
-            let function = Ident::new(node.spec.map_or("", |s| s.function), op.span());
+            let function = Ident::new(&runtime_function(node), op.span());
             let per_pane = Ident::new(&format!("{function}_per_pane"), op.span());
             let held = node.inputs.iter().map(|input| {
                 let held = var_at("held", input.node.expect("planned nodes have inputs"), input.span);
@@ -523,13 +528,13 @@ fn input_value(graph: &Graph, segment: &Segment) -> TokenStream {
             });
             let names = var_at("names", n, op.span());
             match node.timing {
-                // Per window: the inputs keyed by (window, key), the results stamped;
-                // on unbounded input, grouped by a grouping that keeps its panes
-                // between ticks (the closure owns it).
+                // Per window: the inputs' values, tagged, through a grouping per
+                // window that the closure owns (on unbounded input it keeps its
+                // panes between ticks), each pane's lists made results by `per_pane`.
                 Timing::Timed { window, .. } => {
                     let windowing = windowing_of(window, op.span());
                     quote_spanned! {op.span()=> {
-                        let (__groups, __windowing) = (::beam::__private::unbounded_groups(), #windowing);
+                        let (__groups, __windowing) = (::beam::__private::window_grouping(), #windowing);
                         ::beam::__private::GroupInput::new((#(#held,)*), move |__inputs, __scope| {
                             ::beam::__private::group_in_windows(
                                 __windowing, #names, &__groups, __inputs, __scope, ::beam::__private::ops::#per_pane,
@@ -539,7 +544,7 @@ fn input_value(graph: &Graph, segment: &Segment) -> TokenStream {
                 }
                 Timing::Untimed => quote_spanned! {op.span()=>
                     ::beam::__private::GroupInput::new((#(#held,)*), |__inputs, __scope| {
-                        ::beam::__private::ops::#function(#names, __inputs, __scope)
+                        ::std::result::Result::Ok(::beam::__private::ops::#function(#names, __inputs, __scope))
                     })
                 },
             }

@@ -17,7 +17,7 @@ pub use crate::runner::{
 };
 pub use crate::source::{Source, SourceCounters};
 
-pub use crate::transform::cogroup::{in_windows as group_in_windows, unbounded_groups};
+pub use crate::transform::cogroup::{in_windows as group_in_windows, window_grouping};
 pub use crate::transform::join::{fill_join_table, input_names, side_join_table};
 pub use crate::transform::side::{
     SideSlot, fill_list, fill_list_in_windows, fill_map, fill_map_in_windows, fill_multimap, fill_multimap_in_windows,

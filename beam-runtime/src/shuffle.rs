@@ -55,13 +55,8 @@ impl<K: Hash + Eq, S> KeyedTables<K, S> {
     /// The state of `key`, created by `create` the first time the key is seen.
     #[inline(always)]
     pub fn entry(&mut self, key: K, create: impl FnOnce() -> S) -> &mut S {
-        let hasher = KeyHasher::default();
-        let hash = hasher.hash_one(&key);
-        let table = &mut self.tables[partition_of(hash)];
-        match table.entry(hash, |e| e.0 == key, |e| hasher.hash_one(&e.0)) {
-            Entry::Occupied(e) => &mut e.into_mut().1,
-            Entry::Vacant(e) => &mut e.insert((key, create())).into_mut().1,
-        }
+        let hash = KeyHasher::default().hash_one(&key);
+        self.entry_hashed(hash, key, create)
     }
 
     /// The same, for a key whose hash (by [`KeyHasher`]) is known.

@@ -134,7 +134,8 @@ impl<T: Send> Input for FlattenInput<'_, T> {
 }
 
 /// `(a, b) -> co_group_by_key()` and `outer_join()`: the held collections of its
-/// inputs, grouped by key by `group`, which spreads its work with the scope.
+/// inputs, grouped by key by `group`, which spreads its work with the scope (and
+/// may fail: a grouping per window runs the user's combining and triggers).
 #[doc(hidden)]
 pub struct GroupInput<H, F> {
     inputs: H,
@@ -145,7 +146,7 @@ impl<H, F> GroupInput<H, F> {
     pub fn new<S>(inputs: H, group: F) -> Self
     where
         H: HeldTuple,
-        F: Fn(H::Collections, &Scope) -> S + Sync,
+        F: Fn(H::Collections, &Scope) -> Result<S> + Sync,
     {
         GroupInput { inputs, group }
     }
@@ -154,13 +155,13 @@ impl<H, F> GroupInput<H, F> {
 impl<H, F, S> Input for GroupInput<H, F>
 where
     H: HeldTuple,
-    F: Fn(H::Collections, &Scope) -> S + Sync,
+    F: Fn(H::Collections, &Scope) -> Result<S> + Sync,
     S: Source,
 {
     type Source = S;
 
     fn open<R: ReadHeld>(&self, held: &R, scope: &Scope) -> Result<S> {
-        Ok((self.group)(self.inputs.read_all(held)?, scope))
+        (self.group)(self.inputs.read_all(held)?, scope)
     }
 }
 

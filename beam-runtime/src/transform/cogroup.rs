@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 use crate::__private::Witness;
 use crate::barrier::{KeyedCombine, Leaf};
 use crate::collection::Collection;
-use crate::context::Scope;
-use crate::context::Worker;
+use crate::context::{Scope, Worker};
+use crate::error::Result;
 use crate::runner::{finish_in_process, finish_on_tick};
 use crate::shuffle::{PARTITIONS, scatter};
 use crate::source::CollectionSource;
@@ -333,14 +333,14 @@ where
     }
 }
 
-/// What a co-group of unbounded input keeps between ticks: its grouping per window,
-/// made on the first tick.
+/// A co-group's grouping per window, made when it first runs: once on bounded
+/// input; on unbounded input, kept with its panes between ticks.
 #[doc(hidden)]
-pub struct UnboundedGroups<L>(OnceLock<L>);
+pub struct WindowGrouping<L>(OnceLock<L>);
 
 #[doc(hidden)]
-pub fn unbounded_groups<L>() -> UnboundedGroups<L> {
-    UnboundedGroups(OnceLock::new())
+pub fn window_grouping<L>() -> WindowGrouping<L> {
+    WindowGrouping(OnceLock::new())
 }
 
 /// A co-group or join of timestamped collections, per window, as Beam's
@@ -357,11 +357,11 @@ pub fn unbounded_groups<L>() -> UnboundedGroups<L> {
 pub fn in_windows<I, Names, K, T, W, M>(
     windowing: &Windowing<W, M>,
     _: InputNames<Names>,
-    groups: &UnboundedGroups<W::Leaf<InputLists<I, Names>, M>>,
+    groups: &WindowGrouping<W::Leaf<InputLists<I, Names>, M>>,
     inputs: I,
     scope: &Scope,
     per_pane: impl Fn(I::Groups, &mut dyn FnMut(T)) + Sync,
-) -> CollectionSource<Windowed<(K, T)>>
+) -> Result<CollectionSource<Windowed<(K, T)>>>
 where
     I: WindowedInputs<Names, Key = K, Union: Send, Groups: Default + Send>,
     W: AssignWindows,
@@ -384,7 +384,7 @@ where
         Some(tick) => finish_on_tick(scope, &tick, grouping, locals),
         None => finish_in_process(scope, grouping, locals),
     };
-    let panes = fired.unwrap_or_else(|e| panic!("{e}")).into_parts();
+    let panes = fired?.into_parts();
     let parts = scope.par_map(panes, |part| {
         let mut out = Vec::new();
         for Windowed { value: (key, groups), timestamp, window, pane } in part {
@@ -392,5 +392,5 @@ where
         }
         out
     });
-    CollectionSource::new(Collection::from_parts(parts))
+    Ok(CollectionSource::new(Collection::from_parts(parts)))
 }
