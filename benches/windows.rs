@@ -20,6 +20,7 @@
 //! cargo bench --bench windows
 //! BEAM_BENCH_SCALE=0.1 cargo bench --bench windows
 //! cargo bench --bench windows -- --only windowed   # for peak RSS, under /usr/bin/time -v
+//! cargo bench --bench windows -- --only keyed-in-memory 20   # 20 times, for a profiler
 //! ```
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -61,16 +62,25 @@ fn main() {
     }
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--only") {
+        // Repeated, for a profiler to see the case rather than the set-up.
+        let repeat: usize = args.get(i + 2).and_then(|n| n.parse().ok()).unwrap_or(1);
+        let bids = if args[i + 1].ends_with("in-memory") { in_memory(rows) } else { Vec::new() };
         let start = Instant::now();
-        let rows = match args.get(i + 1).map(String::as_str) {
-            Some("windowed") => windowed(&path),
-            Some("keyed") => keyed(&path),
-            Some("hand-written") => hand_written(&path),
-            Some("windowed-in-memory") => windowed_in_memory(&in_memory(rows)),
-            Some("keyed-in-memory") => keyed_in_memory(&in_memory(rows)),
-            _ => panic!("--only windowed | keyed | hand-written | windowed-in-memory | keyed-in-memory"),
-        };
-        println!("{} rows in {:.2}s", rows.len(), start.elapsed().as_secs_f64());
+        for _ in 0..repeat {
+            let rows = match args[i + 1].as_str() {
+                "windowed" => windowed(&path),
+                "keyed" => keyed(&path),
+                "hand-written" => hand_written(&path),
+                "windowed-in-memory" => windowed_in_memory(&bids),
+                "keyed-in-memory" => keyed_in_memory(&bids),
+                "hand-written-in-memory" => hand_written_in_memory(&bids),
+                _ => panic!(
+                    "--only windowed | keyed | hand-written | (windowed | keyed | hand-written)-in-memory [times]"
+                ),
+            };
+            println!("{} rows", rows.len());
+        }
+        println!("{:.2}s", start.elapsed().as_secs_f64());
         return;
     }
     println!("threads: {}, {rows} bids, {:.0} MB", rayon::current_num_threads(), size_mb(&path));

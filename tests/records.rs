@@ -650,6 +650,72 @@ fn csv_read_as_lines_reads_what_the_csv_crate_reads() {
     assert!(bad.reason.contains("column `score`"), "{}", bad.reason);
 }
 
+/// Ranges are read as lines until a worker finds a quote; where a quoted field
+/// then holds a line break, the first range with a quote reads the rest of its file
+/// with the csv crate's reader. Wherever that field lies (the header, the first
+/// record, one range or another, across a range boundary, the last line), in one
+/// file of several, on several threads and with ranges of every size, the records
+/// are those the csv crate reads, each once.
+#[test]
+fn csv_quoted_line_breaks_anywhere_are_read_as_the_csv_crate_reads_them() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    #[derive(Debug, Clone, PartialEq, PartialOrd, Deserialize)]
+    struct Note {
+        id: u64,
+        text: String,
+    }
+    let mut rng = StdRng::seed_from_u64(17);
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 3_000;
+    // Where the one field with line breaks goes, by record (`None`: nowhere; the
+    // header's, at `Some(0)` with a quoted header).
+    let places = [None, Some(0), Some(1), Some(700), Some(1_500), Some(2_999)];
+    let mut expected = Vec::new();
+    for (f, place) in places.iter().enumerate() {
+        let quoted_header = *place == Some(0);
+        let mut text = String::from(if quoted_header { "id,\"te\nxt\"\n" } else { "id,text\n" });
+        for id in 0..rows {
+            let note = match rng.random_range(0..50) {
+                _ if *place == Some(id) && !quoted_header => format!("\"a\nlong\r\n\"\"note\"\" {id}\n\""),
+                // Quotes without line breaks, here and there.
+                0 => format!("\"say \"\"{id}\"\"\""),
+                _ => format!("t{}", rng.random_range(0..1_000)),
+            };
+            text.push_str(&format!("{id},{note}\n"));
+        }
+        let path = dir.path().join(format!("notes-{f}.csv"));
+        fs::write(&path, &text).unwrap();
+        let reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+        if quoted_header {
+            // The header names `te\nxt`: read by position.
+            let records = reader.into_records().map(|r| r.unwrap());
+            expected.extend(records.map(|r| Note { id: r[0].parse().unwrap(), text: r[1].to_owned() }));
+        } else {
+            expected.extend(reader.into_deserialize::<Note>().map(|r| r.unwrap()));
+        }
+    }
+    expected.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    for split in [64, 1_000, 4_096, 20_000, 1 << 20] {
+        for threads in [1, 2, 3] {
+            let out = pipeline! {
+                notes = read_csv::<(u64, String)>(CsvInput::new(dir.path()).split_bytes(split)) -> collect();
+            }
+            .threads(threads)
+            .run()
+            .unwrap();
+            let mut notes: Vec<Note> = out.notes.into_iter().map(|(id, text)| Note { id, text }).collect();
+            notes.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            assert!(
+                notes == expected,
+                "split {split}, {threads} threads: {} notes, {} expected",
+                notes.len(),
+                expected.len()
+            );
+        }
+    }
+}
+
 /// Integer columns in a struct's order are split off each line as their digits
 /// are read, in one pass: every integer type, at and past its limits, with
 /// signs, leading zeros, 16 and 17 digits, spaces and junk, is read (or refused)

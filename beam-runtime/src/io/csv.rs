@@ -2,17 +2,18 @@
 //!
 //! **How files are split.** A file is cut into byte ranges at line boundaries and
 //! read in parallel, like text, when every line break in it ends a record. A quoted
-//! field that contains a line break would be cut in two at such a boundary, so at
-//! the start of the run each uncompressed file is scanned for a line break inside
-//! quotes (the workers look for a quote in parallel pieces; only a file that has
-//! one is followed from its start, a `memchr` pass over quotes and newlines). A
-//! file that has one is read whole by one worker, as are compressed files and every
-//! file with [`CsvInput::multiline_records`] (which skips the scan); different files
-//! are still read in parallel.
+//! field that contains a line break would be cut in two at such a boundary, so a
+//! worker reads its range whole, notes whether it holds a quote, and reads its
+//! lines as records only if neither it nor an earlier range of the file held one;
+//! otherwise the file is followed in order from its first quote, and if a line
+//! break lies inside quotes the rest of the file is read by the csv crate's reader
+//! from that range on (`csv_quotes`). No pass over the file precedes the reading.
+//! Compressed files, and every file with [`CsvInput::multiline_records`], are read
+//! whole by one worker; different files are still read in parallel.
 //!
-//! **How records are read.** A file the scan found without such a line break has
-//! one record per line: it is read by `csv_lines`, in blocks of lines split on
-//! bytes. Every other file goes through the csv crate's reader.
+//! **How records are read.** A range read as lines is split on bytes by
+//! `csv_lines`, in blocks of lines. Every other range goes through the csv crate's
+//! reader.
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ use crate::context::{Context, Scope, Worker};
 use crate::error::{Error, ErrorKind, InputPosition, Result};
 use crate::io::csv_fields::{self, Columns, Fields};
 use crate::io::csv_lines::LineRecords;
+use crate::io::csv_quotes::{Quotes, Reading, SplitQuotes};
 use crate::io::input::{self, Compression, InputFile, LineReader, Split, SplitBytes};
 use crate::io::output::{FileOutput, OutputFiles, Parts, Writer};
 use crate::io::records::{self, BadRecord, DeadLetters, Named, Naming, Unnamed, WithFilename};
@@ -102,8 +104,9 @@ impl CsvInput {
         self
     }
 
-    /// Read each file whole, by one worker, without scanning it for line breaks in
-    /// quoted fields first (see the module documentation).
+    /// Read each file whole, by one worker, with the csv crate's reader: for files
+    /// where most records span lines, which would otherwise be read as ranges until
+    /// the first quoted line break is found (see the module documentation).
     pub fn multiline_records(mut self) -> Self {
         self.multiline = true;
         self
@@ -187,13 +190,18 @@ struct CsvPlan {
     /// For a struct with named fields, each file's column of each field: records
     /// are then read field by field (see `csv_fields`), not as maps.
     columns: Vec<Option<Columns>>,
-    /// Whether each file's every line is one record (no line break inside
-    /// quotes), so that its records are read as lines (see `csv_lines`).
+    /// Whether each file's ranges are read as lines (see `csv_lines`) where their
+    /// quotes allow (`quotes`): uncompressed files not read whole on request.
     records_are_lines: Vec<bool>,
     /// Each file's path, shared by its records where they carry it.
     names: Vec<Arc<Path>>,
     splits: Vec<Split>,
+    /// What the workers have seen of each range's quotes.
+    quotes: SplitQuotes,
 }
+
+/// The largest range read as lines: its worker holds it whole.
+const MAX_LINES_SPLIT: u64 = 16 << 20;
 
 /// The `read_csv` source.
 #[doc(hidden)]
@@ -238,6 +246,8 @@ impl<T, N> ReadCsv<T, N> {
 pub struct CsvState {
     open: Option<OpenSplit>,
     records: RecordBuffers,
+    /// The buffer a split read as lines is read into, kept for the next one.
+    block: Vec<u8>,
 }
 
 /// The record the csv crate's reader reads into, and `scratch`, a record read
@@ -278,6 +288,38 @@ struct Rejected {
 }
 
 impl<T: DeserializeOwned + Send, N: Naming<T>> ReadCsv<T, N> {
+    /// Opens range `index` of the plan, `split`, for reading: `None` if an earlier
+    /// range reads its records. `block` is the worker's buffer for lines.
+    fn open_split(&self, plan: &CsvPlan, index: usize, split: Split, block: &mut Vec<u8>) -> Result<Option<Records>> {
+        let file = &plan.files[split.file];
+        let open = |split: Split| LineReader::open(file, split, self.input.max_line_bytes).map(SplitBytes::new);
+        let parsed = |split: Split| -> Result<Records> {
+            Ok(Records::Parsed(Box::new(self.input.reader(Watched::new(open(split)?, &self.input)))))
+        };
+        if !plan.records_are_lines[split.file] {
+            return parsed(split).map(Some);
+        }
+        let (delimiter, quote) = (self.input.delimiter, self.input.quote);
+        let in_order = plan.columns[split.file].as_ref().is_some_and(Columns::in_order);
+        let read = open(split).and_then(|bytes| {
+            let buffer = std::mem::take(block);
+            let mut lines = LineRecords::new(bytes, split.start == 0, in_order, delimiter, quote, buffer);
+            let quoted = lines.read_split().map_err(|e| Error::from_io(&file.path, e))?;
+            Ok((lines, quoted))
+        });
+        plan.quotes.seen(index, read.as_ref().map(|(_, quoted)| *quoted).map_err(|_| ()));
+        let (lines, _) = read?;
+        let reading = plan.quotes.settle(&plan.splits, index, file, quote, delimiter)?;
+        if reading == Reading::Lines {
+            return Ok(Some(Records::Lines(Box::new(lines))));
+        }
+        *block = lines.into_buffer();
+        match reading {
+            Reading::RestOfFile => parsed(Split { end: u64::MAX, ..split }).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     /// Reads records of a split read as lines into `chunk` (or the dead letters)
     /// until it is full; `false` at the split's end.
     fn read_lines(
@@ -493,22 +535,22 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> Source for ReadCsv<T, N> {
             .map(|h| fields.and_then(|f| Columns::new(f, h.as_ref())).or(tuple.map(Columns::first)))
             .collect();
         let total = files.iter().map(|f| f.len).sum();
-        let size = self.input.split_bytes.unwrap_or_else(|| input::split_size(total, rayon::current_num_threads()));
+        // A range read as lines is held whole by its worker (see `csv_quotes`).
+        let size = self
+            .input
+            .split_bytes
+            .unwrap_or_else(|| input::split_size(total, rayon::current_num_threads()).min(MAX_LINES_SPLIT));
+        // A compressed file is read whole, by the csv crate's reader.
+        let records_are_lines: Vec<bool> =
+            files.iter().map(|f| !self.input.multiline && f.compression == Compression::None).collect();
         let mut splits = Vec::new();
-        let mut records_are_lines = Vec::new();
         for (i, file) in files.iter().enumerate() {
-            // A compressed file is read whole, and is not read twice to scan it.
-            let scanned = !self.input.multiline && file.compression == Compression::None;
-            let lines = scanned
-                && !has_quoted_line_break(file, self.input.quote, self.input.delimiter)
-                    .map_err(|e| Error::io(&file.path, e))?;
-            records_are_lines.push(lines);
-            splits.extend(
-                input::split(std::slice::from_ref(file), size, !lines).into_iter().map(|s| Split { file: i, ..s }),
-            );
+            let ranges = input::split(std::slice::from_ref(file), size, !records_are_lines[i]);
+            splits.extend(ranges.into_iter().map(|s| Split { file: i, ..s }));
         }
+        let quotes = SplitQuotes::new(&splits, files.len());
         let names = files.iter().map(|f| Arc::from(f.path.as_path())).collect();
-        let _ = self.plan.set(CsvPlan { files, headers, widths, columns, records_are_lines, names, splits });
+        let _ = self.plan.set(CsvPlan { files, headers, widths, columns, records_are_lines, names, splits, quotes });
         Ok(())
     }
 
@@ -518,22 +560,11 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> Source for ReadCsv<T, N> {
             let open = match &mut state.open {
                 Some(open) => open,
                 None => {
-                    let Some(&split) = plan.splits.get(self.next_split.fetch_add(1, Ordering::Relaxed)) else { break };
-                    let lines = LineReader::open(&plan.files[split.file], split, self.input.max_line_bytes)?;
-                    let bytes = SplitBytes::new(lines);
-                    let records = if plan.records_are_lines[split.file] {
-                        let (delimiter, quote) = (self.input.delimiter, self.input.quote);
-                        let in_order = plan.columns[split.file].as_ref().is_some_and(Columns::in_order);
-                        let at_start = split.start == 0;
-                        Records::Lines(Box::new(LineRecords::new(bytes, at_start, in_order, delimiter, quote)))
-                    } else {
-                        Records::Parsed(Box::new(self.input.reader(Watched::new(bytes, &self.input))))
-                    };
-                    state.open.insert(OpenSplit {
-                        records,
-                        file: split.file,
-                        skip_header: split.start == 0 && self.input.headers,
-                    })
+                    let index = self.next_split.fetch_add(1, Ordering::Relaxed);
+                    let Some(&split) = plan.splits.get(index) else { break };
+                    let Some(records) = self.open_split(plan, index, split, &mut state.block)? else { continue };
+                    let skip_header = split.start == 0 && self.input.headers;
+                    state.open.insert(OpenSplit { records, file: split.file, skip_header })
                 }
             };
             let file = open.file;
@@ -547,7 +578,9 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> Source for ReadCsv<T, N> {
             };
             if !more {
                 self.bytes_read.fetch_add(open.records.bytes().take_bytes_read(), Ordering::Relaxed);
-                state.open = None;
+                if let Some(OpenSplit { records: Records::Lines(lines), .. }) = state.open.take() {
+                    state.block = lines.into_buffer();
+                }
             }
         }
         if let Some(open) = &mut state.open {
@@ -562,143 +595,6 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> Source for ReadCsv<T, N> {
             bytes_read: self.bytes_read.load(Ordering::Relaxed),
             bad_records: self.dead_letters.count(),
         }
-    }
-}
-
-/// Whether a line break occurs inside a quoted field (the file must then be read
-/// whole): one pass of [`Quotes`], stopping at the first such line break.
-fn has_quoted_line_break(file: &InputFile, quote: u8, delimiter: u8) -> std::io::Result<bool> {
-    use std::io::BufRead;
-    // Most files have no quote at all: looking for one is a `memchr` that the
-    // workers share (the pass is over every byte of the input, before any record
-    // is read). Only a file with quotes is followed from its start, in order.
-    if !contains_byte(file, quote)? {
-        return Ok(false);
-    }
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&file.path)?);
-    let mut quotes = Quotes::new(quote, delimiter);
-    loop {
-        let buf = reader.fill_buf()?;
-        if buf.is_empty() || quotes.line_break_inside {
-            return Ok(quotes.line_break_inside);
-        }
-        quotes.feed(buf);
-        let len = buf.len();
-        reader.consume(len);
-    }
-}
-
-/// Whether `byte` occurs in `file`, looked for in pieces by the run's workers.
-fn contains_byte(file: &InputFile, byte: u8) -> std::io::Result<bool> {
-    use rayon::prelude::*;
-    use std::io::{Read, Seek, SeekFrom};
-    const PIECE: u64 = 8 << 20;
-    let in_piece = |piece: u64| -> std::io::Result<bool> {
-        let mut reader = std::fs::File::open(&file.path)?;
-        reader.seek(SeekFrom::Start(piece * PIECE))?;
-        let mut reader = reader.take(PIECE);
-        let mut buffer = vec![0u8; 256 << 10];
-        loop {
-            match reader.read(&mut buffer)? {
-                0 => return Ok(false),
-                n if memchr::memchr(byte, &buffer[..n]).is_some() => return Ok(true),
-                _ => {}
-            }
-        }
-    };
-    let pieces = file.len.div_ceil(PIECE);
-    // The first piece found with the byte, or that failed to read, settles it.
-    (0..pieces).into_par_iter().map(in_piece).find_any(|piece| !matches!(piece, Ok(false))).unwrap_or(Ok(false))
-}
-
-/// Follows the csv crate's quoting as bytes go by, to know whether a line break is
-/// inside a quoted field and whether the input ends inside one (an unterminated
-/// quote, which the parser would silently take to the end of the file). A quote
-/// opens a quoted field only at the start of a field; inside one, a doubled quote
-/// is a quote and a single one closes it. Where there are no quotes this is one
-/// `memchr` per buffer.
-#[derive(Debug, Clone, Copy)]
-struct Quotes {
-    quote: u8,
-    delimiter: u8,
-    state: QuoteState,
-    /// The byte before the next one fed (`None` at the start of the input, which
-    /// is the start of a field).
-    prev: Option<u8>,
-    line_break_inside: bool,
-    /// At the start of the input: how many bytes of a UTF-8 byte order mark have
-    /// been seen (a quote right after one opens a field, as at the very start).
-    bom: Option<usize>,
-}
-
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum QuoteState {
-    Outside,
-    Inside,
-    /// A quote inside a quoted field: the next byte says whether it was doubled.
-    QuoteInside,
-}
-
-impl Quotes {
-    fn new(quote: u8, delimiter: u8) -> Self {
-        Quotes { quote, delimiter, state: QuoteState::Outside, prev: None, line_break_inside: false, bom: Some(0) }
-    }
-
-    fn feed(&mut self, bytes: &[u8]) {
-        let mut i = 0;
-        while let Some(seen) = self.bom
-            && i < bytes.len()
-        {
-            if bytes[i] == BOM[seen] {
-                i += 1;
-                self.bom = (seen + 1 < BOM.len()).then_some(seen + 1);
-            } else {
-                // Not a byte order mark: what was taken for one was data.
-                self.bom = None;
-                self.prev = seen.checked_sub(1).map(|last| BOM[last]);
-            }
-        }
-        let first = i;
-        while i < bytes.len() {
-            match self.state {
-                QuoteState::Outside => {
-                    let Some(at) = memchr::memchr(self.quote, &bytes[i..]).map(|j| i + j) else { break };
-                    let before = if at > first { Some(bytes[at - 1]) } else { self.prev };
-                    if before.is_none_or(|b| b == self.delimiter || b == b'\n' || b == b'\r') {
-                        self.state = QuoteState::Inside;
-                    }
-                    i = at + 1;
-                }
-                QuoteState::Inside => {
-                    let end = memchr::memchr(self.quote, &bytes[i..]).map_or(bytes.len(), |j| i + j);
-                    self.line_break_inside |= memchr::memchr(b'\n', &bytes[i..end]).is_some();
-                    if end < bytes.len() {
-                        self.state = QuoteState::QuoteInside;
-                    }
-                    i = end + 1;
-                }
-                QuoteState::QuoteInside => {
-                    // Doubled: still inside. Otherwise the field has closed and this
-                    // byte is read as outside.
-                    if bytes[i] == self.quote {
-                        self.state = QuoteState::Inside;
-                        i += 1;
-                    } else {
-                        self.state = QuoteState::Outside;
-                    }
-                }
-            }
-        }
-        if let Some(&last) = bytes[first..].last() {
-            self.prev = Some(last);
-        }
-    }
-
-    /// Whether the bytes so far end inside a quoted field.
-    fn open(&self) -> bool {
-        self.state == QuoteState::Inside
     }
 }
 
@@ -798,47 +694,5 @@ impl<T: Serialize> EachWorker for WriteCsv<T> {
         }
         self.files.finish(part.map(|out| out.into_inner().map_err(|e| e.into_error())), scope)?;
         Ok(Vec::new())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Feeds `text` in pieces of every size: the answer must not depend on them.
-    fn scan(text: &str) -> (bool, bool) {
-        let mut answers = (1..=text.len().max(1)).map(|piece| {
-            let mut quotes = Quotes::new(b'"', b',');
-            text.as_bytes().chunks(piece).for_each(|c| quotes.feed(c));
-            (quotes.open(), quotes.line_break_inside)
-        });
-        let first = answers.next().unwrap();
-        assert!(answers.all(|a| a == first), "{text:?}");
-        first
-    }
-
-    #[test]
-    fn quotes_follow_the_csv_rules() {
-        // (text, ends inside quotes, a line break inside quotes)
-        let cases = [
-            ("a,b\n", false, false),
-            ("a,\"b\"\n", false, false),
-            ("a,\"b\nc\"\n", false, true),
-            ("a,\"b\n", true, true),
-            ("a,\"b", true, false),
-            ("it's \"not\" quoted\n", false, false),
-            ("\"a\"\"b\"\n", false, false),
-            ("\"a\"\"\n", true, true),
-            ("\"a\"x\"\n", false, false),
-            ("x\r\"a\n", true, true),
-            ("", false, false),
-            // A byte order mark is not data: the quote after it opens a field.
-            ("\u{FEFF}\"a\nb\",c\n", false, true),
-            ("\u{FEFF}\"a\n", true, true),
-            ("\u{FEFF}x\"a\n", false, false),
-        ];
-        for (text, open, line_break) in cases {
-            assert_eq!(scan(text), (open, line_break), "{text:?}");
-        }
     }
 }

@@ -2,19 +2,18 @@
 //!
 //! Most CSV files quote nothing: their records are lines and their fields are
 //! the bytes between delimiters, so a skilled engineer splits them on bytes and
-//! runs no CSV state machine. When the run starts, each uncompressed file is
-//! scanned for a line break inside quotes (see `csv.rs`); a file without one is
-//! read here, in blocks of whole lines. A block with no quote and no lone `\r`
-//! (a record end to the csv crate, not to us) is split on `\n` and the delimiter;
-//! any other block goes through `csv_core`, the csv crate's own parser, so the
-//! records are the same either way, and every field is read where it lies, with
-//! no copy per record.
+//! runs no CSV state machine. A range whose lines are its records (see
+//! `csv_quotes`) is read here: read whole, then taken in blocks of lines. A block
+//! with no quote and no lone `\r` (a record end to the csv crate, not to us) is
+//! split on `\n` and the delimiter; any other block goes through `csv_core`, the
+//! csv crate's own parser, so the records are the same either way, and every field
+//! is read where it lies, with no copy per record.
 
 use std::io::Read;
 
 use memchr::{memchr, memchr2_iter};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::io::csv_fields::Fields;
 use crate::io::input::SplitBytes;
 
@@ -26,13 +25,12 @@ pub(crate) struct LineRecords {
     bytes: SplitBytes,
     delimiter: u8,
     quote: u8,
-    /// Unread bytes are `buf[pos..filled]`; the block's whole lines end at `lines_end`.
+    /// The split's bytes, read whole (`read_split`); unread bytes are
+    /// `buf[pos..filled]`, and the current block's lines end at `lines_end`.
     buf: Vec<u8>,
     pos: usize,
     lines_end: usize,
     filled: usize,
-    /// The split's bytes are all in `buf`.
-    at_end: bool,
     /// Whether the block's lines can be split on bytes (no quote, no lone `\r`).
     plain: bool,
     /// The split's line (1-based) that starts at `pos`.
@@ -94,17 +92,24 @@ impl Fields for LineFields<'_> {
 impl LineRecords {
     /// `in_order`: the record type reads the first columns in order, so a plain
     /// line need not be split first.
-    pub(crate) fn new(bytes: SplitBytes, at_file_start: bool, in_order: bool, delimiter: u8, quote: u8) -> Self {
+    /// `buf`: the worker's buffer, from its last split.
+    pub(crate) fn new(
+        bytes: SplitBytes,
+        at_file_start: bool,
+        in_order: bool,
+        delimiter: u8,
+        quote: u8,
+        buf: Vec<u8>,
+    ) -> Self {
         let parser = csv_core::ReaderBuilder::new().delimiter(delimiter).quote(quote).build();
         LineRecords {
             bytes,
             delimiter,
             quote,
-            buf: Vec::new(),
+            buf,
             pos: 0,
             lines_end: 0,
             filled: 0,
-            at_end: false,
             plain: true,
             line: 1,
             at_file_start,
@@ -128,7 +133,7 @@ impl LineRecords {
     #[inline]
     pub(crate) fn read(&mut self, mut each: impl FnMut(LineRecord<'_>, &SplitBytes) -> Result<bool>) -> Result<bool> {
         loop {
-            if self.pos == self.lines_end && !self.fill().map_err(|e| Error::from_io(self.bytes.path(), e))? {
+            if self.pos == self.lines_end && !self.fill() {
                 return Ok(false);
             }
             if !self.plain {
@@ -220,50 +225,59 @@ impl LineRecords {
         Some((line, unclosed_quote))
     }
 
-    /// Reads the next block of whole lines; `false` at the end of the split.
-    fn fill(&mut self) -> std::io::Result<bool> {
-        // Keep the start of a line the last block cut.
-        self.buf.copy_within(self.pos..self.filled, 0);
-        self.filled -= self.pos;
-        self.pos = 0;
-        if self.buf.len() < BLOCK {
-            self.buf.resize(BLOCK, 0);
-        }
+    /// Reads the whole split into memory (`buf`), given a final line break if it
+    /// lacks one: whether it holds a quote (see `csv_quotes`).
+    pub(crate) fn read_split(&mut self) -> std::io::Result<bool> {
+        // The buffer is the worker's, reused from split to split: its bytes are
+        // written, never zeroed again.
+        self.filled = 0;
+        let mut quote = false;
         loop {
-            if self.at_end {
-                break;
-            }
             if self.filled == self.buf.len() {
-                if memchr(b'\n', &self.buf[..self.filled]).is_some() {
-                    break;
-                }
-                self.buf.resize(self.buf.len() * 2, 0);
+                self.buf.resize((self.buf.len() * 2).max(BLOCK), 0);
             }
             let n = self.bytes.read(&mut self.buf[self.filled..])?;
-            self.at_end = n == 0;
+            if n == 0 {
+                break;
+            }
+            // Looked for in each piece as it arrives, while it is in the cache.
+            let piece = self.filled..self.filled + n;
+            quote = quote || memchr(self.quote, &self.buf[piece]).is_some();
             self.filled += n;
         }
-        if self.at_file_start {
-            self.at_file_start = false;
-            if self.buf[..self.filled].starts_with(b"\xEF\xBB\xBF") {
-                self.pos = 3;
+        self.pos = if self.at_file_start && self.buf[..self.filled].starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        if self.filled > self.pos && self.buf[self.filled - 1] != b'\n' {
+            // The split's last line, without a line break: given one.
+            if self.filled == self.buf.len() {
+                self.buf.push(0);
             }
+            self.buf[self.filled] = b'\n';
+            self.filled += 1;
         }
+        self.lines_end = self.pos;
+        Ok(quote)
+    }
+
+    /// The worker's buffer, for its next split.
+    pub(crate) fn into_buffer(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// Moves on to the next block of whole lines of the split; `false` at its end.
+    /// Blocks keep the bytes that the checks and splitting go over in the cache.
+    fn fill(&mut self) -> bool {
         if self.pos == self.filled {
-            return Ok(false);
+            return false;
         }
-        self.lines_end = match memchr::memrchr(b'\n', &self.buf[self.pos..self.filled]) {
+        let limit = (self.pos + BLOCK).min(self.filled);
+        // The split's bytes end in `\n`: a block ends after the last one before
+        // the limit, or after the first one past it (a line longer than a block).
+        self.lines_end = match memchr::memrchr(b'\n', &self.buf[self.pos..limit]) {
             Some(i) => self.pos + i + 1,
-            None => {
-                // The split's last line, without a line break: given one.
-                self.buf.truncate(self.filled);
-                self.buf.push(b'\n');
-                self.filled += 1;
-                self.filled
-            }
+            None => limit + memchr(b'\n', &self.buf[limit..self.filled]).map_or(self.filled - limit, |i| i + 1),
         };
         self.plain = self.plain_lines();
-        Ok(true)
+        true
     }
 
     /// Whether the block has no quote and no `\r` but before a `\n`.

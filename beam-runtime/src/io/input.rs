@@ -413,10 +413,6 @@ impl SplitBytes {
     pub fn take_bytes_read(&mut self) -> u64 {
         self.lines.take_bytes_read()
     }
-
-    pub fn path(&self) -> &Path {
-        self.lines.path()
-    }
 }
 
 impl Read for SplitBytes {

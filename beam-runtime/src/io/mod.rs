@@ -5,6 +5,7 @@
 pub mod csv;
 mod csv_fields;
 mod csv_lines;
+mod csv_quotes;
 pub mod input;
 pub mod jsonl;
 pub mod output;
