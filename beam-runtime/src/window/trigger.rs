@@ -297,7 +297,12 @@ impl TriggerState {
                 State::Watermark { on_time_done, early, late },
                 State::Watermark { on_time_done: o, early: oe, late: ol },
             ) => {
-                *on_time_done |= *o;
+                // The default trigger keeps no state, as Beam's: a window that a
+                // merge makes fires when the watermark passes its own end, whatever
+                // the windows it took in fired (Beam's merge result starts fresh).
+                if self.node != Node::Default {
+                    *on_time_done |= *o;
+                }
                 for (mine, theirs) in [(early, oe), (late, ol)] {
                     if let (Some(mine), Some(theirs)) = (mine, theirs) {
                         mine.merge(theirs);
@@ -366,8 +371,9 @@ impl TriggerState {
                     when.past_end_of_window() || early.as_ref().is_some_and(|e| e.should_fire(when))
                 } else {
                     match (&self.node, late) {
-                        // The default trigger fires for late data as it arrives.
-                        (Node::Default, _) => true,
+                        // The default trigger fires for late data as it arrives:
+                        // whenever the watermark is past the window's end.
+                        (Node::Default, _) => when.past_end_of_window(),
                         (_, Some(late)) => late.should_fire(when),
                         _ => false,
                     }
