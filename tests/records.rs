@@ -885,11 +885,10 @@ fn csv_tuples_of_compound_elements_read_as_the_csv_crate_reads_them() {
 fn csv_bad_fields_name_their_column_and_value() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("readings.csv");
-    fs::write(
-        &path,
-        "station,temp,count\noslo,3.5,4\nrome,n/a,2\nbern,1.0,-3\nlima,2.0,\nnuuk,1.5,99999999999999999999\n",
-    )
-    .unwrap();
+    let mut text =
+        b"station,temp,count\noslo,3.5,4\nrome,n/a,2\nbern,1.0,-3\nlima,2.0,\nnuuk,1.5,99999999999999999999\n".to_vec();
+    text.extend_from_slice(b"kyiv\xff,1.0,2\n");
+    fs::write(&path, text).unwrap();
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]
     struct Reading {
@@ -915,6 +914,7 @@ fn csv_bad_fields_name_their_column_and_value() {
             (4, Some(3), "column `count`: `-3` is not an integer from 0 to 4294967295 (`u32`)"),
             (5, Some(3), "column `count`: empty, but must be an integer from 0 to 4294967295 (`u32`)"),
             (6, Some(3), "column `count`: `99999999999999999999` is not an integer from 0 to 4294967295 (`u32`)"),
+            (7, Some(1), "column `station`: `kyiv\u{FFFD}` is not valid UTF-8"),
         ]
     );
 }

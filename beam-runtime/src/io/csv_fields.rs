@@ -380,7 +380,15 @@ struct Field<'a> {
 }
 
 impl Field<'_> {
+    #[inline]
     fn text(&self) -> Result<&str, FieldError> {
+        // Most fields are ASCII, checked here inline: the general validator is a
+        // call whose result comes back through memory, and reading it back stalled
+        // on the stores that wrote it (6% of a CSV group-by of numbers).
+        if self.bytes.is_ascii() {
+            // SAFETY: ASCII bytes are valid UTF-8.
+            return Ok(unsafe { std::str::from_utf8_unchecked(self.bytes) });
+        }
         std::str::from_utf8(self.bytes)
             .map_err(|_| FieldError::new(None, format!("`{}` is not valid UTF-8", String::from_utf8_lossy(self.bytes))))
     }
