@@ -196,18 +196,41 @@ fn join_timing(graph: &Graph, id: NodeId, inputs: &[(NodeId, bool, Timing)], dia
 /// the end of its input: Beam refuses it when the pipeline is built, we when it
 /// compiles.
 fn check_grouping(graph: &Graph, id: NodeId, input: Timing, diag: &mut Diagnostics) {
-    let Timing::Timed { window: None, unbounded: Some(source) } = input else { return };
+    let Timing::Timed { window, unbounded: Some(source) } = input else { return };
+    // Not windowed, or windowed by `window(GlobalWindows)` with no trigger named.
+    let named_global = window.filter(|&w| global_window_with_default_trigger(graph, w));
+    if window.is_some() && named_global.is_none() {
+        return;
+    }
     let op = &graph.nodes[id].call.op;
     let source_node = &graph.nodes[source];
+    let window_stage = named_global.map_or_else(String::new, |w| {
+        format!(" (`window(GlobalWindows)` at line {} names no trigger)", graph.nodes[w].line)
+    });
     diag.error(
         op.span(),
         format!(
             "`{op}` groups an unbounded collection (from `{}` at line {}) in the global window with the default \
-             trigger, which fires only when the input ends: put it into windows first, as in `-> window(FixedWindows::of(..))`, \
-             or give the global window a trigger, as in `-> window(GlobalWindows.triggering(..))`",
+             trigger{window_stage}, which fires only when the input ends: put it into windows first, as in \
+             `-> window(FixedWindows::of(..))`, or give the global window a trigger, as in \
+             `-> window(GlobalWindows.triggering(..))`",
             source_node.call.op, source_node.line
         ),
     );
+}
+
+/// Whether `window` stage `w` windows by `GlobalWindows` with no trigger named:
+/// its argument is `GlobalWindows`, or method calls on it none of which is
+/// `triggering` (a windowing built elsewhere cannot be seen here).
+fn global_window_with_default_trigger(graph: &Graph, w: NodeId) -> bool {
+    let Some(mut expr) = graph.nodes[w].call.args.first() else { return false };
+    while let syn::Expr::MethodCall(call) = expr {
+        if call.method == "triggering" {
+            return false;
+        }
+        expr = &call.receiver;
+    }
+    matches!(expr, syn::Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "GlobalWindows"))
 }
 
 /// `(sums, late) = xs -> sum_per_key();` means something only for a grouping per
