@@ -33,7 +33,20 @@ fn event_datasets() -> Vec<(&'static str, Vec<Event>)> {
             (key, rng.random_range(-100..100), rng.random_range(0..5 * SIZE))
         })
         .collect();
-    vec![("empty", vec![]), ("single", vec![(3, 5, 1_999)]), ("random", random), ("one hot key", hot)]
+    // Data in a few windows far apart: the windows between hold nothing.
+    let gaps: Vec<Event> = (0..2_000)
+        .map(|i| {
+            let window = [0, 3, 7, 20][i % 4];
+            (rng.random_range(0..20), rng.random_range(-100..100), window * SIZE + rng.random_range(0..SIZE))
+        })
+        .collect();
+    vec![
+        ("empty", vec![]),
+        ("single", vec![(3, 5, 1_999)]),
+        ("random", random),
+        ("one hot key", hot),
+        ("windows with gaps between", gaps),
+    ]
 }
 
 fn window_of(t: u64) -> i64 {
@@ -238,6 +251,109 @@ fn global_combines_give_one_result_per_window() {
         expect.sort();
         expect.dedup();
         assert_eq!(distinct, expect, "{name}: distinct");
+    }
+}
+
+/// Every keyed and global combine, per window, against a sequential reference:
+/// one result per window (and key) that holds data, none for the windows between.
+#[test]
+fn every_keyed_and_global_combine_works_per_window() {
+    type PerWindow<T> = BTreeMap<(i64, u32), T>;
+    fn per_window<T: std::fmt::Debug>(panes: &[Windowed<(u32, T)>]) -> PerWindow<&T> {
+        let mut got = BTreeMap::new();
+        for w in panes {
+            assert_eq!(w.pane, PaneInfo::ONLY_ON_TIME);
+            assert!(got.insert((w.window.start.millis(), w.value.0), &w.value.1).is_none(), "twice: {w:?}");
+        }
+        got
+    }
+    for (name, events) in event_datasets() {
+        let out = pipeline! {
+            pairs = from_iter(events.clone())
+                -> with_timestamps(|e: &Event| e.2)
+                -> window(FixedWindows::of(Duration::from_millis(SIZE)))
+                -> map(|(k, v, _): Event| (k, v));
+            groups = pairs -> group_by_key() -> reify() -> collect();
+            tops = pairs -> top_per_key(3, |v: &i64| *v) -> reify() -> collect();
+            maxes = pairs -> max_per_key() -> reify() -> collect();
+            mins = pairs -> min_per_key() -> reify() -> collect();
+            means = pairs -> mean_per_key() -> reify() -> collect();
+            products = pairs -> map_values(|v: i64| v.rem_euclid(7) + 1) -> reduce_per_key(|a, b| a * b % 1_000_003)
+                -> reify() -> collect();
+            elements = pairs -> count_per_element() -> reify() -> collect();
+            values = pairs -> values();
+            totals = values -> sum() -> reify() -> collect();
+            smallest = values -> min() -> reify() -> collect();
+            largest = values -> max() -> reify() -> collect();
+            averages = values -> mean() -> reify() -> collect();
+            combined = values -> combine_globally(Sum) -> reify() -> collect();
+        }
+        .run()
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut by_key: PerWindow<Vec<i64>> = BTreeMap::new();
+        for &(k, v, t) in &events {
+            by_key.entry((window_of(t), k)).or_default().push(v);
+        }
+        let mut by_window: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for &(_, v, t) in &events {
+            by_window.entry(window_of(t)).or_default().push(v);
+        }
+        let expect =
+            |f: &dyn Fn(&[i64]) -> i64| -> PerWindow<i64> { by_key.iter().map(|(&at, vs)| (at, f(vs))).collect() };
+        let own = |m: PerWindow<&i64>| -> PerWindow<i64> { m.into_iter().map(|(at, v)| (at, *v)).collect() };
+        let groups: PerWindow<Vec<i64>> =
+            per_window(&out.groups).into_iter().map(|(at, vs)| (at, sorted(vs.clone()))).collect();
+        let expect_groups: PerWindow<Vec<i64>> = by_key.iter().map(|(&at, vs)| (at, sorted(vs.clone()))).collect();
+        assert_eq!(groups, expect_groups, "{name}: group_by_key");
+        let tops: PerWindow<Vec<i64>> = per_window(&out.tops).into_iter().map(|(at, vs)| (at, vs.clone())).collect();
+        let expect_tops: PerWindow<Vec<i64>> = by_key
+            .iter()
+            .map(|(&at, vs)| {
+                let mut vs = vs.clone();
+                vs.sort_by(|a, b| b.cmp(a));
+                vs.truncate(3);
+                (at, vs)
+            })
+            .collect();
+        assert_eq!(tops, expect_tops, "{name}: top_per_key");
+        assert_eq!(own(per_window(&out.maxes)), expect(&|vs| *vs.iter().max().unwrap()), "{name}: max_per_key");
+        assert_eq!(own(per_window(&out.mins)), expect(&|vs| *vs.iter().min().unwrap()), "{name}: min_per_key");
+        let means: PerWindow<f64> = per_window(&out.means).into_iter().map(|(at, m)| (at, *m)).collect();
+        for (at, vs) in &by_key {
+            let mean = vs.iter().sum::<i64>() as f64 / vs.len() as f64;
+            assert!((means[at] - mean).abs() < 1e-9, "{name}: mean_per_key at {at:?}");
+        }
+        assert_eq!(means.len(), by_key.len(), "{name}: mean_per_key");
+        let product = |vs: &[i64]| vs.iter().fold(1, |a, v| a * (v.rem_euclid(7) + 1) % 1_000_003);
+        assert_eq!(own(per_window(&out.products)), expect(&product), "{name}: reduce_per_key");
+        let mut elements: BTreeMap<(i64, (u32, i64)), u64> = BTreeMap::new();
+        for w in &out.elements {
+            assert!(elements.insert((w.window.start.millis(), w.value.0), w.value.1).is_none(), "{name}");
+        }
+        let mut expect_elements: BTreeMap<(i64, (u32, i64)), u64> = BTreeMap::new();
+        for &(k, v, t) in &events {
+            *expect_elements.entry((window_of(t), (k, v))).or_default() += 1;
+        }
+        assert_eq!(elements, expect_elements, "{name}: count_per_element");
+        let global = |panes: &[Windowed<i64>]| -> BTreeMap<i64, i64> {
+            let mut got = BTreeMap::new();
+            for w in panes {
+                assert!(got.insert(w.window.start.millis(), w.value).is_none(), "{name}: twice");
+            }
+            got
+        };
+        let expect_global =
+            |f: &dyn Fn(&[i64]) -> i64| -> BTreeMap<i64, i64> { by_window.iter().map(|(&w, vs)| (w, f(vs))).collect() };
+        let sum = |vs: &[i64]| vs.iter().sum();
+        assert_eq!(global(&out.totals), expect_global(&sum), "{name}: sum");
+        assert_eq!(global(&out.combined), expect_global(&sum), "{name}: combine_globally");
+        assert_eq!(global(&out.smallest), expect_global(&|vs| *vs.iter().min().unwrap()), "{name}: min");
+        assert_eq!(global(&out.largest), expect_global(&|vs| *vs.iter().max().unwrap()), "{name}: max");
+        assert_eq!(out.averages.len(), by_window.len(), "{name}: mean");
+        for w in &out.averages {
+            let vs = &by_window[&w.window.start.millis()];
+            assert!((w.value - vs.iter().sum::<i64>() as f64 / vs.len() as f64).abs() < 1e-9, "{name}: mean");
+        }
     }
 }
 

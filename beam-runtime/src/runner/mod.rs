@@ -30,7 +30,7 @@ pub use segment::{
     SourceInput, SourceWithBadRecords, segment,
 };
 pub(crate) use windowed::{NO_BUNDLE, Schedule, Step, finish_on_tick};
-pub use windowed::{Panes, Tick};
+pub use windowed::{PartitionedPanes, Tick};
 
 use crate::context::{Context, StageCell, Worker};
 use crate::error::Result;

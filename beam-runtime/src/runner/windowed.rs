@@ -7,7 +7,8 @@
 //! 1. the source segment runs the tick's bundle through its fused stages into the
 //!    groupings' per-worker tables, pre-combined per window and key;
 //! 2. each grouping per window ([`WindowedBarrier`]) merges those tables into the
-//!    panes it keeps between ticks (here, [`Panes`]), drops what is too late,
+//!    panes it keeps between ticks (here, [`PartitionedPanes`]: partition by
+//!    partition, in parallel, as its tables are partitioned), drops what is too late,
 //!    asks each touched pane's trigger whether to fire, then advances its
 //!    watermark: panes whose window it passes fire on time, and windows it passes
 //!    by more than the allowed lateness are closed and freed;
@@ -20,8 +21,8 @@
 
 use std::hash::Hash;
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use hashbrown::HashMap;
 
@@ -34,7 +35,7 @@ use crate::plan::SegmentInput;
 use crate::runner::local::{InProcess, LocalReads};
 use crate::runner::segment::{Destination, FinishLeaf};
 use crate::runner::{AnySegment, SegmentTask};
-use crate::shuffle::{KeyHasher, KeyedTables, by_partition, merge_partition};
+use crate::shuffle::{KeyHasher, KeyedTables, PARTITIONS, by_partition, merge_partition};
 use crate::transform::timed::{SessionBarrier, SessionList, WindowAcc, WindowedBarrier, overlap, pane_timestamp, span};
 use crate::window::{
     Accumulate, IntervalWindow, PaneInfo, Strategy, Timestamp, TimestampCombiner, Timing, TriggerState, When, Windowed,
@@ -183,16 +184,19 @@ impl Merge for TickMerge<'_, '_> {
         barrier: &WindowedBarrier<C, M>,
         workers: Vec<KeyedTables<(IntervalWindow, C::Key), WindowAcc<C::Acc>>>,
     ) -> Result<Collection<Windowed<C::Out>>> {
-        // This tick's data, per window and key, merged across workers.
         let combine = &barrier.per_window;
-        let arrived = self.in_process.scope.par_map(by_partition(workers), |tables| {
-            merge_partition(tables, |acc, other| combine.merge(acc, other)).into_iter().collect::<Vec<_>>()
+        let (strategy, now, all_panes) = (&barrier.strategy, self.tick.now, &barrier.panes);
+        // Each partition in a task of its own: this tick's data, merged across
+        // workers, arrives into the partition's panes, which fire and advance.
+        let fired = self.in_process.scope.par_map(indexed(by_partition(workers)), |(p, tables)| {
+            let arrived = merge_partition(tables, |acc, other| combine.merge(acc, other));
+            let mut panes = all_panes.partition(p);
+            let mut fire = Firing::<C, M>::new(&combine.combine, strategy, now);
+            let touched = fire.arrive(&mut panes, arrived.into_iter());
+            fire.fire_and_advance(&mut panes, touched)
         });
-        let mut panes = barrier.panes.lock().unwrap_or_else(|e| e.into_inner());
-        let mut fire = Firing::<C, M>::new(&combine.combine, &barrier.strategy, self.tick.now);
-        fire.dropped += barrier.late.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
-        let touched = fire.arrive(&mut panes, arrived.into_iter().flatten());
-        self.finish_tick(fire, &mut panes, touched, &combine.hold_floor)
+        let late = barrier.late.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
+        self.finish_tick(fired, late, &combine.hold_floor)
     }
 
     fn sessions<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
@@ -200,38 +204,62 @@ impl Merge for TickMerge<'_, '_> {
         barrier: &SessionBarrier<C, M>,
         workers: Vec<KeyedTables<C::Key, SessionList<C::Acc>>>,
     ) -> Result<Collection<Windowed<C::Out>>> {
-        // This tick's sessions, per key, merged across workers.
         let combine = &barrier.per_session;
-        let arrived = self.in_process.scope.par_map(by_partition(workers), |tables| {
-            merge_partition(tables, |acc, other| combine.merge(acc, other)).into_iter().collect::<Vec<_>>()
+        let (strategy, now, all_panes) = (&barrier.strategy, self.tick.now, &barrier.panes);
+        // As for windows that never merge; a key's sessions are all in its partition.
+        let fired = self.in_process.scope.par_map(indexed(by_partition(workers)), |(p, tables)| {
+            let arrived = merge_partition(tables, |acc, other| combine.merge(acc, other));
+            let mut panes = all_panes.partition(p);
+            let mut fire = Firing::<C, M>::new(&combine.combine, strategy, now);
+            let touched = fire.arrive_sessions(&mut panes, arrived.into_iter());
+            fire.fire_and_advance(&mut panes, touched)
         });
-        let mut panes = barrier.panes.lock().unwrap_or_else(|e| e.into_inner());
-        let mut fire = Firing::<C, M>::new(&combine.combine, &barrier.strategy, self.tick.now);
-        fire.dropped += barrier.late.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
-        let touched = fire.arrive_sessions(&mut panes, arrived.into_iter().flatten());
-        self.finish_tick(fire, &mut panes, touched, &combine.hold_floor)
+        let late = barrier.late.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
+        self.finish_tick(fired, late, &combine.hold_floor)
     }
 }
 
+/// Each item with its index: a partition's tables with the partition.
+fn indexed<T>(items: Vec<T>) -> Vec<(usize, T)> {
+    items.into_iter().enumerate().collect()
+}
+
 impl TickMerge<'_, '_> {
-    /// After the tick's data arrived: touched panes fire if their triggers say so,
-    /// then the watermark and processing time advance.
-    fn finish_tick<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+    /// After every partition has fired: the panes fired, and what was dropped as
+    /// too late (by the partitions, and by the workers' `push`, `late`).
+    fn finish_tick<Out>(
         &self,
-        mut fire: Firing<'_, C, M>,
-        panes: &mut Panes<C::Key, C::Acc>,
-        touched: Vec<(IntervalWindow, C::Key)>,
+        fired: Vec<(Vec<Windowed<Out>>, u64)>,
+        late: u64,
         hold_floor: &AtomicI64,
-    ) -> Result<Collection<Windowed<C::Out>>> {
-        fire.fire_touched(panes, touched);
-        fire.advance_watermark(panes);
-        fire.processing_time(panes);
+    ) -> Result<Collection<Windowed<Out>>> {
+        let dropped = late + fired.iter().map(|(_, dropped)| dropped).sum::<u64>();
         // The next tick's elements behind its watermark cannot hold a pane back.
         hold_floor.store(self.tick.now.next_watermark.millis(), Ordering::Relaxed);
-        if fire.dropped > 0 {
-            self.in_process.scope.context().add_late(self.stage, fire.dropped);
+        if dropped > 0 {
+            self.in_process.scope.context().add_late(self.stage, dropped);
         }
-        Ok(Collection::from_parts(vec![fire.out]))
+        Ok(Collection::from_parts(fired.into_iter().map(|(out, _)| out).collect()))
+    }
+}
+
+/// A grouping's panes between ticks, in the partitions of its keyed tables (each
+/// key's panes in the partition of its hash), so that each tick the partitions
+/// take their data in, fire and advance in parallel, and a distributed runner can
+/// keep each partition where its keys are sent.
+#[doc(hidden)]
+pub struct PartitionedPanes<K, A>(Vec<Mutex<Panes<K, A>>>);
+
+impl<K, A> Default for PartitionedPanes<K, A> {
+    fn default() -> Self {
+        PartitionedPanes((0..PARTITIONS).map(|_| Mutex::new(Panes::default())).collect())
+    }
+}
+
+impl<K, A> PartitionedPanes<K, A> {
+    /// The panes of partition `p`, for the tick's task of that partition.
+    fn partition(&self, p: usize) -> MutexGuard<'_, Panes<K, A>> {
+        self.0[p].lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -403,6 +431,20 @@ impl<'b, C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>> Firing<'b, C, M> {
             }
         }
         touched
+    }
+
+    /// After the tick's data arrived: touched panes fire if their triggers say so,
+    /// then the watermark and processing time advance. Returns the panes fired and
+    /// how much was dropped as too late.
+    fn fire_and_advance(
+        mut self,
+        panes: &mut Panes<C::Key, C::Acc>,
+        touched: Vec<(IntervalWindow, C::Key)>,
+    ) -> (Vec<Windowed<C::Out>>, u64) {
+        self.fire_touched(panes, touched);
+        self.advance_watermark(panes);
+        self.processing_time(panes);
+        (self.out, self.dropped)
     }
 
     /// Touched panes fire if their trigger says so.

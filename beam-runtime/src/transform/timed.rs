@@ -25,7 +25,7 @@ use crate::barrier::{Global, GlobalCombine, Keyed, KeyedCombine, Leaf, Merge};
 use crate::collection::Collection;
 use crate::context::{Scope, Worker};
 use crate::error::Result;
-use crate::runner::Panes;
+use crate::runner::PartitionedPanes;
 use crate::shuffle::{Batched, KeyedTables};
 use crate::window::{
     Accumulate, AssignWindows, IntervalWindow, IntoWindowing, Late, PaneInfo, Strategy, Timestamp, TimestampCombiner,
@@ -481,7 +481,7 @@ impl<C: KeyedCombine> KeyedCombine for PerWindow<C> {
 pub struct WindowedBarrier<C: KeyedCombine, M> {
     pub(crate) per_window: PerWindow<C>,
     pub(crate) strategy: Strategy,
-    pub(crate) panes: Mutex<Panes<C::Key, C::Acc>>,
+    pub(crate) panes: PartitionedPanes<C::Key, C::Acc>,
     /// What the last tick received too late, for the late output.
     pub(crate) late: Mutex<Vec<Late<C::In>>>,
     _mode: PhantomData<fn() -> M>,
@@ -587,7 +587,7 @@ impl<C: KeyedCombine, M> WindowedBarrier<C, M> {
         WindowedBarrier {
             per_window,
             strategy: strategy.clone(),
-            panes: Mutex::new(Panes::default()),
+            panes: PartitionedPanes::default(),
             late: Mutex::new(Vec::new()),
             _mode: PhantomData,
         }
@@ -601,7 +601,7 @@ impl<C: KeyedCombine, M> WindowedBarrier<C, M> {
 pub struct SessionBarrier<C: KeyedCombine, M> {
     pub(crate) per_session: PerSession<C>,
     pub(crate) strategy: Strategy,
-    pub(crate) panes: Mutex<Panes<C::Key, C::Acc>>,
+    pub(crate) panes: PartitionedPanes<C::Key, C::Acc>,
     /// What the last tick received too late, for the late output.
     pub(crate) late: Mutex<Vec<Late<C::In>>>,
     _mode: PhantomData<fn() -> M>,
@@ -641,7 +641,7 @@ impl<C: KeyedCombine, M> SessionBarrier<C, M> {
         SessionBarrier {
             per_session: PerSession { combine, timestamp_combiner, hold_floor: AtomicI64::new(i64::MIN) },
             strategy: strategy.clone(),
-            panes: Mutex::new(Panes::default()),
+            panes: PartitionedPanes::default(),
             late: Mutex::new(Vec::new()),
             _mode: PhantomData,
         }
