@@ -55,9 +55,14 @@ where
 )]
 pub trait EventTime: Into<Timestamp> {}
 
+// Not listed by rustc under a failed bound: the note above names them, in words.
+#[diagnostic::do_not_recommend]
 impl EventTime for Timestamp {}
+#[diagnostic::do_not_recommend]
 impl EventTime for u64 {}
+#[diagnostic::do_not_recommend]
 impl EventTime for i64 {}
+#[diagnostic::do_not_recommend]
 impl EventTime for std::time::SystemTime {}
 
 impl<In, R: EventTime, F: Fn(&In) -> R + Sync> Stage for WithTimestamps<F, In> {
