@@ -127,9 +127,11 @@ fn var_at(prefix: &str, id: NodeId, span: Span) -> Ident {
 /// every stage of its loop, and the leaves that hold collections after it.
 fn build_segment(graph: &Graph, segment: &Segment) -> TokenStream {
     let input = build_input(graph, segment);
-    let stages = segment.members.iter().map(|&n| build_stage(graph, n));
+    let lending = lends(graph, segment);
+    let stages = segment.members.iter().map(|&n| build_stage(graph, n, lending));
     let held = segment.materialized.iter().map(|&m| {
-        let (leaf, w) = (var(graph, "mat", m), element_witness(graph, m, var(graph, "w", m)));
+        let w = element_witness(graph, m, var(graph, "w", m));
+        let (leaf, w) = (var(graph, "mat", m), if lending { owned_witness(w) } else { w });
         quote! { let #leaf = ::beam::__private::ops::materialize(#w); }
     });
     quote! { #input #(#stages)* #(#held)* }
@@ -141,7 +143,10 @@ fn build_input(graph: &Graph, segment: &Segment) -> TokenStream {
     match segment.input {
         SegmentInput::Source(n) => {
             let node = &graph.nodes[n];
-            let (op, generics, args) = (&node.call.op, &node.call.generics, &node.call.args);
+            let (mut op, generics, args) = (node.call.op.clone(), &node.call.generics, &node.call.args);
+            if lends(graph, segment) {
+                op = Ident::new("read_text_lent", op.span());
+            }
             let (source, w) = (var(graph, "src", n), var(graph, "w", n));
             let keep_bad = bad_records(graph, n).map(|bad| {
                 let w_bad = var(graph, "w", bad);
@@ -220,7 +225,7 @@ fn is_grouped(graph: &Graph, n: NodeId) -> bool {
 /// One stage of a loop, built from its arguments: `(__op3, __w3)` for an
 /// element-wise stage (the stage, and the element type it produces), `__leaf3` for
 /// a barrier.
-fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
+fn build_stage(graph: &Graph, n: NodeId, lending: bool) -> TokenStream {
     let node = &graph.nodes[n];
     let spec = node.spec.expect("planned nodes are known");
     let input = node.inputs[0].node.expect("planned nodes have inputs");
@@ -238,67 +243,23 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
     // The input's witness; a closure that declares its input type is built against
     // that type, and `accept` in the loop reports a mismatch once.
     let checked = var(graph, "in", n);
-    let check = match declared_input(graph, n) {
+    let mut check = match declared_input(graph, n) {
         Some(declared) => quote_spanned!(declared.span=> ::beam::__private::Witness::<#declared>::new()),
         None => {
             let input_witness = var_at("w", input, at);
             quote_spanned!(at=> #input_witness)
         }
     };
-    let (op, mut args): (Ident, Vec<TokenStream>) = match spec.via {
-        Some((generic, combiner)) => {
-            let combiner = Ident::new(combiner, at);
-            (Ident::new(generic, at), vec![quote_spanned!(at=> ::beam::combine::#combiner)])
-        }
-        // `multi_output` with `n` names is the runtime's `multi_output{n}`.
-        None if node.is_multi_output() => {
-            let op = Ident::new(&format!("multi_output{}", graph.consumers(n).len()), at);
-            (op, node.call.args.iter().map(|a| quote!(#a)).collect())
-        }
-        None => (node.call.op.clone(), node.call.args.iter().map(|a| quote!(#a)).collect()),
-    };
-    let mut side_slot = quote!();
-    if let Some((producer, kind, span)) = graph.side_input(n) {
-        // The side input: a slot filled before the loop starts, lent to the stage in
-        // place of its `as_map(..)` argument (or, for a join, as its right side).
-        let slot_fn = Ident::new(kind.functions().0, span);
-        let (slot, witness) = (var_at("side", n, span), var_at("w", producer, span));
-        side_slot = quote_spanned! {span=> let #slot = ::beam::__private::#slot_fn(#witness); };
-        match (spec.side, declared_side(graph, n)) {
-            // The closure declares the side value's type: checked in our words.
-            (Some(index), Some(declared)) => {
-                let (marker, declare_marker) = stage_marker(node, declared.span);
-                let slot = located_at(&slot, declared.span);
-                args[index] = quote_spanned! {declared.span=> {
-                    #declare_marker
-                    ::beam::__private::SideAccepts::<#declared, #marker>::side(&#slot)
-                }};
-            }
-            (Some(index), None) => args[index] = quote_spanned!(span=> &#slot),
-            (None, _) => args.insert(0, quote_spanned!(span=> &#slot)),
-        }
+    if lending && spec.kind != Kind::ElementWise {
+        // A barrier keeps the owned form of what the loop lends it.
+        check = owned_witness(check);
     }
-    if spec.inputs == Inputs::Join {
-        // Before the right side, so the names are known when its key is checked.
-        args.insert(0, input_names(graph, n));
-    }
-    // Bindings located at the stage, so errors about their types land there.
-    // Argument expressions are user code: a panic there is the stage's.
-    let call = quote_spanned!(at=> ::beam::__private::ops::#op(#checked, #(#args),*));
+    let args = (lending && spec.kind == Kind::ElementWise).then(|| hoisted_args(graph, n));
+    let (side_slot, call) = stage_constructor(graph, n, &checked, args.as_ref().map(|a| &a.1));
+    let hoisted = args.map(|a| a.0);
     let timed = graph.nodes[input].timing.is_timed();
     let built = if spec.kind == Kind::ElementWise {
         let (stage, out) = (var_at("op", n, at), var_at("w", n, at));
-        // In a timestamped collection, a stage of values keeps each element's time;
-        // a stage that reads time, on a collection without it, sees the earliest.
-        let call = match (spec.time, timed) {
-            (Time::Values, false) | (Time::Stamps | Time::Windows | Time::Reads, true) => call,
-            (Time::Values, true) if reads_side_per_window(graph, n) => {
-                let windowing = windowing_of(graph.nodes[input].timing.window(), at);
-                quote_spanned!(at=> ::beam::__private::reads_per_window(#windowing, #call))
-            }
-            (Time::Values, true) => quote_spanned!(at=> ::beam::__private::in_windows(#call)),
-            (_, false) => quote_spanned!(at=> ::beam::__private::untimed(#call)),
-        };
         quote_spanned! {at=>
             let (#stage, #out) = __ctx.build(#n, || #call)?;
         }
@@ -339,8 +300,163 @@ fn build_stage(graph: &Graph, n: NodeId) -> TokenStream {
     quote_spanned! {at=>
         let #checked = #check;
         #side_slot
+        #hoisted
         #built
     }
+}
+
+/// The call that makes stage `n` from its arguments, on input witness `checked`
+/// (for an element-wise stage in a timestamped collection, wrapped to work on
+/// values), and the code that declares its side input's slot. `args` replaces the
+/// stage's arguments where its loop lends borrowed elements (see `hoisted_args`).
+fn stage_constructor(
+    graph: &Graph,
+    n: NodeId,
+    checked: &Ident,
+    args: Option<&Vec<TokenStream>>,
+) -> (TokenStream, TokenStream) {
+    let node = &graph.nodes[n];
+    let spec = node.spec.expect("planned nodes are known");
+    let input = node.inputs[0].node.expect("planned nodes have inputs");
+    let at = node.call.op.span();
+    let written = || node.call.args.iter().map(|a| quote!(#a)).collect::<Vec<_>>();
+    let given = args.cloned().unwrap_or_else(written);
+    let (op, mut args): (Ident, Vec<TokenStream>) = match spec.via {
+        Some((generic, combiner)) => {
+            let combiner = Ident::new(combiner, at);
+            (Ident::new(generic, at), vec![quote_spanned!(at=> ::beam::combine::#combiner)])
+        }
+        // `multi_output` with `n` names is the runtime's `multi_output{n}`.
+        None if node.is_multi_output() => {
+            let op = Ident::new(&format!("multi_output{}", graph.consumers(n).len()), at);
+            (op, given)
+        }
+        None => (node.call.op.clone(), given),
+    };
+    let mut side_slot = quote!();
+    if let Some((producer, kind, span)) = graph.side_input(n) {
+        // The side input: a slot filled before the loop starts, lent to the stage in
+        // place of its `as_map(..)` argument (or, for a join, as its right side).
+        let slot_fn = Ident::new(kind.functions().0, span);
+        let (slot, witness) = (var_at("side", n, span), var_at("w", producer, span));
+        side_slot = quote_spanned! {span=> let #slot = ::beam::__private::#slot_fn(#witness); };
+        match (spec.side, declared_side(graph, n)) {
+            // The closure declares the side value's type: checked in our words.
+            (Some(index), Some(declared)) => {
+                let (marker, declare_marker) = stage_marker(node, declared.span);
+                let slot = located_at(&slot, declared.span);
+                args[index] = quote_spanned! {declared.span=> {
+                    #declare_marker
+                    ::beam::__private::SideAccepts::<#declared, #marker>::side(&#slot)
+                }};
+            }
+            (Some(index), None) => args[index] = quote_spanned!(span=> &#slot),
+            (None, _) => args.insert(0, quote_spanned!(span=> &#slot)),
+        }
+    }
+    if spec.inputs == Inputs::Join {
+        // Before the right side, so the names are known when its key is checked.
+        args.insert(0, input_names(graph, n));
+    }
+    // Bindings located at the stage, so errors about their types land there.
+    // Argument expressions are user code: a panic there is the stage's.
+    let call = quote_spanned!(at=> ::beam::__private::ops::#op(#checked, #(#args),*));
+    if spec.kind != Kind::ElementWise {
+        return (side_slot, call);
+    }
+    // In a timestamped collection, a stage of values keeps each element's time;
+    // a stage that reads time, on a collection without it, sees the earliest.
+    let timed = graph.nodes[input].timing.is_timed();
+    let call = match (spec.time, timed) {
+        (Time::Values, false) | (Time::Stamps | Time::Windows | Time::Reads, true) => call,
+        (Time::Values, true) if reads_side_per_window(graph, n) => {
+            let windowing = windowing_of(graph.nodes[input].timing.window(), at);
+            quote_spanned!(at=> ::beam::__private::reads_per_window(#windowing, #call))
+        }
+        (Time::Values, true) => quote_spanned!(at=> ::beam::__private::in_windows(#call)),
+        (_, false) => quote_spanned!(at=> ::beam::__private::untimed(#call)),
+    };
+    (side_slot, call)
+}
+
+/// Whether `segment`'s loop lends its elements: a `read_text` whose every reader
+/// declares `&str` lines, in a loop without event time, lends `&str` slices of the
+/// worker's buffer instead of making a `String` per line (see `beam_runtime::lent`).
+fn lends(graph: &Graph, segment: &Segment) -> bool {
+    let SegmentInput::Source(head) = segment.input else { return false };
+    let readers = graph.consumers(head);
+    graph.nodes[head].call.op == "read_text"
+        && bad_records(graph, head).is_none()
+        && !segment.materialized.contains(&head)
+        && !readers.is_empty()
+        && readers.iter().all(|&r| segment.members.contains(&r) && declares_str(graph, r))
+        && segment.members.iter().all(|&m| !graph.nodes[m].timing.is_timed())
+}
+
+/// Whether stage `id`'s closure takes `&str` lines (`&&str` for a closure that
+/// takes its element by reference, as `filter`'s does).
+fn declares_str(graph: &Graph, id: NodeId) -> bool {
+    let is_str = |ty: &Type| matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident("str"));
+    let is_ref_to = |ty: &Type, inner: &dyn Fn(&Type) -> bool| matches!(ty, Type::Reference(r) if r.mutability.is_none() && inner(&r.elem));
+    match graph.nodes[id].closure_param() {
+        Some((ty, TakesElement::ByValue)) => is_ref_to(ty, &is_str),
+        Some((ty, TakesElement::ByRef)) => is_ref_to(ty, &|t: &Type| is_ref_to(t, &is_str)),
+        None => false,
+    }
+}
+
+/// The witness `w` of what a loop lends, as the barrier keeps it: its owned form
+/// (`String` for `&str`) where it has one.
+fn owned_witness(w: TokenStream) -> TokenStream {
+    quote! {{
+        #[allow(unused_imports)]
+        use ::beam::__private::{OwnedWitness as _, SameWitness as _};
+        (&::beam::__private::Owning::of(&#w)).witness()
+    }}
+}
+
+/// A stage's arguments where its loop lends borrowed elements. Such a stage is
+/// made once outside the loop (for its types, with `'static` in place of the
+/// chunk's lifetime) and again for each element inside it, where a closure can
+/// take the element's one lifetime (a closure made once cannot take `&'c str` for
+/// every `'c` and return what borrows it). Closures are written in both places;
+/// other arguments are evaluated once, as the stage's task, and reused: copied, or
+/// lent by reference (a function or a closure held in a variable).
+fn hoisted_args(graph: &Graph, n: NodeId) -> (TokenStream, Vec<TokenStream>) {
+    let node = &graph.nodes[n];
+    let at = node.call.op.span();
+    let values = var_at("args", n, at);
+    let mut hoisted = Vec::new();
+    let args = node
+        .call
+        .args
+        .iter()
+        .map(|arg| match arg {
+            syn::Expr::Closure(closure) => match closure.capture {
+                Some(capture) => syn::Error::new(
+                    capture.span,
+                    "a closure that reads lines lent by `read_text` is made for each line, so it cannot be `move`",
+                )
+                .to_compile_error(),
+                None => quote!(#arg),
+            },
+            _ => {
+                let i = syn::Index::from(hoisted.len());
+                hoisted.push(arg);
+                quote_spanned! {syn::spanned::Spanned::span(arg)=> {
+                    #[allow(unused_imports)]
+                    use ::beam::__private::{ReuseCopy as _, ReuseRef as _};
+                    (&::beam::__private::Reused(&#values.#i)).reuse()
+                }}
+            }
+        })
+        .collect();
+    let hoist = if hoisted.is_empty() {
+        quote!()
+    } else {
+        quote_spanned!(at=> let #values = __ctx.build(#n, || (#(#hoisted,)*))?;)
+    };
+    (hoist, args)
 }
 
 /// How many segments read each held collection (see `Segment::reads`).
@@ -414,7 +530,11 @@ fn segment_value(graph: &Graph, index: usize, segment: &Segment) -> (Ident, Toke
     });
     let LookAheadCode { aheads, found, look_ahead } = look_ahead(graph, segment, segment_span);
     let element = var(graph, "x", head);
-    let tree = consumers(graph, segment, head, &element);
+    let mut tree = consumers(graph, segment, head, &element);
+    if lends(graph, segment) {
+        // Every stage runs on the line while it is lent, and cannot keep it.
+        tree = quote! { ::beam::__private::lend(#element, |#element| { #tree }); };
+    }
     let counted = segment.counted(graph).len();
     let state = Ident::new("__state", segment_span);
     let var = Ident::new(&format!("__seg{index}"), segment_span);
@@ -641,7 +761,8 @@ fn consumers(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> T
     }
     if segment.materialized.contains(&id) {
         let (leaf, local) = (var(graph, "mat", id), var(graph, "m", id));
-        give(&|value: &Ident| quote! { ::beam::__private::Leaf::push(&#leaf, #local, #value); });
+        let lending = lends(graph, segment);
+        give(&|value: &Ident| push(&leaf, &local, quote!(#value), lending, Span::call_site()));
     }
     quote!(#(#targets)*)
 }
@@ -683,6 +804,7 @@ fn looks_ahead(graph: &Graph, segment: &Segment, id: NodeId) -> bool {
     let (node, head) = (&graph.nodes[id], segment.input.node());
     node.spec.is_some_and(|s| s.inputs == Inputs::Join)
         && !graph.nodes[head].timing.is_timed()
+        && !lends(graph, segment)
         && node.inputs.iter().any(|i| i.side.is_none() && i.node == Some(head))
 }
 
@@ -699,6 +821,7 @@ fn fan_out_span(graph: &Graph, id: NodeId) -> Span {
 /// The code that runs stage `id` on `element`, then everything downstream of it.
 fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> TokenStream {
     let node = &graph.nodes[id];
+    let made = if node.is(Kind::ElementWise) { made_in_loop(graph, segment, id, element) } else { quote!() };
     let input = match declared_input(graph, id) {
         Some(declared) => {
             let (marker, declare_marker) = stage_marker(node, declared.span);
@@ -739,6 +862,7 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
         });
         return quote_spanned! {node.call.op.span()=>
             __stage.set(#id);
+            #made
             ::beam::__private::Stage::process(&#stage, #input, &mut |__routed| {
                 __counts[#k] += 1;
                 match ::beam::__private::Untag::untag(__routed) {
@@ -761,6 +885,7 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
         });
         return quote_spanned! {node.call.op.span()=>
             __stage.set(#id);
+            #made
             ::beam::__private::Stage::process(&#stage, #input, &mut |__routed| {
                 let (#index, #element) = ::beam::__private::Route::route(__routed);
                 __counts[#k] += 1;
@@ -790,14 +915,52 @@ fn stage_call(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> 
         };
         quote_spanned! {node.call.op.span()=>
             __stage.set(#id);
+            #made
             #process;
         }
     } else {
         let (leaf, local) = (var_at("leaf", id, node.call.op.span()), var(graph, "l", id));
+        let push = push(&leaf, &local, input, lends(graph, segment), node.call.op.span());
         quote_spanned! {node.call.op.span()=>
             __stage.set(#id);
-            ::beam::__private::Leaf::push(&#leaf, #local, #input);
+            #push
         }
+    }
+}
+
+/// The code that hands `element` to barrier `leaf`, whose worker state is `local`.
+/// Where the loop lends its elements, the barrier takes what it keeps: a keyed one
+/// looks a borrowed key up as it is, others take the owned form (see
+/// `beam_runtime::lent::Pushing`).
+fn push(leaf: &Ident, local: &Ident, element: TokenStream, lending: bool, at: Span) -> TokenStream {
+    if !lending {
+        return quote_spanned! {at=> ::beam::__private::Leaf::push(&#leaf, #local, #element); };
+    }
+    quote_spanned! {at=> {
+        #[allow(unused_imports)]
+        use ::beam::__private::{PushAsIs as _, PushKeyedLent as _, PushOwned as _};
+        let __element = #element;
+        (&&&::beam::__private::Pushing::of(&#leaf, &__element)).push_element(#local, __element);
+    }}
+}
+
+/// Where the loop lends its elements, the code that makes element-wise stage `id`
+/// again for `element`, inside the loop (see `hoisted_args`).
+fn made_in_loop(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -> TokenStream {
+    if !lends(graph, segment) {
+        return quote!();
+    }
+    let node = &graph.nodes[id];
+    let at = node.call.op.span();
+    let (checked, stage) = (var(graph, "in", id), var_at("op", id, at));
+    let check = match declared_input(graph, id) {
+        Some(declared) => quote_spanned!(declared.span=> ::beam::__private::Witness::<#declared>::new()),
+        None => quote_spanned!(at=> ::beam::__private::Witness::of(&#element)),
+    };
+    let (_, call) = stage_constructor(graph, id, &checked, Some(&hoisted_args(graph, id).1));
+    quote_spanned! {at=>
+        let #checked = #check;
+        let (#stage, _) = #call;
     }
 }
 

@@ -9,6 +9,10 @@ pub use crate::check::{Accepts, FanOut, GroupKey, KeyValue, RankKey, SameAs, Sid
 pub use crate::barrier::{EachWorker, Global, GlobalCombine, Keyed, KeyedCombine, Leaf, Merge, PerWorker, Reshape};
 pub use crate::collection::Collection;
 pub use crate::context::{Context, Scope, StageCell, Worker};
+pub use crate::lent::{
+    LentLine, OwnedWitness, Owning, PushAsIs, PushKeyedLent, PushOwned, Pushing, ReuseCopy, ReuseRef, Reused,
+    SameWitness, lend,
+};
 pub use crate::pipeline::Pipeline;
 pub use crate::plan::{Plan, SegmentInfo, SegmentInput, StageInfo, StageKind};
 pub use crate::runner::{
@@ -37,7 +41,7 @@ pub mod ops {
     pub use crate::io::csv::{read_csv, read_csv_with_filename, write_csv};
     pub use crate::io::jsonl::{read_jsonl, read_jsonl_with_filename, write_jsonl};
     pub use crate::io::text::write_text;
-    pub use crate::io::text::{read_all_text, read_text, read_text_with_filename};
+    pub use crate::io::text::{read_all_text, read_text, read_text_lent, read_text_with_filename};
     pub use crate::sink::{collect, for_each, materialize};
     pub use crate::source::{CollectionSource, from_iter, from_slice, test_stream};
     pub use crate::transform::cogroup::{

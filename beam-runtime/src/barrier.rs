@@ -88,6 +88,10 @@ pub trait KeyedCombine: Sync {
     /// The state of one key.
     type Acc: Send;
     type Out: Send;
+    /// How an element borrowed from its loop's chunk splits into a key looked up as
+    /// it is and a value (see [`SplitsAs`](crate::lent::SplitsAs)): `Elements`,
+    /// `Pairs`, or `()` where the barrier takes only owned elements.
+    type Splits;
     fn split(&self, input: Self::In) -> (Self::Key, Self::Value);
     fn create(&self) -> Self::Acc;
     fn add(&self, acc: &mut Self::Acc, value: Self::Value);
@@ -221,6 +225,7 @@ where
     type Value = C::Value;
     type Acc = C::Acc;
     type Out = I::Item;
+    type Splits = C::Splits;
 
     #[inline(always)]
     fn split(&self, input: C::In) -> (C::Key, C::Value) {

@@ -44,6 +44,11 @@ impl<T> Witness<T> {
     pub fn new() -> Self {
         Witness(PhantomData)
     }
+
+    /// The witness of `value`'s type.
+    pub fn of(_: &T) -> Self {
+        Witness(PhantomData)
+    }
 }
 
 /// `(key, value)` pairs, the input of every keyed transform.

@@ -25,6 +25,7 @@ pub mod check;
 mod collection;
 mod context;
 mod io;
+mod lent;
 pub mod metrics;
 mod pipeline;
 mod progress;
@@ -46,6 +47,7 @@ pub use io::csv::CsvInput;
 pub use io::output::FileOutput;
 pub use io::records::BadRecord;
 pub use io::text::TextInput;
+pub use lent::Lent;
 /// The `log` facade: the runtime logs what a run does through it (a run's start
 /// at `info`, each segment at `debug`, each output published at `info`), and user
 /// code can log through the same macros; install any logger to see them.

@@ -183,6 +183,13 @@ impl LineReader {
     /// or `\r\n`. `None` when the split has no more lines.
     pub fn next(&mut self, line: &mut Vec<u8>) -> Result<Option<LineStart>> {
         line.clear();
+        self.append_next(line)
+    }
+
+    /// Like [`next`](Self::next), but appends the line to what `block` holds (a
+    /// chunk's lines, read into one buffer).
+    pub fn append_next(&mut self, block: &mut Vec<u8>) -> Result<Option<LineStart>> {
+        let base = block.len();
         if self.pos >= self.end {
             return Ok(None);
         }
@@ -203,16 +210,16 @@ impl LineReader {
             saw_any = true;
             let (taken, done) = match memchr::memchr(b'\n', available) {
                 Some(i) => {
-                    line.extend_from_slice(&available[..i]);
+                    block.extend_from_slice(&available[..i]);
                     (i + 1, true)
                 }
                 None => {
-                    line.extend_from_slice(available);
+                    block.extend_from_slice(available);
                     (available.len(), false)
                 }
             };
             self.consume(taken);
-            if line.len() > self.max_line_bytes {
+            if block.len() - base > self.max_line_bytes {
                 let line_number = self.line_of(&start);
                 return Err(Error::new(
                     ErrorKind::InvalidInput,
@@ -224,12 +231,12 @@ impl LineReader {
                 break;
             }
         }
-        if line.last() == Some(&b'\r') {
-            line.pop();
+        if block.len() > base && block.last() == Some(&b'\r') {
+            block.pop();
         }
         // A UTF-8 byte order mark is not part of the first line.
-        if start.offset == 0 && line.starts_with(b"\xEF\xBB\xBF") {
-            line.drain(..3);
+        if start.offset == 0 && block[base..].starts_with(b"\xEF\xBB\xBF") {
+            block.drain(base..base + 3);
         }
         self.next_line = self.next_line.map(|n| n + 1);
         Ok(Some(start))

@@ -15,6 +15,7 @@ use crate::context::{Context, Scope, Worker};
 use crate::error::{Error, ErrorKind, Result};
 use crate::io::input::{self, InputFile, LineReader, LineStart, Split};
 use crate::io::output::{FileOutput, OutputFiles, Parts, Writer};
+use crate::lent::LentLine;
 use crate::runner::CHUNK;
 use crate::source::{Source, SourceCounters};
 
@@ -200,6 +201,45 @@ impl Lines {
         }
     }
 
+    /// Reads up to `max_lines` lines of one split into `block`, as text, noting where
+    /// each ends; `false` when no split is left. The block is checked as UTF-8 once,
+    /// not line by line (an invalid line is an error at its line, or replaced if the
+    /// input is lossy).
+    pub(crate) fn next_block(&self, state: &mut LineState, block: &mut TextBlock, max_lines: usize) -> Result<bool> {
+        block.clear();
+        let reader = loop {
+            let reader = match &mut state.reader {
+                Some(reader) => reader,
+                None => match self.input.open_next(self.plan.get(), &self.next_split)? {
+                    Some(reader) => state.reader.insert(reader),
+                    None => return Ok(false),
+                },
+            };
+            while block.ends.len() < max_lines {
+                let Some(start) = reader.append_next(&mut block.bytes)? else { break };
+                block.ends.push(block.bytes.len());
+                block.starts.push(start);
+            }
+            if block.ends.len() < max_lines {
+                // The split is done: count it and take the next one, unless this
+                // chunk already has lines of it.
+                self.bytes_read.fetch_add(reader.take_bytes_read(), Ordering::Relaxed);
+                let reader = state.reader.take().expect("just read from it");
+                if block.ends.is_empty() {
+                    continue;
+                }
+                break Some(reader);
+            }
+            break None;
+        };
+        let reader = match &reader {
+            Some(done) => done,
+            None => state.reader.as_ref().expect("still open"),
+        };
+        block.check_utf8(&self.input, reader)?;
+        Ok(true)
+    }
+
     /// Counts what the worker's open split has read so far (at the end of a chunk).
     pub(crate) fn count_bytes(&self, state: &mut LineState) {
         if let Some(reader) = &mut state.reader {
@@ -242,6 +282,104 @@ impl Source for ReadText {
         }
         self.lines.count_bytes(state);
         Ok(!chunk.is_empty())
+    }
+
+    fn counters(&self) -> SourceCounters {
+        self.lines.counters(0)
+    }
+}
+
+/// A worker's chunk of lines, read into one buffer: `bytes[ends[i - 1]..ends[i]]`
+/// is line `i`.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct TextBlock {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    /// Where each line starts in its file, for an error at one of them.
+    starts: Vec<LineStart>,
+}
+
+impl TextBlock {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+        self.starts.clear();
+    }
+
+    /// Checks the whole block as UTF-8 at once. Where it is not, the first invalid
+    /// line is an error at its line, or, if the input is lossy, every line is
+    /// replaced where it is invalid.
+    fn check_utf8(&mut self, input: &TextInput, reader: &LineReader) -> Result<()> {
+        let Err(e) = std::str::from_utf8(&self.bytes) else { return Ok(()) };
+        if !input.lossy {
+            let bad = self.ends.partition_point(|&end| end <= e.valid_up_to());
+            return Err(Error::new(ErrorKind::InvalidInput, "line is not valid UTF-8")
+                .at(reader.position(&self.starts[bad]))
+                .with_source(e));
+        }
+        let (mut bytes, mut ends, mut begin) = (Vec::with_capacity(self.bytes.len()), Vec::new(), 0);
+        for &end in &self.ends {
+            bytes.extend_from_slice(String::from_utf8_lossy(&self.bytes[begin..end]).as_bytes());
+            ends.push(bytes.len());
+            begin = end;
+        }
+        (self.bytes, self.ends) = (bytes, ends);
+        Ok(())
+    }
+
+    /// The block's lines, lent to the loop: valid until the block is next filled.
+    fn lend_lines(&self, chunk: &mut Vec<LentLine>) {
+        // SAFETY: `check_utf8` checked (or replaced) every byte.
+        let text = unsafe { std::str::from_utf8_unchecked(&self.bytes) };
+        let mut begin = 0;
+        chunk.extend(self.ends.iter().map(|&end| {
+            let line = LentLine::of(&text[begin..end]);
+            begin = end;
+            line
+        }));
+    }
+}
+
+/// The `read_text` source when every stage reading it takes `&str`: lines lent to
+/// the loop as slices of the worker's buffer (see [`crate::lent`]), with no
+/// allocation per line.
+#[doc(hidden)]
+pub struct ReadTextLent {
+    lines: Lines,
+}
+
+/// A worker's open split and the block its current chunk's lines are in.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct LentTextState {
+    lines: LineState,
+    block: TextBlock,
+}
+
+#[doc(hidden)]
+pub fn read_text_lent(input: impl Into<TextInput>) -> (ReadTextLent, Witness<&'static str>) {
+    (ReadTextLent { lines: Lines::new(input.into()) }, Witness::new())
+}
+
+impl Source for ReadTextLent {
+    type Item = LentLine;
+    type State = LentTextState;
+
+    fn prepare(&self, _ctx: &Context) -> Result<()> {
+        self.lines.prepare()
+    }
+
+    /// The lines lent in `chunk` point into `state`'s block, which stays as it is
+    /// until the next call: the loop runs every line of a chunk before it asks for
+    /// the next one.
+    fn next_chunk(&self, state: &mut LentTextState, chunk: &mut Vec<LentLine>) -> Result<bool> {
+        if !self.lines.next_block(&mut state.lines, &mut state.block, CHUNK)? {
+            return Ok(false);
+        }
+        state.block.lend_lines(chunk);
+        self.lines.count_bytes(&mut state.lines);
+        Ok(true)
     }
 
     fn counters(&self) -> SourceCounters {

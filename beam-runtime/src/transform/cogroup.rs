@@ -311,6 +311,7 @@ where
     type Value = I::Union;
     type Acc = I::Groups;
     type Out = (I::Key, I::Groups);
+    type Splits = ();
 
     fn split(&self, input: Self::In) -> (I::Key, I::Union) {
         input

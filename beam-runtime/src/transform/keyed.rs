@@ -66,7 +66,9 @@ fn keyed_combine<In, S, C>(combiner: C) -> CombinePerKey<In, S, C> {
 pub fn combine_per_key<In, C>(
     _: Witness<In>,
     combiner: C,
-) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Acc = C::Acc, Out = (In::Key, C::Out)>>
+) -> Keyed<
+    impl KeyedCombine<In = In, Key = In::Key, Acc = C::Acc, Out = (In::Key, C::Out), Splits = Pairs, Value = In::Value>,
+>
 where
     In: KeyValue,
     In::Value: Send,
@@ -82,7 +84,7 @@ where
 pub fn reduce_per_key<In, F>(
     input: Witness<In>,
     f: F,
-) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Out = (In::Key, In::Value)>>
+) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Out = (In::Key, In::Value), Splits = Pairs, Value = In::Value>>
 where
     In: KeyValue,
     In::Value: Send,
@@ -93,7 +95,9 @@ where
 }
 
 /// `count_per_element()`: `(x, how many times x occurs)`.
-pub fn count_per_element<T>(_: Witness<T>) -> Keyed<impl KeyedCombine<In = T, Key = T, Acc = u64, Out = (T, u64)>>
+pub fn count_per_element<T>(
+    _: Witness<T>,
+) -> Keyed<impl KeyedCombine<In = T, Key = T, Acc = u64, Out = (T, u64), Splits = Elements, Value = ()>>
 where
     T: GroupKey,
 {
@@ -111,6 +115,7 @@ where
     type Value = S::Value;
     type Acc = C::Acc;
     type Out = (S::Key, C::Out);
+    type Splits = S;
 
     #[inline(always)]
     fn split(&self, input: In) -> (S::Key, S::Value) {
@@ -144,7 +149,16 @@ pub struct GroupByKey<In>(PhantomData<fn(In)>);
 /// `group_by_key()`: `(k, Vec of k's values)`.
 pub fn group_by_key<In>(
     _: Witness<In>,
-) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Acc = Vec<In::Value>, Out = (In::Key, Vec<In::Value>)>>
+) -> Keyed<
+    impl KeyedCombine<
+        In = In,
+        Key = In::Key,
+        Acc = Vec<In::Value>,
+        Out = (In::Key, Vec<In::Value>),
+        Splits = Pairs,
+        Value = In::Value,
+    >,
+>
 where
     In: KeyValue,
     In::Key: GroupKey,
@@ -163,6 +177,7 @@ where
     type Key = In::Key;
     type Value = In::Value;
     type Acc = Vec<In::Value>;
+    type Splits = Pairs;
     type Out = (In::Key, Vec<In::Value>);
 
     #[inline(always)]
@@ -191,7 +206,9 @@ where
 
 /// `distinct()`: every distinct element once: a count per element that keeps the
 /// elements.
-pub fn distinct<T: GroupKey>(_: Witness<T>) -> Keyed<impl KeyedCombine<In = T, Key = T, Acc = u64, Out = T>> {
+pub fn distinct<T: GroupKey>(
+    _: Witness<T>,
+) -> Keyed<impl KeyedCombine<In = T, Key = T, Acc = u64, Out = T, Splits = Elements, Value = ()>> {
     let counted = keyed_combine::<T, Elements, Count>(Count);
     Keyed(Reshape { inner: counted, reshape: |(element, _count): (T, u64)| Some(element) })
 }

@@ -356,6 +356,7 @@ impl<C: KeyedCombine, W: WindowKey> KeyedCombine for OnTimeAtWindowEnd<'_, C, W>
     type Value = C::Value;
     type Acc = C::Acc;
     type Out = Windowed<C::Out>;
+    type Splits = ();
 
     fn split(&self, input: Self::In) -> (Self::Key, C::Value) {
         let (key, value) = self.combine.split(input.value);
@@ -445,6 +446,7 @@ impl<C: KeyedCombine> KeyedCombine for PerWindow<C> {
     type Value = (Timestamp, C::Value);
     type Acc = WindowAcc<C::Acc>;
     type Out = Windowed<C::Out>;
+    type Splits = ();
 
     #[inline(always)]
     fn split(&self, input: Self::In) -> (Self::Key, Self::Value) {
@@ -683,6 +685,7 @@ impl<C: KeyedCombine<Key: Clone>> KeyedCombine for PerSession<C> {
     type Value = (IntervalWindow, Timestamp, C::Value);
     type Acc = SessionList<C::Acc>;
     type Out = Windowed<C::Out>;
+    type Splits = ();
 
     #[inline(always)]
     fn split(&self, input: Self::In) -> (C::Key, Self::Value) {
@@ -753,6 +756,7 @@ impl<C: GlobalCombine<In: Send>> KeyedCombine for Unkeyed<C> {
     type Value = C::In;
     type Acc = C::Acc;
     type Out = C::Out;
+    type Splits = ();
 
     #[inline(always)]
     fn split(&self, input: C::In) -> ((), C::In) {

@@ -1,0 +1,331 @@
+//! Elements borrowed from a loop's chunk: `read_text` lends its lines as `&str`
+//! slices of the worker's buffer when the stages reading them take `&str`, so that
+//! `read_text(p) -> flat_map(|l: &str| l.split_whitespace()) -> count_per_element()`
+//! allocates nothing per line or per word.
+//!
+//! A borrowed element lives as long as its chunk: the fused loop runs every stage on
+//! it before the buffer is reused. A barrier keeps what it receives beyond that, so
+//! it keeps the element's owned form ([`Lent::Owned`]: `String` for `&str`): a keyed
+//! table looks a borrowed key up as it is, hashing as its owned form does, and makes
+//! an owned key only the first time it sees one.
+
+use std::hash::Hash;
+use std::marker::PhantomData;
+
+use crate::barrier::{Keyed, KeyedCombine, Leaf};
+use crate::check::Witness;
+use crate::transform::keyed::{Elements, Pairs};
+
+/// A value that may borrow from a loop's chunk, and its owned form, which a barrier
+/// keeps: `&str` is kept as `String`, `(&str, u64)` as `(String, u64)`.
+///
+/// Implemented for `&str`, `&[u8]`, `String`, numbers, `bool`, `char`, and tuples,
+/// `Option`s and `Vec`s of these. Elements of other types reach barriers as they
+/// are. The borrowed and the owned form hash alike (as `str` and `String` do), so a
+/// keyed table finds a borrowed key without making an owned one.
+///
+/// ```
+/// use beam::Lent;
+///
+/// let word: &str = "cat";
+/// assert!(word.matches(&"cat".to_owned()));
+/// assert_eq!(("cat", 2u64).own(), ("cat".to_owned(), 2));
+/// ```
+pub trait Lent: Sized {
+    /// What a barrier keeps.
+    type Owned;
+    /// The owned form, made when a barrier keeps the value.
+    fn own(self) -> Self::Owned;
+    /// Whether `owned` is this value's owned form.
+    fn matches(&self, owned: &Self::Owned) -> bool;
+}
+
+impl Lent for &str {
+    type Owned = String;
+    #[inline]
+    fn own(self) -> String {
+        self.to_owned()
+    }
+    #[inline]
+    fn matches(&self, owned: &String) -> bool {
+        *self == owned.as_str()
+    }
+}
+
+impl Lent for &[u8] {
+    type Owned = Vec<u8>;
+    #[inline]
+    fn own(self) -> Vec<u8> {
+        self.to_vec()
+    }
+    #[inline]
+    fn matches(&self, owned: &Vec<u8>) -> bool {
+        *self == owned.as_slice()
+    }
+}
+
+macro_rules! owned_already {
+    ($($t:ty),*) => {$(
+        impl Lent for $t {
+            type Owned = $t;
+            #[inline(always)]
+            fn own(self) -> $t {
+                self
+            }
+            #[inline(always)]
+            fn matches(&self, owned: &$t) -> bool {
+                self == owned
+            }
+        }
+    )*};
+}
+owned_already!(String, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, bool, char, ());
+
+impl<T: Lent> Lent for Option<T> {
+    type Owned = Option<T::Owned>;
+    #[inline]
+    fn own(self) -> Self::Owned {
+        self.map(T::own)
+    }
+    #[inline]
+    fn matches(&self, owned: &Self::Owned) -> bool {
+        match (self, owned) {
+            (Some(a), Some(b)) => a.matches(b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl<T: Lent> Lent for Vec<T> {
+    type Owned = Vec<T::Owned>;
+    fn own(self) -> Self::Owned {
+        self.into_iter().map(T::own).collect()
+    }
+    fn matches(&self, owned: &Self::Owned) -> bool {
+        self.len() == owned.len() && self.iter().zip(owned).all(|(a, b)| a.matches(b))
+    }
+}
+
+macro_rules! lent_tuple {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: Lent),+> Lent for ($($t,)+) {
+            type Owned = ($($t::Owned,)+);
+            #[inline]
+            fn own(self) -> Self::Owned {
+                ($(self.$i.own(),)+)
+            }
+            #[inline]
+            fn matches(&self, owned: &Self::Owned) -> bool {
+                $(self.$i.matches(&owned.$i))&&+
+            }
+        }
+    };
+}
+lent_tuple!(A 0);
+lent_tuple!(A 0, B 1);
+lent_tuple!(A 0, B 1, C 2);
+lent_tuple!(A 0, B 1, C 2, D 3);
+
+/// How a borrowed element splits into a key, looked up as it is, and a value made
+/// owned, for a keyed barrier that splits as `S` does (the whole element is the key,
+/// or it is a `(key, value)` pair).
+#[doc(hidden)]
+pub trait SplitsAs<S, K, V> {
+    type Key: Lent<Owned = K> + Hash;
+    fn split_lent(self) -> (Self::Key, V);
+}
+
+impl<X: Lent + Hash> SplitsAs<Elements, X::Owned, ()> for X {
+    type Key = X;
+    #[inline(always)]
+    fn split_lent(self) -> (X, ()) {
+        (self, ())
+    }
+}
+
+impl<Q: Lent + Hash, W: Lent> SplitsAs<Pairs, Q::Owned, W::Owned> for (Q, W) {
+    type Key = Q;
+    #[inline(always)]
+    fn split_lent(self) -> (Q, W::Owned) {
+        (self.0, self.1.own())
+    }
+}
+
+/// A line lent to the fused loop: a slice of the worker's chunk buffer, valid
+/// until the worker reads its next chunk. Only [`lend`] reads it, and only for the
+/// length of a call, so no borrow of it outlives the chunk.
+#[doc(hidden)]
+pub struct LentLine {
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: a line is a pointer into a buffer that its worker owns and does not
+// touch while the line is in use; it crosses threads only inside a chunk that the
+// receiving thread reads before the buffer is reused.
+unsafe impl Send for LentLine {}
+
+impl LentLine {
+    /// A line of `text`, which must stay in place and unchanged until the line has
+    /// been read: the source fills its buffer for a chunk, then hands out lines of
+    /// it, and refills it only when asked for the next chunk, after the loop has run
+    /// every line of this one.
+    pub(crate) fn of(text: &str) -> Self {
+        LentLine { ptr: text.as_ptr(), len: text.len() }
+    }
+}
+
+/// Runs `f`, the fused stages after a lending source, on `line` as a `&str` that
+/// cannot outlive the call.
+#[doc(hidden)]
+#[inline(always)]
+pub fn lend<R>(line: LentLine, f: impl for<'c> FnOnce(&'c str) -> R) -> R {
+    // SAFETY: `LentLine::of` made the line from a valid `str` that stays in place
+    // until the loop has run this line (see `LentLine::of`), and `f` cannot keep
+    // the borrow beyond its call.
+    let text = unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(line.ptr, line.len)) };
+    f(text)
+}
+
+/// The type a barrier keeps of elements of type `T`: its owned form if it has one
+/// ([`Lent`]), else `T`. Chosen at the generated code's call site,
+/// `(&Owning::of(&w)).witness()`: method resolution tries `Owning<T>`'s impl
+/// ([`OwnedWitness`]) before `&Owning<T>`'s ([`SameWitness`]).
+#[doc(hidden)]
+pub struct Owning<T>(PhantomData<fn() -> T>);
+
+impl<T> Owning<T> {
+    pub fn of(_: &Witness<T>) -> Self {
+        Owning(PhantomData)
+    }
+}
+
+#[doc(hidden)]
+pub trait OwnedWitness {
+    type Kept;
+    fn witness(&self) -> Witness<Self::Kept>;
+}
+
+impl<T: Lent> OwnedWitness for Owning<T> {
+    type Kept = T::Owned;
+    fn witness(&self) -> Witness<T::Owned> {
+        Witness::new()
+    }
+}
+
+#[doc(hidden)]
+pub trait SameWitness {
+    type Kept;
+    fn witness(&self) -> Witness<Self::Kept>;
+}
+
+impl<T> SameWitness for &Owning<T> {
+    type Kept = T;
+    fn witness(&self) -> Witness<T> {
+        Witness::new()
+    }
+}
+
+/// An element `X` on its way into barrier `L`, in a loop whose elements may borrow
+/// from its chunk. The generated code calls `(&&&Pushing::of(..)).push_element(..)`,
+/// and method resolution picks the first that applies of: a keyed barrier looking
+/// the borrowed key up as it is ([`PushKeyedLent`]); any barrier taking the owned
+/// form ([`PushOwned`]); any barrier taking the element as it is ([`PushAsIs`]).
+#[doc(hidden)]
+pub struct Pushing<'a, L, X>(&'a L, PhantomData<fn(X)>);
+
+impl<'a, L, X> Pushing<'a, L, X> {
+    #[inline(always)]
+    pub fn of(leaf: &'a L, _: &X) -> Self {
+        Pushing(leaf, PhantomData)
+    }
+}
+
+#[doc(hidden)]
+pub trait PushKeyedLent {
+    type Local;
+    type X;
+    fn push_element(&self, local: &mut Self::Local, element: Self::X);
+}
+
+impl<C, X> PushKeyedLent for &&Pushing<'_, Keyed<C>, X>
+where
+    C: KeyedCombine,
+    X: SplitsAs<C::Splits, C::Key, C::Value>,
+{
+    type Local = <Keyed<C> as Leaf>::Local;
+    type X = X;
+    #[inline(always)]
+    fn push_element(&self, local: &mut Self::Local, element: X) {
+        let combine = &self.0.0;
+        let (key, value) = element.split_lent();
+        local.add_lent(key, value, || combine.create(), |acc, value| combine.add(acc, value));
+    }
+}
+
+#[doc(hidden)]
+pub trait PushOwned {
+    type Local;
+    type X;
+    fn push_element(&self, local: &mut Self::Local, element: Self::X);
+}
+
+impl<L: Leaf, X: Lent<Owned = L::In>> PushOwned for &Pushing<'_, L, X> {
+    type Local = L::Local;
+    type X = X;
+    #[inline(always)]
+    fn push_element(&self, local: &mut L::Local, element: X) {
+        self.0.push(local, element.own())
+    }
+}
+
+#[doc(hidden)]
+pub trait PushAsIs {
+    type Local;
+    type X;
+    fn push_element(&self, local: &mut Self::Local, element: Self::X);
+}
+
+impl<L: Leaf> PushAsIs for Pushing<'_, L, L::In> {
+    type Local = L::Local;
+    type X = L::In;
+    #[inline(always)]
+    fn push_element(&self, local: &mut L::Local, element: L::In) {
+        self.0.push(local, element)
+    }
+}
+
+/// An argument of a stage made again for each lent element, evaluated once: `Copy`
+/// values are copied ([`ReuseCopy`]), others lent by reference ([`ReuseRef`]), as a
+/// function or closure held in a variable is (`&F` is a function too).
+#[doc(hidden)]
+pub struct Reused<'a, T>(pub &'a T);
+
+#[doc(hidden)]
+pub trait ReuseCopy {
+    type Value;
+    fn reuse(&self) -> Self::Value;
+}
+
+impl<T: Copy> ReuseCopy for Reused<'_, T> {
+    type Value = T;
+    #[inline(always)]
+    fn reuse(&self) -> T {
+        *self.0
+    }
+}
+
+#[doc(hidden)]
+pub trait ReuseRef {
+    type Value;
+    fn reuse(&self) -> Self::Value;
+}
+
+impl<'a, T> ReuseRef for &Reused<'a, T> {
+    type Value = &'a T;
+    #[inline(always)]
+    fn reuse(&self) -> &'a T {
+        self.0
+    }
+}

@@ -1,0 +1,183 @@
+//! `read_text` lending `&str` lines: when every stage reading the lines takes
+//! `&str`, the loop works on slices of the worker's buffer, and barriers keep the
+//! owned form. Each pipeline is checked against a sequential reference on the same
+//! text, across split sizes and thread counts.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+use beam::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Seeded text: lines of words from a skewed vocabulary, with empty lines, runs of
+/// spaces and tabs, `\r\n` endings and multi-byte characters.
+fn text(seed: u64, lines: usize) -> String {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let vocabulary: Vec<String> =
+        (0..200).map(|i| format!("w{i}")).chain(["é", "naïve", "日本"].map(String::from)).collect();
+    let mut text = String::new();
+    for _ in 0..lines {
+        for _ in 0..rng.random_range(0..12) {
+            // Skewed: low indices far more often.
+            let i = (rng.random_range(0.0f64..1.0).powi(3) * vocabulary.len() as f64) as usize;
+            text.push_str(&vocabulary[i]);
+            text.push_str(if rng.random_bool(0.1) { " \t " } else { " " });
+        }
+        text.push_str(if rng.random_bool(0.2) { "\r\n" } else { "\n" });
+    }
+    text
+}
+
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v
+}
+
+fn reference_counts(text: &str) -> Vec<(String, u64)> {
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for word in text.split_whitespace() {
+        *counts.entry(word.to_owned()).or_default() += 1;
+    }
+    sorted(counts.into_iter().collect())
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn words_of_lent_lines_are_counted_as_a_sequential_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases =
+        [(String::new(), "empty"), ("one".to_owned(), "one word"), (text(1, 3000), "random"), (text(2, 40), "small")];
+    for (text, what) in &cases {
+        let path = write(dir.path(), "in.txt", text);
+        for (threads, split) in [(1, 1 << 20), (2, 97), (3, 4096)] {
+            let out = pipeline! {
+                counts = read_text(TextInput::new(&path).split_bytes(split))
+                    -> flat_map(|line: &str| line.split_whitespace())
+                    -> count_per_element()
+                    -> collect();
+            }
+            .threads(threads)
+            .run()
+            .unwrap();
+            assert_eq!(sorted(out.counts), reference_counts(text), "{what}, {threads} threads, splits of {split}");
+        }
+    }
+}
+
+#[test]
+fn lent_lines_through_map_filter_and_a_keyed_sum() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = text(5, 5000);
+    let path = write(dir.path(), "in.txt", &text);
+    let min_len = 3;
+    let out = pipeline! {
+        lines = read_text(TextInput::new(&path).split_bytes(1000));
+        // Per first word: the number of lines and the total length.
+        firsts = lines
+            -> filter(|line: &&str| line.len() >= min_len)
+            -> filter_map(|line: &str| line.split_whitespace().next().map(|w| (w, line.len() as u64)))
+            -> sum_per_key()
+            -> collect();
+        // Owned elements made from lent lines pass through as they are.
+        lengths = lines -> map(|line: &str| line.chars().count()) -> sum() -> collect();
+        // A lent line reaching `collect()` is kept as a `String`.
+        kept = lines -> filter(|line: &&str| line.contains("日本")) -> collect();
+    }
+    .threads(2)
+    .run()
+    .unwrap();
+
+    let lines: Vec<&str> = text.lines().collect();
+    let mut firsts: HashMap<String, u64> = HashMap::new();
+    for line in lines.iter().filter(|l| l.len() >= min_len) {
+        if let Some(w) = line.split_whitespace().next() {
+            *firsts.entry(w.to_owned()).or_default() += line.len() as u64;
+        }
+    }
+    assert_eq!(sorted(out.firsts), sorted(firsts.into_iter().collect()));
+    assert_eq!(out.lengths, vec![lines.iter().map(|l| l.chars().count()).sum::<usize>()]);
+    let kept: Vec<String> = lines.iter().filter(|l| l.contains("日本")).map(|l| l.to_string()).collect();
+    assert!(!kept.is_empty());
+    assert_eq!(sorted(out.kept), sorted(kept));
+}
+
+#[test]
+fn a_function_held_in_a_variable_and_a_grouping_of_lent_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = text(9, 2000);
+    let path = write(dir.path(), "in.txt", &text);
+    let first_two = |line: &str| -> Option<(String, usize)> {
+        let mut words = line.split_whitespace();
+        Some((words.next()?.to_owned(), words.count()))
+    };
+    let out = pipeline! {
+        groups = read_text(&path)
+            -> filter_map(|line: &str| first_two(line))
+            -> group_by_key()
+            -> map(|(k, v): (String, Vec<usize>)| (k, v.into_iter().sum::<usize>()))
+            -> collect();
+        distinct = read_text(&path)
+            -> flat_map(|line: &str| line.split_whitespace().map(|w| (w, w.len() as u8)))
+            -> distinct()
+            -> collect();
+    }
+    .run()
+    .unwrap();
+
+    let mut groups: HashMap<String, usize> = HashMap::new();
+    let mut distinct = std::collections::HashSet::new();
+    for line in text.lines() {
+        if let Some((k, n)) = first_two(line) {
+            *groups.entry(k).or_default() += n;
+        }
+        distinct.extend(line.split_whitespace().map(|w| (w.to_owned(), w.len() as u8)));
+    }
+    assert_eq!(sorted(out.groups), sorted(groups.into_iter().collect()));
+    assert_eq!(sorted(out.distinct), sorted(distinct.into_iter().collect()));
+}
+
+#[test]
+fn invalid_utf8_in_lent_lines_is_an_error_at_its_line_or_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.txt");
+    fs::write(&path, b"fine\nalso fine\ncaf\xe9 au lait\nlast\n").unwrap();
+    let err = pipeline! {
+        n = read_text(&path) -> flat_map(|l: &str| l.split(' ')) -> count() -> collect();
+    }
+    .run()
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("not valid UTF-8"), "{message}");
+    assert!(message.contains("bad.txt:3"), "{message}");
+
+    let out = pipeline! {
+        words = read_text(TextInput::new(&path).lossy_utf8()) -> flat_map(|l: &str| l.split(' ')) -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!(sorted(out.words), sorted(vec!["fine", "also", "fine", "caf\u{FFFD}", "au", "lait", "last"]));
+}
+
+#[test]
+fn a_panic_in_a_stage_reading_lent_lines_names_the_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "in.txt", &text(3, 500));
+    let err = pipeline! {
+        n = read_text(&path)
+            -> map(|l: &str| if l.contains("w0 w0 w0") { panic!("three in a row") } else { l.len() })
+            -> sum()
+            -> collect();
+    }
+    .run()
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("map"), "{message}");
+    assert!(message.contains("three in a row"), "{message}");
+}
