@@ -14,6 +14,7 @@ use std::marker::PhantomData;
 
 use crate::barrier::{Keyed, KeyedCombine, Leaf};
 use crate::check::Witness;
+use crate::text::Word;
 use crate::transform::keyed::{Elements, Pairs};
 
 /// A value that may borrow from a loop's chunk, and its owned form, which a barrier
@@ -40,14 +41,16 @@ pub trait Lent: Sized {
     fn matches(&self, owned: &Self::Owned) -> bool;
 }
 
+/// A `&str` is kept as a [`Word`]: a string stored inline up to 24 bytes, so that
+/// a table of words holds most of them without a pointer to follow.
 impl Lent for &str {
-    type Owned = String;
+    type Owned = Word;
     #[inline]
-    fn own(self) -> String {
-        self.to_owned()
+    fn own(self) -> Word {
+        Word::from(self)
     }
     #[inline]
-    fn matches(&self, owned: &String) -> bool {
+    fn matches(&self, owned: &Word) -> bool {
         *self == owned.as_str()
     }
 }
@@ -79,7 +82,7 @@ macro_rules! owned_already {
         }
     )*};
 }
-owned_already!(String, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, bool, char, ());
+owned_already!(String, Word, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, bool, char, ());
 
 impl<T: Lent> Lent for Option<T> {
     type Owned = Option<T::Owned>;
