@@ -41,6 +41,11 @@ pub trait Leaf: Sync {
     }
     fn local(&self, worker: Worker) -> Self::Local;
     fn push(&self, local: &mut Self::Local, input: Self::In);
+    /// The loop has run every element of a chunk: what the barrier still holds
+    /// borrowed from it (keys lent by the source, waiting in a batch) is taken in
+    /// now, before the source reuses its buffer.
+    #[inline(always)]
+    fn end_chunk(&self, _local: &mut Self::Local) {}
     /// Hands the states of the workers to `merge`, as the kind of barrier this is.
     fn finish<M: Merge>(&self, merge: &M, locals: Vec<Self::Local>) -> Result<Collection<Self::Out>>;
 }
@@ -145,6 +150,11 @@ impl<C: KeyedCombine> Leaf for Keyed<C> {
     fn push(&self, local: &mut Self::Local, input: C::In) {
         let (key, value) = self.0.split(input);
         local.add(key, value, || self.0.create(), |acc, value| self.0.add(acc, value));
+    }
+
+    #[inline(always)]
+    fn end_chunk(&self, local: &mut Self::Local) {
+        local.flush_parked(|| self.0.create(), |acc, value| self.0.add(acc, value));
     }
 
     fn finish<M: Merge>(&self, merge: &M, locals: Vec<Self::Local>) -> Result<Collection<C::Out>> {

@@ -9,11 +9,12 @@
 //! table looks a borrowed key up as it is, hashing as its owned form does, and makes
 //! an owned key only the first time it sees one.
 
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::marker::PhantomData;
 
 use crate::barrier::{Keyed, KeyedCombine, Leaf};
 use crate::check::Witness;
+use crate::shuffle::KeyHasher;
 use crate::text::Word;
 use crate::transform::keyed::{Elements, Pairs};
 
@@ -39,6 +40,67 @@ pub trait Lent: Sized {
     fn own(self) -> Self::Owned;
     /// Whether `owned` is this value's owned form.
     fn matches(&self, owned: &Self::Owned) -> bool;
+
+    /// A borrowed string key as a pointer and a length, to wait in a batch until
+    /// the end of its chunk (see [`Leaf::end_chunk`](crate::barrier::Leaf::end_chunk));
+    /// `None` for other values, which are looked up at once.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn park(&self) -> Option<Parked> {
+        None
+    }
+
+    /// The value `park` made `parked` of.
+    ///
+    /// # Safety
+    ///
+    /// `parked` was made by `park` of a value of this type whose borrow is still
+    /// valid: its chunk has not ended.
+    #[doc(hidden)]
+    unsafe fn unpark(_parked: &Parked) -> Self {
+        unreachable!("only values that park are unparked")
+    }
+}
+
+/// A borrowed key waiting in a batch: the pointer and length of a `&str` of the
+/// loop's chunk, valid until the chunk ends, when the batch is added.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct Parked {
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: a parked key is read only by the worker that parked it, before its chunk
+// ends (see `LentLine`).
+unsafe impl Send for Parked {}
+
+/// How a batch compares a parked key with the owned keys of a table, and makes it
+/// owned: the functions of the borrowed key's type, which the batch does not know.
+#[doc(hidden)]
+pub struct ParkedOps<K> {
+    pub matches: fn(&Parked, &K) -> bool,
+    pub own: fn(&Parked) -> K,
+}
+
+impl<K> Clone for ParkedOps<K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<K> Copy for ParkedOps<K> {}
+
+impl<K> ParkedOps<K> {
+    /// The functions of `Q`, a borrowed form of `K` that parks.
+    #[inline(always)]
+    fn of<Q: Lent<Owned = K>>() -> Self {
+        // SAFETY (both): a batch holds a key parked by `Q::park` only until the end
+        // of its chunk, and unparks it before then.
+        ParkedOps {
+            matches: |parked, owned| unsafe { Q::unpark(parked) }.matches(owned),
+            own: |parked| unsafe { Q::unpark(parked) }.own(),
+        }
+    }
 }
 
 /// A `&str` is kept as a [`Word`]: a string stored inline up to 24 bytes, so that
@@ -52,6 +114,17 @@ impl Lent for &str {
     #[inline]
     fn matches(&self, owned: &Word) -> bool {
         *self == owned.as_str()
+    }
+
+    #[inline(always)]
+    fn park(&self) -> Option<Parked> {
+        Some(Parked { ptr: self.as_ptr(), len: self.len() })
+    }
+
+    #[inline(always)]
+    unsafe fn unpark(parked: &Parked) -> Self {
+        // SAFETY: `parked` is a `&str` that `park` took apart and is still valid.
+        unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(parked.ptr, parked.len)) }
     }
 }
 
@@ -263,7 +336,15 @@ where
     fn push_element(&self, local: &mut Self::Local, element: X) {
         let combine = &self.0.0;
         let (key, value) = element.split_lent();
-        local.add_lent(key, value, || combine.create(), |acc, value| combine.add(acc, value));
+        let (create, add) = (|| combine.create(), |acc: &mut C::Acc, value| combine.add(acc, value));
+        match key.park() {
+            // A string key waits in a batch, so that its look-up overlaps others'.
+            Some(parked) => {
+                let hash = KeyHasher::default().hash_one(&key);
+                local.park(hash, parked, value, ParkedOps::of::<X::Key>(), create, add);
+            }
+            None => local.add_lent(key, value, create, add),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
 use crate::collection::Collection;
-use crate::lent::Lent;
+use crate::lent::{Lent, Parked, ParkedOps};
 
 /// How many partitions a shuffle splits keys into. A power of two, several times the
 /// thread count of common machines, so the merge tasks balance.
@@ -84,6 +84,17 @@ impl<K: Hash + Eq, S> KeyedTables<K, S> {
         }
     }
 
+    /// The state of the key `parked` stands for, looked up with `ops`.
+    #[inline(always)]
+    fn entry_parked(&mut self, hash: u64, parked: &Parked, ops: ParkedOps<K>, create: impl FnOnce() -> S) -> &mut S {
+        let hasher = KeyHasher::default();
+        let table = &mut self.tables[partition_of(hash)];
+        match table.entry(hash, |e| (ops.matches)(parked, &e.0), |e| hasher.hash_one(&e.0)) {
+            Entry::Occupied(e) => &mut e.into_mut().1,
+            Entry::Vacant(e) => &mut e.insert(((ops.own)(parked), create())).into_mut().1,
+        }
+    }
+
     /// The tables, partition by partition.
     pub fn into_partitions(self) -> Vec<HashTable<(K, S)>> {
         self.tables
@@ -140,11 +151,14 @@ const BATCH: usize = 256;
 pub struct Batched<K, V, S> {
     tables: KeyedTables<K, S>,
     pending: Vec<(u64, K, V)>,
+    /// Borrowed keys lent by the loop's source, waiting in a batch as `pending`
+    /// does until the end of their chunk at the latest (see `Leaf::end_chunk`).
+    parked: Vec<(u64, Parked, V, ParkedOps<K>)>,
 }
 
 impl<K: Hash + Eq, V, S> Batched<K, V, S> {
     pub fn new() -> Self {
-        Batched { tables: KeyedTables::new(), pending: Vec::with_capacity(BATCH) }
+        Batched { tables: KeyedTables::new(), pending: Vec::with_capacity(BATCH), parked: Vec::new() }
     }
 
     /// Adds `value` under `key` with `add`, the state created by `create` the
@@ -171,6 +185,33 @@ impl<K: Hash + Eq, V, S> Batched<K, V, S> {
         add(self.tables.entry_lent(key, create), value);
     }
 
+    /// Adds `value` under a borrowed key, `parked`, with the rest of its batch, and
+    /// at the latest at the end of its chunk ([`flush_parked`](Self::flush_parked)).
+    #[inline(always)]
+    pub fn park(
+        &mut self,
+        hash: u64,
+        parked: Parked,
+        value: V,
+        ops: ParkedOps<K>,
+        create: impl Fn() -> S,
+        add: impl Fn(&mut S, V),
+    ) {
+        self.parked.push((hash, parked, value, ops));
+        if self.parked.len() == BATCH {
+            self.flush_parked(create, add);
+        }
+    }
+
+    /// Adds every parked value, looking each key up as it is and making it owned
+    /// only if it is new. Called before the chunk the keys borrow from is reused.
+    #[inline(always)]
+    pub fn flush_parked(&mut self, create: impl Fn() -> S, add: impl Fn(&mut S, V)) {
+        for (hash, parked, value, ops) in self.parked.drain(..) {
+            add(self.tables.entry_parked(hash, &parked, ops, &create), value);
+        }
+    }
+
     fn flush(&mut self, create: impl Fn() -> S, add: impl Fn(&mut S, V)) {
         for (hash, key, value) in self.pending.drain(..) {
             add(self.tables.entry_hashed(hash, key, &create), value);
@@ -179,6 +220,7 @@ impl<K: Hash + Eq, V, S> Batched<K, V, S> {
 
     /// The tables, every value added.
     pub fn into_tables(mut self, create: impl Fn() -> S, add: impl Fn(&mut S, V)) -> KeyedTables<K, S> {
+        debug_assert!(self.parked.is_empty(), "borrowed keys are added at the end of their chunk");
         self.flush(create, add);
         self.tables
     }

@@ -164,6 +164,8 @@ fn run_loop<S: Segment>(
                 for element in chunk.drain(..) {
                     segment.process(&mut state, element, stage, &mut counts);
                 }
+                // Before the source reuses what it lent for this chunk.
+                segment.end_chunk(&mut state);
             };
             let mut totals = totals.lock().unwrap_or_else(|e| e.into_inner());
             for (total, count) in totals.iter_mut().zip(counts.as_ref()) {

@@ -131,6 +131,9 @@ pub trait Segment: Sync {
     fn look_ahead(&self, state: &mut Self::State, chunk: &[Item<Self>]);
     /// Runs the fused stages on one element, noting in `stage` which stage it is in.
     fn process(&self, state: &mut Self::State, element: Item<Self>, stage: &StageCell, counts: &mut Self::Counts);
+    /// Called once per chunk, after `process` has run on its every element and
+    /// before the next chunk is read (see [`Leaf::end_chunk`](crate::barrier::Leaf::end_chunk)).
+    fn end_chunk(&self, state: &mut Self::State);
     /// The workers' states as their barriers' states.
     fn into_leaf_states(states: Vec<Self::State>) -> Vec<<Self::Leaves as Leaves>::Locals>;
 }

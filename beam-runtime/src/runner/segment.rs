@@ -318,6 +318,8 @@ pub trait Leaves: Sync {
     /// Each barrier's state for `worker`. Making one may run user code (a
     /// combiner's `create_accumulator`): `stage` is set to the barrier's first.
     fn locals(&self, worker: Worker, stage: &StageCell) -> Self::Locals;
+    /// See [`Leaf::end_chunk`].
+    fn end_chunk(&self, locals: &mut Self::Locals);
     fn finish<F: FinishLeaf>(&self, finish: &F, locals: Vec<Self::Locals>) -> Result<()>;
 }
 
@@ -329,6 +331,9 @@ impl Leaves for () {
     }
 
     fn locals(&self, _: Worker, _: &StageCell) {}
+
+    #[inline(always)]
+    fn end_chunk(&self, _: &mut ()) {}
 
     fn finish<F: FinishLeaf>(&self, _: &F, _: Vec<()>) -> Result<()> {
         Ok(())
@@ -352,6 +357,12 @@ where
     fn locals(&self, worker: Worker, stage: &StageCell) -> Self::Locals {
         stage.set(self.0.stage);
         (self.0.leaf.local(worker), self.1.locals(worker, stage))
+    }
+
+    #[inline(always)]
+    fn end_chunk(&self, locals: &mut Self::Locals) {
+        self.0.leaf.end_chunk(&mut locals.0);
+        self.1.end_chunk(&mut locals.1);
     }
 
     fn finish<F: FinishLeaf>(&self, finish: &F, locals: Vec<Self::Locals>) -> Result<()> {
@@ -448,6 +459,11 @@ where
     #[inline(always)]
     fn process(&self, state: &mut Self::State, element: Item<Self>, stage: &StageCell, counts: &mut [u64; N]) {
         (self.body)(state, element, stage, counts)
+    }
+
+    #[inline(always)]
+    fn end_chunk(&self, state: &mut Self::State) {
+        self.leaves.end_chunk(&mut state.0);
     }
 
     fn into_leaf_states(states: Vec<Self::State>) -> Vec<L::Locals> {
