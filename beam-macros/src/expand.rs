@@ -435,7 +435,8 @@ fn hoisted_args(graph: &Graph, n: NodeId) -> (TokenStream, Vec<TokenStream>) {
             syn::Expr::Closure(closure) => match closure.capture {
                 Some(capture) => syn::Error::new(
                     capture.span,
-                    "a closure that reads lines lent by `read_text` is made for each line, so it cannot be `move`",
+                    "this closure reads lines lent by `read_text`, so it is made again for each line \
+                     and cannot be `move`: remove `move`, and it borrows what it uses instead",
                 )
                 .to_compile_error(),
                 None => quote!(#arg),
@@ -533,7 +534,10 @@ fn segment_value(graph: &Graph, index: usize, segment: &Segment) -> (Ident, Toke
     let mut tree = consumers(graph, segment, head, &element);
     if lends(graph, segment) {
         // Every stage runs on the line while it is lent, and cannot keep it.
-        tree = quote! { ::beam::__private::lend(#element, |#element| { #tree }); };
+        // The lent line's name, as an error about keeping it shows it; unseen by
+        // user code (mixed-site hygiene).
+        let line = Ident::new("line", Span::mixed_site());
+        tree = quote! { ::beam::__private::lend(#element, |#line| { let #element = #line; #tree }); };
     }
     let counted = segment.counted(graph).len();
     let state = Ident::new("__state", segment_span);
