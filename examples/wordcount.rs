@@ -8,6 +8,7 @@
 //!         writes `word<TAB>count` lines as part files into counts/
 
 use beam::prelude::*;
+use beam::text::Word;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut input = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/pipelines.txt").to_owned();
@@ -21,18 +22,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    // The lines are `&str` slices of the worker's buffer and the words `&str` slices
+    // of those: nothing is allocated per line or per word. A word is made owned (a
+    // `Word`, stored inline up to 24 bytes) only when the count first sees it.
     let pipeline = pipeline! {
         lines  = read_text(&input);
         words  = lines
-                 -> split: flat_map(|line: String| {
-                        line.split(|c: char| !c.is_alphanumeric())
-                            .filter(|w| !w.is_empty())
-                            .map(str::to_lowercase)
-                            .collect::<Vec<_>>()
-                    });
+                 -> split: flat_map(|line: &str| line.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()))
+                 -> lower: map(|word: &str| lowercase(word));
         counts = words -> count_per_element();
         // Ranked by count, ties by word, so the listing is the same every run.
-        top    = counts -> top(10, |(w, n): &(String, u64)| (*n, std::cmp::Reverse(w.clone()))) -> collect();
+        top    = counts -> top(10, |(w, n): &(Word, u64)| (*n, std::cmp::Reverse(w.clone()))) -> collect();
         total  = words -> count() -> collect();
         distinct = counts -> count() -> collect();
         all    = counts -> collect();
@@ -48,10 +48,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // already in memory, and the output is published only if the write succeeds.
         pipeline! {
             counts = from_iter(out.all);
-            counts -> write_text(&dir, |(word, n): &(String, u64)| format!("{word}\t{n}"));
+            counts -> write_text(&dir, |(word, n): &(Word, u64)| format!("{word}\t{n}"));
         }
         .run()?;
         println!("counts written to {dir}/");
     }
     Ok(())
+}
+
+/// `word` in lower case, as an inline `Word`: no allocation for a short word.
+fn lowercase(word: &str) -> Word {
+    if word.is_ascii() {
+        let mut lower = Word::from(word);
+        lower.make_ascii_lowercase();
+        lower
+    } else {
+        Word::from(word.to_lowercase())
+    }
 }

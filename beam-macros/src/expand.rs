@@ -406,7 +406,7 @@ fn declares_str(graph: &Graph, id: NodeId) -> bool {
 }
 
 /// The witness `w` of what a loop lends, as the barrier keeps it: its owned form
-/// (`String` for `&str`) where it has one.
+/// (a `Word` for `&str`) where it has one.
 fn owned_witness(w: TokenStream) -> TokenStream {
     quote! {{
         #[allow(unused_imports)]

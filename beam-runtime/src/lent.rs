@@ -5,7 +5,7 @@
 //!
 //! A borrowed element lives as long as its chunk: the fused loop runs every stage on
 //! it before the buffer is reused. A barrier keeps what it receives beyond that, so
-//! it keeps the element's owned form ([`Lent::Owned`]: `String` for `&str`): a keyed
+//! it keeps the element's owned form ([`Lent::Owned`]: a `Word` for `&str`): a keyed
 //! table looks a borrowed key up as it is, hashing as its owned form does, and makes
 //! an owned key only the first time it sees one.
 
@@ -19,27 +19,32 @@ use crate::text::Word;
 use crate::transform::keyed::{Elements, Pairs};
 
 /// A value that may borrow from a loop's chunk, and its owned form, which a barrier
-/// keeps: `&str` is kept as `String`, `(&str, u64)` as `(String, u64)`.
+/// keeps: `&str` is kept as a [`Word`] (a string stored inline up to 24 bytes),
+/// `(&str, u64)` as `(Word, u64)`.
 ///
-/// Implemented for `&str`, `&[u8]`, `String`, numbers, `bool`, `char`, and tuples,
-/// `Option`s and `Vec`s of these. Elements of other types reach barriers as they
+/// Implemented for `&str`, `&[u8]`, `String`, `Word`, numbers, `bool`, `char`, and
+/// tuples, `Option`s and `Vec`s of these. Elements of other types reach barriers as they
 /// are. The borrowed and the owned form hash alike (as `str` and `String` do), so a
 /// keyed table finds a borrowed key without making an owned one.
 ///
 /// ```
 /// use beam::Lent;
+/// use beam::text::Word;
 ///
-/// let word: &str = "cat";
-/// assert!(word.matches(&"cat".to_owned()));
-/// assert_eq!(("cat", 2u64).own(), ("cat".to_owned(), 2));
+/// let line = String::from("cat 2");
+/// let word: &str = line.split(' ').next().unwrap();
+/// let kept: (Word, u64) = (word, 2u64).own();
+/// assert_eq!(kept, (Word::from("cat"), 2));
+/// assert!(Lent::same_as(&word, &kept.0));
 /// ```
 pub trait Lent: Sized {
     /// What a barrier keeps.
     type Owned;
     /// The owned form, made when a barrier keeps the value.
     fn own(self) -> Self::Owned;
-    /// Whether `owned` is this value's owned form.
-    fn matches(&self, owned: &Self::Owned) -> bool;
+    /// Whether `owned` is this value's owned form (what a keyed table compares a
+    /// borrowed key with).
+    fn same_as(&self, owned: &Self::Owned) -> bool;
 
     /// A borrowed string key as a pointer and a length, to wait in a batch until
     /// the end of its chunk (see [`Leaf::end_chunk`](crate::barrier::Leaf::end_chunk));
@@ -79,7 +84,7 @@ unsafe impl Send for Parked {}
 /// owned: the functions of the borrowed key's type, which the batch does not know.
 #[doc(hidden)]
 pub struct ParkedOps<K> {
-    pub matches: fn(&Parked, &K) -> bool,
+    pub same_as: fn(&Parked, &K) -> bool,
     pub own: fn(&Parked) -> K,
 }
 
@@ -97,7 +102,7 @@ impl<K> ParkedOps<K> {
         // SAFETY (both): a batch holds a key parked by `Q::park` only until the end
         // of its chunk, and unparks it before then.
         ParkedOps {
-            matches: |parked, owned| unsafe { Q::unpark(parked) }.matches(owned),
+            same_as: |parked, owned| unsafe { Q::unpark(parked) }.same_as(owned),
             own: |parked| unsafe { Q::unpark(parked) }.own(),
         }
     }
@@ -112,7 +117,7 @@ impl Lent for &str {
         Word::from(self)
     }
     #[inline]
-    fn matches(&self, owned: &Word) -> bool {
+    fn same_as(&self, owned: &Word) -> bool {
         *self == owned.as_str()
     }
 
@@ -135,7 +140,7 @@ impl Lent for &[u8] {
         self.to_vec()
     }
     #[inline]
-    fn matches(&self, owned: &Vec<u8>) -> bool {
+    fn same_as(&self, owned: &Vec<u8>) -> bool {
         *self == owned.as_slice()
     }
 }
@@ -149,7 +154,7 @@ macro_rules! owned_already {
                 self
             }
             #[inline(always)]
-            fn matches(&self, owned: &$t) -> bool {
+            fn same_as(&self, owned: &$t) -> bool {
                 self == owned
             }
         }
@@ -164,9 +169,9 @@ impl<T: Lent> Lent for Option<T> {
         self.map(T::own)
     }
     #[inline]
-    fn matches(&self, owned: &Self::Owned) -> bool {
+    fn same_as(&self, owned: &Self::Owned) -> bool {
         match (self, owned) {
-            (Some(a), Some(b)) => a.matches(b),
+            (Some(a), Some(b)) => a.same_as(b),
             (None, None) => true,
             _ => false,
         }
@@ -178,8 +183,8 @@ impl<T: Lent> Lent for Vec<T> {
     fn own(self) -> Self::Owned {
         self.into_iter().map(T::own).collect()
     }
-    fn matches(&self, owned: &Self::Owned) -> bool {
-        self.len() == owned.len() && self.iter().zip(owned).all(|(a, b)| a.matches(b))
+    fn same_as(&self, owned: &Self::Owned) -> bool {
+        self.len() == owned.len() && self.iter().zip(owned).all(|(a, b)| a.same_as(b))
     }
 }
 
@@ -192,8 +197,8 @@ macro_rules! lent_tuple {
                 ($(self.$i.own(),)+)
             }
             #[inline]
-            fn matches(&self, owned: &Self::Owned) -> bool {
-                $(self.$i.matches(&owned.$i))&&+
+            fn same_as(&self, owned: &Self::Owned) -> bool {
+                $(self.$i.same_as(&owned.$i))&&+
             }
         }
     };
@@ -338,12 +343,15 @@ where
         let (key, value) = element.split_lent();
         let (create, add) = (|| combine.create(), |acc: &mut C::Acc, value| combine.add(acc, value));
         match key.park() {
-            // A string key waits in a batch, so that its look-up overlaps others'.
+            // A string key waits in a batch as it is, so that its look-up overlaps
+            // others', and is made owned only if it is new.
             Some(parked) => {
                 let hash = KeyHasher::default().hash_one(&key);
                 local.park(hash, parked, value, ParkedOps::of::<X::Key>(), create, add);
             }
-            None => local.add_lent(key, value, create, add),
+            // Other keys (numbers, tuples) are made owned at once: cheap, and they
+            // can then wait in a batch beyond the chunk.
+            None => local.add(key.own(), value, create, add),
         }
     }
 }

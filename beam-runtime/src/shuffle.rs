@@ -12,7 +12,7 @@ use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
 use crate::collection::Collection;
-use crate::lent::{Lent, Parked, ParkedOps};
+use crate::lent::{Parked, ParkedOps};
 
 /// How many partitions a shuffle splits keys into. A power of two, several times the
 /// thread count of common machines, so the merge tasks balance.
@@ -71,25 +71,12 @@ impl<K: Hash + Eq, S> KeyedTables<K, S> {
         }
     }
 
-    /// The state of the key whose borrowed form is `key` (see [`Lent`]): looked up
-    /// as it is, made owned only the first time it is seen.
-    #[inline(always)]
-    pub fn entry_lent<Q: Lent<Owned = K> + Hash>(&mut self, key: Q, create: impl FnOnce() -> S) -> &mut S {
-        let hash = KeyHasher::default().hash_one(&key);
-        let hasher = KeyHasher::default();
-        let table = &mut self.tables[partition_of(hash)];
-        match table.entry(hash, |e| key.matches(&e.0), |e| hasher.hash_one(&e.0)) {
-            Entry::Occupied(e) => &mut e.into_mut().1,
-            Entry::Vacant(e) => &mut e.insert((key.own(), create())).into_mut().1,
-        }
-    }
-
     /// The state of the key `parked` stands for, looked up with `ops`.
     #[inline(always)]
     fn entry_parked(&mut self, hash: u64, parked: &Parked, ops: ParkedOps<K>, create: impl FnOnce() -> S) -> &mut S {
         let hasher = KeyHasher::default();
         let table = &mut self.tables[partition_of(hash)];
-        match table.entry(hash, |e| (ops.matches)(parked, &e.0), |e| hasher.hash_one(&e.0)) {
+        match table.entry(hash, |e| (ops.same_as)(parked, &e.0), |e| hasher.hash_one(&e.0)) {
             Entry::Occupied(e) => &mut e.into_mut().1,
             Entry::Vacant(e) => &mut e.insert(((ops.own)(parked), create())).into_mut().1,
         }
@@ -170,19 +157,6 @@ impl<K: Hash + Eq, V, S> Batched<K, V, S> {
         if self.pending.len() == BATCH {
             self.flush(create, add);
         }
-    }
-
-    /// Adds `value` under the key whose borrowed form is `key`, now: a borrowed key
-    /// cannot wait in a batch for a chunk that may be gone.
-    #[inline(always)]
-    pub fn add_lent<Q: Lent<Owned = K> + Hash>(
-        &mut self,
-        key: Q,
-        value: V,
-        create: impl Fn() -> S,
-        add: impl Fn(&mut S, V),
-    ) {
-        add(self.tables.entry_lent(key, create), value);
     }
 
     /// Adds `value` under a borrowed key, `parked`, with the rest of its batch, and
