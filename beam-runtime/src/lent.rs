@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 
 use crate::barrier::{Keyed, KeyedCombine, Leaf};
 use crate::check::Witness;
-use crate::shuffle::KeyHasher;
+use crate::shuffle::{KeyHasher, KeyedTables};
 use crate::text::Word;
 use crate::transform::keyed::{Elements, Pairs};
 
@@ -80,32 +80,27 @@ pub struct Parked {
 // ends (see `LentLine`).
 unsafe impl Send for Parked {}
 
-/// How a batch compares a parked key with the owned keys of a table, and makes it
-/// owned: the functions of the borrowed key's type, which the batch does not know.
+/// How a batch looks a parked key up in a table of owned keys: [`look_up_parked`]
+/// for the borrowed key's type, which the batch does not know.
 #[doc(hidden)]
-pub struct ParkedOps<K> {
-    pub same_as: fn(&Parked, &K) -> bool,
-    pub own: fn(&Parked) -> K,
-}
+pub type LookUpParked<K, S> = for<'t> fn(&'t mut KeyedTables<K, S>, u64, &Parked, &dyn Fn() -> S) -> &'t mut S;
 
-impl<K> Clone for ParkedOps<K> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<K> Copy for ParkedOps<K> {}
-
-impl<K> ParkedOps<K> {
-    /// The functions of `Q`, a borrowed form of `K` that parks.
-    #[inline(always)]
-    fn of<Q: Lent<Owned = K>>() -> Self {
-        // SAFETY (both): a batch holds a key parked by `Q::park` only until the end
-        // of its chunk, and unparks it before then.
-        ParkedOps {
-            same_as: |parked, owned| unsafe { Q::unpark(parked) }.same_as(owned),
-            own: |parked| unsafe { Q::unpark(parked) }.own(),
-        }
-    }
+/// The state of the key that `parked`, a key of type `Q` with hash `hash`, stands
+/// for, made owned only if it is new.
+#[doc(hidden)]
+pub fn look_up_parked<'t, Q: Lent, S>(
+    tables: &'t mut KeyedTables<Q::Owned, S>,
+    hash: u64,
+    parked: &Parked,
+    create: &dyn Fn() -> S,
+) -> &'t mut S
+where
+    Q::Owned: Hash + Eq,
+{
+    // SAFETY: a batch holds a key parked by `Q::park` only until the end of its
+    // chunk, and looks it up before then.
+    let key = unsafe { Q::unpark(parked) };
+    tables.entry_lent(hash, key, create)
 }
 
 /// A `&str` is kept as a [`Word`]: a string stored inline up to 24 bytes, so that
@@ -347,7 +342,7 @@ where
             // others', and is made owned only if it is new.
             Some(parked) => {
                 let hash = KeyHasher::default().hash_one(&key);
-                local.park(hash, parked, value, ParkedOps::of::<X::Key>(), create, add);
+                local.park(hash, parked, value, look_up_parked::<X::Key, C::Acc>, create, add);
             }
             // Other keys (numbers, tuples) are made owned at once: cheap, and they
             // can then wait in a batch beyond the chunk.

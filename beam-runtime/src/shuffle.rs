@@ -12,7 +12,7 @@ use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
 use crate::collection::Collection;
-use crate::lent::{Parked, ParkedOps};
+use crate::lent::{Lent, LookUpParked, Parked};
 
 /// How many partitions a shuffle splits keys into. A power of two, several times the
 /// thread count of common machines, so the merge tasks balance.
@@ -71,14 +71,15 @@ impl<K: Hash + Eq, S> KeyedTables<K, S> {
         }
     }
 
-    /// The state of the key `parked` stands for, looked up with `ops`.
+    /// The state of the key whose borrowed form is `key` and hash `hash`: looked up
+    /// as it is, made owned only the first time it is seen.
     #[inline(always)]
-    fn entry_parked(&mut self, hash: u64, parked: &Parked, ops: ParkedOps<K>, create: impl FnOnce() -> S) -> &mut S {
+    pub fn entry_lent<Q: Lent<Owned = K>>(&mut self, hash: u64, key: Q, create: impl FnOnce() -> S) -> &mut S {
         let hasher = KeyHasher::default();
         let table = &mut self.tables[partition_of(hash)];
-        match table.entry(hash, |e| (ops.same_as)(parked, &e.0), |e| hasher.hash_one(&e.0)) {
+        match table.entry(hash, |e| key.same_as(&e.0), |e| hasher.hash_one(&e.0)) {
             Entry::Occupied(e) => &mut e.into_mut().1,
-            Entry::Vacant(e) => &mut e.insert(((ops.own)(parked), create())).into_mut().1,
+            Entry::Vacant(e) => &mut e.insert((key.own(), create())).into_mut().1,
         }
     }
 
@@ -140,7 +141,7 @@ pub struct Batched<K, V, S> {
     pending: Vec<(u64, K, V)>,
     /// Borrowed keys lent by the loop's source, waiting in a batch as `pending`
     /// does until the end of their chunk at the latest (see `Leaf::end_chunk`).
-    parked: Vec<(u64, Parked, V, ParkedOps<K>)>,
+    parked: Vec<(u64, Parked, V, LookUpParked<K, S>)>,
 }
 
 impl<K: Hash + Eq, V, S> Batched<K, V, S> {
@@ -167,11 +168,11 @@ impl<K: Hash + Eq, V, S> Batched<K, V, S> {
         hash: u64,
         parked: Parked,
         value: V,
-        ops: ParkedOps<K>,
+        look_up: LookUpParked<K, S>,
         create: impl Fn() -> S,
         add: impl Fn(&mut S, V),
     ) {
-        self.parked.push((hash, parked, value, ops));
+        self.parked.push((hash, parked, value, look_up));
         if self.parked.len() == BATCH {
             self.flush_parked(create, add);
         }
@@ -181,8 +182,8 @@ impl<K: Hash + Eq, V, S> Batched<K, V, S> {
     /// only if it is new. Called before the chunk the keys borrow from is reused.
     #[inline(always)]
     pub fn flush_parked(&mut self, create: impl Fn() -> S, add: impl Fn(&mut S, V)) {
-        for (hash, parked, value, ops) in self.parked.drain(..) {
-            add(self.tables.entry_parked(hash, &parked, ops, &create), value);
+        for (hash, parked, value, look_up) in self.parked.drain(..) {
+            add(look_up(&mut self.tables, hash, &parked, &create), value);
         }
     }
 
