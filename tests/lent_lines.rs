@@ -186,3 +186,81 @@ fn a_panic_in_a_stage_reading_lent_lines_names_the_stage() {
     assert!(message.contains("map"), "{message}");
     assert!(message.contains("three in a row"), "{message}");
 }
+
+#[test]
+fn a_character_split_across_two_lines_is_invalid_in_each() {
+    // "é" is C3 A9: the first line ends with its first byte, the next starts with
+    // its second. Each line is invalid, though the two together are not.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("split.txt");
+    fs::write(&path, b"ok\nab\xc3\n\xa9cd\nlast\n").unwrap();
+    let err = pipeline! {
+        n = read_text(&path) -> map(|l: &str| l.len()) -> sum() -> collect();
+    }
+    .run()
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("not valid UTF-8") && message.contains("split.txt:2"), "{message}");
+
+    let out = pipeline! {
+        lines = read_text(TextInput::new(&path).lossy_utf8()) -> map(|l: &str| l.to_owned()) -> collect();
+    }
+    .run()
+    .unwrap();
+    assert_eq!(
+        sorted(out.lines),
+        sorted(vec!["ok".to_owned(), "ab\u{FFFD}".into(), "\u{FFFD}cd".into(), "last".into()])
+    );
+}
+
+#[test]
+fn lent_words_kept_for_later_loops_side_inputs_and_functions_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = text(13, 3000);
+    let path = write(dir.path(), "in.txt", &text);
+    let stop = String::from("w0");
+    // Not `Copy` (it captures a `String`): lent by reference.
+    let keep = move |w: &&str| **w != *stop;
+    let out = pipeline! {
+        lines = read_text(TextInput::new(&path).split_bytes(5000));
+        // Kept for later loops: read again by a flatten, and as a side input.
+        words = lines -> flat_map(|l: &str| l.split_whitespace()) -> filter(keep);
+        again = (words, words) -> flatten() -> count_per_element() -> collect();
+        total = read_text(&path) -> map(|l: &str| l.len() as u64) -> sum();
+        share = read_text(&path)
+            -> filter(|l: &&str| !l.is_empty())
+            -> map_with(as_singleton(total), |l: &str, total: &u64| (l.len() as u64) * 1_000_000 / total.max(&1))
+            -> sum()
+            -> collect();
+        firsts = read_text(&path)
+            -> filter_map(|l: &str| l.split_whitespace().next())
+            -> flat_map_with(as_list(words), |first: &str, words: &Vec<beam::text::Word>| {
+                   std::iter::once((first, words.len() as u64))
+               })
+            -> sum_per_key()
+            -> collect();
+    }
+    .threads(2)
+    .run()
+    .unwrap();
+
+    let words: Vec<&str> = text.split_whitespace().filter(|w| *w != "w0").collect();
+    let mut twice: HashMap<String, u64> = HashMap::new();
+    for w in &words {
+        *twice.entry(w.to_string()).or_default() += 2;
+    }
+    let again: Vec<(String, u64)> = out.again.into_iter().map(|(w, n)| (w.to_string(), n)).collect();
+    assert_eq!(sorted(again), sorted(twice.into_iter().collect()));
+
+    let lines: Vec<&str> = text.lines().collect();
+    let total = lines.iter().map(|l| l.len() as u64).sum::<u64>().max(1);
+    let share: u64 = lines.iter().filter(|l| !l.is_empty()).map(|l| (l.len() as u64) * 1_000_000 / total).sum();
+    assert_eq!(out.share, vec![share]);
+
+    let mut firsts: HashMap<String, u64> = HashMap::new();
+    for first in lines.iter().filter_map(|l| l.split_whitespace().next()) {
+        *firsts.entry(first.to_owned()).or_default() += words.len() as u64;
+    }
+    let got: Vec<(String, u64)> = out.firsts.into_iter().map(|(w, n)| (w.to_string(), n)).collect();
+    assert_eq!(sorted(got), sorted(firsts.into_iter().collect()));
+}

@@ -129,12 +129,18 @@ fn build_segment(graph: &Graph, segment: &Segment) -> TokenStream {
     let input = build_input(graph, segment);
     let lending = lends(graph, segment);
     let stages = segment.members.iter().map(|&n| build_stage(graph, n, lending));
+    // A collection of lent elements kept for later segments is kept, and read by
+    // them, in its owned form.
+    let owned = segment.materialized.iter().filter(|_| lending).map(|&m| {
+        let w = var(graph, "w", m);
+        let owned = owned_witness(quote!(#w));
+        quote! { let #w = #owned; }
+    });
     let held = segment.materialized.iter().map(|&m| {
-        let w = element_witness(graph, m, var(graph, "w", m));
-        let (leaf, w) = (var(graph, "mat", m), if lending { owned_witness(w) } else { w });
+        let (leaf, w) = (var(graph, "mat", m), element_witness(graph, m, var(graph, "w", m)));
         quote! { let #leaf = ::beam::__private::ops::materialize(#w); }
     });
-    quote! { #input #(#stages)* #(#held)* }
+    quote! { #input #(#stages)* #(#owned)* #(#held)* }
 }
 
 /// The segment's input stage, if the segment runs it: a source (keeping its bad
@@ -389,7 +395,9 @@ fn lends(graph: &Graph, segment: &Segment) -> bool {
         && bad_records(graph, head).is_none()
         && !segment.materialized.contains(&head)
         && !readers.is_empty()
-        && readers.iter().all(|&r| segment.members.contains(&r) && declares_str(graph, r))
+        && readers
+            .iter()
+            .all(|&r| segment.members.contains(&r) && graph.nodes[r].is(Kind::ElementWise) && declares_str(graph, r))
         && segment.members.iter().all(|&m| !graph.nodes[m].timing.is_timed())
 }
 
@@ -420,18 +428,20 @@ fn owned_witness(w: TokenStream) -> TokenStream {
 /// chunk's lifetime) and again for each element inside it, where a closure can
 /// take the element's one lifetime (a closure made once cannot take `&'c str` for
 /// every `'c` and return what borrows it). Closures are written in both places;
-/// other arguments are evaluated once, as the stage's task, and reused: copied, or
-/// lent by reference (a function or a closure held in a variable).
+/// other arguments are evaluated once, as the stage's task, and reused: a function
+/// or closure held in a variable lent by reference, other values copied (or lent).
 fn hoisted_args(graph: &Graph, n: NodeId) -> (TokenStream, Vec<TokenStream>) {
     let node = &graph.nodes[n];
     let at = node.call.op.span();
     let values = var_at("args", n, at);
     let mut hoisted = Vec::new();
+    let function_at = node.spec.and_then(|spec| spec.closure).map(|(i, _)| i);
     let args = node
         .call
         .args
         .iter()
-        .map(|arg| match arg {
+        .enumerate()
+        .map(|(position, arg)| match arg {
             syn::Expr::Closure(closure) => match closure.capture {
                 Some(capture) => syn::Error::new(
                     capture.span,
@@ -441,6 +451,15 @@ fn hoisted_args(graph: &Graph, n: NodeId) -> (TokenStream, Vec<TokenStream>) {
                 .to_compile_error(),
                 None => quote!(#arg),
             },
+            // The side input's place: the stage reads its slot there instead.
+            _ if Some(position) == node.spec.and_then(|spec| spec.side) => quote!(#arg),
+            // A function held in a variable is lent by reference (`&F` is a
+            // function too), whatever its type turns out to be.
+            _ if Some(position) == function_at => {
+                let i = syn::Index::from(hoisted.len());
+                hoisted.push(arg);
+                quote_spanned!(syn::spanned::Spanned::span(arg)=> &#values.#i)
+            }
             _ => {
                 let i = syn::Index::from(hoisted.len());
                 hoisted.push(arg);
@@ -537,7 +556,7 @@ fn segment_value(graph: &Graph, index: usize, segment: &Segment) -> (Ident, Toke
         // The lent line's name, as an error about keeping it shows it; unseen by
         // user code (mixed-site hygiene).
         let line = Ident::new("line", Span::mixed_site());
-        tree = quote! { ::beam::__private::lend(#element, |#line| { let #element = #line; #tree }); };
+        tree = quote! { ::beam::__private::lend(#element, |#line, __chunk| { let #element = #line; #tree }); };
     }
     let counted = segment.counted(graph).len();
     let state = Ident::new("__state", segment_span);
@@ -944,7 +963,7 @@ fn push(leaf: &Ident, local: &Ident, element: TokenStream, lending: bool, at: Sp
         #[allow(unused_imports)]
         use ::beam::__private::{PushAsIs as _, PushKeyedLent as _, PushOwned as _};
         let __element = #element;
-        (&&&::beam::__private::Pushing::of(&#leaf, &__element)).push_element(#local, __element);
+        (&&&::beam::__private::Pushing::of(&#leaf, &__element, &__chunk)).push_element(#local, __element);
     }}
 }
 

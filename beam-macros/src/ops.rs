@@ -273,14 +273,26 @@ pub static OPS: &[OpSpec] = &[
         ),
         Outputs::PerName,
     ),
-    with_side(op("map_with", ElementWise, &["side", "f"], "`f(x, &side)`, with another collection read whole")),
-    with_side(op(
-        "filter_with",
-        ElementWise,
-        &["side", "predicate"],
-        "the elements for which `predicate(&x, &side)` is true",
-    )),
-    with_side(op("flat_map_with", ElementWise, &["side", "f"], "every item of `f(x, &side)`")),
+    with_closure(
+        with_side(op("map_with", ElementWise, &["side", "f"], "`f(x, &side)`, with another collection read whole")),
+        1,
+        ByValue,
+    ),
+    with_closure(
+        with_side(op(
+            "filter_with",
+            ElementWise,
+            &["side", "predicate"],
+            "the elements for which `predicate(&x, &side)` is true",
+        )),
+        1,
+        ByRef,
+    ),
+    with_closure(
+        with_side(op("flat_map_with", ElementWise, &["side", "f"], "every item of `f(x, &side)`")),
+        1,
+        ByValue,
+    ),
     // Joins: the right input is read whole, the left streams past it.
     per_window(
         reading(

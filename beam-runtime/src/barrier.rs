@@ -95,7 +95,9 @@ pub trait KeyedCombine: Sync {
     type Out: Send;
     /// How an element borrowed from its loop's chunk splits into a key looked up as
     /// it is and a value (see [`SplitsAs`](crate::lent::SplitsAs)): `Elements`,
-    /// `Pairs`, or `()` where the barrier takes only owned elements.
+    /// `Pairs`, or `()` where the barrier takes only owned elements. A borrowed
+    /// element is split by `SplitsAs`, not by [`split`](Self::split): say
+    /// `Elements` or `Pairs` only where `split` is that plain split.
     type Splits;
     fn split(&self, input: Self::In) -> (Self::Key, Self::Value);
     fn create(&self) -> Self::Acc;

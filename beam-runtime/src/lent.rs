@@ -252,16 +252,23 @@ impl LentLine {
     }
 }
 
+/// The lifetime `'c` of a line lent to the loop, as a value: what the fused stages
+/// hand a barrier must outlive it (see [`Pushing::of`]), which is what lets a
+/// barrier keep a borrowed key until the end of the chunk. Invariant in `'c`, so
+/// it cannot be shortened to suit a value that lives less.
+#[doc(hidden)]
+pub struct Chunk<'c>(PhantomData<fn(&'c ()) -> &'c ()>);
+
 /// Runs `f`, the fused stages after a lending source, on `line` as a `&str` that
 /// cannot outlive the call.
 #[doc(hidden)]
 #[inline(always)]
-pub fn lend<R>(line: LentLine, f: impl for<'c> FnOnce(&'c str) -> R) -> R {
+pub fn lend<R>(line: LentLine, f: impl for<'c> FnOnce(&'c str, Chunk<'c>) -> R) -> R {
     // SAFETY: `LentLine::of` made the line from a valid `str` that stays in place
     // until the loop has run this line (see `LentLine::of`), and `f` cannot keep
     // the borrow beyond its call.
     let text = unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(line.ptr, line.len)) };
-    f(text)
+    f(text, Chunk(PhantomData))
 }
 
 /// The type a barrier keeps of elements of type `T`: its owned form if it has one
@@ -312,8 +319,14 @@ impl<T> SameWitness for &Owning<T> {
 pub struct Pushing<'a, L, X>(&'a L, PhantomData<fn(X)>);
 
 impl<'a, L, X> Pushing<'a, L, X> {
+    /// `element`, on its way into `leaf`, in the loop of the lent line `chunk`
+    /// stands for. Whatever `element` borrows outlives that line, so a borrowed
+    /// key may wait in a batch until the chunk ends.
     #[inline(always)]
-    pub fn of(leaf: &'a L, _: &X) -> Self {
+    pub fn of<'c>(leaf: &'a L, _element: &X, _chunk: &Chunk<'c>) -> Self
+    where
+        X: 'c,
+    {
         Pushing(leaf, PhantomData)
     }
 }
@@ -414,5 +427,36 @@ impl<'a, T> ReuseRef for &Reused<'a, T> {
     #[inline(always)]
     fn reuse(&self) -> &'a T {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    /// A keyed table looks a borrowed key up by its hash: it must be its owned
+    /// form's, or every look-up after the table grows would miss.
+    #[test]
+    fn borrowed_and_owned_forms_hash_alike() {
+        let hasher = KeyHasher::default();
+        for text in ["", "a", "twenty-four bytes exact!", "longer than twenty-four bytes, so on the heap", "日本"] {
+            assert_eq!(hasher.hash_one(text), hasher.hash_one(text.own()), "{text:?}");
+            assert_eq!(hasher.hash_one((text, 7u64)), hasher.hash_one((text, 7u64).own()));
+            assert_eq!(hasher.hash_one((3u32, Some(text))), hasher.hash_one((3u32, Some(text)).own()));
+            assert_eq!(hasher.hash_one(vec![text, text]), hasher.hash_one(vec![text, text].own()));
+            assert!(text.same_as(&text.own()));
+            assert!(!text.same_as(&Word::from("x")));
+        }
+    }
+
+    #[test]
+    fn a_parked_key_is_the_key() {
+        let line = String::from("key rest");
+        let key = &line[..3];
+        let parked = key.park().expect("a string key parks");
+        // SAFETY: `line` is alive and unchanged.
+        assert_eq!(unsafe { <&str>::unpark(&parked) }, "key");
+        assert!(7u64.park().is_none());
     }
 }

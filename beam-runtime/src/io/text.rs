@@ -307,20 +307,30 @@ impl TextBlock {
         self.starts.clear();
     }
 
-    /// Checks the whole block as UTF-8 at once. Where it is not, the first invalid
-    /// line is an error at its line, or, if the input is lossy, every line is
-    /// replaced where it is invalid.
+    /// Checks the whole block as UTF-8 at once, and that no character spans two
+    /// lines (the block holds the lines without their line ends, so the end of one
+    /// and the start of the next could make a character that neither has). Where
+    /// that fails, the lines are checked one by one: the first invalid one is an
+    /// error at its line, or, if the input is lossy, each is replaced where it is
+    /// invalid.
     fn check_utf8(&mut self, input: &TextInput, reader: &LineReader) -> Result<()> {
-        let Err(e) = std::str::from_utf8(&self.bytes) else { return Ok(()) };
-        if !input.lossy {
-            let bad = self.ends.partition_point(|&end| end <= e.valid_up_to());
-            return Err(Error::new(ErrorKind::InvalidInput, "line is not valid UTF-8")
-                .at(reader.position(&self.starts[bad]))
-                .with_source(e));
+        if let Ok(text) = std::str::from_utf8(&self.bytes)
+            && self.ends.iter().all(|&end| text.is_char_boundary(end))
+        {
+            return Ok(());
         }
         let (mut bytes, mut ends, mut begin) = (Vec::with_capacity(self.bytes.len()), Vec::new(), 0);
-        for &end in &self.ends {
-            bytes.extend_from_slice(String::from_utf8_lossy(&self.bytes[begin..end]).as_bytes());
+        for (i, &end) in self.ends.iter().enumerate() {
+            let line = &self.bytes[begin..end];
+            match std::str::from_utf8(line) {
+                Ok(text) => bytes.extend_from_slice(text.as_bytes()),
+                Err(e) if !input.lossy => {
+                    return Err(Error::new(ErrorKind::InvalidInput, "line is not valid UTF-8")
+                        .at(reader.position(&self.starts[i]))
+                        .with_source(e));
+                }
+                Err(_) => bytes.extend_from_slice(String::from_utf8_lossy(line).as_bytes()),
+            }
             ends.push(bytes.len());
             begin = end;
         }
@@ -330,7 +340,8 @@ impl TextBlock {
 
     /// The block's lines, lent to the loop: valid until the block is next filled.
     fn lend_lines(&self, chunk: &mut Vec<LentLine>) {
-        // SAFETY: `check_utf8` checked (or replaced) every byte.
+        // SAFETY: `check_utf8` checked (or replaced) every byte, and that every
+        // line ends on a character boundary.
         let text = unsafe { std::str::from_utf8_unchecked(&self.bytes) };
         let mut begin = 0;
         chunk.extend(self.ends.iter().map(|&end| {
