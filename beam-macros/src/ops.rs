@@ -202,7 +202,12 @@ pub static OPS: &[OpSpec] = &[
         &["items"],
         "the elements of a slice or `Vec`, cloned, read in parallel (faster than `from_iter` for elements cheap to clone)",
     ),
-    op("read_text", Source, &["input"], "the lines of text files (a file, directory or glob), as `String`"),
+    op(
+        "read_text",
+        Source,
+        &["input"],
+        "the lines of text files (a file, directory or glob), as `String`, or lent as `&str` when every stage reading them takes `&str`",
+    ),
     op(
         "read_text_with_filename",
         Source,
