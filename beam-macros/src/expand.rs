@@ -20,6 +20,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Ident, Type};
 
+use crate::diag::Diagnostics;
 use crate::graph::{Graph, Node, NodeId, Timing};
 use crate::ops::{Inputs, Kind, Outputs, TakesElement, Time};
 use crate::plan::{Plan, Segment, SegmentInput, is_barrier_output};
@@ -399,6 +400,51 @@ fn lends(graph: &Graph, segment: &Segment) -> bool {
             .iter()
             .all(|&r| segment.members.contains(&r) && graph.nodes[r].is(Kind::ElementWise) && declares_str(graph, r))
         && segment.members.iter().all(|&m| !graph.nodes[m].timing.is_timed())
+}
+
+/// Stages that take `&str` lines of a `read_text` that cannot lend them: an error
+/// at the first such stage's type, saying why, in place of rustc's "takes `&str`,
+/// but its input is `String`".
+pub fn lending_mistakes(graph: &Graph, plan: &Plan, diag: &mut Diagnostics) {
+    for segment in &plan.segments {
+        let SegmentInput::Source(head) = segment.input else { continue };
+        if graph.nodes[head].call.op != "read_text" || lends(graph, segment) {
+            continue;
+        }
+        let readers = graph.consumers(head);
+        let Some(&wants) = readers.iter().find(|&&r| graph.nodes[r].is(Kind::ElementWise) && declares_str(graph, r))
+        else {
+            continue;
+        };
+        let at = declared_input(graph, wants).map_or_else(|| graph.nodes[wants].call.op.span(), |d| d.span);
+        let name = |n: NodeId| {
+            let op = &graph.nodes[n].call.op;
+            format!("`{op}` (line {})", op.span().start().line)
+        };
+        let takes_str = |r: NodeId| graph.nodes[r].is(Kind::ElementWise) && declares_str(graph, r);
+        let why = if let Some(&other) = readers.iter().find(|&&r| !takes_str(r)) {
+            let fix = if graph.nodes[other].is(Kind::ElementWise) {
+                "declare `&str` there too, or take `String` here".to_owned()
+            } else {
+                format!(
+                    "put `map(|l: &str| l.to_owned())` before `{}`, or take `String` here",
+                    graph.nodes[other].call.op
+                )
+            };
+            format!(
+                "`read_text` lends its lines as `&str` only when every stage reading them takes `&str`, and {} takes them as `String`: {fix}",
+                name(other)
+            )
+        } else if let Some(&later) = readers.iter().find(|r| !segment.members.contains(r)) {
+            format!(
+                "{} reads these lines again in a later loop (after a barrier whose result it needs), so they are kept as `String`: take `String` in both, or give one of them a `read_text` of its own",
+                name(later)
+            )
+        } else {
+            "a loop with event time reads `String` lines: take `String` here".to_owned()
+        };
+        diag.error(at, format!("{} takes `&str` lines, but {why}", name(wants)));
+    }
 }
 
 /// Whether stage `id`'s closure takes `&str` lines (`&&str` for a closure that

@@ -51,6 +51,12 @@ fn compile(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
             return syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
         }
     };
+    expand::lending_mistakes(&graph, &plan, &mut diag);
+    if diag.has_errors() {
+        let placeholder = expand::placeholder(&graph);
+        let errors = diag.into_compile_errors();
+        return quote::quote! {{ #errors #placeholder }};
+    }
     let code = expand::expand(&graph, &plan);
     match anchor {
         Some(anchor) => same_hygiene(code, anchor),
