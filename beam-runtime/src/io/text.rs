@@ -269,19 +269,21 @@ pub fn read_text(input: impl Into<TextInput>) -> (ReadText, Witness<String>) {
 
 impl Source for ReadText {
     type Item = String;
-    type State = LineState;
+    type State = LentTextState;
 
     fn prepare(&self, _ctx: &Context) -> Result<()> {
         self.lines.prepare()
     }
 
-    fn next_chunk(&self, state: &mut LineState, chunk: &mut Vec<String>) -> Result<bool> {
-        while chunk.len() < CHUNK {
-            let Some((reader, start, line)) = self.lines.next(state)? else { break };
-            chunk.push(self.lines.input.text(reader, &start, line)?);
+    /// A chunk's lines are read into one buffer and checked as UTF-8 at once, then
+    /// each copied into its `String`.
+    fn next_chunk(&self, state: &mut LentTextState, chunk: &mut Vec<String>) -> Result<bool> {
+        if !self.lines.next_block(&mut state.lines, &mut state.block, CHUNK)? {
+            return Ok(false);
         }
-        self.lines.count_bytes(state);
-        Ok(!chunk.is_empty())
+        state.block.for_each_line(|line| chunk.push(line.to_owned()));
+        self.lines.count_bytes(&mut state.lines);
+        Ok(true)
     }
 
     fn counters(&self) -> SourceCounters {
@@ -340,15 +342,20 @@ impl TextBlock {
 
     /// The block's lines, lent to the loop: valid until the block is next filled.
     fn lend_lines(&self, chunk: &mut Vec<LentLine>) {
+        self.for_each_line(|line| chunk.push(LentLine::of(line)));
+    }
+
+    /// Calls `f` on each of the block's lines, in order.
+    #[inline]
+    fn for_each_line<'b>(&'b self, mut f: impl FnMut(&'b str)) {
         // SAFETY: `check_utf8` checked (or replaced) every byte, and that every
         // line ends on a character boundary.
         let text = unsafe { std::str::from_utf8_unchecked(&self.bytes) };
         let mut begin = 0;
-        chunk.extend(self.ends.iter().map(|&end| {
-            let line = LentLine::of(&text[begin..end]);
+        for &end in &self.ends {
+            f(&text[begin..end]);
             begin = end;
-            line
-        }));
+        }
     }
 }
 
