@@ -269,7 +269,7 @@ pub fn read_text(input: impl Into<TextInput>) -> (ReadText, Witness<String>) {
 
 impl Source for ReadText {
     type Item = String;
-    type State = LentTextState;
+    type State = TextChunkState;
 
     fn prepare(&self, _ctx: &Context) -> Result<()> {
         self.lines.prepare()
@@ -277,7 +277,7 @@ impl Source for ReadText {
 
     /// A chunk's lines are read into one buffer and checked as UTF-8 at once, then
     /// each copied into its `String`.
-    fn next_chunk(&self, state: &mut LentTextState, chunk: &mut Vec<String>) -> Result<bool> {
+    fn next_chunk(&self, state: &mut TextChunkState, chunk: &mut Vec<String>) -> Result<bool> {
         if !self.lines.next_block(&mut state.lines, &mut state.block, CHUNK)? {
             return Ok(false);
         }
@@ -370,7 +370,7 @@ pub struct ReadTextLent {
 /// A worker's open split and the block its current chunk's lines are in.
 #[doc(hidden)]
 #[derive(Default)]
-pub struct LentTextState {
+pub struct TextChunkState {
     lines: LineState,
     block: TextBlock,
 }
@@ -382,7 +382,7 @@ pub fn read_text_lent(input: impl Into<TextInput>) -> (ReadTextLent, Witness<&'s
 
 impl Source for ReadTextLent {
     type Item = LentLine;
-    type State = LentTextState;
+    type State = TextChunkState;
 
     fn prepare(&self, _ctx: &Context) -> Result<()> {
         self.lines.prepare()
@@ -391,7 +391,7 @@ impl Source for ReadTextLent {
     /// The lines lent in `chunk` point into `state`'s block, which stays as it is
     /// until the next call: the loop runs every line of a chunk before it asks for
     /// the next one.
-    fn next_chunk(&self, state: &mut LentTextState, chunk: &mut Vec<LentLine>) -> Result<bool> {
+    fn next_chunk(&self, state: &mut TextChunkState, chunk: &mut Vec<LentLine>) -> Result<bool> {
         if !self.lines.next_block(&mut state.lines, &mut state.block, CHUNK)? {
             return Ok(false);
         }
