@@ -264,3 +264,33 @@ fn lent_words_kept_for_later_loops_side_inputs_and_functions_by_name() {
     let got: Vec<(String, u64)> = out.firsts.into_iter().map(|(w, n)| (w.to_string(), n)).collect();
     assert_eq!(sorted(got), sorted(firsts.into_iter().collect()));
 }
+
+#[test]
+fn lent_words_made_owned_join_a_table() {
+    use beam::text::Word;
+    let dir = tempfile::tempdir().unwrap();
+    let text = text(21, 1500);
+    let path = write(dir.path(), "in.txt", &text);
+    let names: Vec<(Word, u32)> = (0..50).map(|i| (Word::from(format!("w{i}")), i)).collect();
+    let out = pipeline! {
+        table = from_iter(names.clone());
+        words = read_text(&path)
+            -> flat_map(|l: &str| l.split_whitespace())
+            -> map(|w: &str| (Word::from(w), 1u64));
+        pairs = (words, table)
+            -> join()
+            -> map(|(_, (n, i)): (Word, (u64, u32))| (i, n))
+            -> sum_per_key()
+            -> collect();
+    }
+    .run()
+    .unwrap();
+    let mut expected: HashMap<u32, u64> = HashMap::new();
+    for w in text.split_whitespace() {
+        if let Some((_, i)) = names.iter().find(|(n, _)| n == w) {
+            *expected.entry(*i).or_default() += 1;
+        }
+    }
+    assert!(!expected.is_empty());
+    assert_eq!(sorted(out.pairs), sorted(expected.into_iter().collect()));
+}
