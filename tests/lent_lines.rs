@@ -294,3 +294,23 @@ fn lent_words_made_owned_join_a_table() {
     assert!(!expected.is_empty());
     assert_eq!(sorted(out.pairs), sorted(expected.into_iter().collect()));
 }
+
+#[test]
+fn lent_lines_counted_and_kept_whole_beside_a_reader_of_str() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = text(17, 800);
+    let path = write(dir.path(), "in.txt", &text);
+    let out = pipeline! {
+        lines = read_text(&path);
+        words = lines -> flat_map(|l: &str| l.split_whitespace()) -> count() -> collect();
+        n = lines -> count() -> collect();
+        all = lines -> collect();
+    }
+    .threads(2)
+    .run()
+    .unwrap();
+    assert_eq!(out.words, vec![text.split_whitespace().count() as u64]);
+    assert_eq!(out.n, vec![text.lines().count() as u64]);
+    let all: Vec<String> = out.all.iter().map(|w: &Word| w.to_string()).collect();
+    assert_eq!(sorted(all), sorted(text.lines().map(str::to_owned).collect()));
+}

@@ -395,11 +395,22 @@ fn lends(graph: &Graph, segment: &Segment) -> bool {
     graph.nodes[head].call.op == "read_text"
         && bad_records(graph, head).is_none()
         && !segment.materialized.contains(&head)
-        && !readers.is_empty()
-        && readers
-            .iter()
-            .all(|&r| segment.members.contains(&r) && graph.nodes[r].is(Kind::ElementWise) && declares_str(graph, r))
+        && readers.iter().any(|&r| takes_lent(graph, r))
+        && readers.iter().all(|&r| segment.members.contains(&r) && (takes_lent(graph, r) || keeps_whole(graph, r)))
         && segment.members.iter().all(|&m| !graph.nodes[m].timing.is_timed())
+}
+
+/// Whether stage `id` is element-wise and its closure takes `&str` lines.
+fn takes_lent(graph: &Graph, id: NodeId) -> bool {
+    graph.nodes[id].is(Kind::ElementWise) && declares_str(graph, id)
+}
+
+/// Whether stage `id` is a barrier that takes its elements whole, with no closure
+/// of the user's to see their type (`count`, `collect`, `count_per_element`): it
+/// keeps lent lines in their owned form.
+fn keeps_whole(graph: &Graph, id: NodeId) -> bool {
+    let node = &graph.nodes[id];
+    !node.is(Kind::ElementWise) && !node.call.args.iter().any(|arg| matches!(arg, syn::Expr::Closure(_)))
 }
 
 /// Stages that take `&str` lines of a `read_text` that cannot lend them: an error
@@ -412,8 +423,7 @@ pub fn lending_mistakes(graph: &Graph, plan: &Plan, diag: &mut Diagnostics) {
             continue;
         }
         let readers = graph.consumers(head);
-        let Some(&wants) = readers.iter().find(|&&r| graph.nodes[r].is(Kind::ElementWise) && declares_str(graph, r))
-        else {
+        let Some(&wants) = readers.iter().find(|&&r| takes_lent(graph, r)) else {
             continue;
         };
         let at = declared_input(graph, wants).map_or_else(|| graph.nodes[wants].call.op.span(), |d| d.span);
@@ -421,19 +431,20 @@ pub fn lending_mistakes(graph: &Graph, plan: &Plan, diag: &mut Diagnostics) {
             let op = &graph.nodes[n].call.op;
             format!("`{op}` (line {})", op.span().start().line)
         };
-        let takes_str = |r: NodeId| graph.nodes[r].is(Kind::ElementWise) && declares_str(graph, r);
-        let why = if let Some(&other) = readers.iter().find(|&&r| !takes_str(r)) {
-            let fix = if graph.nodes[other].is(Kind::ElementWise) {
-                "declare `&str` there too, or take `String` here".to_owned()
+        let others: Vec<NodeId> =
+            readers.iter().copied().filter(|&r| !takes_lent(graph, r) && !keeps_whole(graph, r)).collect();
+        let why = if !others.is_empty() {
+            let fix = if others.iter().all(|&o| graph.nodes[o].is(Kind::ElementWise)) {
+                "declare `&str` there too, or take `String` in all of them"
             } else {
-                format!(
-                    "put `map(|l: &str| l.to_owned())` before `{}`, or take `String` here",
-                    graph.nodes[other].call.op
-                )
+                "declare `&str` in each closure that reads the lines, or take `String` in all of them"
+            };
+            let (names, verb) = match others.as_slice() {
+                [one] => (name(*one), "takes"),
+                many => (many.iter().map(|&o| name(o)).collect::<Vec<_>>().join(", "), "take"),
             };
             format!(
-                "`read_text` lends its lines as `&str` only when every stage reading them takes `&str`, and {} takes them as `String`: {fix}",
-                name(other)
+                "`read_text` lends its lines as `&str` only when every stage reading them takes `&str`, and {names} {verb} them as `String`: {fix}"
             )
         } else if let Some(&later) = readers.iter().find(|r| !segment.members.contains(r)) {
             format!(
@@ -491,8 +502,9 @@ fn hoisted_args(graph: &Graph, n: NodeId) -> (TokenStream, Vec<TokenStream>) {
             syn::Expr::Closure(closure) => match closure.capture {
                 Some(capture) => syn::Error::new(
                     capture.span,
-                    "this closure reads lines lent by `read_text`, so it is made again for each line \
-                     and cannot be `move`: remove `move`, and it borrows what it uses instead",
+                    "this closure runs on lines lent by `read_text` (or on what is made of them), so it is \
+                     written into the loop and made for each line: it cannot be `move`; remove `move`, and \
+                     it borrows what it uses",
                 )
                 .to_compile_error(),
                 None => quote!(#arg),

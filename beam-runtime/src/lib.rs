@@ -74,6 +74,7 @@ pub mod prelude {
     pub use crate::metrics::Metrics;
     pub use crate::pipeline::Pipeline;
     pub use crate::source::{TestStream, timestamped};
+    pub use crate::text::Word;
     pub use crate::transform::side::SideMap;
     pub use crate::window::{
         AfterAll, AfterCount, AfterEach, AfterFirst, AfterProcessingTime, AfterWatermark, FixedWindows, GlobalWindows,

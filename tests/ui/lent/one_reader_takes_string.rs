@@ -4,6 +4,7 @@ fn main() {
     let _ = pipeline! {
         lines = read_text("in.txt");
         words = lines -> flat_map(|line: &str| line.split(' ')) -> count_per_element() -> collect();
-        all = lines -> collect();
+        upper = lines -> map(|line: String| line.to_uppercase()) -> collect();
+        lengths = lines -> map(|line| line.len()) -> collect();
     };
 }
