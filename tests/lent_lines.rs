@@ -314,3 +314,31 @@ fn lent_lines_counted_and_kept_whole_beside_a_reader_of_str() {
     let all: Vec<String> = out.all.iter().map(|w: &Word| w.to_string()).collect();
     assert_eq!(sorted(all), sorted(text.lines().map(str::to_owned).collect()));
 }
+
+#[test]
+fn lent_arrays_and_wide_tuples_are_kept_owned() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = text(19, 300);
+    let path = write(dir.path(), "in.txt", &text);
+    let out = pipeline! {
+        pairs = read_text(&path)
+            -> filter_map(|l: &str| {
+                   let mut w = l.split_whitespace();
+                   Some(([w.next()?, w.next()?], (l.len(), 1u8, 2u16, 3u32, l.is_empty())))
+               })
+            -> collect();
+    }
+    .run()
+    .unwrap();
+    let got: Vec<String> =
+        out.pairs.iter().map(|(words, rest)| format!("{}-{}-{:?}", words[0], words[1], rest)).collect();
+    let expected: Vec<String> = text
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let (a, b) = (w.next()?, w.next()?);
+            Some(format!("{a}-{b}-{:?}", (l.len(), 1u8, 2u16, 3u32, l.is_empty())))
+        })
+        .collect();
+    assert_eq!(sorted(got), sorted(expected));
+}

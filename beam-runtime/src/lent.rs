@@ -23,7 +23,7 @@ use crate::transform::keyed::{Elements, Pairs};
 /// `(&str, u64)` as `(Word, u64)`.
 ///
 /// Implemented for `&str`, `&[u8]`, `String`, `Word`, numbers, `bool`, `char`, and
-/// tuples, `Option`s and `Vec`s of these. Elements of other types reach barriers as they
+/// tuples (up to six), arrays, `Option`s and `Vec`s of these. Elements of other types reach barriers as they
 /// are. The borrowed and the owned form hash alike (as `str` and `String` do), so a
 /// keyed table finds a borrowed key without making an owned one.
 ///
@@ -202,6 +202,20 @@ lent_tuple!(A 0);
 lent_tuple!(A 0, B 1);
 lent_tuple!(A 0, B 1, C 2);
 lent_tuple!(A 0, B 1, C 2, D 3);
+lent_tuple!(A 0, B 1, C 2, D 3, E 4);
+lent_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+
+impl<T: Lent, const N: usize> Lent for [T; N] {
+    type Owned = [T::Owned; N];
+    #[inline]
+    fn own(self) -> Self::Owned {
+        self.map(T::own)
+    }
+    #[inline]
+    fn same_as(&self, owned: &Self::Owned) -> bool {
+        self.iter().zip(owned).all(|(a, b)| a.same_as(b))
+    }
+}
 
 /// How a borrowed element splits into a key, looked up as it is, and a value made
 /// owned, for a keyed barrier that splits as `S` does (the whole element is the key,
@@ -445,6 +459,8 @@ mod tests {
             assert_eq!(hasher.hash_one((text, 7u64)), hasher.hash_one((text, 7u64).own()));
             assert_eq!(hasher.hash_one((3u32, Some(text))), hasher.hash_one((3u32, Some(text)).own()));
             assert_eq!(hasher.hash_one(vec![text, text]), hasher.hash_one(vec![text, text].own()));
+            assert_eq!(hasher.hash_one([text, "b"]), hasher.hash_one([text, "b"].own()));
+            assert!([text, "b"].same_as(&[text, "b"].own()));
             assert!(text.same_as(&text.own()));
             assert!(!text.same_as(&Word::from("x")));
         }
