@@ -250,13 +250,10 @@ fn build_stage(graph: &Graph, n: NodeId, lending: bool) -> TokenStream {
     // The input's witness; a closure that declares its input type is built against
     // that type, and `accept` in the loop reports a mismatch once.
     let checked = var(graph, "in", n);
-    let mut check = match declared_input(graph, n) {
-        Some(declared) => quote_spanned!(declared.span=> ::beam::__private::Witness::<#declared>::new()),
-        None => {
-            let input_witness = var_at("w", input, at);
-            quote_spanned!(at=> #input_witness)
-        }
-    };
+    let mut check = declared_witness(graph, n).unwrap_or_else(|| {
+        let input_witness = var_at("w", input, at);
+        quote_spanned!(at=> #input_witness)
+    });
     if lending && spec.kind != Kind::ElementWise {
         // A barrier keeps the owned form of what the loop lends it.
         check = owned_witness(check);
@@ -511,21 +508,21 @@ fn hoisted_args(graph: &Graph, n: NodeId) -> (TokenStream, Vec<TokenStream>) {
             },
             // The side input's place: the stage reads its slot there instead.
             _ if Some(position) == node.spec.and_then(|spec| spec.side) => quote!(#arg),
-            // A function held in a variable is lent by reference (`&F` is a
-            // function too), whatever its type turns out to be.
-            _ if Some(position) == function_at => {
-                let i = syn::Index::from(hoisted.len());
-                hoisted.push(arg);
-                quote_spanned!(syn::spanned::Spanned::span(arg)=> &#values.#i)
-            }
             _ => {
                 let i = syn::Index::from(hoisted.len());
                 hoisted.push(arg);
-                quote_spanned! {syn::spanned::Spanned::span(arg)=> {
-                    #[allow(unused_imports)]
-                    use ::beam::__private::{ReuseCopy as _, ReuseRef as _};
-                    (&::beam::__private::Reused(&#values.#i)).reuse()
-                }}
+                let at = syn::spanned::Spanned::span(arg);
+                if Some(position) == function_at {
+                    // A function held in a variable is lent by reference (`&F` is
+                    // a function too), whatever its type turns out to be.
+                    quote_spanned!(at=> &#values.#i)
+                } else {
+                    quote_spanned! {at=> {
+                        #[allow(unused_imports)]
+                        use ::beam::__private::{ReuseCopy as _, ReuseRef as _};
+                        (&::beam::__private::Reused(&#values.#i)).reuse()
+                    }}
+                }
             }
         })
         .collect();
@@ -1034,15 +1031,20 @@ fn made_in_loop(graph: &Graph, segment: &Segment, id: NodeId, element: &Ident) -
     let node = &graph.nodes[id];
     let at = node.call.op.span();
     let (checked, stage) = (var(graph, "in", id), var_at("op", id, at));
-    let check = match declared_input(graph, id) {
-        Some(declared) => quote_spanned!(declared.span=> ::beam::__private::Witness::<#declared>::new()),
-        None => quote_spanned!(at=> ::beam::__private::Witness::of(&#element)),
-    };
+    let check =
+        declared_witness(graph, id).unwrap_or_else(|| quote_spanned!(at=> ::beam::__private::Witness::of(&#element)));
     let (_, call) = stage_constructor(graph, id, &checked, Some(&hoisted_args(graph, id).1));
     quote_spanned! {at=>
         let #checked = #check;
         let (#stage, _) = #call;
     }
+}
+
+/// The witness of the element type stage `id`'s closure declares, if it declares
+/// one: the stage is built against it, and `accept` in the loop checks the input.
+fn declared_witness(graph: &Graph, id: NodeId) -> Option<TokenStream> {
+    let declared = declared_input(graph, id)?;
+    Some(quote_spanned!(declared.span=> ::beam::__private::Witness::<#declared>::new()))
 }
 
 /// The element type a stage's closure declares, when it declares one:

@@ -63,23 +63,32 @@ impl<K: Hash + Eq, S> KeyedTables<K, S> {
     /// The same, for a key whose hash (by [`KeyHasher`]) is known.
     #[inline(always)]
     pub fn entry_hashed(&mut self, hash: u64, key: K, create: impl FnOnce() -> S) -> &mut S {
-        let hasher = KeyHasher::default();
-        let table = &mut self.tables[partition_of(hash)];
-        match table.entry(hash, |e| e.0 == key, |e| hasher.hash_one(&e.0)) {
-            Entry::Occupied(e) => &mut e.into_mut().1,
-            Entry::Vacant(e) => &mut e.insert((key, create())).into_mut().1,
-        }
+        self.entry_where(hash, key, |key, owned| owned == key, |key| key, create)
     }
 
     /// The state of the key whose borrowed form is `key` and hash `hash`: looked up
     /// as it is, made owned only the first time it is seen.
     #[inline(always)]
     pub fn entry_lent<Q: Lent<Owned = K>>(&mut self, hash: u64, key: Q, create: impl FnOnce() -> S) -> &mut S {
+        self.entry_where(hash, key, Q::same_as, Q::own, create)
+    }
+
+    /// The state of `key` (of hash `hash`), found among the owned keys by `is`, and
+    /// inserted as `own(key)` with state `create()` if it is new.
+    #[inline(always)]
+    fn entry_where<Q>(
+        &mut self,
+        hash: u64,
+        key: Q,
+        is: impl Fn(&Q, &K) -> bool,
+        own: impl FnOnce(Q) -> K,
+        create: impl FnOnce() -> S,
+    ) -> &mut S {
         let hasher = KeyHasher::default();
         let table = &mut self.tables[partition_of(hash)];
-        match table.entry(hash, |e| key.same_as(&e.0), |e| hasher.hash_one(&e.0)) {
+        match table.entry(hash, |e| is(&key, &e.0), |e| hasher.hash_one(&e.0)) {
             Entry::Occupied(e) => &mut e.into_mut().1,
-            Entry::Vacant(e) => &mut e.insert((key.own(), create())).into_mut().1,
+            Entry::Vacant(e) => &mut e.insert((own(key), create())).into_mut().1,
         }
     }
 

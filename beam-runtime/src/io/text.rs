@@ -181,22 +181,13 @@ impl Lines {
     #[allow(clippy::type_complexity)]
     pub(crate) fn next<'s>(&self, state: &'s mut LineState) -> Result<Option<(&'s LineReader, LineStart, &'s [u8])>> {
         loop {
-            let reader = match &mut state.reader {
-                Some(reader) => reader,
-                None => match self.input.open_next(self.plan.get(), &self.next_split)? {
-                    Some(reader) => state.reader.insert(reader),
-                    None => return Ok(None),
-                },
-            };
+            let Some(reader) = self.open_reader(&mut state.reader)? else { return Ok(None) };
             match reader.next(&mut state.line)? {
                 Some(start) => {
                     let reader = state.reader.as_ref().expect("just read from it");
                     return Ok(Some((reader, start, &state.line)));
                 }
-                None => {
-                    self.bytes_read.fetch_add(reader.take_bytes_read(), Ordering::Relaxed);
-                    state.reader = None;
-                }
+                None => self.close_reader(&mut state.reader),
             }
         }
     }
@@ -207,37 +198,40 @@ impl Lines {
     /// input is lossy).
     pub(crate) fn next_block(&self, state: &mut LineState, block: &mut TextBlock, max_lines: usize) -> Result<bool> {
         block.clear();
-        let reader = loop {
-            let reader = match &mut state.reader {
-                Some(reader) => reader,
-                None => match self.input.open_next(self.plan.get(), &self.next_split)? {
-                    Some(reader) => state.reader.insert(reader),
-                    None => return Ok(false),
-                },
-            };
+        loop {
+            let Some(reader) = self.open_reader(&mut state.reader)? else { return Ok(false) };
             while block.ends.len() < max_lines {
                 let Some(start) = reader.append_next(&mut block.bytes)? else { break };
                 block.ends.push(block.bytes.len());
                 block.starts.push(start);
             }
-            if block.ends.len() < max_lines {
-                // The split is done: count it and take the next one, unless this
-                // chunk already has lines of it.
-                self.bytes_read.fetch_add(reader.take_bytes_read(), Ordering::Relaxed);
-                let reader = state.reader.take().expect("just read from it");
-                if block.ends.is_empty() {
-                    continue;
-                }
-                break Some(reader);
+            let read_any = !block.ends.is_empty();
+            if read_any {
+                block.check_utf8(&self.input, reader)?;
             }
-            break None;
-        };
-        let reader = match &reader {
-            Some(done) => done,
-            None => state.reader.as_ref().expect("still open"),
-        };
-        block.check_utf8(&self.input, reader)?;
-        Ok(true)
+            if block.ends.len() < max_lines {
+                // The split is done: take the next one, unless this chunk has lines.
+                self.close_reader(&mut state.reader);
+            }
+            if read_any {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// The worker's open split, or the next unread one; `None` when none is left.
+    fn open_reader<'s>(&self, reader: &'s mut Option<LineReader>) -> Result<Option<&'s mut LineReader>> {
+        Ok(match reader {
+            Some(reader) => Some(reader),
+            None => self.input.open_next(self.plan.get(), &self.next_split)?.map(|opened| reader.insert(opened)),
+        })
+    }
+
+    /// Counts what the worker's finished split read, and closes it.
+    fn close_reader(&self, reader: &mut Option<LineReader>) {
+        if let Some(mut done) = reader.take() {
+            self.bytes_read.fetch_add(done.take_bytes_read(), Ordering::Relaxed);
+        }
     }
 
     /// Counts what the worker's open split has read so far (at the end of a chunk).
