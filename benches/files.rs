@@ -8,7 +8,7 @@
 //!   the raw read throughput of the file (all bytes read, newlines counted). The
 //!   pipeline is measured in three forms: lines lent as `&str` and split with
 //!   `str::split_whitespace`, the same with `str::split_ascii_whitespace`, and
-//!   `String` lines split with `beam::text::words`;
+//!   lent lines split with `beam::text::words` (as `split_whitespace`);
 //! - sum and count per key over a CSV of 20M `key,value` rows with 1M keys: the
 //!   pipeline and hand-written rayon (byte ranges read whole, lines and fields
 //!   split on bytes, the key parsed by hand, the value by `str::parse`).

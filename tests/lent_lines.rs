@@ -342,3 +342,26 @@ fn lent_arrays_and_wide_tuples_are_kept_owned() {
         .collect();
     assert_eq!(sorted(got), sorted(expected));
 }
+
+#[test]
+fn text_words_splits_lent_lines_beside_a_reader_of_str() {
+    // `flat_map(beam::text::words)` takes lent lines as a `&str` closure does: the
+    // second reader, which declares `&str`, compiles only because both lend.
+    let dir = tempfile::tempdir().unwrap();
+    for (text, what) in [(String::new(), "empty"), ("one".to_owned(), "one word"), (text(11, 4000), "random")] {
+        let path = write(dir.path(), "in.txt", &text);
+        for (threads, split) in [(1, 1 << 20), (2, 333)] {
+            let out = pipeline! {
+                lines = read_text(TextInput::new(&path).split_bytes(split));
+                counts = lines -> flat_map(beam::text::words) -> count_per_element() -> collect();
+                widths = lines -> map(|line: &str| line.len()) -> sum() -> collect();
+            }
+            .threads(threads)
+            .run()
+            .unwrap();
+            let counts: Vec<(String, u64)> = out.counts.into_iter().map(|(w, n)| (w.to_string(), n)).collect();
+            assert_eq!(sorted(counts), reference_counts(&text), "{what}, {threads} threads, splits of {split}");
+            assert_eq!(out.widths, vec![text.lines().map(str::len).sum::<usize>()], "{what}");
+        }
+    }
+}

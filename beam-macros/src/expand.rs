@@ -456,14 +456,15 @@ pub fn lending_mistakes(graph: &Graph, plan: &Plan, diag: &mut Diagnostics) {
 }
 
 /// Whether stage `id`'s closure takes `&str` lines (`&&str` for a closure that
-/// takes its element by reference, as `filter`'s does).
+/// takes its element by reference, as `filter`'s does), or its function is
+/// `beam::text::words`, which takes either.
 fn declares_str(graph: &Graph, id: NodeId) -> bool {
     let is_str = |ty: &Type| matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident("str"));
     let is_ref_to = |ty: &Type, inner: &dyn Fn(&Type) -> bool| matches!(ty, Type::Reference(r) if r.mutability.is_none() && inner(&r.elem));
     match graph.nodes[id].closure_param() {
         Some((ty, TakesElement::ByValue)) => is_ref_to(ty, &is_str),
         Some((ty, TakesElement::ByRef)) => is_ref_to(ty, &|t: &Type| is_ref_to(t, &is_str)),
-        None => false,
+        None => graph.nodes[id].calls_text_words(),
     }
 }
 
@@ -508,6 +509,8 @@ fn hoisted_args(graph: &Graph, n: NodeId) -> (TokenStream, Vec<TokenStream>) {
             },
             // The side input's place: the stage reads its slot there instead.
             _ if Some(position) == node.spec.and_then(|spec| spec.side) => quote!(#arg),
+            // A generic function named in place: made for each line's lifetime.
+            syn::Expr::Path(_) if Some(position) == function_at && node.calls_text_words() => quote!(#arg),
             _ => {
                 let i = syn::Index::from(hoisted.len());
                 hoisted.push(arg);

@@ -172,6 +172,16 @@ impl Node {
         let syn::Pat::Type(param) = closure.inputs.first()? else { return None };
         Some((&param.ty, takes))
     }
+
+    /// Whether the stage's function is `beam::text::words` (or `text::words`),
+    /// which splits a `&str` line into `&str` words as readily as a `String` line
+    /// into `Word`s: such a stage takes lent lines as a `&str` closure does.
+    pub fn calls_text_words(&self) -> bool {
+        let Some((arg, _)) = self.spec.and_then(|spec| spec.closure) else { return false };
+        let Some(syn::Expr::Path(path)) = self.call.args.get(arg) else { return false };
+        let names: Vec<String> = path.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        path.qself.is_none() && names.ends_with(&["text".to_owned(), "words".to_owned()])
+    }
 }
 
 /// The graph as it is built, statement by statement. Names are resolved after every

@@ -17,8 +17,12 @@
 /// ```
 pub use compact_str::CompactString as Word;
 
-/// The whitespace-separated words of `line` (as `str::split_whitespace` splits), as
-/// [`Word`]s. Takes the line by value so it can be used directly in `flat_map`.
+/// The whitespace-separated words of `line` (as `str::split_whitespace` splits).
+/// An owned `String` line gives [`Word`]s; a `&str` line gives `&str` slices of
+/// it, which is what `read_text` lends when every stage reading it takes `&str`
+/// or is `flat_map(beam::text::words)`: then no line and no word is copied until a
+/// barrier keeps a word it has not seen. Takes the line by value so it can be
+/// named directly in `flat_map`.
 ///
 /// ```
 /// use beam::prelude::*;
@@ -33,10 +37,47 @@ pub use compact_str::CompactString as Word;
 /// counts.sort();
 /// assert_eq!(counts[0], (Word::from("be"), 2));
 /// assert_eq!(counts.len(), 4);
+///
+/// let borrowed: Vec<&str> = words("  to be\tor ").collect();
+/// assert_eq!(borrowed, ["to", "be", "or"]);
 /// # Ok::<(), beam::Error>(())
 /// ```
-pub fn words(line: String) -> Words {
-    Words { line, at: 0 }
+pub fn words<L: Line>(line: L) -> L::Words {
+    line.words()
+}
+
+/// A line [`words`] can split: `String` (into [`Word`]s) or `&str` (into `&str`s).
+///
+/// ```
+/// use beam::text::{Line, Word};
+///
+/// let owned: Vec<Word> = "a b".to_owned().words().collect();
+/// let borrowed: Vec<&str> = "a b".words().collect();
+/// assert_eq!(owned, borrowed);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`beam::text::words` splits `String` or `&str` lines, not `{Self}`",
+    label = "this stage's input is `{Self}`"
+)]
+pub trait Line {
+    /// The iterator of the line's words.
+    type Words: Iterator;
+    /// The line's words.
+    fn words(self) -> Self::Words;
+}
+
+impl Line for String {
+    type Words = Words;
+    fn words(self) -> Words {
+        Words { line: self, at: 0 }
+    }
+}
+
+impl<'a> Line for &'a str {
+    type Words = std::str::SplitWhitespace<'a>;
+    fn words(self) -> Self::Words {
+        self.split_whitespace()
+    }
 }
 
 /// The iterator of [`words`].
