@@ -17,11 +17,17 @@
 //!           worker of every process, barriers exchanged)
 //! ```
 
+#[cfg(feature = "timely")]
+mod group;
 mod held;
 mod local;
 mod segment;
+#[cfg(feature = "timely")]
+mod timely;
 mod windowed;
 
+#[cfg(feature = "timely")]
+pub use group::Group;
 pub use held::{Discard, Held, ReadHeld};
 pub(crate) use local::finish_in_process;
 pub use local::{LocalReads, LocalRunner};
