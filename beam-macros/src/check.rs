@@ -246,6 +246,16 @@ fn check_cycles(graph: &mut Graph, diag: &mut Diagnostics) {
     }
 }
 
+/// `str`, `[T]` or `dyn Trait` as written: a type that cannot be an element.
+fn unsized_type(ty: &syn::Type) -> Option<String> {
+    let unsized_ = match ty {
+        syn::Type::Path(path) => path.qself.is_none() && path.path.is_ident("str"),
+        syn::Type::Slice(_) | syn::Type::TraitObject(_) => true,
+        _ => false,
+    };
+    unsized_.then(|| quote::quote!(#ty).to_string().replace(" ", ""))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::diag::Diagnostics;
@@ -289,14 +299,4 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:#?}");
         assert!(found[0].contains("`b` -> `a` -> `b`") || found[0].contains("`a` -> `b` -> `a`"), "{}", found[0]);
     }
-}
-
-/// `str`, `[T]` or `dyn Trait` as written: a type that cannot be an element.
-fn unsized_type(ty: &syn::Type) -> Option<String> {
-    let unsized_ = match ty {
-        syn::Type::Path(path) => path.qself.is_none() && path.path.is_ident("str"),
-        syn::Type::Slice(_) | syn::Type::TraitObject(_) => true,
-        _ => false,
-    };
-    unsized_.then(|| quote::quote!(#ty).to_string().replace(" ", ""))
 }

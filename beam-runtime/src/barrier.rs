@@ -20,6 +20,7 @@ use std::hash::Hash;
 use crate::collection::Collection;
 use crate::context::{Scope, Worker};
 use crate::error::Result;
+use crate::exchange::Exchangeable;
 use crate::shuffle::{Batched, KeyedTables};
 use crate::transform::timed::{SessionBarrier, SessionList, WindowAcc, WindowedBarrier};
 use crate::window::{Accumulate, IntervalWindow, Windowed};
@@ -55,15 +56,29 @@ pub trait Leaf: Sync {
 pub trait Merge {
     /// Merges per-key states: each key's states from every worker into one, which
     /// `combine` extracts into output elements.
-    fn keyed<C: KeyedCombine>(
+    /// A distributed runner first sends each key's states to the process that
+    /// owns the key's partition, so they must be [`Exchangeable`].
+    fn keyed<C: KeyedCombine<Key: Exchangeable, Acc: Exchangeable>>(
         &self,
         combine: &C,
         workers: Vec<KeyedTables<C::Key, C::Acc>>,
     ) -> Result<Collection<C::Out>>;
-    /// Merges the workers' states into one, which `combine` extracts.
-    fn global<C: GlobalCombine>(&self, combine: &C, workers: Vec<C::Acc>) -> Result<Collection<C::Out>>;
+    /// Merges the workers' states into one, which `combine` extracts (on one
+    /// process, when several run the pipeline).
+    fn global<C: GlobalCombine<Acc: Exchangeable>>(
+        &self,
+        combine: &C,
+        workers: Vec<C::Acc>,
+    ) -> Result<Collection<C::Out>>;
     /// Finishes each worker's state where it is.
     fn each_worker<E: EachWorker>(&self, each: &E, workers: Vec<E::Local>) -> Result<Collection<E::Out>>;
+    /// Finishes each worker's state where it is, then gathers the results to
+    /// one process (`collect()`'s, which `run()` returns on process 0).
+    fn gathered<E: EachWorker<Out: Exchangeable>>(
+        &self,
+        each: &E,
+        workers: Vec<E::Local>,
+    ) -> Result<Collection<E::Out>>;
     /// Merges the per-window states of a grouping per window and fires its panes:
     /// at the end of a bounded input, every window once, on time; in a windowed
     /// runner, as the windowing's trigger says.
@@ -139,7 +154,7 @@ pub trait EachWorker: Sync {
 #[doc(hidden)]
 pub struct Keyed<C>(pub C);
 
-impl<C: KeyedCombine> Leaf for Keyed<C> {
+impl<C: KeyedCombine<Key: Exchangeable, Acc: Exchangeable>> Leaf for Keyed<C> {
     type In = C::In;
     type Local = Batched<C::Key, C::Value, C::Acc>;
     type Out = C::Out;
@@ -170,7 +185,7 @@ impl<C: KeyedCombine> Leaf for Keyed<C> {
 #[doc(hidden)]
 pub struct Global<C>(pub C);
 
-impl<C: GlobalCombine> Leaf for Global<C> {
+impl<C: GlobalCombine<Acc: Exchangeable>> Leaf for Global<C> {
     type In = C::In;
     type Local = C::Acc;
     type Out = C::Out;
@@ -219,6 +234,29 @@ impl<E: EachWorker> Leaf for PerWorker<E> {
 /// Another barrier whose every output element becomes the items `reshape` makes of
 /// it: `distinct` keeps the element of each `(element, count)`, `top` spreads its
 /// one list into its elements.
+/// A barrier whose workers' results are gathered to one process: `collect()`.
+#[doc(hidden)]
+pub struct Gathered<E>(pub E);
+
+impl<E: EachWorker<Out: Exchangeable>> Leaf for Gathered<E> {
+    type In = E::In;
+    type Local = E::Local;
+    type Out = E::Out;
+
+    fn local(&self, worker: Worker) -> E::Local {
+        self.0.local(worker)
+    }
+
+    #[inline(always)]
+    fn push(&self, local: &mut E::Local, input: E::In) {
+        self.0.push(local, input);
+    }
+
+    fn finish<M: Merge>(&self, merge: &M, locals: Vec<E::Local>) -> Result<Collection<E::Out>> {
+        merge.gathered(&self.0, locals)
+    }
+}
+
 #[doc(hidden)]
 pub struct Reshape<C, F> {
     pub inner: C,

@@ -187,6 +187,12 @@ impl Context {
         &self.plan.stages[id]
     }
 
+    /// Which share of each input this process reads (all of it, unless several
+    /// processes run the pipeline).
+    pub(crate) fn share(&self) -> crate::runner::Share {
+        self.runner.share()
+    }
+
     pub(crate) fn runner(&self) -> &dyn Runner {
         &*self.runner
     }
@@ -332,8 +338,14 @@ impl Context {
 
     /// Ends the run: publishes every sink's output together if it succeeded (an
     /// error then changes no destination), removes them all if not.
+    /// The outputs waiting to be published, taken: a distributed runner gathers
+    /// every process's parts into one process's before it publishes them.
+    pub(crate) fn take_publications(&self) -> Vec<Publication> {
+        std::mem::take(&mut *self.publications.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     pub(crate) fn end(&self, succeeded: bool) -> Result<()> {
-        let publications = std::mem::take(&mut *self.publications.lock().unwrap_or_else(|e| e.into_inner()));
+        let publications = self.take_publications();
         if succeeded {
             crate::io::publish::publish_all(publications)
         } else {

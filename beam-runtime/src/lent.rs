@@ -9,6 +9,7 @@
 //! table looks a borrowed key up as it is, hashing as its owned form does, and makes
 //! an owned key only the first time it sees one.
 
+use crate::exchange::Exchangeable;
 use std::hash::{BuildHasher, Hash};
 use std::marker::PhantomData;
 
@@ -354,7 +355,7 @@ pub trait PushKeyedLent {
 
 impl<C, X> PushKeyedLent for &&Pushing<'_, Keyed<C>, X>
 where
-    C: KeyedCombine,
+    C: KeyedCombine<Key: Exchangeable, Acc: Exchangeable>,
     X: SplitsAs<C::Splits, C::Key, C::Value>,
 {
     type Local = <Keyed<C> as Leaf>::Local;

@@ -24,6 +24,7 @@ mod barrier;
 pub mod check;
 mod collection;
 mod context;
+mod exchange;
 mod io;
 mod lent;
 pub mod metrics;
@@ -43,6 +44,7 @@ pub mod __private;
 
 pub use combine::CombineFn;
 pub use error::{Error, ErrorKind, InputPosition, Result};
+pub use exchange::Exchangeable;
 pub use io::csv::CsvInput;
 pub use io::output::FileOutput;
 pub use io::records::BadRecord;
@@ -56,6 +58,8 @@ pub use metrics::{Metrics, StageMetrics};
 pub use pipeline::Pipeline;
 pub use plan::{Plan, StageInfo};
 pub use runner::CHUNK;
+#[cfg(feature = "timely")]
+pub use runner::Group;
 /// serde, as beam uses it: derive `Deserialize` and `Serialize` for records
 /// without a dependency of your own, with `#[serde(crate = "beam::serde")]`.
 pub use serde;

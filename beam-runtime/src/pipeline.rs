@@ -33,6 +33,9 @@ pub struct Pipeline<Out, Body> {
     plan: &'static Plan,
     body: Body,
     threads: Option<usize>,
+    /// The group this process runs the pipeline with, if set in code.
+    #[cfg(feature = "timely")]
+    group: Option<crate::runner::Group>,
     _out: PhantomData<fn() -> Out>,
 }
 
@@ -43,7 +46,14 @@ where
 {
     #[doc(hidden)]
     pub fn new(plan: &'static Plan, body: Body) -> Self {
-        Pipeline { plan, body, threads: None, _out: PhantomData }
+        Pipeline {
+            plan,
+            body,
+            threads: None,
+            #[cfg(feature = "timely")]
+            group: None,
+            _out: PhantomData,
+        }
     }
 
     /// Runs on a pool of `threads` threads instead of rayon's global pool (which has
@@ -117,6 +127,41 @@ where
         self.plan.to_dot()
     }
 
+    /// Runs this process as process `group.index()` of `group` (with the feature
+    /// `timely`): every process of the group runs the same pipeline on its share
+    /// of the input, and `run()` returns `collect()`'s results on process 0 (empty
+    /// elsewhere). Without this call, `run()` joins a group when the environment
+    /// names one ([`Group::from_env`](crate::runner::Group::from_env)).
+    ///
+    /// ```no_run
+    /// use beam::prelude::*;
+    ///
+    /// let group = beam::Group::new(0, vec!["127.0.0.1:4000".into(), "127.0.0.1:4001".into()])?;
+    /// let out = pipeline! { n = from_iter(0..100u64) -> sum() -> collect(); }.on_group(group).run()?;
+    /// # Ok::<(), beam::Error>(())
+    /// ```
+    #[cfg(feature = "timely")]
+    pub fn on_group(mut self, group: crate::runner::Group) -> Self {
+        self.group = Some(group);
+        self
+    }
+
+    /// The runner: a distributed one when this process is one of a group (set in
+    /// code or by the environment), else the local one.
+    fn runner(&mut self) -> Result<Box<dyn crate::runner::Runner>> {
+        #[cfg(feature = "timely")]
+        {
+            let group = match self.group.take() {
+                Some(group) => Some(group),
+                None => crate::runner::Group::from_env()?,
+            };
+            if let Some(group) = group {
+                return Ok(Box::new(crate::runner::DistributedRunner::new(group, self.threads)));
+            }
+        }
+        Ok(Box::new(LocalRunner::new(self.threads)))
+    }
+
     /// Runs the pipeline to completion and returns its `collect()` outputs.
     ///
     /// ```
@@ -137,10 +182,8 @@ where
     ///
     /// The first failure of any stage: a panic in user code, an unreadable or
     /// malformed input, a failed write. The error names the stage.
-    pub fn run(self) -> Result<Out> {
-        // The runner: the local one. (A distributed runner will be chosen here, when
-        // the process was started as one of a group.)
-        let context = Context::new(self.plan, Box::new(LocalRunner::new(self.threads)));
+    pub fn run(mut self) -> Result<Out> {
+        let context = Context::new(self.plan, self.runner()?);
         let mut body = Some(self.body);
         let mut out = None;
         let run = || {

@@ -118,23 +118,32 @@ pub fn merge_partition<K: Hash + Eq, S>(
     mut tables: Vec<HashTable<(K, S)>>,
     merge: impl Fn(&mut S, S),
 ) -> HashTable<(K, S)> {
-    let hasher = KeyHasher::default();
     // Merge into the largest table so the fewest entries move.
     tables.sort_by_key(|t| std::cmp::Reverse(t.len()));
     let mut tables = tables.into_iter();
     let Some(mut merged) = tables.next() else { return HashTable::new() };
     for table in tables {
-        for (key, state) in table {
-            let hash = hasher.hash_one(&key);
-            match merged.entry(hash, |e| e.0 == key, |e| hasher.hash_one(&e.0)) {
-                Entry::Occupied(e) => merge(&mut e.into_mut().1, state),
-                Entry::Vacant(e) => {
-                    e.insert((key, state));
-                }
+        merge_entries(&mut merged, table, &merge);
+    }
+    merged
+}
+
+/// Adds `entries` to `table`, with `merge` for a key it has already.
+pub fn merge_entries<K: Hash + Eq, S>(
+    table: &mut HashTable<(K, S)>,
+    entries: impl IntoIterator<Item = (K, S)>,
+    merge: impl Fn(&mut S, S),
+) {
+    let hasher = KeyHasher::default();
+    for (key, state) in entries {
+        let hash = hasher.hash_one(&key);
+        match table.entry(hash, |e| e.0 == key, |e| hasher.hash_one(&e.0)) {
+            Entry::Occupied(e) => merge(&mut e.into_mut().1, state),
+            Entry::Vacant(e) => {
+                e.insert((key, state));
             }
         }
     }
-    merged
 }
 
 /// How many keyed values a worker holds before adding them to its tables.

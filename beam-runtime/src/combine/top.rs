@@ -45,6 +45,7 @@ impl<F> Top<F> {
 
 /// An input with its key, ordered by the key alone.
 #[doc(hidden)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Keyed<K, T>(K, T);
 
 impl<K: Ord, T> PartialEq for Keyed<K, T> {

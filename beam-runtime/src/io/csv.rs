@@ -15,9 +15,10 @@
 //! `csv_lines`, in blocks of lines. Every other range goes through the csv crate's
 //! reader.
 
+use crate::source::SplitCounter;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
@@ -208,7 +209,7 @@ const MAX_LINES_SPLIT: u64 = 16 << 20;
 pub struct ReadCsv<T, N = Unnamed> {
     input: CsvInput,
     plan: OnceLock<CsvPlan>,
-    next_split: AtomicUsize,
+    next_split: SplitCounter,
     dead_letters: DeadLetters,
     bytes_read: AtomicU64,
     _out: PhantomData<fn() -> (T, N)>,
@@ -232,7 +233,7 @@ impl<T, N> ReadCsv<T, N> {
         ReadCsv {
             input,
             plan: OnceLock::new(),
-            next_split: AtomicUsize::new(0),
+            next_split: SplitCounter::default(),
             dead_letters: DeadLetters::default(),
             bytes_read: AtomicU64::new(0),
             _out: PhantomData,
@@ -525,7 +526,8 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> Source for ReadCsv<T, N> {
     type Item = N::Item;
     type State = CsvState;
 
-    fn prepare(&self, _ctx: &Context) -> Result<()> {
+    fn prepare(&self, ctx: &Context) -> Result<()> {
+        self.next_split.share(ctx.share());
         let files = input::expand(&self.input.pattern)?;
         let (headers, widths): (Vec<_>, Vec<_>) = self.headers(&files)?.into_iter().unzip();
         // A struct's fields by the header's names; a tuple's by position.
@@ -548,7 +550,7 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> Source for ReadCsv<T, N> {
             let ranges = input::split(std::slice::from_ref(file), size, !records_are_lines[i]);
             splits.extend(ranges.into_iter().map(|s| Split { file: i, ..s }));
         }
-        let quotes = SplitQuotes::new(&splits, files.len());
+        let quotes = SplitQuotes::new(&splits, files.len(), ctx.share());
         let names = files.iter().map(|f| Arc::from(f.path.as_path())).collect();
         let _ = self.plan.set(CsvPlan { files, headers, widths, columns, records_are_lines, names, splits, quotes });
         Ok(())
@@ -560,7 +562,7 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> Source for ReadCsv<T, N> {
             let open = match &mut state.open {
                 Some(open) => open,
                 None => {
-                    let index = self.next_split.fetch_add(1, Ordering::Relaxed);
+                    let index = self.next_split.next();
                     let Some(&split) = plan.splits.get(index) else { break };
                     let Some(records) = self.open_split(plan, index, split, &mut state.block)? else { continue };
                     let skip_header = split.start == 0 && self.input.headers;

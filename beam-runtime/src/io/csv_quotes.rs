@@ -25,6 +25,7 @@ use std::sync::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
 use crate::io::input::{InputFile, Split};
+use crate::runner::Share;
 
 /// How a worker reads the range it has read in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,10 +55,14 @@ pub(crate) struct SplitQuotes {
     line_break_inside: Vec<Mutex<Option<bool>>>,
     /// Signalled whenever a range's quotes become known.
     changed: (Mutex<()>, Condvar),
+    /// Which ranges this process reads, when several share the input: it looks
+    /// for quotes in the earlier ranges of another process itself, rather than
+    /// wait for a worker that is not its own.
+    share: Share,
 }
 
 impl SplitQuotes {
-    pub(crate) fn new(splits: &[Split], files: usize) -> Self {
+    pub(crate) fn new(splits: &[Split], files: usize, share: Share) -> Self {
         let first_of_file = splits
             .iter()
             .enumerate()
@@ -73,6 +78,7 @@ impl SplitQuotes {
             first_of_file,
             line_break_inside: (0..files).map(|_| Mutex::new(None)).collect(),
             changed: (Mutex::new(()), Condvar::new()),
+            share,
         }
     }
 
@@ -99,6 +105,11 @@ impl SplitQuotes {
         delimiter: u8,
     ) -> Result<Reading> {
         let earlier = self.first_of_file[split]..split;
+        for other in earlier.clone().filter(|&i| i % self.share.count != self.share.index) {
+            if self.seen[other].load(Ordering::Acquire) == UNKNOWN {
+                self.seen(other, Ok(range_has_quote(file, splits[other], quote)?));
+            }
+        }
         let known = |i: usize| self.seen[i].load(Ordering::Acquire) != UNKNOWN;
         if !earlier.clone().all(known) {
             let mut guard = self.changed.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -129,6 +140,31 @@ impl SplitQuotes {
             (true, false) => Reading::Skip,
         })
     }
+}
+
+/// Whether the lines that start in `split` may hold a quote: its bytes, and those of
+/// the line that runs past its end, hold one (a quote in a line that started
+/// before it only makes this answer cautious).
+fn range_has_quote(file: &InputFile, split: Split, quote: u8) -> Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let io = |e| Error::io(&file.path, e);
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&file.path).map_err(io)?);
+    reader.seek(SeekFrom::Start(split.start)).map_err(io)?;
+    let mut range = reader.by_ref().take(split.end - split.start);
+    loop {
+        let buf = range.fill_buf().map_err(io)?;
+        if buf.is_empty() {
+            break;
+        }
+        if memchr::memchr(quote, buf).is_some() {
+            return Ok(true);
+        }
+        let len = buf.len();
+        range.consume(len);
+    }
+    let mut rest = Vec::new();
+    reader.read_until(b'\n', &mut rest).map_err(io)?;
+    Ok(memchr::memchr(quote, &rest).is_some())
 }
 
 /// Whether a line break lies inside a quoted field in `file` from the first line

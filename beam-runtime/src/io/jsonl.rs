@@ -60,8 +60,8 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> Source for ReadJsonl<T, N> {
     type Item = N::Item;
     type State = LineState;
 
-    fn prepare(&self, _ctx: &Context) -> Result<()> {
-        self.lines.prepare()
+    fn prepare(&self, ctx: &Context) -> Result<()> {
+        self.lines.prepare(ctx.share())
     }
 
     fn next_chunk(&self, state: &mut LineState, chunk: &mut Vec<N::Item>) -> Result<bool> {

@@ -6,6 +6,7 @@
 //! destination is an error unless the user asked to overwrite it; that check runs
 //! before any work, and again, atomically, when the output is published.
 
+use crate::runner::Share;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -143,11 +144,20 @@ pub struct OutputFiles {
     /// Known only once the parts are written (a CSV of tuples has no header).
     header_lines: Arc<AtomicUsize>,
     temp: OnceLock<PathBuf>,
+    /// This process's share of the run: with several processes, part names say
+    /// which process wrote them.
+    share: OnceLock<Share>,
 }
 
 impl OutputFiles {
     pub fn new(output: FileOutput, extension: &'static str) -> Self {
-        OutputFiles { output, extension, header_lines: Arc::new(AtomicUsize::new(0)), temp: OnceLock::new() }
+        OutputFiles {
+            output,
+            extension,
+            header_lines: Arc::new(AtomicUsize::new(0)),
+            temp: OnceLock::new(),
+            share: OnceLock::new(),
+        }
     }
 
     /// How many header lines each non-empty part starts with.
@@ -191,6 +201,13 @@ impl OutputFiles {
             }
             _ => {}
         }
+        let share = ctx.share();
+        if share.count > 1 && (self.output.single_file || self.output.shards.is_some()) {
+            let message =
+                "`single_file()` and `shards(n)` cannot be written by several processes yet: write part files";
+            return Err(at_dest(Error::new(ErrorKind::Runner, message)));
+        }
+        let _ = self.share.set(share);
         ctx.claim_output(&dest)?;
         let (parent, name) = publish::parent_and_name(&dest);
         let created_dirs = create_parents(&parent).map_err(at_dest)?;
@@ -235,7 +252,11 @@ impl OutputFiles {
                 .collect(),
             None => {
                 let (index, count) = (worker.index, worker.count);
-                let name = format!("{}-{index:05}-of-{count:05}{}", self.output.prefix, self.suffix(gzip));
+                let process = match self.share.get() {
+                    Some(share) if share.count > 1 => format!("p{:05}-", share.index),
+                    _ => String::new(),
+                };
+                let name = format!("{}-{process}{index:05}-of-{count:05}{}", self.output.prefix, self.suffix(gzip));
                 vec![temp.join(name)]
             }
         };

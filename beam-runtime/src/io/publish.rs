@@ -222,6 +222,20 @@ impl Publication {
     }
 }
 
+/// Moves the part files another process of the group wrote for `publication`'s
+/// sink, in its temporary directory `from` (on the shared path), into this
+/// process's, so that one rename publishes every process's parts.
+pub(crate) fn adopt_parts(publication: &Publication, from: &Path) -> Result<()> {
+    let parts =
+        files_in(from, |_| true).map_err(|e| publication.error("could not gather the other processes' parts of", e))?;
+    for part in parts {
+        let name = part.file_name().unwrap_or_default();
+        fs::rename(&part, publication.temp.path.join(name))
+            .map_err(|e| publication.error("could not gather the other processes' parts of", e))?;
+    }
+    Ok(())
+}
+
 /// Publishes every sink of a successful run (see the module documentation); on an
 /// error no destination has changed, or the error says which did.
 pub(crate) fn publish_all(publications: Vec<Publication>) -> Result<()> {

@@ -184,28 +184,6 @@ pub fn short_type_name<T>() -> String {
     base.rsplit("::").next().unwrap_or(base).to_owned() + &full[base.len()..]
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(serde::Deserialize)]
-    #[allow(dead_code)]
-    struct Sale {
-        region: String,
-        #[serde(rename = "amount_eur")]
-        amount: f64,
-    }
-
-    #[test]
-    fn finds_struct_fields_only() {
-        assert_eq!(field_names::<Sale>(), Some(&["region", "amount_eur"][..]));
-        assert_eq!(field_names::<(String, u32)>(), None);
-        assert_eq!(tuple_len::<(String, u32, f64)>(), Some(3));
-        assert_eq!(tuple_len::<Sale>(), None);
-        assert_eq!(short_type_name::<Sale>(), "Sale");
-    }
-}
-
 /// How a file source hands out its records: alone (`read_csv`), or each with the
 /// path of its file (`read_csv_with_filename`).
 #[doc(hidden)]
@@ -238,5 +216,27 @@ impl<T: Send> Naming<T> for WithFilename {
     #[inline(always)]
     fn item(path: impl FnOnce() -> Arc<Path>, record: T) -> Named<T> {
         (path(), record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Sale {
+        region: String,
+        #[serde(rename = "amount_eur")]
+        amount: f64,
+    }
+
+    #[test]
+    fn finds_struct_fields_only() {
+        assert_eq!(field_names::<Sale>(), Some(&["region", "amount_eur"][..]));
+        assert_eq!(field_names::<(String, u32)>(), None);
+        assert_eq!(tuple_len::<(String, u32, f64)>(), Some(3));
+        assert_eq!(tuple_len::<Sale>(), None);
+        assert_eq!(short_type_name::<Sale>(), "Sale");
     }
 }

@@ -1,11 +1,12 @@
 //! Text files: `read_text` (lines in, in parallel byte ranges) and `write_text`
 //! (one line per element, published atomically).
 
+use crate::source::SplitCounter;
 use std::fmt::Display;
 use std::io::Write;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::__private::Witness;
@@ -104,9 +105,9 @@ impl TextInput {
     }
 
     /// Opens the next unread range of `plan`, if any is left.
-    pub(crate) fn open_next(&self, plan: Option<&InputPlan>, next: &AtomicUsize) -> Result<Option<LineReader>> {
+    pub(crate) fn open_next(&self, plan: Option<&InputPlan>, next: &SplitCounter) -> Result<Option<LineReader>> {
         let Some((files, splits)) = plan else { return Ok(None) };
-        let Some(&split) = splits.get(next.fetch_add(1, Ordering::Relaxed)) else { return Ok(None) };
+        let Some(&split) = splits.get(next.next()) else { return Ok(None) };
         LineReader::open(&files[split.file], split, self.max_line_bytes).map(Some)
     }
 
@@ -137,7 +138,7 @@ pub struct Lines {
     plan: OnceLock<InputPlan>,
     /// Each file's path, shared by its lines where a source hands them out.
     names: OnceLock<Vec<Arc<Path>>>,
-    next_split: AtomicUsize,
+    next_split: SplitCounter,
     bytes_read: AtomicU64,
 }
 
@@ -155,12 +156,13 @@ impl Lines {
             input,
             plan: OnceLock::new(),
             names: OnceLock::new(),
-            next_split: AtomicUsize::new(0),
+            next_split: SplitCounter::default(),
             bytes_read: AtomicU64::new(0),
         }
     }
 
-    pub(crate) fn prepare(&self) -> Result<()> {
+    pub(crate) fn prepare(&self, share: crate::runner::Share) -> Result<()> {
+        self.next_split.share(share);
         let plan = self.input.plan()?;
         let _ = self.names.set(plan.0.iter().map(|f| Arc::from(f.path.as_path())).collect());
         let _ = self.plan.set(plan);
@@ -265,8 +267,8 @@ impl Source for ReadText {
     type Item = String;
     type State = TextChunkState;
 
-    fn prepare(&self, _ctx: &Context) -> Result<()> {
-        self.lines.prepare()
+    fn prepare(&self, ctx: &Context) -> Result<()> {
+        self.lines.prepare(ctx.share())
     }
 
     /// A chunk's lines are read into one buffer and checked as UTF-8 at once, then
@@ -378,8 +380,8 @@ impl Source for ReadTextLent {
     type Item = LentLine;
     type State = TextChunkState;
 
-    fn prepare(&self, _ctx: &Context) -> Result<()> {
-        self.lines.prepare()
+    fn prepare(&self, ctx: &Context) -> Result<()> {
+        self.lines.prepare(ctx.share())
     }
 
     /// The lines lent in `chunk` point into `state`'s block, which stays as it is
@@ -415,8 +417,8 @@ impl Source for ReadTextWithFilename {
     type Item = (Arc<Path>, String);
     type State = LineState;
 
-    fn prepare(&self, _ctx: &Context) -> Result<()> {
-        self.lines.prepare()
+    fn prepare(&self, ctx: &Context) -> Result<()> {
+        self.lines.prepare(ctx.share())
     }
 
     fn next_chunk(&self, state: &mut LineState, chunk: &mut Vec<(Arc<Path>, String)>) -> Result<bool> {

@@ -50,7 +50,8 @@ impl Group {
                 format!("process index {index} is not one of the {} hosts of the group", hosts.len()),
             ));
         }
-        let hosts = hosts.into_iter().map(|h| if h.contains(':') { h } else { format!("{h}:{DEFAULT_PORT}") }).collect();
+        let hosts =
+            hosts.into_iter().map(|h| if h.contains(':') { h } else { format!("{h}:{DEFAULT_PORT}") }).collect();
         Ok(Group { index, hosts, connect_timeout: DEFAULT_CONNECT_TIMEOUT })
     }
 
@@ -154,10 +155,12 @@ impl Group {
             match listener.accept() {
                 Ok((stream, _)) => {
                     stream.set_nonblocking(false).map_err(|e| self.error("could not accept a connection", e))?;
-                    if let Some(peer) = self.greeted(stream.try_clone().ok(), deadline) {
-                        if peer > me && peer < streams.len() && streams[peer].is_none() {
-                            streams[peer] = Some(stream);
-                        }
+                    if let Some(peer) = self.greeted(stream.try_clone().ok(), deadline)
+                        && peer > me
+                        && peer < streams.len()
+                        && streams[peer].is_none()
+                    {
+                        streams[peer] = Some(stream);
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
@@ -257,9 +260,10 @@ mod tests {
     fn the_group_comes_from_beam_or_launcher_variables() {
         assert!(Group::from_vars(vars(&[])).unwrap().is_none());
         assert!(Group::from_vars(vars(&[("BEAM_PROCESSES", "1")])).unwrap().is_none());
-        let g = Group::from_vars(vars(&[("BEAM_PROCESSES", "2"), ("BEAM_PROCESS_INDEX", "1"), ("BEAM_HOSTS", "a,b:7")]))
-            .unwrap()
-            .unwrap();
+        let g =
+            Group::from_vars(vars(&[("BEAM_PROCESSES", "2"), ("BEAM_PROCESS_INDEX", "1"), ("BEAM_HOSTS", "a,b:7")]))
+                .unwrap()
+                .unwrap();
         assert_eq!((g.index(), g.hosts.clone()), (1, vec!["a:2101".to_owned(), "b:7".to_owned()]));
         let slurm = vars(&[("SLURM_NTASKS", "3"), ("SLURM_PROCID", "2"), ("BEAM_HOSTS", "a,b,c")]);
         assert_eq!(Group::from_vars(slurm).unwrap().unwrap().index(), 2);

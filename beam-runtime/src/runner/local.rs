@@ -15,6 +15,7 @@ use crate::barrier::{EachWorker, GlobalCombine, KeyedCombine, Leaf, Merge};
 use crate::collection::Collection;
 use crate::context::{Context, Scope, Worker};
 use crate::error::{Error, ErrorKind, Result};
+use crate::exchange::Exchangeable;
 use crate::plan::{Plan, SegmentInfo};
 use crate::runner::held::{Held, ReadHeld};
 use crate::runner::segment::{Destination, FinishLeaf, Input, Leaves, Sides};
@@ -216,15 +217,25 @@ impl FinishLeaf for FinishInProcess<'_> {
         to: &D,
         locals: Vec<L::Local>,
     ) -> Result<()> {
-        let out = self.ctx.task(stage, |scope| leaf.finish(&InProcess { scope }, locals))?;
-        // A barrier's result is counted here; a collection held after a loop was
-        // counted, element by element, by the stage that made it.
-        if self.ctx.stage(stage).kind.is_barrier() {
-            self.ctx.output_size(stage, out.len() as u64);
-        }
-        to.put(out);
-        Ok(())
+        finish_as_task(self.ctx, stage, to, |scope| leaf.finish(&InProcess { scope }, locals))
     }
+}
+
+/// Runs `finish`, a barrier's merge, as a task of its stage, and hands its result
+/// to `to`. A barrier's result is counted here; a collection held after a loop was
+/// counted, element by element, by the stage that made it.
+pub(crate) fn finish_as_task<T, D: Destination<T>>(
+    ctx: &Context,
+    stage: usize,
+    to: &D,
+    finish: impl FnOnce(&Scope) -> Result<Collection<T>>,
+) -> Result<()> {
+    let out = ctx.task(stage, finish)?;
+    if ctx.stage(stage).kind.is_barrier() {
+        ctx.output_size(stage, out.len() as u64);
+    }
+    to.put(out);
+    Ok(())
 }
 
 /// Finishes `leaf` in this process, in `scope` (its stage's task), as
@@ -239,10 +250,10 @@ pub(crate) struct InProcess<'s, 'c> {
     pub scope: &'s Scope<'c>,
 }
 
-impl Merge for InProcess<'_, '_> {
+impl InProcess<'_, '_> {
     /// Partition `p` of every worker's tables is merged by one parallel task, so the
     /// merge runs on all threads and no key moves between threads twice.
-    fn keyed<C: KeyedCombine>(
+    pub(crate) fn keyed_here<C: KeyedCombine>(
         &self,
         combine: &C,
         workers: Vec<KeyedTables<C::Key, C::Acc>>,
@@ -259,8 +270,22 @@ impl Merge for InProcess<'_, '_> {
         });
         Ok(Collection::from_parts(parts))
     }
+}
 
-    fn global<C: GlobalCombine>(&self, combine: &C, workers: Vec<C::Acc>) -> Result<Collection<C::Out>> {
+impl Merge for InProcess<'_, '_> {
+    fn keyed<C: KeyedCombine<Key: Exchangeable, Acc: Exchangeable>>(
+        &self,
+        combine: &C,
+        workers: Vec<KeyedTables<C::Key, C::Acc>>,
+    ) -> Result<Collection<C::Out>> {
+        self.keyed_here(combine, workers)
+    }
+
+    fn global<C: GlobalCombine<Acc: Exchangeable>>(
+        &self,
+        combine: &C,
+        workers: Vec<C::Acc>,
+    ) -> Result<Collection<C::Out>> {
         let mut workers = workers.into_iter();
         let mut merged = workers.next().unwrap_or_else(|| combine.create(Worker { index: 0, count: 1 }));
         for other in workers {
@@ -276,13 +301,21 @@ impl Merge for InProcess<'_, '_> {
         Ok(Collection::from_parts(parts))
     }
 
+    fn gathered<E: EachWorker<Out: Exchangeable>>(
+        &self,
+        each: &E,
+        workers: Vec<E::Local>,
+    ) -> Result<Collection<E::Out>> {
+        self.each_worker(each, workers)
+    }
+
     /// A bounded input has been read whole: every window fires once, on time.
     fn windowed<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
         &self,
         barrier: &WindowedBarrier<C, M>,
         workers: Vec<KeyedTables<(IntervalWindow, C::Key), WindowAcc<C::Acc>>>,
     ) -> Result<Collection<Windowed<C::Out>>> {
-        self.keyed(&barrier.per_window, workers)
+        self.keyed_here(&barrier.per_window, workers)
     }
 
     fn sessions<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
@@ -290,7 +323,7 @@ impl Merge for InProcess<'_, '_> {
         barrier: &SessionBarrier<C, M>,
         workers: Vec<KeyedTables<C::Key, SessionList<C::Acc>>>,
     ) -> Result<Collection<Windowed<C::Out>>> {
-        self.keyed(&barrier.per_session, workers)
+        self.keyed_here(&barrier.per_session, workers)
     }
 }
 

@@ -18,6 +18,8 @@
 //! ```
 
 #[cfg(feature = "timely")]
+mod distributed;
+#[cfg(feature = "timely")]
 mod group;
 mod held;
 mod local;
@@ -26,6 +28,8 @@ mod segment;
 mod timely;
 mod windowed;
 
+#[cfg(feature = "timely")]
+pub(crate) use distributed::DistributedRunner;
 #[cfg(feature = "timely")]
 pub use group::Group;
 pub use held::{Discard, Held, ReadHeld};
@@ -63,9 +67,31 @@ pub trait Runner: Sync {
     /// [`run`](Runner::run)), where this runner's workers live: the local runner
     /// on its thread pool.
     fn enter(&self, whole: &mut (dyn FnMut() + Send)) -> Result<()>;
+    /// Which share of the input this process reads: all of it, unless the
+    /// runner runs the pipeline on several processes.
+    fn share(&self) -> Share {
+        Share { index: 0, count: 1 }
+    }
     /// Prepares every segment's sources and sinks, then runs every segment, each
     /// after the segments whose results it reads. `segments` are in plan order.
     fn run(&self, ctx: &Context, segments: &[&dyn AnySegment]) -> Result<()>;
+}
+
+/// This process's share of every input, when several processes run a pipeline:
+/// split `i` of a file source (or chunk `i` of an in-memory one) is read by the
+/// process `i % count`.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Share {
+    /// The `k`-th of the splits this process reads, numbered among all of them.
+    pub fn nth(self, k: usize) -> usize {
+        k * self.count + self.index
+    }
 }
 
 /// What a runner asks of one segment. The segment knows its own type and runs the
@@ -82,6 +108,10 @@ pub enum SegmentTask<'a> {
     /// [`windowed`](self::windowed)): groupings per window keep their panes
     /// between ticks and fire them as their triggers say.
     RunTick(&'a Context, &'a LocalReads, &'a Tick),
+    /// Run the segment's loop on this process's share of its input, and merge its
+    /// barriers across the processes of a group.
+    #[cfg(feature = "timely")]
+    RunAcross(&'a Context, &'a LocalReads),
 }
 
 /// A segment of any type: the generated code hands the runner its segments as a
@@ -103,6 +133,10 @@ impl<S: Segment> AnySegment for S {
             }
             SegmentTask::RunTick(ctx, reads, tick) => {
                 local::run_segment(ctx, reads, self, &windowed::FinishTick { ctx, tick })
+            }
+            #[cfg(feature = "timely")]
+            SegmentTask::RunAcross(ctx, reads) => {
+                local::run_segment(ctx, reads, self, &distributed::FinishAcross { ctx })
             }
         }
     }

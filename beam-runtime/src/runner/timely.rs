@@ -13,8 +13,8 @@ use std::cell::RefCell;
 use std::net::TcpStream;
 use std::rc::Rc;
 
-use timely::communication::allocator::zero_copy::initialize::{CommsGuard, initialize_networking_from_sockets};
 use timely::communication::allocator::ProcessBuilder;
+use timely::communication::allocator::zero_copy::initialize::{CommsGuard, initialize_networking_from_sockets};
 use timely::communication::{Allocator, Hooks};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
@@ -41,6 +41,10 @@ pub(crate) struct TimelyLink {
     /// send its next round's messages before this one has finished the round.
     received: Rc<RefCell<Vec<(u64, Message)>>>,
     round: u64,
+    /// Whether a round has failed: the group knows, and no more rounds are held.
+    failed: bool,
+    /// Bytes this process sent to others, for the run's log.
+    bytes_sent: u64,
     /// The network threads; joined when the link is closed cleanly.
     guard: Option<CommsGuard>,
 }
@@ -51,8 +55,8 @@ impl TimelyLink {
         let sockets: Vec<Option<TcpStream>> = group.connect()?;
         let hooks = Hooks::default();
         let process = ProcessBuilder::new_typed_vector(1, hooks.refill.clone(), hooks.spill.clone());
-        let (mut builders, guard) =
-            initialize_networking_from_sockets(process, sockets, group.index(), 1, hooks).map_err(|e| {
+        let (mut builders, guard) = initialize_networking_from_sockets(process, sockets, group.index(), 1, hooks)
+            .map_err(|e| {
                 Error::new(ErrorKind::Runner, format!("process {}: could not start Timely's network", group.index()))
                     .with_source(e)
             })?;
@@ -92,6 +96,8 @@ impl TimelyLink {
             probe,
             received,
             round: 0,
+            failed: false,
+            bytes_sent: 0,
             guard: Some(guard),
         })
     }
@@ -115,6 +121,7 @@ impl TimelyLink {
             if to == self.index {
                 incoming[to] = bytes;
             } else {
+                self.bytes_sent += bytes.len() as u64;
                 self.input.send((to as u64, self.index as u64, false, bytes));
             }
         }
@@ -129,6 +136,7 @@ impl TimelyLink {
         if failures.is_empty() {
             Ok(incoming)
         } else {
+            self.failed = true;
             Err(Error::new(ErrorKind::Runner, format!("the run failed in {}", failures.join("; "))))
         }
     }
@@ -137,6 +145,11 @@ impl TimelyLink {
     /// every other process fails at that round too. Waits for the round to end (a
     /// process that left early would look like a lost connection to the others).
     pub(crate) fn fail(&mut self, error: &Error) {
+        if self.failed {
+            // The error came from the group (another process failed): it knows.
+            return;
+        }
+        self.failed = true;
         let text = error.to_string().into_bytes();
         for to in (0..self.processes).filter(|&p| p != self.index) {
             self.input.send((to as u64, self.index as u64, true, text.clone()));
@@ -156,6 +169,7 @@ impl TimelyLink {
             }
         }));
         if stepped.is_err() {
+            self.failed = true;
             // The network threads are gone: joining them would panic again.
             std::mem::forget(self.guard.take());
             return Err(Error::new(
@@ -173,7 +187,29 @@ impl TimelyLink {
     /// Closes the link: the worker's channels, then the network threads, once
     /// every process has closed its side.
     pub(crate) fn close(mut self) {
+        log::info!("process {} sent {} bytes to the others in {} rounds", self.index, self.bytes_sent, self.round);
+        if self.failed {
+            // A connection may be gone, and with it any orderly way down: Timely's
+            // queues panic on every use. The process reports its error instead;
+            // the worker and its threads are left to the process's exit.
+            std::mem::forget(self);
+            return;
+        }
+        // Close the input and step until every process has closed its own, as
+        // Timely's own workers do before they exit, so no process waits on one
+        // that is gone.
+        std::mem::replace(&mut self.input, InputHandle::new()).close();
         let guard = self.guard.take();
+        let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            while !self.probe.done() {
+                self.worker.step_or_park(Some(std::time::Duration::from_millis(1)));
+            }
+        }));
+        if stepped.is_err() {
+            std::mem::forget(self);
+            std::mem::forget(guard);
+            return;
+        }
         drop(self);
         if let Some(guard) = guard {
             // A process that failed after the last round may close roughly; its
@@ -195,12 +231,7 @@ impl Drop for TimelyLink {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Free ports for a group on 127.0.0.1.
-    pub(crate) fn local_hosts(n: usize) -> Vec<String> {
-        let listeners: Vec<_> = (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
-        listeners.iter().map(|l| format!("127.0.0.1:{}", l.local_addr().unwrap().port())).collect()
-    }
+    use crate::runner::distributed::tests::local_hosts;
 
     #[test]
     fn every_process_receives_what_each_sent_it_round_after_round() {

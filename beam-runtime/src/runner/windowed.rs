@@ -19,6 +19,7 @@
 //! upstream grouping reaches a downstream one before that one's watermark passes
 //! it: one watermark, the source's, serves every stage.
 
+use crate::exchange::Exchangeable;
 use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -163,7 +164,7 @@ pub(crate) struct TickMerge<'s, 'c> {
 }
 
 impl Merge for TickMerge<'_, '_> {
-    fn keyed<C: KeyedCombine>(
+    fn keyed<C: KeyedCombine<Key: Exchangeable, Acc: Exchangeable>>(
         &self,
         combine: &C,
         workers: Vec<KeyedTables<C::Key, C::Acc>>,
@@ -171,8 +172,20 @@ impl Merge for TickMerge<'_, '_> {
         self.in_process.keyed(combine, workers)
     }
 
-    fn global<C: GlobalCombine>(&self, combine: &C, workers: Vec<C::Acc>) -> Result<Collection<C::Out>> {
+    fn global<C: GlobalCombine<Acc: Exchangeable>>(
+        &self,
+        combine: &C,
+        workers: Vec<C::Acc>,
+    ) -> Result<Collection<C::Out>> {
         self.in_process.global(combine, workers)
+    }
+
+    fn gathered<E: EachWorker<Out: Exchangeable>>(
+        &self,
+        each: &E,
+        workers: Vec<E::Local>,
+    ) -> Result<Collection<E::Out>> {
+        self.in_process.gathered(each, workers)
     }
 
     fn each_worker<E: EachWorker>(&self, each: &E, workers: Vec<E::Local>) -> Result<Collection<E::Out>> {

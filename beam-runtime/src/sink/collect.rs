@@ -1,9 +1,10 @@
 use std::marker::PhantomData;
 
 use crate::__private::Witness;
-use crate::barrier::{EachWorker, Leaf, PerWorker};
+use crate::barrier::{EachWorker, Gathered, Leaf, PerWorker};
 use crate::context::{Scope, Worker};
 use crate::error::Result;
+use crate::exchange::Exchangeable;
 
 /// Keeps every element, each worker's in its own part: for `collect()` (the run's
 /// output) and for a collection held between two segments (the input of a
@@ -12,8 +13,8 @@ use crate::error::Result;
 pub struct Keep<T>(PhantomData<fn(T)>);
 
 /// `collect()`: every element, in a `Vec` field of the run's output.
-pub fn collect<T: Send>(_: Witness<T>) -> impl Leaf<In = T, Out = T> {
-    PerWorker(Keep(PhantomData))
+pub fn collect<T: Send + Exchangeable>(_: Witness<T>) -> impl Leaf<In = T, Out = T> {
+    Gathered(Keep(PhantomData))
 }
 
 /// Holds a collection between two segments.

@@ -2,9 +2,10 @@ use std::sync::{Condvar, Mutex, TryLockError};
 use std::time::Duration;
 
 use crate::__private::Witness;
+use crate::context::Context;
 use crate::error::Result;
 use crate::runner::CHUNK;
-use crate::source::Source;
+use crate::source::{Source, SplitCounter};
 
 /// `from_iter(items)`: a bounded source over any `IntoIterator`. Workers take turns
 /// pulling chunks of elements from the iterator and process them in parallel.
@@ -15,6 +16,8 @@ pub struct IterSource<I> {
     /// sleep on `released` until this changes.
     turns: Mutex<u64>,
     released: Condvar,
+    /// Chunks of the iterator read so far, and this process's share of them.
+    chunks: SplitCounter,
 }
 
 #[doc(hidden)]
@@ -24,8 +27,12 @@ where
     I::IntoIter: Send,
     I::Item: Send,
 {
-    let source =
-        IterSource { iter: Mutex::new(items.into_iter().fuse()), turns: Mutex::new(0), released: Condvar::new() };
+    let source = IterSource {
+        iter: Mutex::new(items.into_iter().fuse()),
+        turns: Mutex::new(0),
+        released: Condvar::new(),
+        chunks: SplitCounter::default(),
+    };
     (source, Witness::new())
 }
 
@@ -37,6 +44,11 @@ where
     type Item = I::Item;
 
     type State = ();
+
+    fn prepare(&self, ctx: &Context) -> Result<()> {
+        self.chunks.share(ctx.share());
+        Ok(())
+    }
 
     fn next_chunk(&self, _: &mut (), chunk: &mut Vec<I::Item>) -> Result<bool> {
         // The user's iterator runs under the lock and may itself use rayon (a nested
@@ -61,7 +73,18 @@ where
                 }
             }
         };
-        chunk.extend(iter.by_ref().take(CHUNK));
+        // With several processes, each takes every `count`-th chunk of the same
+        // iterator and skips the others.
+        loop {
+            let k = self.chunks.next_in_order();
+            if self.chunks.is_mine(k) {
+                chunk.extend(iter.by_ref().take(CHUNK));
+                break;
+            }
+            if iter.by_ref().take(CHUNK).count() == 0 {
+                break;
+            }
+        }
         drop(iter);
         *self.turns.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         self.released.notify_all();

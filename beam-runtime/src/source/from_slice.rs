@@ -1,9 +1,8 @@
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use crate::__private::Witness;
+use crate::context::Context;
 use crate::error::Result;
 use crate::runner::CHUNK;
-use crate::source::Source;
+use crate::source::{Source, SplitCounter};
 
 /// `from_slice(&items)`: the elements of a slice (or `Vec`), cloned. Workers claim
 /// chunks by index and clone them in parallel, where `from_iter` must take turns
@@ -14,12 +13,12 @@ use crate::source::Source;
 #[doc(hidden)]
 pub struct SliceSource<'a, T> {
     items: &'a [T],
-    next: AtomicUsize,
+    next: SplitCounter,
 }
 
 #[doc(hidden)]
 pub fn from_slice<T: Clone + Send + Sync>(items: &[T]) -> (SliceSource<'_, T>, Witness<T>) {
-    (SliceSource { items, next: AtomicUsize::new(0) }, Witness::new())
+    (SliceSource { items, next: SplitCounter::default() }, Witness::new())
 }
 
 impl<T: Clone + Send + Sync> Source for SliceSource<'_, T> {
@@ -27,8 +26,13 @@ impl<T: Clone + Send + Sync> Source for SliceSource<'_, T> {
 
     type State = ();
 
+    fn prepare(&self, ctx: &Context) -> Result<()> {
+        self.next.share(ctx.share());
+        Ok(())
+    }
+
     fn next_chunk(&self, _: &mut (), chunk: &mut Vec<T>) -> Result<bool> {
-        let start = self.next.fetch_add(CHUNK, Ordering::Relaxed).min(self.items.len());
+        let start = self.next.next().saturating_mul(CHUNK).min(self.items.len());
         let end = (start + CHUNK).min(self.items.len());
         chunk.extend_from_slice(&self.items[start..end]);
         Ok(start < end)

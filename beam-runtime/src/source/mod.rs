@@ -68,3 +68,39 @@ impl<S: Source> Source for &S {
         (**self).counters()
     }
 }
+
+/// Hands out an input's splits (a file source's byte ranges, an in-memory source's
+/// chunks) one at a time to the workers of this process: the splits of this
+/// process's [`Share`](crate::runner::Share), all of them when it runs alone.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct SplitCounter {
+    next: std::sync::atomic::AtomicUsize,
+    share: std::sync::OnceLock<crate::runner::Share>,
+}
+
+impl SplitCounter {
+    /// Reads only `share` of the splits (set when the source is prepared).
+    pub(crate) fn share(&self, share: crate::runner::Share) {
+        let _ = self.share.set(share);
+    }
+
+    /// The next split in order, this process's or not (for a source read in turns).
+    pub(crate) fn next_in_order(&self) -> usize {
+        self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether split `k` is this process's to read.
+    pub(crate) fn is_mine(&self, k: usize) -> bool {
+        self.share.get().is_none_or(|share| k % share.count == share.index)
+    }
+
+    /// The index, among all splits, of the next one for a worker of this process.
+    pub(crate) fn next(&self) -> usize {
+        let k = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match self.share.get() {
+            Some(share) => share.nth(k),
+            None => k,
+        }
+    }
+}

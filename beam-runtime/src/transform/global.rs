@@ -1,5 +1,6 @@
 //! Global combines: one accumulator per worker, merged after the loop.
 
+use crate::exchange::Exchangeable;
 use std::marker::PhantomData;
 
 use crate::__private::{RankKey, Witness, Worker};
@@ -15,18 +16,18 @@ pub struct CombineGlobally<In, C> {
 
 /// `combine_globally(c)`: one element, `c`'s output over the whole input (for an
 /// empty input, `c.default_output()` if there is one, else no element).
-pub fn combine_globally<In, C: CombineFn<In>>(
+pub fn combine_globally<In, C: CombineFn<In, Acc: Exchangeable>>(
     _: Witness<In>,
     combiner: C,
-) -> Global<impl GlobalCombine<In = In, Out = C::Out>> {
+) -> Global<impl GlobalCombine<In = In, Out = C::Out, Acc: Exchangeable>> {
     Global(globally(combiner))
 }
 
 /// `reduce(f)`: one element, all elements combined by `f`
 /// ([`Reduce`](crate::combine::Reduce)); none for an empty input.
-pub fn reduce<In, F>(input: Witness<In>, f: F) -> Global<impl GlobalCombine<In = In, Out = In>>
+pub fn reduce<In, F>(input: Witness<In>, f: F) -> Global<impl GlobalCombine<In = In, Out = In, Acc: Exchangeable>>
 where
-    In: Send,
+    In: Send + Exchangeable,
     F: Fn(In, In) -> In + Sync,
 {
     combine_globally(input, crate::combine::Reduce(f))
@@ -68,11 +69,15 @@ impl<In, C: CombineFn<In>> GlobalCombine for CombineGlobally<In, C> {
 
 /// `top(n, key)`: the `n` largest elements by `key`, emitted largest first: a
 /// combine whose one output, the list, is spread into its elements.
-pub fn top<In, K, F>(_: Witness<In>, n: usize, key: F) -> Global<impl GlobalCombine<In = In, Out = In>>
+pub fn top<In, K, F>(
+    _: Witness<In>,
+    n: usize,
+    key: F,
+) -> Global<impl GlobalCombine<In = In, Out = In, Acc: Exchangeable>>
 where
     F: Fn(&In) -> K + Sync,
-    K: RankKey,
-    In: Send,
+    K: RankKey + Exchangeable,
+    In: Send + Exchangeable,
 {
     Global(Reshape { inner: globally(Top::by(n, key)), reshape: |largest_first: Vec<In>| largest_first })
 }
@@ -90,18 +95,25 @@ pub struct Sample<In> {
     _in: PhantomData<fn(In)>,
 }
 
-pub fn sample<In: Send>(_: Witness<In>, n: usize, seed: u64) -> Global<impl GlobalCombine<In = In, Out = In>> {
+pub fn sample<In: Send + Exchangeable>(
+    _: Witness<In>,
+    n: usize,
+    seed: u64,
+) -> Global<impl GlobalCombine<In = In, Out = In, Acc: Exchangeable>> {
     Global(Sample { n, seed, _in: PhantomData })
 }
 
 /// A worker's sample: a max-heap of (priority, element), and its random state.
 #[doc(hidden)]
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(bound(serialize = "In: serde::Serialize", deserialize = "In: serde::Deserialize<'de>"))]
 pub struct SampleState<In> {
     kept: std::collections::BinaryHeap<Prioritized<In>>,
     rng: u64,
 }
 
 #[doc(hidden)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Prioritized<In>(u64, In);
 
 impl<In> PartialEq for Prioritized<In> {

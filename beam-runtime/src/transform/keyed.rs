@@ -5,6 +5,7 @@
 // window needs to see.
 #![allow(clippy::type_complexity)]
 
+use crate::exchange::Exchangeable;
 use std::marker::PhantomData;
 
 use std::hash::Hash;
@@ -72,8 +73,8 @@ pub fn combine_per_key<In, C>(
 where
     In: KeyValue,
     In::Value: Send,
-    In::Key: GroupKey,
-    C: CombineFn<In::Value>,
+    In::Key: GroupKey + Exchangeable,
+    C: CombineFn<In::Value, Acc: Exchangeable>,
 {
     Keyed(keyed_combine::<In, Pairs, C>(combiner))
 }
@@ -84,11 +85,20 @@ where
 pub fn reduce_per_key<In, F>(
     input: Witness<In>,
     f: F,
-) -> Keyed<impl KeyedCombine<In = In, Key = In::Key, Out = (In::Key, In::Value), Splits = Pairs, Value = In::Value>>
+) -> Keyed<
+    impl KeyedCombine<
+        In = In,
+        Key = In::Key,
+        Acc: Exchangeable,
+        Out = (In::Key, In::Value),
+        Splits = Pairs,
+        Value = In::Value,
+    >,
+>
 where
     In: KeyValue,
-    In::Value: Send,
-    In::Key: GroupKey,
+    In::Value: Send + Exchangeable,
+    In::Key: GroupKey + Exchangeable,
     F: Fn(In::Value, In::Value) -> In::Value + Sync,
 {
     combine_per_key(input, crate::combine::Reduce(f))
@@ -99,7 +109,7 @@ pub fn count_per_element<T>(
     _: Witness<T>,
 ) -> Keyed<impl KeyedCombine<In = T, Key = T, Acc = u64, Out = (T, u64), Splits = Elements, Value = ()>>
 where
-    T: GroupKey,
+    T: GroupKey + Exchangeable,
 {
     Keyed(keyed_combine::<T, Elements, Count>(Count))
 }
@@ -161,8 +171,8 @@ pub fn group_by_key<In>(
 >
 where
     In: KeyValue,
-    In::Key: GroupKey,
-    In::Value: Send,
+    In::Key: GroupKey + Exchangeable,
+    In::Value: Send + Exchangeable,
 {
     Keyed(GroupByKey(PhantomData))
 }
@@ -206,7 +216,7 @@ where
 
 /// `distinct()`: every distinct element once: a count per element that keeps the
 /// elements.
-pub fn distinct<T: GroupKey>(
+pub fn distinct<T: GroupKey + Exchangeable>(
     _: Witness<T>,
 ) -> Keyed<impl KeyedCombine<In = T, Key = T, Acc = u64, Out = T, Splits = Elements, Value = ()>> {
     let counted = keyed_combine::<T, Elements, Count>(Count);
@@ -229,10 +239,10 @@ pub fn top_per_key<In, R, F>(
 >
 where
     In: KeyValue,
-    In::Key: GroupKey,
-    In::Value: Send,
+    In::Key: GroupKey + Exchangeable,
+    In::Value: Send + Exchangeable,
     F: Fn(&In::Value) -> R + Sync,
-    R: crate::__private::RankKey,
+    R: crate::__private::RankKey + Exchangeable,
 {
     combine_per_key(w, crate::combine::Top::by(n, key))
 }

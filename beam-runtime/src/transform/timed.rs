@@ -15,6 +15,7 @@
 //! so each window fires once, on time, with all of its data: what the local runner
 //! computes by merging the workers' tables.
 
+use crate::exchange::Exchangeable;
 use std::marker::PhantomData;
 
 use crate::__private::{Stage, Witness};
@@ -204,7 +205,7 @@ where
 /// fires once, on time, when the input has been read.
 pub fn keyed_in_bounded_windows<C, W, M>(leaf: Keyed<C>, windowing: &Windowing<W, M>) -> W::BoundedLeaf<C, M>
 where
-    C: KeyedCombine<Key: Clone, In: Send>,
+    C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>,
     W: AssignWindows,
     M: Accumulate<C::Acc>,
 {
@@ -214,7 +215,7 @@ where
 /// A global combine of a bounded timestamped collection: one result per window.
 pub fn global_in_bounded_windows<C, W, M>(leaf: Global<C>, windowing: &Windowing<W, M>) -> W::BoundedLeaf<Unkeyed<C>, M>
 where
-    C: GlobalCombine<In: Send>,
+    C: GlobalCombine<In: Send, Acc: Exchangeable>,
     W: AssignWindows,
     M: Accumulate<C::Acc>,
 {
@@ -264,7 +265,9 @@ impl<C: KeyedCombine, M> BoundedWindows<C, M> {
     }
 }
 
-impl<C: KeyedCombine<Key: Clone, In: Send>, A: Accumulate<C::Acc>> Leaf for BoundedWindows<C, A> {
+impl<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>, A: Accumulate<C::Acc>> Leaf
+    for BoundedWindows<C, A>
+{
     type In = Windowed<C::In>;
     type Local = BoundedLocal<C::Key, C::Value, C::Acc, <WindowedBarrier<C, A> as Leaf>::Local>;
     type Out = Windowed<C::Out>;

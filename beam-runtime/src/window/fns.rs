@@ -1,5 +1,6 @@
 //! Window functions: which windows an element at a timestamp belongs to.
 
+use crate::exchange::Exchangeable;
 use std::time::Duration;
 
 use super::{Accumulate, Late, Strategy};
@@ -68,8 +69,8 @@ pub trait AssignWindows: Send + Sync + 'static {
     ) -> Self::Leaf<C, M>;
 
     /// The same, for a bounded input: each window fires once, when it has been read.
-    type BoundedLeaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>: Leaf<In = Windowed<C::In>, Out = Windowed<C::Out>>;
-    fn bounded_leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>(
+    type BoundedLeaf<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>, M: Accumulate<C::Acc>>: Leaf<In = Windowed<C::In>, Out = Windowed<C::Out>>;
+    fn bounded_leaf<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>, M: Accumulate<C::Acc>>(
         combine: C,
         strategy: &Strategy,
     ) -> Self::BoundedLeaf<C, M>;
@@ -89,8 +90,9 @@ impl<W: WindowFn> AssignWindows for W {
         WindowedBarrier::new(combine, strategy)
     }
 
-    type BoundedLeaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>> = BoundedWindows<C, M>;
-    fn bounded_leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>(
+    type BoundedLeaf<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>, M: Accumulate<C::Acc>> =
+        BoundedWindows<C, M>;
+    fn bounded_leaf<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>, M: Accumulate<C::Acc>>(
         combine: C,
         strategy: &Strategy,
     ) -> BoundedWindows<C, M> {
@@ -155,8 +157,9 @@ impl AssignWindows for Sessions {
         SessionBarrier::new(combine, strategy)
     }
 
-    type BoundedLeaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>> = SessionBarrier<C, M>;
-    fn bounded_leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>(
+    type BoundedLeaf<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>, M: Accumulate<C::Acc>> =
+        SessionBarrier<C, M>;
+    fn bounded_leaf<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>, M: Accumulate<C::Acc>>(
         combine: C,
         strategy: &Strategy,
     ) -> SessionBarrier<C, M> {

@@ -59,7 +59,7 @@ pub(crate) use trigger::{TriggerState, When};
 /// assert_eq!(w.max_timestamp(), Timestamp::from(9_999u64));
 /// assert!(IntervalWindow::GLOBAL.contains(Timestamp::MIN));
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize)]
 pub struct IntervalWindow {
     pub start: Timestamp,
     /// The first timestamp after the window.
@@ -105,7 +105,7 @@ impl IntervalWindow {
 
 /// When a pane fired, relative to the watermark passing the end of its window.
 /// Ordered as panes fire: early, on time, late.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Timing {
     /// Before the watermark passed the end of the window: a speculative result.
     Early,
@@ -126,7 +126,7 @@ pub enum Timing {
 /// assert_eq!((pane.timing, pane.index, pane.on_time_index), (Timing::OnTime, 0, Some(0)));
 /// assert!(pane.is_first && pane.is_last && pane.is_only());
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PaneInfo {
     pub timing: Timing,
     /// Counts the panes of the window and key from 0.
@@ -157,7 +157,7 @@ impl PaneInfo {
 /// plus the allowed lateness. A grouping that names a second output,
 /// `(sums, late) = xs -> sum_per_key();`, sends them there instead of dropping
 /// them; without one they are counted (`StageMetrics::late`).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Late<T> {
     /// The element as the grouping received it.
     pub value: T,
@@ -177,7 +177,7 @@ pub struct Late<T> {
 /// assert_eq!(w.window, IntervalWindow::GLOBAL);
 /// assert_eq!(w.map(str::len).value, 1);
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Windowed<T> {
     pub value: T,
     pub timestamp: Timestamp,

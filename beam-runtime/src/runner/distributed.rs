@@ -1,0 +1,346 @@
+//! The distributed runner: the same pipeline on every process of a [`Group`],
+//! each reading its share of the input, with barriers exchanged between them.
+//!
+//! Each process runs the segments in plan order as the local runner does, its
+//! rayon threads the workers of its fused loops. Only barriers cross processes,
+//! each in one round of [`TimelyLink::all_to_all`]:
+//!
+//! - a keyed barrier merges its workers' tables in process (combiner lifting),
+//!   then sends each partition (of the fixed key hash, the same in every process)
+//!   to the process that owns it, `partition % processes`, which merges and
+//!   extracts it: each process holds the keys of its partitions;
+//! - a global combine merges in process, then sends its one state to process 0,
+//!   which merges and extracts;
+//! - `collect()` sends its elements to process 0, which returns them from `run()`.
+//!
+//! A process that fails says so in its next round, so every process fails at the
+//! same round with its error; a last round after the last segment agrees that every
+//! process succeeded before any publishes its output.
+
+use std::cell::RefCell;
+
+use crate::barrier::{EachWorker, GlobalCombine, KeyedCombine, Leaf, Merge};
+use crate::collection::Collection;
+use crate::context::{Context, Worker};
+use crate::error::{Error, ErrorKind, Result};
+use crate::exchange::{Exchangeable, decode, encode};
+use crate::runner::group::Group;
+use crate::runner::local::{InProcess, LocalReads, LocalRunner, finish_as_task};
+use crate::runner::segment::{Destination, FinishLeaf};
+use crate::runner::timely::TimelyLink;
+use crate::runner::{AnySegment, Runner, SegmentTask, Share};
+use crate::shuffle::{by_partition, merge_entries, merge_partition};
+use crate::transform::timed::{SessionBarrier, SessionList, WindowAcc, WindowedBarrier};
+use crate::window::{Accumulate, IntervalWindow, Windowed};
+
+thread_local! {
+    /// This process's link to the group, on the thread that drives the run (a
+    /// Timely worker is not `Send`).
+    static LINK: RefCell<Option<TimelyLink>> = const { RefCell::new(None) };
+}
+
+/// One round with the group, on the driving thread.
+fn with_link<T>(f: impl FnOnce(&mut TimelyLink) -> Result<T>) -> Result<T> {
+    LINK.with_borrow_mut(|link| match link {
+        Some(link) => f(link),
+        None => Err(Error::internal("the group is reached from a thread that does not drive the run")),
+    })
+}
+
+/// Runs a pipeline as one process of a group.
+#[doc(hidden)]
+pub struct DistributedRunner {
+    group: Group,
+    local: LocalRunner,
+}
+
+impl DistributedRunner {
+    pub(crate) fn new(group: Group, threads: Option<usize>) -> Self {
+        DistributedRunner { group, local: LocalRunner::new(threads) }
+    }
+
+    /// Stages that do not run on several processes yet: an error naming the first.
+    fn check_supported(ctx: &Context) -> Result<()> {
+        for stage in ctx.plan().stages {
+            let why = if !stage.side_inputs.is_empty() {
+                Some("side inputs are not broadcast between processes yet")
+            } else if matches!(stage.op, "join" | "left_join" | "co_group_by_key") {
+                Some("joins and co-groups do not exchange their inputs between processes yet")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(Error::new(
+                    ErrorKind::Runner,
+                    format!("`{}` (line {}) cannot run on several processes: {why}", stage.op, stage.line),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn run_segments(&self, ctx: &Context, segments: &[&dyn AnySegment]) -> Result<()> {
+        Self::check_supported(ctx)?;
+        for segment in segments {
+            segment.perform(SegmentTask::Prepare(ctx))?;
+        }
+        if ctx.take_schedule().is_some() {
+            return Err(Error::new(
+                ErrorKind::Runner,
+                "an unbounded input (event time in ticks) cannot run on several processes yet",
+            ));
+        }
+        let reads = LocalReads::new(ctx.plan());
+        for segment in segments {
+            segment.perform(SegmentTask::RunAcross(ctx, &reads))?;
+        }
+        Ok(())
+    }
+}
+
+impl Runner for DistributedRunner {
+    fn share(&self) -> Share {
+        Share { index: self.group.index(), count: self.group.processes() }
+    }
+
+    /// Connects to the group, then runs `whole` on this process's pool, on the
+    /// thread that holds the connection.
+    fn enter(&self, whole: &mut (dyn FnMut() + Send)) -> Result<()> {
+        let mut connected = Ok(());
+        self.local.enter(&mut || match TimelyLink::connect(&self.group) {
+            Ok(link) => {
+                LINK.set(Some(link));
+                whole();
+                if let Some(link) = LINK.take() {
+                    link.close();
+                }
+            }
+            Err(e) => connected = Err(e),
+        })?;
+        connected
+    }
+
+    fn run(&self, ctx: &Context, segments: &[&dyn AnySegment]) -> Result<()> {
+        log::info!(
+            "running a pipeline of {} stages as process {} of {}",
+            ctx.plan().stages.len(),
+            self.group.index(),
+            self.group.processes()
+        );
+        let ran = self.run_segments(ctx, segments);
+        ctx.collect_user_metrics();
+        rayon::broadcast(|_| ctx.collect_user_metrics());
+        match ran {
+            Ok(()) => publish_across(ctx),
+            Err(e) => {
+                let _ = with_link(|link| {
+                    link.fail(&e);
+                    Ok(())
+                });
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Publishes the run's file outputs once every process has succeeded. A last round
+/// agrees on that (a process that failed says so in it instead) and hands process
+/// 0 the temporary directories of every other process's sinks; process 0 moves
+/// their parts into its own (the output path is shared), a second round lets the
+/// others remove their emptied directories, and process 0 publishes each sink
+/// with one rename, as a single process does. Nothing reaches a destination
+/// unless every process succeeded.
+fn publish_across(ctx: &Context) -> Result<()> {
+    let publications = ctx.take_publications();
+    let temps: Vec<String> = publications.iter().map(|p| p.temp.path.to_string_lossy().into_owned()).collect();
+    let me = with_link(|link| Ok(link.index()))?;
+    let sent = if me == 0 { Vec::new() } else { encode(&temps)? };
+    let received = with_link(|link| {
+        let mut outgoing = vec![Vec::new(); link.processes()];
+        outgoing[0] = sent;
+        link.all_to_all(outgoing)
+    });
+    let received = match received {
+        Ok(received) => received,
+        Err(e) => {
+            crate::io::publish::discard_all(publications);
+            return Err(e);
+        }
+    };
+    let adopted = if me == 0 {
+        received.iter().skip(1).try_for_each(|bytes| {
+            let theirs: Vec<String> = decode(bytes)?;
+            publications.iter().zip(&theirs).try_for_each(|(p, dir)| crate::io::publish::adopt_parts(p, dir.as_ref()))
+        })
+    } else {
+        Ok(())
+    };
+    // The others' directories are empty now (or, if gathering failed, left to
+    // be removed with this run's).
+    let done = with_link(|link| link.all_to_all(vec![Vec::new(); link.processes()]).map(drop));
+    match (me, adopted.and(done)) {
+        (0, Ok(())) => crate::io::publish::publish_all(publications),
+        (_, outcome) => {
+            crate::io::publish::discard_all(publications);
+            outcome
+        }
+    }
+}
+
+/// Finishes each barrier across the group, as a task of its stage.
+pub(crate) struct FinishAcross<'c> {
+    pub ctx: &'c Context,
+}
+
+impl FinishLeaf for FinishAcross<'_> {
+    fn finish<L: Leaf, D: Destination<L::Out>>(
+        &self,
+        stage: usize,
+        leaf: &L,
+        to: &D,
+        locals: Vec<L::Local>,
+    ) -> Result<()> {
+        finish_as_task(self.ctx, stage, to, |scope| leaf.finish(&Across { here: InProcess { scope } }, locals))
+    }
+}
+
+/// Keyed states on their way to the process that owns their partitions:
+/// `(partition, (key, state) pairs)`.
+type Partitions<K, S> = Vec<(usize, Vec<(K, S)>)>;
+
+/// Merges one barrier's workers' states across the group.
+struct Across<'s, 'c> {
+    here: InProcess<'s, 'c>,
+}
+
+impl Merge for Across<'_, '_> {
+    fn keyed<C: KeyedCombine<Key: Exchangeable, Acc: Exchangeable>>(
+        &self,
+        combine: &C,
+        workers: Vec<crate::shuffle::KeyedTables<C::Key, C::Acc>>,
+    ) -> Result<Collection<C::Out>> {
+        let merge = |acc: &mut C::Acc, other| combine.merge(acc, other);
+        // Combiner lifting: this process's workers' states merged first, so one
+        // state per key leaves the process.
+        let merged = self.here.scope.par_map(by_partition(workers), |tables| merge_partition(tables, merge));
+        let (me, processes) = with_link(|link| Ok((link.index(), link.processes())))?;
+        let mut outgoing: Vec<Partitions<C::Key, C::Acc>> = (0..processes).map(|_| Vec::new()).collect();
+        let mut mine = Vec::new();
+        for (partition, table) in merged.into_iter().enumerate() {
+            match partition % processes {
+                owner if owner == me => mine.push((partition, table)),
+                owner if !table.is_empty() => outgoing[owner].push((partition, table.into_iter().collect())),
+                _ => {}
+            }
+        }
+        let sent = outgoing.iter().map(encode).collect::<Result<Vec<_>>>()?;
+        let received = with_link(|link| link.all_to_all(sent))?;
+        for (from, bytes) in received.iter().enumerate().filter(|(from, _)| *from != me) {
+            for (partition, entries) in decode::<Partitions<C::Key, C::Acc>>(bytes)? {
+                let Some((_, table)) = mine.iter_mut().find(|(p, _)| *p == partition) else {
+                    return Err(Error::internal(format!(
+                        "process {from} sent partition {partition}, which process {me} does not own"
+                    )));
+                };
+                merge_entries(table, entries, merge);
+            }
+        }
+        let parts = self.here.scope.par_map(mine, |(_, table)| {
+            let mut out = Vec::with_capacity(table.len());
+            for (key, acc) in table {
+                combine.extract(key, acc, &mut |element| out.push(element));
+            }
+            out
+        });
+        Ok(Collection::from_parts(parts))
+    }
+
+    fn global<C: GlobalCombine<Acc: Exchangeable>>(
+        &self,
+        combine: &C,
+        workers: Vec<C::Acc>,
+    ) -> Result<Collection<C::Out>> {
+        let mut workers = workers.into_iter();
+        let mut merged = workers.next().unwrap_or_else(|| combine.create(Worker { index: 0, count: 1 }));
+        for other in workers {
+            combine.merge(&mut merged, other);
+        }
+        let out = self.to_process_zero(&merged)?;
+        let mut result = Vec::new();
+        if let Some(states) = out {
+            for state in states {
+                combine.merge(&mut merged, decode(&state)?);
+            }
+            combine.extract(merged, &mut |element| result.push(element));
+        }
+        Ok(Collection::from_parts(vec![result]))
+    }
+
+    fn each_worker<E: EachWorker>(&self, each: &E, workers: Vec<E::Local>) -> Result<Collection<E::Out>> {
+        self.here.each_worker(each, workers)
+    }
+
+    fn gathered<E: EachWorker<Out: Exchangeable>>(
+        &self,
+        each: &E,
+        workers: Vec<E::Local>,
+    ) -> Result<Collection<E::Out>> {
+        let here = self.here.each_worker(each, workers)?.into_vec();
+        match self.to_process_zero(&here)? {
+            Some(others) => {
+                let mut parts = vec![here];
+                for bytes in others {
+                    parts.push(decode(&bytes)?);
+                }
+                Ok(Collection::from_parts(parts))
+            }
+            None => Ok(Collection::from_parts(Vec::new())),
+        }
+    }
+
+    fn windowed<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+        &self,
+        _: &WindowedBarrier<C, M>,
+        _: Vec<crate::shuffle::KeyedTables<(IntervalWindow, C::Key), WindowAcc<C::Acc>>>,
+    ) -> Result<Collection<Windowed<C::Out>>> {
+        Err(not_yet("a grouping per window with a trigger, accumulating panes or a timestamp combiner"))
+    }
+
+    fn sessions<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+        &self,
+        _: &SessionBarrier<C, M>,
+        _: Vec<crate::shuffle::KeyedTables<C::Key, SessionList<C::Acc>>>,
+    ) -> Result<Collection<Windowed<C::Out>>> {
+        Err(not_yet("a grouping in session windows"))
+    }
+}
+
+impl Across<'_, '_> {
+    /// Sends `value` to process 0: there, returns what every other process sent,
+    /// in process order; elsewhere, `None`.
+    fn to_process_zero<T: Exchangeable>(&self, value: &T) -> Result<Option<Vec<Vec<u8>>>> {
+        let me = with_link(|link| Ok(link.index()))?;
+        let bytes = if me == 0 { Vec::new() } else { encode(value)? };
+        with_link(|link| {
+            let mut outgoing = vec![Vec::new(); link.processes()];
+            if me != 0 {
+                outgoing[0] = bytes;
+            }
+            let received = link.all_to_all(outgoing)?;
+            Ok((me == 0).then(|| received.into_iter().skip(1).collect()))
+        })
+    }
+}
+
+fn not_yet(what: &str) -> Error {
+    Error::new(ErrorKind::Runner, format!("{what} cannot run on several processes yet"))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    /// Free ports for a group on 127.0.0.1.
+    pub(crate) fn local_hosts(n: usize) -> Vec<String> {
+        let listeners: Vec<_> = (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+        listeners.iter().map(|l| format!("127.0.0.1:{}", l.local_addr().unwrap().port())).collect()
+    }
+}

@@ -1,0 +1,559 @@
+//! The same pipelines on 1, 2 and 3 processes of one thread each, through the
+//! distributed runner (feature `timely`), compared exactly with the local runner.
+//!
+//! Each test starts its group by running this test binary again, filtered to the
+//! one test, once per process, with the group in the environment (`BEAM_PROCESSES`,
+//! `BEAM_PROCESS_INDEX`, `BEAM_HOSTS` on free ports of 127.0.0.1). In a child, the
+//! test runs its pipeline and writes the result as JSON to the file the parent
+//! named; the parent compares. Every child is killed if the group takes longer
+//! than a minute.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use beam::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+const CHILD_OUT: &str = "BEAM_TEST_CHILD_OUT";
+const GROUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// In a child process: runs `pipeline`, writes its result (or its error's text)
+/// to the file the parent named, and returns `true`. In the parent, `false`.
+fn as_child<T: Serialize>(pipeline: impl FnOnce() -> beam::Result<T>) -> bool {
+    let Ok(out) = std::env::var(CHILD_OUT) else { return false };
+    let result: Result<T, String> = pipeline().map_err(|e| e.to_string());
+    fs::write(out, serde_json::to_string(&result).unwrap()).unwrap();
+    true
+}
+
+/// What each process of a group did: its result, or its error's text, or how it
+/// ended without writing either.
+type Outcomes<T> = Vec<Result<T, String>>;
+
+/// Free ports on 127.0.0.1, one per process.
+fn free_hosts(n: usize) -> String {
+    let listeners: Vec<_> = (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    let hosts: Vec<String> =
+        listeners.iter().map(|l| format!("127.0.0.1:{}", l.local_addr().unwrap().port())).collect();
+    hosts.join(",")
+}
+
+/// A group of `n` processes, each running test `test` of this binary (with
+/// `env_of(i)` added to process `i`'s environment); `start` is how many of them
+/// are started (fewer, for a process that never comes).
+struct Launch<'a> {
+    test: &'a str,
+    n: usize,
+    start: usize,
+    env_of: &'a dyn Fn(usize) -> Vec<(&'static str, String)>,
+}
+
+impl Launch<'_> {
+    fn of(test: &str, n: usize) -> Launch<'_> {
+        Launch { test, n, start: n, env_of: &|_| Vec::new() }
+    }
+
+    /// Runs the group and returns each started process's outcome, in process order.
+    fn run<T: DeserializeOwned>(&self, dir: &Path) -> Outcomes<T> {
+        let hosts = free_hosts(self.n);
+        let outputs: Vec<PathBuf> = (0..self.start).map(|i| dir.join(format!("{}-{i}.json", self.test))).collect();
+        let mut children: Vec<Child> = (0..self.start)
+            .map(|i| {
+                let mut command = Command::new(std::env::current_exe().unwrap());
+                command
+                    .args([self.test, "--exact", "--nocapture", "--test-threads=1"])
+                    .env(CHILD_OUT, &outputs[i])
+                    .env("BEAM_PROCESSES", self.n.to_string())
+                    .env("BEAM_PROCESS_INDEX", i.to_string())
+                    .env("BEAM_HOSTS", &hosts)
+                    .env("BEAM_PROGRESS", "0")
+                    .stdout(Stdio::null());
+                // `BEAM_TEST_SHOW_CHILDREN=1` shows what the processes print.
+                if std::env::var_os("BEAM_TEST_SHOW_CHILDREN").is_none() {
+                    command.stderr(Stdio::null());
+                }
+                for (name, value) in (self.env_of)(i) {
+                    command.env(name, value);
+                }
+                command.spawn().unwrap()
+            })
+            .collect();
+        let started = Instant::now();
+        let mut ended: Vec<Option<std::process::ExitStatus>> = vec![None; self.start];
+        while ended.iter().any(Option::is_none) {
+            for (child, end) in children.iter_mut().zip(&mut ended) {
+                if end.is_none() {
+                    *end = child.try_wait().unwrap();
+                }
+            }
+            if started.elapsed() > GROUP_TIMEOUT {
+                for child in &mut children {
+                    let _ = child.kill();
+                }
+                panic!("the group of {} processes of `{}` did not finish within {GROUP_TIMEOUT:?}", self.n, self.test);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        outputs
+            .iter()
+            .zip(ended)
+            .map(|(out, status)| match fs::read_to_string(out) {
+                Ok(json) => serde_json::from_str::<Result<T, String>>(&json).unwrap(),
+                Err(_) => Err(format!("ended without a result ({})", status.unwrap())),
+            })
+            .collect()
+    }
+}
+
+/// Runs `test` on 1, 2 and 3 processes: process 0 must return `local` (sorted
+/// by the caller's `sort`), the others an empty result.
+fn same_on_every_group<T: DeserializeOwned + PartialEq + std::fmt::Debug + Default>(
+    test: &str,
+    local: &T,
+    sort: impl Fn(T) -> T,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    for n in 1..=3 {
+        let outcomes: Outcomes<T> = Launch::of(test, n).run(dir.path());
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            let got = sort(outcome.unwrap_or_else(|e| panic!("process {i} of {n} failed: {e}")));
+            if i == 0 {
+                assert_eq!(&got, local, "{n} processes, process 0");
+            } else {
+                assert_eq!(got, T::default(), "{n} processes, process {i} returns nothing");
+            }
+        }
+    }
+}
+
+/// A seeded text file: skewed words over many lines, which every process reads.
+fn text_file(dir: &Path) -> PathBuf {
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut text = String::new();
+    for _ in 0..20_000 {
+        for _ in 0..rng.random_range(0..10) {
+            let i = (rng.random_range(0.0f64..1.0).powi(3) * 3000.0) as usize;
+            text.push_str(&format!("w{i} "));
+        }
+        text.push('\n');
+    }
+    let path = dir.join("words.txt");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v
+}
+
+fn word_count(path: &Path) -> beam::Result<Vec<(String, u64)>> {
+    let out = pipeline! {
+        counts = read_text(TextInput::new(path).split_bytes(16 << 10))
+            -> flat_map(beam::text::words)
+            -> count_per_element()
+            -> collect();
+    }
+    .threads(1)
+    .run()?;
+    Ok(out.counts.into_iter().map(|(w, n)| (w.to_string(), n)).collect())
+}
+
+/// The input lives at a path every process reads: the parent's temporary folder,
+/// passed down.
+fn shared_dir() -> PathBuf {
+    PathBuf::from(std::env::var("BEAM_TEST_DATA").expect("the parent names the data folder"))
+}
+
+#[test]
+fn word_count_on_one_two_and_three_processes() {
+    if as_child(|| word_count(&shared_dir().join("words.txt"))) {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let path = text_file(data.path());
+    let local = sorted(word_count(&path).unwrap());
+    assert!(local.len() > 1000);
+    // The children write the same seeded file into the same folder.
+    unsafe { std::env::set_var("BEAM_TEST_DATA", data.path()) };
+    same_on_every_group("word_count_on_one_two_and_three_processes", &local, sorted);
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+struct Sale {
+    store: u32,
+    amount: i64,
+}
+
+/// Count, sum and max per store with one `CombineFn`, and a global sum.
+#[derive(Default, Clone)]
+struct Stats;
+
+impl CombineFn<i64> for Stats {
+    type Acc = (u64, i64, i64);
+    type Out = (u64, i64, i64);
+    fn create_accumulator(&self) -> Self::Acc {
+        (0, 0, i64::MIN)
+    }
+    fn add_input(&self, acc: &mut Self::Acc, value: i64) {
+        *acc = (acc.0 + 1, acc.1 + value, acc.2.max(value));
+    }
+    fn merge_accumulators(&self, acc: &mut Self::Acc, other: Self::Acc) {
+        *acc = (acc.0 + other.0, acc.1 + other.1, acc.2.max(other.2));
+    }
+    fn extract_output(&self, acc: Self::Acc) -> Self::Out {
+        acc
+    }
+}
+
+type CsvResult = (Vec<(u32, (u64, i64, i64))>, Vec<i64>);
+
+fn csv_group_by(path: &Path) -> beam::Result<CsvResult> {
+    let out = pipeline! {
+        sales = read_csv::<Sale>(CsvInput::new(path).split_bytes(8 << 10));
+        per_store = sales -> map(|s: Sale| (s.store, s.amount)) -> combine_per_key(Stats) -> collect();
+        total = sales -> map(|s: Sale| s.amount) -> sum() -> collect();
+    }
+    .threads(1)
+    .run()?;
+    Ok((out.per_store, out.total))
+}
+
+fn csv_file(dir: &Path, rows: usize) -> PathBuf {
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut text = String::from("store,amount\n");
+    for _ in 0..rows {
+        // Skewed: store 7 has about half the rows.
+        let store = if rng.random_bool(0.5) { 7 } else { rng.random_range(0..2000) };
+        text.push_str(&format!("{store},{}\n", rng.random_range(-1000..1000)));
+    }
+    let path = dir.join(format!("sales-{rows}.csv"));
+    fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn csv_group_by_and_a_global_sum_on_one_two_and_three_processes() {
+    let sizes = [0, 1, 30_000];
+    let in_shared = |n: usize| shared_dir().join(format!("sales-{n}.csv"));
+    if as_child(|| sizes.iter().map(|&n| csv_group_by(&in_shared(n))).collect::<beam::Result<Vec<_>>>()) {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let local: Vec<CsvResult> = sizes
+        .map(|n| csv_file(data.path(), n))
+        .iter()
+        .map(|p| {
+            let (per_store, total) = csv_group_by(p).unwrap();
+            (sorted(per_store), total)
+        })
+        .collect();
+    // A plain sequential reference for the large file.
+    let text = fs::read_to_string(data.path().join("sales-30000.csv")).unwrap();
+    let mut reference: BTreeMap<u32, (u64, i64, i64)> = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let (store, amount) = line.split_once(',').unwrap();
+        let amount: i64 = amount.parse().unwrap();
+        let e = reference.entry(store.parse().unwrap()).or_insert((0, 0, i64::MIN));
+        *e = (e.0 + 1, e.1 + amount, e.2.max(amount));
+    }
+    assert_eq!(local[2].0, reference.clone().into_iter().collect::<Vec<_>>());
+    assert_eq!(local[2].1, vec![reference.values().map(|v| v.1).sum::<i64>()]);
+    assert_eq!(local[0], (vec![], vec![0]), "an empty file sums to 0");
+    unsafe { std::env::set_var("BEAM_TEST_DATA", data.path()) };
+    let dir = tempfile::tempdir().unwrap();
+    let test = "csv_group_by_and_a_global_sum_on_one_two_and_three_processes";
+    for n in 1..=3 {
+        let outcomes: Outcomes<Vec<CsvResult>> = Launch::of(test, n).run(dir.path());
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            let got: Vec<CsvResult> = outcome
+                .unwrap_or_else(|e| panic!("process {i} of {n} failed: {e}"))
+                .into_iter()
+                .map(|(per_store, total)| (sorted(per_store), total))
+                .collect();
+            if i == 0 {
+                assert_eq!(got, local, "{n} processes, process 0");
+            } else {
+                assert!(got.iter().all(|(p, t)| p.is_empty() && t.is_empty()), "{n} processes, process {i}");
+            }
+        }
+    }
+}
+
+/// Groups, a distinct count and kept elements of one in-memory run.
+type InMemory = (Vec<(u64, Vec<u64>)>, Vec<u64>, Vec<u64>);
+
+fn in_memory(n: u64) -> beam::Result<InMemory> {
+    let out = pipeline! {
+        xs = from_iter((0..n).map(|i| i.wrapping_mul(2_654_435_761) % 10_007));
+        groups = xs -> map(|x: u64| (x % 97, x)) -> group_by_key() -> collect();
+        distinct = xs -> distinct() -> count() -> collect();
+        kept = xs -> filter(|x: &u64| x.is_multiple_of(1000)) -> collect();
+    }
+    .threads(1)
+    .run()?;
+    let groups = out.groups.into_iter().map(|(k, vs)| (k, sorted(vs))).collect();
+    Ok((groups, out.distinct, out.kept))
+}
+
+#[test]
+fn in_memory_input_is_split_by_index_and_groups_are_exact() {
+    let sizes = [0u64, 1, 50_000];
+    let normalize =
+        |runs: Vec<InMemory>| runs.into_iter().map(|(g, d, k)| (sorted(g), d, sorted(k))).collect::<Vec<_>>();
+    if as_child(|| sizes.iter().map(|&n| in_memory(n)).collect::<beam::Result<Vec<_>>>()) {
+        return;
+    }
+    let local = normalize(sizes.iter().map(|&n| in_memory(n).unwrap()).collect());
+    let xs: Vec<u64> = (0..50_000u64).map(|i| i.wrapping_mul(2_654_435_761) % 10_007).collect();
+    let distinct: std::collections::BTreeSet<u64> = xs.iter().copied().collect();
+    assert_eq!(local[2].1, vec![distinct.len() as u64]);
+    assert_eq!(local[2].2, sorted(xs.iter().copied().filter(|x| x.is_multiple_of(1000)).collect()));
+    let dir = tempfile::tempdir().unwrap();
+    let test = "in_memory_input_is_split_by_index_and_groups_are_exact";
+    for n in 1..=3 {
+        let outcomes = Launch::of(test, n).run(dir.path());
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            let got = normalize(outcome.unwrap_or_else(|e| panic!("process {i} of {n} failed: {e}")));
+            if i == 0 {
+                assert_eq!(got, local, "{n} processes, process 0");
+            } else {
+                // `count()` is a global combine: its one result is on process 0.
+                assert!(got.iter().all(|(g, d, k)| g.is_empty() && d.is_empty() && k.is_empty()), "process {i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn an_error_in_one_process_fails_every_process_naming_it() {
+    let fails_here = std::env::var("BEAM_PROCESS_INDEX").as_deref() == Ok("1");
+    let run = || -> beam::Result<Vec<u64>> {
+        let out = pipeline! {
+            xs = from_iter(0..10_000u64)
+                -> check: map(|x: u64| if fails_here && x % 2048 == 100 { panic!("bad element {x}") } else { x })
+                -> map(|x: u64| (x % 10, x))
+                -> sum_per_key()
+                -> map(|(_, s): (u64, u64)| s)
+                -> collect();
+        }
+        .threads(1)
+        .run()?;
+        Ok(out.xs)
+    };
+    if as_child(run) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let outcomes: Outcomes<Vec<u64>> =
+        Launch::of("an_error_in_one_process_fails_every_process_naming_it", 3).run(dir.path());
+    assert!(started.elapsed() < Duration::from_secs(20), "failed within seconds, not {:?}", started.elapsed());
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        let e = outcome.expect_err("every process fails");
+        assert!(e.contains("check") && e.contains("bad element"), "process {i}: {e}");
+        if i != 1 {
+            assert!(e.contains("process 1"), "process {i} names the process that failed: {e}");
+        }
+    }
+}
+
+#[test]
+fn a_killed_process_fails_the_others_within_seconds() {
+    let dies = std::env::var("BEAM_PROCESS_INDEX").as_deref() == Ok("2");
+    let run = || -> beam::Result<Vec<u64>> {
+        let out = pipeline! {
+            // Three chunks: one for each process.
+            xs = from_iter(0..3 * beam::CHUNK as u64)
+                -> map(|x: u64| {
+                    if dies {
+                        // Killed in the middle of its loop, with no chance to say so.
+                        std::process::abort();
+                    }
+                    (x % 3, x)
+                })
+                -> sum_per_key()
+                -> map(|(_, s): (u64, u64)| s)
+                -> collect();
+        }
+        .threads(1)
+        .run()?;
+        Ok(out.xs)
+    };
+    if as_child(run) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let outcomes: Outcomes<Vec<u64>> =
+        Launch::of("a_killed_process_fails_the_others_within_seconds", 3).run(dir.path());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the others ended within seconds, not {:?}",
+        started.elapsed()
+    );
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        let e = outcome.expect_err("no process succeeds");
+        if i == 2 {
+            assert!(e.contains("without a result"), "{e}");
+        } else {
+            assert!(e.contains("lost its connection"), "process {i}: {e}");
+        }
+    }
+}
+
+#[test]
+fn a_process_that_never_starts_is_a_timeout_not_a_hang() {
+    let run =
+        || -> beam::Result<Vec<u64>> { Ok(pipeline! { xs = from_iter(0..10u64) -> collect(); }.threads(1).run()?.xs) };
+    if as_child(run) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let group = Launch {
+        test: "a_process_that_never_starts_is_a_timeout_not_a_hang",
+        n: 3,
+        start: 2,
+        env_of: &|_| vec![("BEAM_CONNECT_TIMEOUT", "1".to_owned())],
+    };
+    let started = Instant::now();
+    let outcomes: Outcomes<Vec<u64>> = group.run(dir.path());
+    assert!(started.elapsed() < Duration::from_secs(15));
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        let e = outcome.expect_err("no process runs without the third");
+        assert!(
+            e.contains("process 2") && (e.contains("did not connect") || e.contains("could not reach")),
+            "process {i}: {e}"
+        );
+    }
+}
+
+#[test]
+fn stages_that_do_not_run_on_several_processes_yet_are_refused_by_name() {
+    let run = || -> beam::Result<Vec<(u64, u64)>> {
+        let out = pipeline! {
+            xs = from_iter(0..10u64);
+            total = xs -> sum();
+            shifted = xs -> map_with(as_singleton(total), |x: u64, t: &u64| (x, x + *t)) -> collect();
+        }
+        .threads(1)
+        .run()?;
+        Ok(out.shifted)
+    };
+    if as_child(run) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let outcomes: Outcomes<Vec<(u64, u64)>> =
+        Launch::of("stages_that_do_not_run_on_several_processes_yet_are_refused_by_name", 2).run(dir.path());
+    for outcome in outcomes {
+        let e = outcome.expect_err("refused");
+        assert!(e.contains("`map_with`") && e.contains("side inputs"), "{e}");
+    }
+}
+
+/// Every line of every part file under `dir`, sorted.
+fn lines_under(dir: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        lines.extend(fs::read_to_string(&path).unwrap().lines().map(String::from));
+    }
+    sorted(lines)
+}
+
+fn two_sinks(out: &Path) -> beam::Result<Vec<u64>> {
+    let out = pipeline! {
+        xs = from_iter(0..20_000u64);
+        sums = xs -> map(|x: u64| (x % 101, x)) -> sum_per_key();
+        sums -> write_text(out.join("sums"), |(k, s): &(u64, u64)| format!("{k} {s}"));
+        xs -> filter(|x: &u64| x.is_multiple_of(7)) -> write_text(out.join("sevens"), |x: &u64| x.to_string());
+        n = sums -> count() -> collect();
+    }
+    .threads(1)
+    .run()?;
+    Ok(out.n)
+}
+
+#[test]
+fn two_sinks_publish_every_process_parts_once_all_succeeded() {
+    if as_child(|| two_sinks(&PathBuf::from(std::env::var("BEAM_TEST_OUT").unwrap()))) {
+        return;
+    }
+    let local_dir = tempfile::tempdir().unwrap();
+    assert_eq!(two_sinks(local_dir.path()).unwrap(), vec![101]);
+    let want_sums = lines_under(&local_dir.path().join("sums"));
+    let want_sevens = lines_under(&local_dir.path().join("sevens"));
+    let mut reference: BTreeMap<u64, u64> = BTreeMap::new();
+    for x in 0..20_000u64 {
+        *reference.entry(x % 101).or_default() += x;
+    }
+    assert_eq!(want_sums, sorted(reference.iter().map(|(k, s)| format!("{k} {s}")).collect()));
+    assert_eq!(want_sevens.len(), 20_000usize.div_ceil(7));
+    let dir = tempfile::tempdir().unwrap();
+    for n in 1..=3 {
+        let out = tempfile::tempdir().unwrap();
+        let out_path = out.path().to_owned();
+        let launch = Launch {
+            test: "two_sinks_publish_every_process_parts_once_all_succeeded",
+            n,
+            start: n,
+            env_of: &|_| vec![("BEAM_TEST_OUT", out_path.display().to_string())],
+        };
+        let outcomes: Outcomes<Vec<u64>> = launch.run(dir.path());
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            let counted = outcome.unwrap_or_else(|e| panic!("process {i} of {n} failed: {e}"));
+            assert_eq!(counted, if i == 0 { vec![101] } else { vec![] }, "{n} processes, process {i}");
+        }
+        assert_eq!(lines_under(&out.path().join("sums")), want_sums, "{n} processes");
+        assert_eq!(lines_under(&out.path().join("sevens")), want_sevens, "{n} processes");
+        let parts = fs::read_dir(out.path().join("sevens")).unwrap().count();
+        assert_eq!(parts, n, "one part per process of one thread");
+        // Nothing but the two outputs is left beside them.
+        let mut names: Vec<String> =
+            fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        assert_eq!(names, ["sevens", "sums"], "{n} processes");
+    }
+}
+
+#[test]
+fn a_failed_process_publishes_nothing() {
+    let fails_here = std::env::var("BEAM_PROCESS_INDEX").as_deref() == Ok("1");
+    let run = |out: &Path| -> beam::Result<Vec<u64>> {
+        let out = pipeline! {
+            xs = from_iter(0..3 * beam::CHUNK as u64);
+            xs -> write_text(out.join("all"), |x: &u64| x.to_string());
+            sums = xs
+                -> check: map(|x: u64| if fails_here { panic!("bad element {x}") } else { (x % 5, x) })
+                -> sum_per_key()
+                -> map(|(_, s): (u64, u64)| s)
+                -> collect();
+        }
+        .threads(1)
+        .run()?;
+        Ok(out.sums)
+    };
+    if as_child(|| run(&PathBuf::from(std::env::var("BEAM_TEST_OUT").unwrap()))) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let out_path = out.path().to_owned();
+    let launch = Launch {
+        test: "a_failed_process_publishes_nothing",
+        n: 3,
+        start: 3,
+        env_of: &|_| vec![("BEAM_TEST_OUT", out_path.display().to_string())],
+    };
+    let outcomes: Outcomes<Vec<u64>> = launch.run(dir.path());
+    assert!(outcomes.iter().all(Result::is_err), "{outcomes:?}");
+    let left: Vec<_> = fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "nothing published and nothing left behind: {left:?}");
+}
