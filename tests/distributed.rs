@@ -434,28 +434,101 @@ fn a_process_that_never_starts_is_a_timeout_not_a_hang() {
     }
 }
 
+/// Joins, a co-group, an outer join and side inputs over seeded data with skewed
+/// keys, some on one side only.
+type Relational = (
+    Vec<(u32, (u64, u64))>,
+    Vec<(u32, (u64, Option<u64>))>,
+    Vec<(u32, (Vec<u64>, Vec<u64>))>,
+    Vec<(u32, (Option<u64>, Option<u64>))>,
+    Vec<(u64, u64)>,
+);
+
+fn relational(n: u64) -> beam::Result<Relational> {
+    let mut rng = StdRng::seed_from_u64(n);
+    let orders: Vec<(u32, u64)> =
+        (0..n).map(|i| (if rng.random_bool(0.3) { 7 } else { rng.random_range(0..400) }, i)).collect();
+    let customers: Vec<(u32, u64)> = (0..300u32).map(|c| (c, u64::from(c) * 10)).collect();
+    let out = pipeline! {
+        orders = from_iter(orders);
+        customers = from_iter(customers);
+        joined = (orders, customers) -> join() -> collect();
+        left = (orders, customers) -> left_join() -> collect();
+        grouped = (orders, customers) -> co_group_by_key() -> collect();
+        outer = (orders, customers) -> outer_join() -> collect();
+        total = orders -> map(|(_, v): (u32, u64)| v) -> sum();
+        rates = customers -> map(|(c, r): (u32, u64)| (c, r));
+        shifted = orders
+            -> filter_with(as_map(rates), |(c, _): &(u32, u64), rates: &SideMap<u32, u64>| rates.contains_key(c))
+            -> map_with(as_singleton(total), |(_, v): (u32, u64), total: &u64| (v, *total))
+            -> collect();
+    }
+    .threads(1)
+    .run()?;
+    let grouped = out.grouped.into_iter().map(|(k, (a, b))| (k, (sorted(a), sorted(b)))).collect();
+    Ok((sorted(out.joined), sorted(out.left), sorted(grouped), sorted(out.outer), sorted(out.shifted)))
+}
+
 #[test]
-fn stages_that_do_not_run_on_several_processes_yet_are_refused_by_name() {
-    let run = || -> beam::Result<Vec<(u64, u64)>> {
-        let out = pipeline! {
+fn joins_co_groups_and_side_inputs_on_one_two_and_three_processes() {
+    let sizes = [0u64, 1, 20_000];
+    if as_child(|| sizes.iter().map(|&n| relational(n)).collect::<beam::Result<Vec<_>>>()) {
+        return;
+    }
+    let local: Vec<Relational> = sizes.iter().map(|&n| relational(n).unwrap()).collect();
+    // A plain sequential reference for the join of the large input.
+    let mut rng = StdRng::seed_from_u64(20_000);
+    let orders: Vec<(u32, u64)> =
+        (0..20_000).map(|i| (if rng.random_bool(0.3) { 7 } else { rng.random_range(0..400) }, i)).collect();
+    let joined: Vec<(u32, (u64, u64))> =
+        orders.iter().filter(|(c, _)| *c < 300).map(|&(c, v)| (c, (v, u64::from(c) * 10))).collect();
+    assert_eq!(local[2].0, sorted(joined));
+    assert_eq!(local[2].1.len(), orders.len());
+    let dir = tempfile::tempdir().unwrap();
+    let test = "joins_co_groups_and_side_inputs_on_one_two_and_three_processes";
+    for n in 1..=3 {
+        let outcomes: Outcomes<Vec<Relational>> = Launch::of(test, n).run(dir.path());
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            let got = outcome.unwrap_or_else(|e| panic!("process {i} of {n} failed: {e}"));
+            if i == 0 {
+                assert_eq!(got, local, "{n} processes, process 0");
+            } else {
+                assert!(got.iter().all(|r| *r == Relational::default()), "{n} processes, process {i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn outputs_that_do_not_run_on_several_processes_yet_are_refused() {
+    let run = || -> beam::Result<()> {
+        let out = PathBuf::from(std::env::var("BEAM_TEST_OUT").unwrap());
+        pipeline! {
             xs = from_iter(0..10u64);
-            total = xs -> sum();
-            shifted = xs -> map_with(as_singleton(total), |x: u64, t: &u64| (x, x + *t)) -> collect();
+            xs -> write_text(FileOutput::new(out.join("one")).single_file(), |x: &u64| x.to_string());
         }
         .threads(1)
         .run()?;
-        Ok(out.shifted)
+        Ok(())
     };
     if as_child(run) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let outcomes: Outcomes<Vec<(u64, u64)>> =
-        Launch::of("stages_that_do_not_run_on_several_processes_yet_are_refused_by_name", 2).run(dir.path());
+    let out = tempfile::tempdir().unwrap();
+    let out_path = out.path().to_owned();
+    let launch = Launch {
+        test: "outputs_that_do_not_run_on_several_processes_yet_are_refused",
+        n: 2,
+        start: 2,
+        env_of: &|_| vec![("BEAM_TEST_OUT", out_path.display().to_string())],
+    };
+    let outcomes: Outcomes<()> = launch.run(dir.path());
     for outcome in outcomes {
         let e = outcome.expect_err("refused");
-        assert!(e.contains("`map_with`") && e.contains("side inputs"), "{e}");
+        assert!(e.contains("single_file()") && e.contains("several processes"), "{e}");
     }
+    assert_eq!(fs::read_dir(out.path()).unwrap().count(), 0);
 }
 
 /// Every line of every part file under `dir`, sorted.

@@ -225,6 +225,7 @@ impl Publication {
 /// Moves the part files another process of the group wrote for `publication`'s
 /// sink, in its temporary directory `from` (on the shared path), into this
 /// process's, so that one rename publishes every process's parts.
+#[cfg(feature = "timely")]
 pub(crate) fn adopt_parts(publication: &Publication, from: &Path) -> Result<()> {
     let parts =
         files_in(from, |_| true).map_err(|e| publication.error("could not gather the other processes' parts of", e))?;

@@ -25,11 +25,12 @@ use crate::context::{Context, Worker};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exchange::{Exchangeable, decode, encode};
 use crate::runner::group::Group;
+use crate::runner::held::{Held, KeyedElement, ReadHeld};
 use crate::runner::local::{InProcess, LocalReads, LocalRunner, finish_as_task};
 use crate::runner::segment::{Destination, FinishLeaf};
 use crate::runner::timely::TimelyLink;
 use crate::runner::{AnySegment, Runner, SegmentTask, Share};
-use crate::shuffle::{by_partition, merge_entries, merge_partition};
+use crate::shuffle::{by_partition, merge_entries, merge_partition, partition_of};
 use crate::transform::timed::{SessionBarrier, SessionList, WindowAcc, WindowedBarrier};
 use crate::window::{Accumulate, IntervalWindow, Windowed};
 
@@ -59,28 +60,7 @@ impl DistributedRunner {
         DistributedRunner { group, local: LocalRunner::new(threads) }
     }
 
-    /// Stages that do not run on several processes yet: an error naming the first.
-    fn check_supported(ctx: &Context) -> Result<()> {
-        for stage in ctx.plan().stages {
-            let why = if !stage.side_inputs.is_empty() {
-                Some("side inputs are not broadcast between processes yet")
-            } else if matches!(stage.op, "join" | "left_join" | "co_group_by_key") {
-                Some("joins and co-groups do not exchange their inputs between processes yet")
-            } else {
-                None
-            };
-            if let Some(why) = why {
-                return Err(Error::new(
-                    ErrorKind::Runner,
-                    format!("`{}` (line {}) cannot run on several processes: {why}", stage.op, stage.line),
-                ));
-            }
-        }
-        Ok(())
-    }
-
     fn run_segments(&self, ctx: &Context, segments: &[&dyn AnySegment]) -> Result<()> {
-        Self::check_supported(ctx)?;
         for segment in segments {
             segment.perform(SegmentTask::Prepare(ctx))?;
         }
@@ -90,7 +70,7 @@ impl DistributedRunner {
                 "an unbounded input (event time in ticks) cannot run on several processes yet",
             ));
         }
-        let reads = LocalReads::new(ctx.plan());
+        let reads = AcrossReads { local: LocalReads::new(ctx.plan()) };
         for segment in segments {
             segment.perform(SegmentTask::RunAcross(ctx, &reads))?;
         }
@@ -140,6 +120,51 @@ impl Runner for DistributedRunner {
                 Err(e)
             }
         }
+    }
+}
+
+/// Reads held collections across the group: a segment's input where it is, side
+/// inputs and join tables whole in every process (broadcast), a co-group's inputs
+/// by key (each element sent to the process that owns its key's partition, as a
+/// keyed barrier's states are).
+#[doc(hidden)]
+pub struct AcrossReads {
+    local: LocalReads,
+}
+
+impl ReadHeld for AcrossReads {
+    fn read<T: Send>(&self, held: &Held<T>) -> Result<Collection<T>> {
+        self.local.read(held)
+    }
+
+    fn read_everywhere<T: Send + Exchangeable>(&self, held: &Held<T>) -> Result<Collection<T>> {
+        let here = self.local.read(held)?.into_vec();
+        let bytes = encode(&here)?;
+        let received = with_link(|link| link.all_to_all(vec![bytes; link.processes()]))?;
+        let me = with_link(|link| Ok(link.index()))?;
+        let mut parts = Vec::with_capacity(received.len());
+        let mut here = Some(here);
+        for (from, bytes) in received.iter().enumerate() {
+            parts.push(if from == me { here.take().unwrap_or_default() } else { decode(bytes)? });
+        }
+        Ok(Collection::from_parts(parts))
+    }
+
+    fn read_by_key<T: Send + Exchangeable + KeyedElement>(&self, held: &Held<T>) -> Result<Collection<T>> {
+        let processes = with_link(|link| Ok(link.processes()))?;
+        let me = with_link(|link| Ok(link.index()))?;
+        let mut outgoing: Vec<Vec<T>> = (0..processes).map(|_| Vec::new()).collect();
+        for element in self.local.read(held)?.into_vec() {
+            outgoing[partition_of(element.key_hash()) % processes].push(element);
+        }
+        let mine = std::mem::take(&mut outgoing[me]);
+        let sent = outgoing.iter().map(encode).collect::<Result<Vec<_>>>()?;
+        let received = with_link(|link| link.all_to_all(sent))?;
+        let mut parts = vec![mine];
+        for (_, bytes) in received.iter().enumerate().filter(|(from, _)| *from != me) {
+            parts.push(decode(bytes)?);
+        }
+        Ok(Collection::from_parts(parts))
     }
 }
 

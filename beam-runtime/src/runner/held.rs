@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use crate::__private::{FanOut, Witness};
 use crate::collection::Collection;
 use crate::error::{Error, Result};
+use crate::exchange::Exchangeable;
 
 /// A collection one segment makes and later ones read: a barrier's result, a
 /// collection held for a `flatten`, a side input or a second pass, a source's bad
@@ -81,9 +82,43 @@ impl<T> Held<T> {
 }
 
 /// How the segments a runner runs read the collections earlier ones held.
+/// How a runner reads a collection held between segments. A collection read as
+/// a segment's input is read where it is (each process its own part); a side
+/// input (or a join's table) must be whole in every process, and a co-group's
+/// inputs must have each key in one process: runners on several processes
+/// broadcast and exchange those.
 #[doc(hidden)]
 pub trait ReadHeld {
     fn read<T: Send>(&self, held: &Held<T>) -> Result<Collection<T>>;
+
+    /// The whole collection, in every process.
+    fn read_everywhere<T: Send + Exchangeable>(&self, held: &Held<T>) -> Result<Collection<T>> {
+        self.read(held)
+    }
+
+    /// The elements whose keys this process owns, from every process.
+    fn read_by_key<T: Send + Exchangeable + KeyedElement>(&self, held: &Held<T>) -> Result<Collection<T>> {
+        self.read(held)
+    }
+}
+
+/// An element with a key (a pair, or a pair in a window), whose hash says which
+/// process groups it.
+#[doc(hidden)]
+pub trait KeyedElement {
+    fn key_hash(&self) -> u64;
+}
+
+impl<K: std::hash::Hash, V> KeyedElement for (K, V) {
+    fn key_hash(&self) -> u64 {
+        std::hash::BuildHasher::hash_one(&crate::shuffle::KeyHasher::default(), &self.0)
+    }
+}
+
+impl<K: std::hash::Hash, V> KeyedElement for crate::window::Windowed<(K, V)> {
+    fn key_hash(&self) -> u64 {
+        self.value.key_hash()
+    }
 }
 
 /// Where a sink's (empty) result goes: nowhere.

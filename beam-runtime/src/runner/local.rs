@@ -92,9 +92,9 @@ impl Runner for LocalRunner {
 
 /// Runs one segment: fills its side inputs, opens its input, runs its loop on every
 /// thread and finishes its barriers with `finish`.
-pub(crate) fn run_segment<S: Segment>(
+pub(crate) fn run_segment<S: Segment, R: ReadHeld>(
     ctx: &Context,
-    reads: &LocalReads,
+    reads: &R,
     segment: &S,
     finish: &impl FinishLeaf,
 ) -> Result<()> {
@@ -112,7 +112,7 @@ pub(crate) fn run_segment<S: Segment>(
 /// Opens a segment's input. Making it (a flatten's concatenation, a co-group's
 /// grouping) is the input stage's work and counts in its time; reading a held
 /// collection is not the work of the stage that made it.
-fn open<I: Input>(ctx: &Context, info: &SegmentInfo, input: &I, reads: &LocalReads) -> Result<I::Source> {
+fn open<I: Input, R: ReadHeld>(ctx: &Context, info: &SegmentInfo, input: &I, reads: &R) -> Result<I::Source> {
     let stage = info.input.node();
     if info.input.runs_its_input() {
         ctx.task(stage, |scope| input.open(reads, scope))

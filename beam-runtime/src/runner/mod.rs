@@ -111,7 +111,7 @@ pub enum SegmentTask<'a> {
     /// Run the segment's loop on this process's share of its input, and merge its
     /// barriers across the processes of a group.
     #[cfg(feature = "timely")]
-    RunAcross(&'a Context, &'a LocalReads),
+    RunAcross(&'a Context, &'a distributed::AcrossReads),
 }
 
 /// A segment of any type: the generated code hands the runner its segments as a

@@ -7,7 +7,9 @@ use crate::barrier::Leaf;
 use crate::collection::Collection;
 use crate::context::{Context, Scope, StageCell, Worker};
 use crate::error::Result;
+use crate::exchange::Exchangeable;
 use crate::io::records::BadRecord;
+use crate::runner::held::KeyedElement;
 use crate::runner::held::{Discard, Held, ReadHeld};
 use crate::runner::{Item, Segment};
 use crate::source::{CollectionSource, Source};
@@ -174,10 +176,10 @@ pub trait HeldTuple: Sync {
 
 macro_rules! held_tuple {
     ($($t:ident $i:tt),+) => {
-        impl<$($t: Send),+> HeldTuple for ($(&Held<$t>,)+) {
+        impl<$($t: Send + Exchangeable + KeyedElement),+> HeldTuple for ($(&Held<$t>,)+) {
             type Collections = ($(Collection<$t>,)+);
             fn read_all<R: ReadHeld>(&self, held: &R) -> Result<Self::Collections> {
-                Ok(($(held.read(self.$i)?,)+))
+                Ok(($(held.read_by_key(self.$i)?,)+))
             }
         }
     };
@@ -219,14 +221,14 @@ impl Sides for () {
 
 impl<T, F, Rest> Sides for (SideFill<'_, T, F>, Rest)
 where
-    T: Send,
+    T: Send + Exchangeable,
     F: Fn(Collection<T>) -> Result<()> + Sync,
     Rest: Sides,
 {
     fn fill<R: ReadHeld>(&self, ctx: &Context, held: &R) -> Result<()> {
         let side = &self.0;
         // Reading may copy the collection (user `Clone`s): the reading stage's work.
-        ctx.task(side.stage, |_| (side.fill)(held.read(side.from)?))?;
+        ctx.task(side.stage, |_| (side.fill)(held.read_everywhere(side.from)?))?;
         self.1.fill(ctx, held)
     }
 }
