@@ -6,6 +6,11 @@
 //!     cargo run --release --example wordcount -- --input 'logs/*.txt' --output counts/
 //!         counts your files (a file, a directory or a glob; .gz and .zst too) and
 //!         writes `word<TAB>count` lines as part files into counts/
+//!
+//! The same binary runs on several processes (built with `--features timely`):
+//! start it on each with `BEAM_PROCESSES`, `BEAM_PROCESS_INDEX` and `BEAM_HOSTS`
+//! set, or on one machine with `beam-launch -n 3 -- target/release/examples/wordcount`.
+//! Each process reads its share of the input; process 0 prints the result.
 
 use beam::prelude::*;
 use beam::text::Word;
@@ -38,6 +43,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         all    = counts -> collect();
     };
     let out = pipeline.run()?;
+    if beam::process_index() != 0 {
+        // One of a group: process 0 has the results.
+        return Ok(());
+    }
 
     println!("{input}: {} words, {} distinct", out.total[0], out.distinct[0]);
     for (word, n) in &out.top {
@@ -50,6 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             counts = from_iter(out.all);
             counts -> write_text(&dir, |(word, n): &(Word, u64)| format!("{word}\t{n}"));
         }
+        .alone()
         .run()?;
         println!("counts written to {dir}/");
     }

@@ -24,11 +24,18 @@ const CHILD_OUT: &str = "BEAM_TEST_CHILD_OUT";
 const GROUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// In a child process: runs `pipeline`, writes its result (or its error's text)
-/// to the file the parent named, and returns `true`. In the parent, `false`.
+/// to the file the parent named, and returns `true` (or exits with 1 after an
+/// error). In the parent, `false`.
 fn as_child<T: Serialize>(pipeline: impl FnOnce() -> beam::Result<T>) -> bool {
     let Ok(out) = std::env::var(CHILD_OUT) else { return false };
+    // A launcher gives every process the same environment: `{index}` tells them apart.
+    let out = out.replace("{index}", &std::env::var("BEAM_PROCESS_INDEX").unwrap_or_default());
     let result: Result<T, String> = pipeline().map_err(|e| e.to_string());
     fs::write(out, serde_json::to_string(&result).unwrap()).unwrap();
+    if result.is_err() {
+        // A failed process exits as a failed program does (a launcher acts on it).
+        std::process::exit(1);
+    }
     true
 }
 
@@ -111,27 +118,6 @@ impl Launch<'_> {
     }
 }
 
-/// Runs `test` on 1, 2 and 3 processes: process 0 must return `local` (sorted
-/// by the caller's `sort`), the others an empty result.
-fn same_on_every_group<T: DeserializeOwned + PartialEq + std::fmt::Debug + Default>(
-    test: &str,
-    local: &T,
-    sort: impl Fn(T) -> T,
-) {
-    let dir = tempfile::tempdir().unwrap();
-    for n in 1..=3 {
-        let outcomes: Outcomes<T> = Launch::of(test, n).run(dir.path());
-        for (i, outcome) in outcomes.into_iter().enumerate() {
-            let got = sort(outcome.unwrap_or_else(|e| panic!("process {i} of {n} failed: {e}")));
-            if i == 0 {
-                assert_eq!(&got, local, "{n} processes, process 0");
-            } else {
-                assert_eq!(got, T::default(), "{n} processes, process {i} returns nothing");
-            }
-        }
-    }
-}
-
 /// A seeded text file: skewed words over many lines, which every process reads.
 fn text_file(dir: &Path) -> PathBuf {
     let mut rng = StdRng::seed_from_u64(3);
@@ -153,7 +139,16 @@ fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
     v
 }
 
-fn word_count(path: &Path) -> beam::Result<Vec<(String, u64)>> {
+/// A word count's counts, and its metrics: elements out of each stage, and bytes
+/// sent between processes.
+#[derive(Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+struct Counted {
+    counts: Vec<(String, u64)>,
+    elements_out: Vec<u64>,
+    bytes_exchanged: u64,
+}
+
+fn word_count(path: &Path) -> beam::Result<Counted> {
     let out = pipeline! {
         counts = read_text(TextInput::new(path).split_bytes(16 << 10))
             -> flat_map(beam::text::words)
@@ -162,7 +157,11 @@ fn word_count(path: &Path) -> beam::Result<Vec<(String, u64)>> {
     }
     .threads(1)
     .run()?;
-    Ok(out.counts.into_iter().map(|(w, n)| (w.to_string(), n)).collect())
+    Ok(Counted {
+        counts: sorted(out.counts.into_iter().map(|(w, n)| (w.to_string(), n)).collect()),
+        elements_out: out.metrics.stages.iter().map(|m| m.elements_out).collect(),
+        bytes_exchanged: out.metrics.bytes_exchanged,
+    })
 }
 
 /// The input lives at a path every process reads: the parent's temporary folder,
@@ -178,11 +177,38 @@ fn word_count_on_one_two_and_three_processes() {
     }
     let data = tempfile::tempdir().unwrap();
     let path = text_file(data.path());
-    let local = sorted(word_count(&path).unwrap());
-    assert!(local.len() > 1000);
-    // The children write the same seeded file into the same folder.
+    let local = word_count(&path).unwrap();
+    assert!(local.counts.len() > 1000);
+    assert_eq!(local.bytes_exchanged, 0);
+    let text = fs::read_to_string(&path).unwrap();
+    let mut reference: BTreeMap<&str, u64> = BTreeMap::new();
+    for word in text.split_whitespace() {
+        *reference.entry(word).or_default() += 1;
+    }
+    assert_eq!(local.counts, sorted(reference.iter().map(|(w, n)| (w.to_string(), *n)).collect()));
     unsafe { std::env::set_var("BEAM_TEST_DATA", data.path()) };
-    same_on_every_group("word_count_on_one_two_and_three_processes", &local, sorted);
+    let dir = tempfile::tempdir().unwrap();
+    for n in 1..=3 {
+        let outcomes: Outcomes<Counted> = Launch::of("word_count_on_one_two_and_three_processes", n).run(dir.path());
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            let got = outcome.unwrap_or_else(|e| panic!("process {i} of {n} failed: {e}"));
+            if i == 0 {
+                assert_eq!(got.counts, local.counts, "{n} processes");
+                // Every process's counts, summed on process 0.
+                assert_eq!(got.elements_out, local.elements_out, "{n} processes");
+                // Pre-combined: a few bytes per distinct word, not per word read.
+                assert_eq!(got.bytes_exchanged > 0, n > 1, "{n} processes: {} bytes", got.bytes_exchanged);
+                let words: u64 = local.counts.iter().map(|(_, c)| c).sum();
+                assert!(
+                    got.bytes_exchanged < words * 4,
+                    "{n} processes: {} bytes for {words} words",
+                    got.bytes_exchanged
+                );
+            } else {
+                assert!(got.counts.is_empty(), "{n} processes, process {i} returns nothing");
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -629,4 +655,60 @@ fn a_failed_process_publishes_nothing() {
     assert!(outcomes.iter().all(Result::is_err), "{outcomes:?}");
     let left: Vec<_> = fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(left.is_empty(), "nothing published and nothing left behind: {left:?}");
+}
+
+#[test]
+fn the_launcher_starts_a_group_and_retries_the_whole_job() {
+    let run = || -> beam::Result<Vec<u64>> {
+        // Process 1 fails its first attempt (it leaves a mark), then succeeds.
+        let mark = PathBuf::from(std::env::var("BEAM_TEST_MARK").unwrap());
+        let fail = std::env::var("BEAM_PROCESS_INDEX").as_deref() == Ok("1") && !mark.exists();
+        if fail {
+            fs::write(&mark, "failed once").unwrap();
+        }
+        let out = pipeline! {
+            xs = from_iter(0..10_000u64)
+                -> check: map(|x: u64| if fail { panic!("first attempt") } else { (x % 10, x) })
+                -> sum_per_key()
+                -> collect();
+        }
+        .threads(1)
+        .run()?;
+        Ok(sorted(out.xs).into_iter().map(|(_, s)| s).collect())
+    };
+    if as_child(run) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let launch = |retries: usize, mark: &Path| {
+        let status = Command::new(env!("CARGO_BIN_EXE_beam-launch"))
+            .args(["-n", "2", "--retries", &retries.to_string(), "--"])
+            .arg(std::env::current_exe().unwrap())
+            .args(["the_launcher_starts_a_group_and_retries_the_whole_job", "--exact", "--test-threads=1"])
+            .env(CHILD_OUT, dir.path().join("launched-{index}.json"))
+            .env("BEAM_TEST_MARK", mark)
+            .env("BEAM_PROGRESS", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        let results: Vec<Option<Result<Vec<u64>, String>>> = (0..2)
+            .map(|i| {
+                let json = fs::read_to_string(dir.path().join(format!("launched-{i}.json"))).ok()?;
+                Some(serde_json::from_str(&json).unwrap())
+            })
+            .collect();
+        (status, results)
+    };
+    let want: Vec<u64> = (0..10u64).map(|k| (0..10_000u64).filter(|x| x % 10 == k).sum()).collect();
+
+    // No retries: the job fails, as process 1 did.
+    let (status, _) = launch(0, &dir.path().join("mark-a"));
+    assert!(!status.success());
+
+    // One retry: the second attempt of the whole group succeeds.
+    let (status, results) = launch(1, &dir.path().join("mark-b"));
+    assert!(status.success(), "{status}");
+    assert_eq!(results[0], Some(Ok(want)));
+    assert_eq!(results[1], Some(Ok(vec![])));
 }

@@ -44,6 +44,8 @@ pub struct Context {
     schedule: Mutex<Option<Schedule>>,
     /// The tick being run, when the run goes tick by tick.
     tick: Mutex<Option<Tick>>,
+    /// Bytes sent between processes (see [`Metrics::bytes_exchanged`]).
+    bytes_exchanged: AtomicU64,
 }
 
 /// The worker a piece of per-worker state belongs to.
@@ -174,6 +176,7 @@ impl Context {
             outputs: Mutex::new(Vec::new()),
             schedule: Mutex::new(None),
             tick: Mutex::new(None),
+            bytes_exchanged: AtomicU64::new(0),
         }
     }
 
@@ -328,7 +331,43 @@ impl Context {
             };
         }
         let user = crate::metrics::finished(self.user_metrics.lock().unwrap_or_else(|e| e.into_inner()).clone());
-        Metrics { stages, user, wall_time: self.started.elapsed() }
+        let bytes_exchanged = self.bytes_exchanged.load(Ordering::Relaxed);
+        Metrics { stages, user, wall_time: self.started.elapsed(), bytes_exchanged }
+    }
+
+    /// Every stage's counts, as numbers another process can add to its own (see
+    /// [`add_stage_counts`](Self::add_stage_counts)).
+    #[cfg(feature = "timely")]
+    pub(crate) fn stage_counts(&self) -> Vec<[u64; 6]> {
+        let metrics = self.metrics.lock().unwrap_or_else(|e| e.into_inner());
+        metrics
+            .iter()
+            .map(|m| {
+                let nanos = u64::try_from(m.wall_time.as_nanos()).unwrap_or(u64::MAX);
+                [m.elements_out, m.bad_records, m.late, m.bytes_read, m.bytes_written, nanos]
+            })
+            .collect()
+    }
+
+    /// Adds another process's stage counts to this one's: counts add up; a stage's
+    /// time is the longest any process took.
+    #[cfg(feature = "timely")]
+    pub(crate) fn add_stage_counts(&self, counts: &[[u64; 6]]) {
+        let mut metrics = self.metrics.lock().unwrap_or_else(|e| e.into_inner());
+        for (m, c) in metrics.iter_mut().zip(counts) {
+            m.elements_out += c[0];
+            m.bad_records += c[1];
+            m.late += c[2];
+            m.bytes_read += c[3];
+            m.bytes_written += c[4];
+            m.wall_time = m.wall_time.max(Duration::from_nanos(c[5]));
+        }
+    }
+
+    /// Adds to the bytes sent between processes.
+    #[cfg(feature = "timely")]
+    pub(crate) fn add_bytes_exchanged(&self, bytes: u64) {
+        self.bytes_exchanged.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// Registers a sink's output, to be published when the pipeline has succeeded.

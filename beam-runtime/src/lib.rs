@@ -58,6 +58,22 @@ pub use metrics::{Metrics, StageMetrics};
 pub use pipeline::Pipeline;
 pub use plan::{Plan, StageInfo};
 pub use runner::CHUNK;
+
+/// This process's index in the group of processes running the same pipeline, as
+/// the environment names it (see `Group::from_env`, with the feature `timely`):
+/// 0 when the process runs alone. Process 0 is the one whose `run()` returns what
+/// `collect()` gathered, so a program prints its results there.
+///
+/// ```
+/// assert_eq!(beam::process_index(), 0); // not started as one of a group
+/// ```
+pub fn process_index() -> usize {
+    #[cfg(feature = "timely")]
+    if let Ok(Some(group)) = runner::Group::from_env() {
+        return group.index();
+    }
+    0
+}
 #[cfg(feature = "timely")]
 pub use runner::Group;
 /// serde, as beam uses it: derive `Deserialize` and `Serialize` for records

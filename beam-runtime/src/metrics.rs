@@ -85,6 +85,10 @@ pub struct Metrics {
     pub user: BTreeMap<String, UserMetric>,
     /// The whole run.
     pub wall_time: Duration,
+    /// Bytes sent between processes, when several ran the pipeline (summed over
+    /// them, on process 0): barrier states, gathered results, broadcast side
+    /// inputs. 0 for a run in one process.
+    pub bytes_exchanged: u64,
 }
 
 impl Metrics {

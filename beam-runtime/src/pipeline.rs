@@ -36,6 +36,8 @@ pub struct Pipeline<Out, Body> {
     /// The group this process runs the pipeline with, if set in code.
     #[cfg(feature = "timely")]
     group: Option<crate::runner::Group>,
+    /// Run in this process alone, whatever the environment says.
+    alone: bool,
     _out: PhantomData<fn() -> Out>,
 }
 
@@ -52,6 +54,7 @@ where
             threads: None,
             #[cfg(feature = "timely")]
             group: None,
+            alone: false,
             _out: PhantomData,
         }
     }
@@ -146,11 +149,27 @@ where
         self
     }
 
+    /// Runs the pipeline in this process alone, even when the environment names a
+    /// group this process is one of: for a small step only one process should
+    /// take, such as writing what `collect()` gathered on process 0.
+    ///
+    /// ```
+    /// use beam::prelude::*;
+    ///
+    /// let out = pipeline! { n = from_iter(0..10u64) -> sum() -> collect(); }.alone().run()?;
+    /// assert_eq!(out.n, vec![45]);
+    /// # Ok::<(), beam::Error>(())
+    /// ```
+    pub fn alone(mut self) -> Self {
+        self.alone = true;
+        self
+    }
+
     /// The runner: a distributed one when this process is one of a group (set in
     /// code or by the environment), else the local one.
     fn runner(&mut self) -> Result<Box<dyn crate::runner::Runner>> {
         #[cfg(feature = "timely")]
-        {
+        if !self.alone {
             let group = match self.group.take() {
                 Some(group) => Some(group),
                 None => crate::runner::Group::from_env()?,

@@ -111,7 +111,10 @@ impl Runner for DistributedRunner {
         ctx.collect_user_metrics();
         rayon::broadcast(|_| ctx.collect_user_metrics());
         match ran {
-            Ok(()) => publish_across(ctx),
+            Ok(()) => {
+                gather_metrics(ctx)?;
+                publish_across(ctx)
+            }
             Err(e) => {
                 let _ = with_link(|link| {
                     link.fail(&e);
@@ -166,6 +169,27 @@ impl ReadHeld for AcrossReads {
         }
         Ok(Collection::from_parts(parts))
     }
+}
+
+/// Sums every process's stage counts and bytes sent on process 0, whose `run()`
+/// returns them.
+fn gather_metrics(ctx: &Context) -> Result<()> {
+    let (me, processes, sent) = with_link(|link| Ok((link.index(), link.processes(), link.bytes_sent())))?;
+    let mine = encode(&(ctx.stage_counts(), sent))?;
+    let received = with_link(|link| {
+        let mut outgoing = vec![Vec::new(); processes];
+        outgoing[0] = mine;
+        link.all_to_all(outgoing)
+    })?;
+    if me == 0 {
+        ctx.add_bytes_exchanged(sent);
+        for bytes in received.iter().skip(1) {
+            let (counts, sent): (Vec<[u64; 6]>, u64) = decode(bytes)?;
+            ctx.add_stage_counts(&counts);
+            ctx.add_bytes_exchanged(sent);
+        }
+    }
+    Ok(())
 }
 
 /// Publishes the run's file outputs once every process has succeeded. A last round

@@ -110,6 +110,11 @@ impl TimelyLink {
         self.processes
     }
 
+    /// Bytes this process has sent to the others so far.
+    pub(crate) fn bytes_sent(&self) -> u64 {
+        self.bytes_sent
+    }
+
     /// One round: sends `outgoing[p]` to process `p` (this process's own entry is
     /// kept) and returns what each process sent this one, in process order. Every
     /// process must call it the same number of times; a process that failed calls
