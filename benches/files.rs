@@ -45,10 +45,10 @@ fn main() {
     let text = dir.join(format!("words-{scale}.txt"));
     let csv = dir.join(format!("pairs-{scale}.csv"));
     if !text.exists() {
-        generate_text(&text, (200_000_000.0 * scale) as u64);
+        common::generate_text(&text, (200_000_000.0 * scale) as u64);
     }
     if !csv.exists() {
-        generate_csv(&csv, (20_000_000.0 * scale) as u64, (1_000_000.0 * scale) as u64);
+        common::generate_csv(&csv, (20_000_000.0 * scale) as u64, (1_000_000.0 * scale) as u64);
     }
 
     let args: Vec<String> = std::env::args().collect();
@@ -321,47 +321,4 @@ fn merge<K: std::hash::Hash + Eq>(a: FastMap<K, u64>, b: FastMap<K, u64>) -> Fas
 fn sorted<K: Ord, V>(mut v: Vec<(K, V)>) -> Vec<(K, V)> {
     v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     v
-}
-
-fn generate_text(path: &Path, bytes: u64) {
-    let mut out = BufWriter::new(File::create(path).unwrap());
-    let vocabulary: Vec<String> =
-        (0..200_000u64).map(|i| format!("w{:x}", i.wrapping_mul(2_654_435_761) % 10_000_019)).collect();
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut written = 0u64;
-    while written < bytes {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let words = 5 + state % 11;
-        let mut line = String::new();
-        for i in 0..words {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
-            if i > 0 {
-                line.push(' ');
-            }
-            line.push_str(&vocabulary[(u * u * vocabulary.len() as f64) as usize]);
-        }
-        line.push('\n');
-        written += line.len() as u64;
-        out.write_all(line.as_bytes()).unwrap();
-    }
-    out.flush().unwrap();
-}
-
-fn generate_csv(path: &Path, rows: u64, keys: u64) {
-    let mut out = BufWriter::new(File::create(path).unwrap());
-    writeln!(out, "key,value").unwrap();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    for _ in 0..rows {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        // Integral values keep float sums exact whatever the order of addition.
-        writeln!(out, "{},{}", state % keys, (state >> 32) % 1000).unwrap();
-    }
-    out.flush().unwrap();
 }

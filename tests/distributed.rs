@@ -712,3 +712,41 @@ fn the_launcher_starts_a_group_and_retries_the_whole_job() {
     assert_eq!(results[0], Some(Ok(want)));
     assert_eq!(results[1], Some(Ok(vec![])));
 }
+
+#[test]
+fn processes_with_different_thread_counts_read_every_range_once() {
+    // Default ranges: every process must cut the input alike, whatever its threads.
+    let run = |path: &Path, threads: usize| -> beam::Result<Vec<(String, u64)>> {
+        let out = pipeline! {
+            counts = read_text(path) -> flat_map(beam::text::words) -> count_per_element() -> collect();
+        }
+        .threads(threads)
+        .run()?;
+        Ok(sorted(out.counts.into_iter().map(|(w, n)| (w.to_string(), n)).collect()))
+    };
+    let big = |dir: &Path| dir.join("big.txt");
+    if as_child(|| {
+        let index: usize = std::env::var("BEAM_PROCESS_INDEX").unwrap().parse().unwrap();
+        run(&big(&shared_dir()), index + 1)
+    }) {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    // About 40 MB: large enough that one, two and three threads would cut it into
+    // ranges of different sizes (above the 1 MiB minimum).
+    let mut text = String::new();
+    let mut rng = StdRng::seed_from_u64(5);
+    while text.len() < 40 << 20 {
+        text.push_str(&format!("w{} w{}\n", rng.random_range(0..50_000), rng.random_range(0..100)));
+    }
+    fs::write(big(data.path()), &text).unwrap();
+    let local = run(&big(data.path()), 2).unwrap();
+    unsafe { std::env::set_var("BEAM_TEST_DATA", data.path()) };
+    let dir = tempfile::tempdir().unwrap();
+    for n in [2, 3] {
+        let outcomes: Outcomes<Vec<(String, u64)>> =
+            Launch::of("processes_with_different_thread_counts_read_every_range_once", n).run(dir.path());
+        let got = outcomes.into_iter().next().unwrap().unwrap();
+        assert_eq!(got, local, "{n} processes of 1, 2 and 3 threads");
+    }
+}

@@ -541,7 +541,7 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> Source for ReadCsv<T, N> {
         let size = self
             .input
             .split_bytes
-            .unwrap_or_else(|| input::split_size(total, rayon::current_num_threads()).min(MAX_LINES_SPLIT));
+            .unwrap_or_else(|| input::default_split_size(total, ctx.share()).min(MAX_LINES_SPLIT));
         // A compressed file is read whole, by the csv crate's reader.
         let records_are_lines: Vec<bool> =
             files.iter().map(|f| !self.input.multiline && f.compression == Compression::None).collect();

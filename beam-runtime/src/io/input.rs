@@ -123,6 +123,14 @@ pub fn split_size(total: u64, threads: usize) -> u64 {
     (total / (threads as u64 * 16).max(1)).clamp(1 << 20, 64 << 20)
 }
 
+/// The size of ranges to cut `total` bytes of input into, unless the user chose
+/// one: for this process's threads, or, when a group of processes shares the
+/// input, the same in every process (each cuts the same list of ranges and reads
+/// its share of it), as for four threads each.
+pub fn default_split_size(total: u64, share: crate::runner::Share) -> u64 {
+    if share.count > 1 { split_size(total, 4 * share.count) } else { split_size(total, rayon::current_num_threads()) }
+}
+
 /// Reads the lines of one split.
 pub struct LineReader {
     reader: Box<dyn BufRead + Send>,

@@ -1,6 +1,7 @@
 //! Text files: `read_text` (lines in, in parallel byte ranges) and `write_text`
 //! (one line per element, published atomically).
 
+use crate::runner::Share;
 use crate::source::SplitCounter;
 use std::fmt::Display;
 use std::io::Write;
@@ -82,10 +83,10 @@ impl TextInput {
     }
 
     /// The files to read and the ranges to read them in.
-    pub(crate) fn plan(&self) -> Result<InputPlan> {
+    pub(crate) fn plan(&self, share: Share) -> Result<InputPlan> {
         let files = input::expand(&self.pattern)?;
         let total = files.iter().map(|f| f.len).sum();
-        let size = self.split_bytes.unwrap_or_else(|| input::split_size(total, rayon::current_num_threads()));
+        let size = self.split_bytes.unwrap_or_else(|| input::default_split_size(total, share));
         let splits = input::split(&files, size, false);
         Ok((files, splits))
     }
@@ -161,9 +162,9 @@ impl Lines {
         }
     }
 
-    pub(crate) fn prepare(&self, share: crate::runner::Share) -> Result<()> {
+    pub(crate) fn prepare(&self, share: Share) -> Result<()> {
         self.next_split.share(share);
-        let plan = self.input.plan()?;
+        let plan = self.input.plan(share)?;
         let _ = self.names.set(plan.0.iter().map(|f| Arc::from(f.path.as_path())).collect());
         let _ = self.plan.set(plan);
         Ok(())
