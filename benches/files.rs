@@ -20,7 +20,7 @@
 //! /usr/bin/time -v target/release/deps/files-<hash> --only wordcount
 //! ```
 use std::fs::File;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

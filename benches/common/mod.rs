@@ -1,5 +1,8 @@
 //! What the benchmarks share: timing a pipeline against its hand-written baseline.
 
+// Each bench uses some of these.
+#![allow(dead_code)]
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
