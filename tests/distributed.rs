@@ -750,3 +750,49 @@ fn processes_with_different_thread_counts_read_every_range_once() {
         assert_eq!(got, local, "{n} processes of 1, 2 and 3 threads");
     }
 }
+
+/// Per window and key: the maximum bid; per window: the number of bids. A bounded
+/// input with the default trigger.
+type Windowed = (Vec<(i64, u32, u64)>, Vec<(i64, u64)>);
+
+fn windowed_bids(n: u64) -> beam::Result<Windowed> {
+    let mut rng = StdRng::seed_from_u64(n + 1);
+    let bids: Vec<(u32, u64, u64)> =
+        (0..n).map(|_| (rng.random_range(0..50), rng.random_range(1..1000), rng.random_range(0..600_000))).collect();
+    let out = pipeline! {
+        bids = from_iter(bids)
+            -> with_timestamps(|b: &(u32, u64, u64)| b.2)
+            -> window(FixedWindows::of(Duration::from_secs(60)));
+        best = bids -> map(|(a, p, _): (u32, u64, u64)| (a, p)) -> max_per_key() -> reify() -> collect();
+        counted = bids -> count() -> reify() -> collect();
+    }
+    .threads(1)
+    .run()?;
+    let best = out.best.iter().map(|w| (w.window.start.millis(), w.value.0, w.value.1)).collect();
+    let counted = out.counted.iter().map(|w| (w.window.start.millis(), w.value)).collect();
+    Ok((sorted(best), sorted(counted)))
+}
+
+#[test]
+fn bounded_windows_on_one_two_and_three_processes() {
+    let sizes = [0u64, 1, 20_000];
+    if as_child(|| sizes.iter().map(|&n| windowed_bids(n)).collect::<beam::Result<Vec<_>>>()) {
+        return;
+    }
+    let local: Vec<Windowed> = sizes.iter().map(|&n| windowed_bids(n).unwrap()).collect();
+    assert_eq!(local[2].1.len(), 10, "ten windows of a minute");
+    assert_eq!(local[2].1.iter().map(|(_, c)| c).sum::<u64>(), 20_000);
+    let dir = tempfile::tempdir().unwrap();
+    for n in 1..=3 {
+        let outcomes: Outcomes<Vec<Windowed>> =
+            Launch::of("bounded_windows_on_one_two_and_three_processes", n).run(dir.path());
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            let got = outcome.unwrap_or_else(|e| panic!("process {i} of {n} failed: {e}"));
+            if i == 0 {
+                assert_eq!(got, local, "{n} processes, process 0");
+            } else {
+                assert!(got.iter().all(|w| *w == Windowed::default()), "{n} processes, process {i}");
+            }
+        }
+    }
+}
