@@ -118,6 +118,16 @@ impl Launch<'_> {
     }
 }
 
+/// Runs `test` as a group of three that must fail, and returns each process's
+/// outcome once all have ended, which must be within seconds, not a hang.
+fn failing_group(test: &str) -> Outcomes<Vec<u64>> {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let outcomes = Launch::of(test, 3).run(dir.path());
+    assert!(started.elapsed() < Duration::from_secs(20), "{test}: ended after {:?}", started.elapsed());
+    outcomes
+}
+
 /// A seeded text file: skewed words over many lines, which every process reads.
 fn text_file(dir: &Path) -> PathBuf {
     let mut rng = StdRng::seed_from_u64(3);
@@ -376,11 +386,7 @@ fn an_error_in_one_process_fails_every_process_naming_it() {
     if as_child(run) {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let started = Instant::now();
-    let outcomes: Outcomes<Vec<u64>> =
-        Launch::of("an_error_in_one_process_fails_every_process_naming_it", 3).run(dir.path());
-    assert!(started.elapsed() < Duration::from_secs(20), "failed within seconds, not {:?}", started.elapsed());
+    let outcomes = failing_group("an_error_in_one_process_fails_every_process_naming_it");
     for (i, outcome) in outcomes.into_iter().enumerate() {
         let e = outcome.expect_err("every process fails");
         assert!(e.contains("check") && e.contains("bad element"), "process {i}: {e}");
@@ -415,15 +421,8 @@ fn a_killed_process_fails_the_others_within_seconds() {
     if as_child(run) {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let started = Instant::now();
-    let outcomes: Outcomes<Vec<u64>> =
-        Launch::of("a_killed_process_fails_the_others_within_seconds", 3).run(dir.path());
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "the others ended within seconds, not {:?}",
-        started.elapsed()
-    );
+    let outcomes = failing_group("a_killed_process_fails_the_others_within_seconds");
+
     for (i, outcome) in outcomes.into_iter().enumerate() {
         let e = outcome.expect_err("no process succeeds");
         if i == 2 {
@@ -793,6 +792,117 @@ fn bounded_windows_on_one_two_and_three_processes() {
             } else {
                 assert!(got.iter().all(|w| *w == Windowed::default()), "{n} processes, process {i}");
             }
+        }
+    }
+}
+
+/// A stage's function, which cannot be made where `fail` is set.
+fn doubling(fail: bool) -> impl Fn(u64) -> u64 + Sync {
+    assert!(!fail, "cannot make the stage here");
+    |x| x * 2
+}
+
+#[test]
+fn a_process_that_fails_before_its_loops_fails_the_others() {
+    let fails_here = std::env::var("BEAM_PROCESS_INDEX").as_deref() == Ok("1");
+    let run = || -> beam::Result<Vec<u64>> {
+        let out = pipeline! {
+            xs = from_iter(0..10_000u64) -> double: map(doubling(fails_here)) -> sum() -> collect();
+        }
+        .threads(1)
+        .run()?;
+        Ok(out.xs)
+    };
+    if as_child(run) {
+        return;
+    }
+    let outcomes = failing_group("a_process_that_fails_before_its_loops_fails_the_others");
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        let e = outcome.expect_err("every process fails");
+        if i == 1 {
+            assert!(e.contains("double") && e.contains("cannot make the stage"), "{e}");
+        } else {
+            assert!(e.contains("process 1"), "process {i}: {e}");
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+struct Note {
+    id: u32,
+    text: String,
+}
+
+fn notes(path: &Path) -> beam::Result<Vec<Note>> {
+    let out = pipeline! {
+        notes = read_csv::<Note>(CsvInput::new(path).split_bytes(4 << 10)) -> collect();
+    }
+    .threads(1)
+    .run()?;
+    Ok(sorted(out.notes))
+}
+
+#[test]
+fn quoted_csv_fields_across_ranges_are_read_once() {
+    // Files whose ranges each process must judge alike: quotes only far into the
+    // file, and a line break inside quotes in a later range.
+    let files = |dir: &Path| (0..4).map(|i| dir.join(format!("notes-{i}.csv"))).collect::<Vec<_>>();
+    if as_child(|| files(&shared_dir()).iter().map(|p| notes(p)).collect::<beam::Result<Vec<_>>>()) {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(17);
+    let mut expected = Vec::new();
+    for (i, path) in files(data.path()).iter().enumerate() {
+        let mut text = String::from("id,text\n");
+        let mut want = Vec::new();
+        for id in 0..3000u32 {
+            let note = match (i, id) {
+                (1, 2000) => "a \"quoted\" note".to_owned(),
+                (2, 2500) | (2, 2900) => "two\nlines".to_owned(),
+                _ => format!("note {}", rng.random_range(0..1000)),
+            };
+            if note.contains(['"', '\n']) {
+                text.push_str(&format!("{id},\"{}\"\n", note.replace('"', "\"\"")));
+            } else {
+                text.push_str(&format!("{id},{note}\n"));
+            }
+            want.push(Note { id, text: note });
+        }
+        if i == 3 {
+            // Rows of 8 bytes after an 8-byte header, so that row 1023 starts
+            // exactly where the third range of 4 KiB does, and it holds a line
+            // break inside quotes: the range before it ends with a line break and
+            // no quote, which every process must see alike.
+            text = String::from("id,text\n");
+            want.clear();
+            for id in 0..3000u32 {
+                let note = if id == 1023 { "a\nb" } else { "ab" };
+                if id == 1023 {
+                    assert_eq!(text.len(), 8192);
+                    text.push_str(&format!("{id:04},\"{note}\"\n"));
+                } else {
+                    text.push_str(&format!("{id:04},{note}\n"));
+                }
+                want.push(Note { id, text: note.to_owned() });
+            }
+        }
+        fs::write(path, text).unwrap();
+        expected.push(want);
+    }
+    let local: Vec<Vec<Note>> = files(data.path()).iter().map(|p| notes(p).unwrap()).collect();
+    assert_eq!(local, expected);
+    unsafe { std::env::set_var("BEAM_TEST_DATA", data.path()) };
+    let dir = tempfile::tempdir().unwrap();
+    for n in 2..=3 {
+        let outcomes: Outcomes<Vec<Vec<Note>>> =
+            Launch::of("quoted_csv_fields_across_ranges_are_read_once", n).run(dir.path());
+        let got = outcomes.into_iter().next().unwrap().unwrap();
+        for (file, (got, want)) in got.iter().zip(&expected).enumerate() {
+            // Compared by the rows' ids first, so that a failure says what is missing.
+            let ids = |notes: &[Note]| notes.iter().map(|n| n.id).collect::<Vec<_>>();
+            assert_eq!(ids(got).len(), want.len(), "{n} processes, file {file}: rows read");
+            assert!(got == want, "{n} processes, file {file}: rows differ");
         }
     }
 }

@@ -79,23 +79,26 @@ impl Launch {
     /// Runs the group once: `Err` with the first process that failed.
     fn attempt(&self) -> Result<(), (usize, ExitStatus)> {
         let hosts = free_ports(self.processes).join(",");
-        let mut children: Vec<Option<Child>> = (0..self.processes)
-            .map(|index| {
-                let spawned = Command::new(&self.program[0])
-                    .args(&self.program[1..])
-                    .env("BEAM_PROCESSES", self.processes.to_string())
-                    .env("BEAM_PROCESS_INDEX", index.to_string())
-                    .env("BEAM_HOSTS", &hosts)
-                    .spawn();
-                match spawned {
-                    Ok(child) => Some(child),
-                    Err(e) => {
-                        eprintln!("beam-launch: could not start `{}`: {e}", self.program[0]);
-                        std::process::exit(127);
+        let mut children: Vec<Option<Child>> = Vec::with_capacity(self.processes);
+        for index in 0..self.processes {
+            let spawned = Command::new(&self.program[0])
+                .args(&self.program[1..])
+                .env("BEAM_PROCESSES", self.processes.to_string())
+                .env("BEAM_PROCESS_INDEX", index.to_string())
+                .env("BEAM_HOSTS", &hosts)
+                .spawn();
+            match spawned {
+                Ok(child) => children.push(Some(child)),
+                Err(e) => {
+                    eprintln!("beam-launch: could not start `{}`: {e}", self.program[0]);
+                    for child in children.iter_mut().flatten() {
+                        let _ = child.kill();
+                        let _ = child.wait();
                     }
+                    std::process::exit(127);
                 }
-            })
-            .collect();
+            }
+        }
         let mut failed = None;
         while children.iter().any(Option::is_some) {
             for (index, slot) in children.iter_mut().enumerate() {

@@ -310,7 +310,7 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> ReadCsv<T, N> {
         });
         plan.quotes.seen(index, read.as_ref().map(|(_, quoted)| *quoted).map_err(|_| ()));
         let (lines, _) = read?;
-        let reading = plan.quotes.settle(&plan.splits, index, file, quote, delimiter)?;
+        let reading = plan.quotes.settle(&plan.splits, index, file, quote, delimiter, self.input.max_line_bytes)?;
         if reading == Reading::Lines {
             return Ok(Some(Records::Lines(Box::new(lines))));
         }

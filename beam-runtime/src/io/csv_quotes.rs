@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
-use crate::io::input::{InputFile, Split};
+use crate::io::input::{InputFile, LineReader, Split};
 use crate::runner::Share;
 
 /// How a worker reads the range it has read in.
@@ -103,11 +103,12 @@ impl SplitQuotes {
         file: &InputFile,
         quote: u8,
         delimiter: u8,
+        max_line_bytes: usize,
     ) -> Result<Reading> {
         let earlier = self.first_of_file[split]..split;
         for other in earlier.clone().filter(|&i| i % self.share.count != self.share.index) {
             if self.seen[other].load(Ordering::Acquire) == UNKNOWN {
-                self.seen(other, Ok(range_has_quote(file, splits[other], quote)?));
+                self.seen(other, Ok(range_has_quote(file, splits[other], quote, max_line_bytes)?));
             }
         }
         let known = |i: usize| self.seen[i].load(Ordering::Acquire) != UNKNOWN;
@@ -142,29 +143,18 @@ impl SplitQuotes {
     }
 }
 
-/// Whether the lines that start in `split` may hold a quote: its bytes, and those of
-/// the line that runs past its end, hold one (a quote in a line that started
-/// before it only makes this answer cautious).
-fn range_has_quote(file: &InputFile, split: Split, quote: u8) -> Result<bool> {
-    use std::io::{Read, Seek, SeekFrom};
-    let io = |e| Error::io(&file.path, e);
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&file.path).map_err(io)?);
-    reader.seek(SeekFrom::Start(split.start)).map_err(io)?;
-    let mut range = reader.by_ref().take(split.end - split.start);
-    loop {
-        let buf = range.fill_buf().map_err(io)?;
-        if buf.is_empty() {
-            break;
-        }
-        if memchr::memchr(quote, buf).is_some() {
+/// Whether the lines that start in `split` hold a quote: what the process that
+/// reads the range found (`SplitQuotes::seen`), found again by another process
+/// that needs it, through the same line reader so that both agree exactly.
+fn range_has_quote(file: &InputFile, split: Split, quote: u8, max_line_bytes: usize) -> Result<bool> {
+    let mut lines = LineReader::open(file, split, max_line_bytes)?;
+    let mut line = Vec::new();
+    while lines.next(&mut line)?.is_some() {
+        if memchr::memchr(quote, &line).is_some() {
             return Ok(true);
         }
-        let len = buf.len();
-        range.consume(len);
     }
-    let mut rest = Vec::new();
-    reader.read_until(b'\n', &mut rest).map_err(io)?;
-    Ok(memchr::memchr(quote, &rest).is_some())
+    Ok(false)
 }
 
 /// Whether a line break lies inside a quoted field in `file` from the first line

@@ -61,6 +61,14 @@ impl DistributedRunner {
     }
 
     fn run_segments(&self, ctx: &Context, segments: &[&dyn AnySegment]) -> Result<()> {
+        if let Some(stage) = ctx.plan().stages.iter().find(|s| s.op == "sample") {
+            // Its workers' random streams are seeded by worker, alike in every
+            // process: the sample would not be uniform.
+            return Err(Error::new(
+                ErrorKind::Runner,
+                format!("`sample` (line {}) cannot run on several processes yet", stage.line),
+            ));
+        }
         for segment in segments {
             segment.perform(SegmentTask::Prepare(ctx))?;
         }
@@ -90,9 +98,18 @@ impl Runner for DistributedRunner {
         self.local.enter(&mut || match TimelyLink::connect(&self.group) {
             Ok(link) => {
                 LINK.set(Some(link));
-                whole();
-                if let Some(link) = LINK.take() {
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut *whole));
+                if let Some(mut link) = LINK.take() {
+                    if !link.ended_in_step() {
+                        // The run stopped before its rounds were done (building a
+                        // stage failed, say): the others hear it at their next.
+                        let me = link.index();
+                        link.fail(&Error::new(ErrorKind::Runner, format!("process {me} stopped before the run's end")));
+                    }
                     link.close();
+                }
+                if let Err(panic) = ran {
+                    std::panic::resume_unwind(panic);
                 }
             }
             Err(e) => connected = Err(e),
@@ -192,13 +209,14 @@ fn gather_metrics(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-/// Publishes the run's file outputs once every process has succeeded. A last round
-/// agrees on that (a process that failed says so in it instead) and hands process
-/// 0 the temporary directories of every other process's sinks; process 0 moves
-/// their parts into its own (the output path is shared), a second round lets the
-/// others remove their emptied directories, and process 0 publishes each sink
-/// with one rename, as a single process does. Nothing reaches a destination
-/// unless every process succeeded.
+/// Publishes the run's file outputs once every process has succeeded, in three
+/// rounds. The first agrees on that (a process that failed says so in it instead)
+/// and hands process 0 the temporary directories of every other process's sinks;
+/// process 0 moves their parts into its own (the output path is shared). The
+/// second lets the others remove their emptied directories, and process 0
+/// publishes each sink with one rename, as a single process does. In the third,
+/// process 0 says whether that worked, so every process ends with the run's
+/// outcome. Nothing reaches a destination unless every process succeeded.
 fn publish_across(ctx: &Context) -> Result<()> {
     let publications = ctx.take_publications();
     let temps: Vec<String> = publications.iter().map(|p| p.temp.path.to_string_lossy().into_owned()).collect();
@@ -227,12 +245,34 @@ fn publish_across(ctx: &Context) -> Result<()> {
     // The others' directories are empty now (or, if gathering failed, left to
     // be removed with this run's).
     let done = with_link(|link| link.all_to_all(vec![Vec::new(); link.processes()]).map(drop));
-    match (me, adopted.and(done)) {
+    if let Err(e) = done {
+        crate::io::publish::discard_all(publications);
+        return Err(e);
+    }
+    let outcome = match (me, adopted) {
         (0, Ok(())) => crate::io::publish::publish_all(publications),
         (_, outcome) => {
             crate::io::publish::discard_all(publications);
             outcome
         }
+    };
+    // A last round: process 0 says whether it published, so that every process
+    // ends with the run's outcome.
+    let said = with_link(|link| {
+        let mut outgoing = vec![Vec::new(); link.processes()];
+        if let (0, Err(e)) = (me, &outcome) {
+            outgoing.iter_mut().skip(1).for_each(|o| *o = e.to_string().into_bytes());
+        }
+        let received = link.all_to_all(outgoing)?;
+        link.finish();
+        Ok(received)
+    })?;
+    match outcome {
+        Ok(()) if me != 0 && !said[0].is_empty() => Err(Error::new(
+            ErrorKind::Runner,
+            format!("process 0 could not publish the run's output: {}", String::from_utf8_lossy(&said[0])),
+        )),
+        outcome => outcome,
     }
 }
 

@@ -82,9 +82,10 @@ impl Group {
     /// - the hosts from `BEAM_HOSTS`: a file with one `host[:port]` per line, in
     ///   process order, or the same list separated by commas.
     ///
-    /// `None` when no count is set or it is 1 (a single process runs locally);
-    /// an error when a count is set but the index or the hosts are missing or
-    /// disagree with it. `BEAM_CONNECT_TIMEOUT` sets the connection timeout in
+    /// `None` when no count is set or it is 1 (a single process runs locally), or
+    /// when only a launcher's variables are set and `BEAM_HOSTS` is not; an error
+    /// when `BEAM_PROCESSES` is set but the index or the hosts are missing, or
+    /// when they disagree with the count. `BEAM_CONNECT_TIMEOUT` sets the connection timeout in
     /// seconds.
     pub fn from_env() -> Result<Option<Group>> {
         Group::from_vars(|name| std::env::var(name).ok())
@@ -112,6 +113,12 @@ impl Group {
             return bad(format!("{index_from}={index:?} is not a process index"));
         };
         let Some(hosts) = var("BEAM_HOSTS") else {
+            if count_from != "BEAM_PROCESSES" {
+                // A launcher's numbering alone (one program started inside a Slurm
+                // allocation, say) is not a group of ours: BEAM_HOSTS opts in.
+                log::warn!("{count_from}={processes} but BEAM_HOSTS is not set: running as one process");
+                return Ok(None);
+            }
             return bad(format!(
                 "{count_from}={processes} but BEAM_HOSTS is not set: a file with one host[:port] per line, or a comma-separated list"
             ));
@@ -190,22 +197,32 @@ impl Group {
         Ok(streams)
     }
 
-    /// A listener on this process's port (on every interface, so a host name
-    /// that resolves elsewhere than it binds still works).
+    /// A listener on this process's port, on every interface of the address
+    /// family its host name resolves to first (as the others will connect to it),
+    /// so a name that resolves elsewhere than it binds still works.
     fn listen(&self) -> Result<TcpListener> {
         let host = &self.hosts[self.index];
         let port = host.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()).ok_or_else(|| {
             Error::new(ErrorKind::Runner, format!("process {}: `{host}` is not host:port", self.index))
         })?;
-        let any = SocketAddr::from(([0, 0, 0, 0], port));
+        let v6 = host.to_socket_addrs().ok().and_then(|mut addrs| addrs.next()).is_some_and(|a| a.is_ipv6());
+        let any = if v6 { SocketAddr::from(([0u16; 8], port)) } else { SocketAddr::from(([0, 0, 0, 0], port)) };
         TcpListener::bind(any).map_err(|e| self.error(&format!("could not listen on port {port}"), e))
     }
 
     fn connect_to(&self, peer: usize, host: &str, deadline: Instant) -> Result<TcpStream> {
         loop {
-            let attempt = host.to_socket_addrs().and_then(|mut addrs| {
-                let addr = addrs.next().ok_or_else(|| std::io::Error::other("no address"))?;
-                TcpStream::connect_timeout(&addr, Duration::from_millis(500))
+            // Every address the name resolves to, in order (`localhost` may be
+            // `::1` and `127.0.0.1`).
+            let attempt = host.to_socket_addrs().and_then(|addrs| {
+                let mut last = std::io::Error::other("the host name resolves to no address");
+                for addr in addrs {
+                    match TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
+                        Ok(stream) => return Ok(stream),
+                        Err(e) => last = e,
+                    }
+                }
+                Err(last)
             });
             match attempt.and_then(|mut stream| {
                 stream.write_all(HELLO)?;
@@ -271,6 +288,8 @@ mod tests {
         assert_eq!(Group::from_vars(mpi).unwrap().unwrap().index(), 0);
         let k8s = vars(&[("BEAM_PROCESSES", "2"), ("JOB_COMPLETION_INDEX", "1"), ("BEAM_HOSTS", "a,b")]);
         assert_eq!(Group::from_vars(k8s).unwrap().unwrap().index(), 1);
+        // Inside a Slurm allocation without BEAM_HOSTS: one process, run locally.
+        assert!(Group::from_vars(vars(&[("SLURM_NTASKS", "4"), ("SLURM_PROCID", "0")])).unwrap().is_none());
     }
 
     #[test]
@@ -281,6 +300,7 @@ mod tests {
             (vec![("BEAM_PROCESSES", "3"), ("BEAM_PROCESS_INDEX", "0"), ("BEAM_HOSTS", "a,b")], "lists 2 hosts"),
             (vec![("BEAM_PROCESSES", "2"), ("BEAM_PROCESS_INDEX", "2"), ("BEAM_HOSTS", "a,b")], "not one of the 2"),
             (vec![("BEAM_PROCESSES", "x")], "not a number"),
+            (vec![("SLURM_NTASKS", "2"), ("SLURM_PROCID", "0"), ("BEAM_HOSTS", "a")], "lists 1 hosts"),
         ] {
             let e = Group::from_vars(vars(&pairs)).unwrap_err().to_string();
             assert!(e.contains(says), "{e}");

@@ -43,6 +43,9 @@ pub(crate) struct TimelyLink {
     round: u64,
     /// Whether a round has failed: the group knows, and no more rounds are held.
     failed: bool,
+    /// Whether the run's last round is done: closing before it means this process
+    /// stopped early, which the others must hear.
+    finished: bool,
     /// Bytes this process sent to others, for the run's log.
     bytes_sent: u64,
     /// The network threads; joined when the link is closed cleanly.
@@ -97,6 +100,7 @@ impl TimelyLink {
             received,
             round: 0,
             failed: false,
+            finished: false,
             bytes_sent: 0,
             guard: Some(guard),
         })
@@ -122,21 +126,30 @@ impl TimelyLink {
     pub(crate) fn all_to_all(&mut self, outgoing: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
         assert_eq!(outgoing.len(), self.processes, "one message per process");
         let mut incoming: Vec<Vec<u8>> = vec![Vec::new(); self.processes];
+        let mut messages = Vec::with_capacity(self.processes);
         for (to, bytes) in outgoing.into_iter().enumerate() {
             if to == self.index {
                 incoming[to] = bytes;
             } else {
                 self.bytes_sent += bytes.len() as u64;
-                self.input.send((to as u64, self.index as u64, false, bytes));
+                messages.push((to as u64, self.index as u64, false, bytes));
             }
         }
         let mut failures = Vec::new();
-        for (_, from, failed, bytes) in self.round()? {
+        let mut heard = vec![false; self.processes];
+        heard[self.index] = true;
+        for (_, from, failed, bytes) in self.round(messages)? {
+            heard[from as usize] = true;
             if failed {
                 failures.push(format!("process {from}: {}", String::from_utf8_lossy(&bytes)));
             } else {
                 incoming[from as usize] = bytes;
             }
+        }
+        // Every process still in the run sends to every other in every round: one
+        // that did not has left it.
+        for (from, _) in heard.iter().enumerate().filter(|(_, heard)| !**heard) {
+            failures.push(format!("process {from}: it left the run before this round"));
         }
         if failures.is_empty() {
             Ok(incoming)
@@ -156,19 +169,23 @@ impl TimelyLink {
         }
         self.failed = true;
         let text = error.to_string().into_bytes();
-        for to in (0..self.processes).filter(|&p| p != self.index) {
-            self.input.send((to as u64, self.index as u64, true, text.clone()));
-        }
-        let _ = self.round();
+        let messages = (0..self.processes)
+            .filter(|&p| p != self.index)
+            .map(|to| (to as u64, self.index as u64, true, text.clone()));
+        let _ = self.round(messages.collect());
     }
 
-    /// Ends the current epoch and steps the worker until every process's messages
-    /// of it have arrived. A lost connection makes Timely panic in its network
-    /// threads, and then in this worker; that becomes an error here.
-    fn round(&mut self) -> Result<Vec<Message>> {
+    /// Sends `messages`, ends the current epoch and steps the worker until every
+    /// process's messages of it have arrived. A lost connection makes Timely panic
+    /// in its network threads, and then in this worker wherever it touches its
+    /// queues (sending too); that becomes an error here.
+    fn round(&mut self, messages: Vec<Message>) -> Result<Vec<Message>> {
         self.round += 1;
-        self.input.advance_to(self.round);
         let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for message in messages {
+                self.input.send(message);
+            }
+            self.input.advance_to(self.round);
             while self.probe.less_than(self.input.time()) {
                 self.worker.step_or_park(Some(std::time::Duration::from_millis(1)));
             }
@@ -187,6 +204,17 @@ impl TimelyLink {
         let (this_round, later): (Vec<_>, Vec<_>) = received.drain(..).partition(|(e, _)| *e == epoch);
         *received = later;
         Ok(this_round.into_iter().map(|(_, m)| m).collect())
+    }
+
+    /// Notes that the run's last round is done.
+    pub(crate) fn finish(&mut self) {
+        self.finished = true;
+    }
+
+    /// Whether the run ended in step with the group: its last round done, or a
+    /// failure the group has heard of.
+    pub(crate) fn ended_in_step(&self) -> bool {
+        self.finished || self.failed
     }
 
     /// Closes the link: the worker's channels, then the network threads, once
