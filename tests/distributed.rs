@@ -750,26 +750,61 @@ fn processes_with_different_thread_counts_read_every_range_once() {
     }
 }
 
-/// Per window and key: the maximum bid; per window: the number of bids. A bounded
-/// input with the default trigger.
-type Windowed = (Vec<(i64, u32, u64)>, Vec<(i64, u64)>);
+/// Per window and key: the maximum bid; per window: the number of bids; per
+/// session of an auction: the sum of its bids; per sliding window, accumulating
+/// with early firings: the sum per auction. All on bounded input, where every
+/// window fires once with all its data.
+type Windowed = (Vec<(i64, u32, u64)>, Vec<(i64, u64)>, Vec<(i64, i64, u32, u64)>, Vec<(i64, u32, u64)>);
 
 fn windowed_bids(n: u64) -> beam::Result<Windowed> {
     let mut rng = StdRng::seed_from_u64(n + 1);
     let bids: Vec<(u32, u64, u64)> =
         (0..n).map(|_| (rng.random_range(0..50), rng.random_range(1..1000), rng.random_range(0..600_000))).collect();
+    let (bids2, bids3) = (bids.clone(), bids.clone());
     let out = pipeline! {
         bids = from_iter(bids)
             -> with_timestamps(|b: &(u32, u64, u64)| b.2)
             -> window(FixedWindows::of(Duration::from_secs(60)));
         best = bids -> map(|(a, p, _): (u32, u64, u64)| (a, p)) -> max_per_key() -> reify() -> collect();
         counted = bids -> count() -> reify() -> collect();
+        sessions = from_iter(bids2)
+            -> with_timestamps(|b: &(u32, u64, u64)| b.2)
+            -> window(Sessions::with_gap(Duration::from_secs(20)))
+            -> map(|(a, p, _): (u32, u64, u64)| (a, p))
+            -> sum_per_key()
+            -> reify()
+            -> collect();
+        sliding = from_iter(bids3)
+            -> with_timestamps(|b: &(u32, u64, u64)| b.2)
+            -> window(SlidingWindows::of(Duration::from_secs(120)).every(Duration::from_secs(60))
+                          .triggering(AfterWatermark::past_end_of_window().with_early_firings(AfterCount::new(5)))
+                          .accumulating_fired_panes())
+            -> map(|(a, p, _): (u32, u64, u64)| (a, p))
+            -> sum_per_key()
+            -> reify()
+            -> collect();
     }
     .threads(1)
     .run()?;
     let best = out.best.iter().map(|w| (w.window.start.millis(), w.value.0, w.value.1)).collect();
     let counted = out.counted.iter().map(|w| (w.window.start.millis(), w.value)).collect();
-    Ok((sorted(best), sorted(counted)))
+    let sessions =
+        out.sessions.iter().map(|w| (w.window.start.millis(), w.window.end.millis(), w.value.0, w.value.1)).collect();
+    let sliding = out.sliding.iter().map(|w| (w.window.start.millis(), w.value.0, w.value.1)).collect();
+    Ok((sorted(best), sorted(counted), sorted(sessions), sorted(sliding)))
+}
+
+/// The sum of every bid's price in `windowed_bids(n)`.
+fn windowed_bids_total(n: u64) -> u64 {
+    let mut rng = StdRng::seed_from_u64(n + 1);
+    (0..n)
+        .map(|_| {
+            let _auction: u32 = rng.random_range(0..50);
+            let price: u64 = rng.random_range(1..1000);
+            let _time: u64 = rng.random_range(0..600_000);
+            price
+        })
+        .sum()
 }
 
 #[test]
@@ -781,6 +816,9 @@ fn bounded_windows_on_one_two_and_three_processes() {
     let local: Vec<Windowed> = sizes.iter().map(|&n| windowed_bids(n).unwrap()).collect();
     assert_eq!(local[2].1.len(), 10, "ten windows of a minute");
     assert_eq!(local[2].1.iter().map(|(_, c)| c).sum::<u64>(), 20_000);
+    let session_sum: u64 = local[2].2.iter().map(|s| s.3).sum();
+    assert_eq!(session_sum, windowed_bids_total(20_000), "every bid in one session");
+    assert!(!local[2].3.is_empty());
     let dir = tempfile::tempdir().unwrap();
     for n in 1..=3 {
         let outcomes: Outcomes<Vec<Windowed>> =

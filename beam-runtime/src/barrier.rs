@@ -83,13 +83,13 @@ pub trait Merge {
     /// at the end of a bounded input, every window once, on time; in a windowed
     /// runner, as the windowing's trigger says.
     #[allow(clippy::type_complexity)]
-    fn windowed<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+    fn windowed<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable>, M: Accumulate<C::Acc>>(
         &self,
         barrier: &WindowedBarrier<C, M>,
         workers: Vec<KeyedTables<(IntervalWindow, C::Key), WindowAcc<C::Acc>>>,
     ) -> Result<Collection<Windowed<C::Out>>>;
     /// Merges the per-key sessions of a grouping per session and fires them.
-    fn sessions<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+    fn sessions<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable>, M: Accumulate<C::Acc>>(
         &self,
         barrier: &SessionBarrier<C, M>,
         workers: Vec<KeyedTables<C::Key, SessionList<C::Acc>>>,

@@ -387,20 +387,24 @@ impl Merge for Across<'_, '_> {
         }
     }
 
-    fn windowed<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+    /// A bounded input has been read whole (unbounded ones do not run on several
+    /// processes): every window fires once, on time, as in one process, after
+    /// its states are exchanged by `(window, key)` as a keyed barrier's are.
+    fn windowed<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable>, M: Accumulate<C::Acc>>(
         &self,
-        _: &WindowedBarrier<C, M>,
-        _: Vec<crate::shuffle::KeyedTables<(IntervalWindow, C::Key), WindowAcc<C::Acc>>>,
+        barrier: &WindowedBarrier<C, M>,
+        workers: Vec<crate::shuffle::KeyedTables<(IntervalWindow, C::Key), WindowAcc<C::Acc>>>,
     ) -> Result<Collection<Windowed<C::Out>>> {
-        Err(not_yet("a grouping per window with a trigger, accumulating panes or a timestamp combiner"))
+        self.keyed(&barrier.per_window, workers)
     }
 
-    fn sessions<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+    /// Each key's sessions, from every process, merged where the key is owned.
+    fn sessions<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable>, M: Accumulate<C::Acc>>(
         &self,
-        _: &SessionBarrier<C, M>,
-        _: Vec<crate::shuffle::KeyedTables<C::Key, SessionList<C::Acc>>>,
+        barrier: &SessionBarrier<C, M>,
+        workers: Vec<crate::shuffle::KeyedTables<C::Key, SessionList<C::Acc>>>,
     ) -> Result<Collection<Windowed<C::Out>>> {
-        Err(not_yet("a grouping in session windows"))
+        self.keyed(&barrier.per_session, workers)
     }
 }
 
@@ -419,10 +423,6 @@ impl Across<'_, '_> {
             Ok((me == 0).then(|| received.into_iter().skip(1).collect()))
         })
     }
-}
-
-fn not_yet(what: &str) -> Error {
-    Error::new(ErrorKind::Runner, format!("{what} cannot run on several processes yet"))
 }
 
 #[cfg(test)]

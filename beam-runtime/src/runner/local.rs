@@ -310,7 +310,7 @@ impl Merge for InProcess<'_, '_> {
     }
 
     /// A bounded input has been read whole: every window fires once, on time.
-    fn windowed<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+    fn windowed<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable>, M: Accumulate<C::Acc>>(
         &self,
         barrier: &WindowedBarrier<C, M>,
         workers: Vec<KeyedTables<(IntervalWindow, C::Key), WindowAcc<C::Acc>>>,
@@ -318,7 +318,7 @@ impl Merge for InProcess<'_, '_> {
         self.keyed_here(&barrier.per_window, workers)
     }
 
-    fn sessions<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+    fn sessions<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable>, M: Accumulate<C::Acc>>(
         &self,
         barrier: &SessionBarrier<C, M>,
         workers: Vec<KeyedTables<C::Key, SessionList<C::Acc>>>,

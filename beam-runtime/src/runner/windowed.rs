@@ -192,7 +192,7 @@ impl Merge for TickMerge<'_, '_> {
         self.in_process.each_worker(each, workers)
     }
 
-    fn windowed<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+    fn windowed<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable>, M: Accumulate<C::Acc>>(
         &self,
         barrier: &WindowedBarrier<C, M>,
         workers: Vec<KeyedTables<(IntervalWindow, C::Key), WindowAcc<C::Acc>>>,
@@ -212,7 +212,7 @@ impl Merge for TickMerge<'_, '_> {
         self.finish_tick(fired, late, &combine.hold_floor)
     }
 
-    fn sessions<C: KeyedCombine<Key: Clone>, M: Accumulate<C::Acc>>(
+    fn sessions<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable>, M: Accumulate<C::Acc>>(
         &self,
         barrier: &SessionBarrier<C, M>,
         workers: Vec<KeyedTables<C::Key, SessionList<C::Acc>>>,

@@ -1,6 +1,7 @@
 //! `co_group_by_key` and `outer_join`: several keyed collections, held, grouped by
 //! key together. (An inner or left join streams its left input instead; see `join`.)
 
+use crate::exchange::Exchangeable;
 use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
@@ -364,10 +365,10 @@ pub fn in_windows<I, Names, K, T, W, M>(
     per_pane: impl Fn(I::Groups, &mut dyn FnMut(T)) + Sync,
 ) -> Result<CollectionSource<Windowed<(K, T)>>>
 where
-    I: WindowedInputs<Names, Key = K, Union: Send, Groups: Default + Send>,
+    I: WindowedInputs<Names, Key = K, Union: Send, Groups: Default + Send + Exchangeable>,
     W: AssignWindows,
     M: Accumulate<I::Groups>,
-    K: Hash + Eq + Clone + Send + Sync,
+    K: Hash + Eq + Clone + Send + Sync + Exchangeable,
     T: Send,
 {
     // Every input's values, tagged, through one grouping per window: made on the

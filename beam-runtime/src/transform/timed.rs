@@ -183,7 +183,7 @@ impl<S: Stage> Stage for InWindows<S> {
 /// A keyed barrier of a timestamped collection, per window as `windowing` says.
 pub fn keyed_in_windows<C, W, M>(leaf: Keyed<C>, windowing: &Windowing<W, M>) -> W::Leaf<C, M>
 where
-    C: KeyedCombine<Key: Clone, In: Send>,
+    C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>,
     W: AssignWindows,
     M: Accumulate<C::Acc>,
 {
@@ -194,7 +194,7 @@ where
 /// barrier whose only key is `()`.
 pub fn global_in_windows<C, W, M>(leaf: Global<C>, windowing: &Windowing<W, M>) -> W::Leaf<Unkeyed<C>, M>
 where
-    C: GlobalCombine<In: Send>,
+    C: GlobalCombine<In: Send, Acc: Exchangeable>,
     W: AssignWindows,
     M: Accumulate<C::Acc>,
 {
@@ -388,7 +388,7 @@ impl<C: KeyedCombine, W: WindowKey> KeyedCombine for OnTimeAtWindowEnd<'_, C, W>
 /// elements, and the earliest and latest timestamps among those that may hold the
 /// pane's timestamp (not behind the watermark when they arrived).
 #[doc(hidden)]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct WindowAcc<A> {
     pub(crate) acc: A,
     pub(crate) count: u64,
@@ -511,7 +511,9 @@ fn too_late(window: IntervalWindow, strategy: &Strategy, watermark: i64) -> bool
     window.max_timestamp().millis().saturating_add(strategy.allowed_lateness) < watermark
 }
 
-impl<C: KeyedCombine<Key: Clone, In: Send>, A: Accumulate<C::Acc>> Leaf for WindowedBarrier<C, A> {
+impl<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>, A: Accumulate<C::Acc>> Leaf
+    for WindowedBarrier<C, A>
+{
     type In = Windowed<C::In>;
     type Local = WindowedLocal<(IntervalWindow, C::Key), WindowAcc<C::Acc>, C::In>;
     type Out = Windowed<C::Out>;
@@ -617,7 +619,9 @@ pub struct SessionBarrier<C: KeyedCombine, M> {
     _mode: PhantomData<fn() -> M>,
 }
 
-impl<C: KeyedCombine<Key: Clone, In: Send>, A: Accumulate<C::Acc>> Leaf for SessionBarrier<C, A> {
+impl<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>, A: Accumulate<C::Acc>> Leaf
+    for SessionBarrier<C, A>
+{
     type In = Windowed<C::In>;
     type Local = WindowedLocal<C::Key, SessionList<C::Acc>, C::In>;
     type Out = Windowed<C::Out>;

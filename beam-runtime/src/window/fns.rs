@@ -61,9 +61,9 @@ pub trait AssignWindows: Send + Sync + 'static {
 
     /// The barrier of a keyed barrier `C` per window. (Keys are `Clone`: a key may
     /// have results in several windows.)
-    type Leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>: Leaf<In = Windowed<C::In>, Out = Windowed<C::Out>>
+    type Leaf<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>, M: Accumulate<C::Acc>>: Leaf<In = Windowed<C::In>, Out = Windowed<C::Out>>
         + LateOutput<Late = Late<C::In>>;
-    fn leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>(
+    fn leaf<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>, M: Accumulate<C::Acc>>(
         combine: C,
         strategy: &Strategy,
     ) -> Self::Leaf<C, M>;
@@ -82,8 +82,9 @@ impl<W: WindowFn> AssignWindows for W {
         self.assign_windows(timestamp, window)
     }
 
-    type Leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>> = WindowedBarrier<C, M>;
-    fn leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>(
+    type Leaf<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>, M: Accumulate<C::Acc>> =
+        WindowedBarrier<C, M>;
+    fn leaf<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>, M: Accumulate<C::Acc>>(
         combine: C,
         strategy: &Strategy,
     ) -> WindowedBarrier<C, M> {
@@ -149,8 +150,9 @@ impl AssignWindows for Sessions {
         window(IntervalWindow::new(timestamp, Timestamp::from_millis(start.saturating_add(self.gap))))
     }
 
-    type Leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>> = SessionBarrier<C, M>;
-    fn leaf<C: KeyedCombine<Key: Clone, In: Send>, M: Accumulate<C::Acc>>(
+    type Leaf<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>, M: Accumulate<C::Acc>> =
+        SessionBarrier<C, M>;
+    fn leaf<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable, In: Send>, M: Accumulate<C::Acc>>(
         combine: C,
         strategy: &Strategy,
     ) -> SessionBarrier<C, M> {
