@@ -149,19 +149,25 @@ fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
     v
 }
 
-/// A word count's counts, and its metrics: elements out of each stage, and bytes
-/// sent between processes.
+/// A word count's counts, and its metrics: elements out of each stage, bytes
+/// sent between processes, and a user counter and distribution.
 #[derive(Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 struct Counted {
     counts: Vec<(String, u64)>,
     elements_out: Vec<u64>,
     bytes_exchanged: u64,
+    user: Vec<(String, String)>,
 }
 
 fn word_count(path: &Path) -> beam::Result<Counted> {
     let out = pipeline! {
         counts = read_text(TextInput::new(path).split_bytes(16 << 10))
             -> flat_map(beam::text::words)
+            -> map(|w: &str| {
+                beam::metrics::counter("words").inc();
+                beam::metrics::distribution("length").record(w.len() as i64);
+                w
+            })
             -> count_per_element()
             -> collect();
     }
@@ -171,6 +177,7 @@ fn word_count(path: &Path) -> beam::Result<Counted> {
         counts: sorted(out.counts.into_iter().map(|(w, n)| (w.to_string(), n)).collect()),
         elements_out: out.metrics.stages.iter().map(|m| m.elements_out).collect(),
         bytes_exchanged: out.metrics.bytes_exchanged,
+        user: out.metrics.user.iter().map(|(k, v)| (k.clone(), format!("{v:?}"))).collect(),
     })
 }
 
@@ -196,6 +203,8 @@ fn word_count_on_one_two_and_three_processes() {
         *reference.entry(word).or_default() += 1;
     }
     assert_eq!(local.counts, sorted(reference.iter().map(|(w, n)| (w.to_string(), *n)).collect()));
+    let words: u64 = reference.values().sum();
+    assert!(local.user.contains(&("words".to_owned(), format!("{:?}", beam::metrics::UserMetric::Counter(words)))));
     unsafe { std::env::set_var("BEAM_TEST_DATA", data.path()) };
     let dir = tempfile::tempdir().unwrap();
     for n in 1..=3 {
@@ -204,8 +213,9 @@ fn word_count_on_one_two_and_three_processes() {
             let got = outcome.unwrap_or_else(|e| panic!("process {i} of {n} failed: {e}"));
             if i == 0 {
                 assert_eq!(got.counts, local.counts, "{n} processes");
-                // Every process's counts, summed on process 0.
+                // Every process's counts, summed on process 0, user metrics too.
                 assert_eq!(got.elements_out, local.elements_out, "{n} processes");
+                assert_eq!(got.user, local.user, "{n} processes");
                 // Pre-combined: a few bytes per distinct word, not per word read.
                 assert_eq!(got.bytes_exchanged > 0, n > 1, "{n} processes: {} bytes", got.bytes_exchanged);
                 let words: u64 = local.counts.iter().map(|(_, c)| c).sum();

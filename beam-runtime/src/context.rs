@@ -46,6 +46,8 @@ pub struct Context {
     tick: Mutex<Option<Tick>>,
     /// Bytes sent between processes (see [`Metrics::bytes_exchanged`]).
     bytes_exchanged: AtomicU64,
+    /// The other processes' user metrics, on process 0 of a group.
+    other_user_metrics: Mutex<BTreeMap<String, crate::metrics::UserMetric>>,
 }
 
 /// The worker a piece of per-worker state belongs to.
@@ -177,6 +179,7 @@ impl Context {
             schedule: Mutex::new(None),
             tick: Mutex::new(None),
             bytes_exchanged: AtomicU64::new(0),
+            other_user_metrics: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -330,7 +333,15 @@ impl Context {
                 _ => stage.inputs.iter().map(|&i| stages[i].elements_out).sum(),
             };
         }
-        let user = crate::metrics::finished(self.user_metrics.lock().unwrap_or_else(|e| e.into_inner()).clone());
+        let mut user = crate::metrics::finished(self.user_metrics.lock().unwrap_or_else(|e| e.into_inner()).clone());
+        for (name, metric) in self.other_user_metrics.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            match user.get_mut(name) {
+                Some(mine) => mine.merge(*metric),
+                None => {
+                    user.insert(name.clone(), *metric);
+                }
+            }
+        }
         let bytes_exchanged = self.bytes_exchanged.load(Ordering::Relaxed);
         Metrics { stages, user, wall_time: self.started.elapsed(), bytes_exchanged }
     }
@@ -361,6 +372,20 @@ impl Context {
             m.bytes_read += c[3];
             m.bytes_written += c[4];
             m.wall_time = m.wall_time.max(Duration::from_nanos(c[5]));
+        }
+    }
+
+    /// Adds another process's user metrics to this run's.
+    #[cfg(feature = "timely")]
+    pub(crate) fn add_user_metrics(&self, metrics: BTreeMap<String, crate::metrics::UserMetric>) {
+        let mut others = self.other_user_metrics.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, metric) in metrics {
+            match others.get_mut(&name) {
+                Some(known) => known.merge(metric),
+                None => {
+                    others.insert(name, metric);
+                }
+            }
         }
     }
 

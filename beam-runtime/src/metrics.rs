@@ -182,7 +182,7 @@ impl Metrics {
 /// assert!(matches!(out.metrics.user["last seen"], UserMetric::Gauge(4 | -1 | 7)));
 /// # Ok::<(), beam::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum UserMetric {
     /// The sum of what [`Counter::add`] added.
     Counter(u64),
@@ -195,7 +195,9 @@ pub enum UserMetric {
 }
 
 impl UserMetric {
-    fn merge(&mut self, other: UserMetric) {
+    /// Adds `other`, the same metric's total elsewhere (another process's): counts
+    /// and sums add up, bounds widen; a gauge keeps its value.
+    pub(crate) fn merge(&mut self, other: UserMetric) {
         match (self, other) {
             (UserMetric::Counter(a), UserMetric::Counter(b)) => *a += b,
             (

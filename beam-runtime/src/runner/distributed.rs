@@ -188,11 +188,15 @@ impl ReadHeld for AcrossReads {
     }
 }
 
-/// Sums every process's stage counts and bytes sent on process 0, whose `run()`
-/// returns them.
+/// What each process sends process 0 for `run()`'s metrics: its stage counts,
+/// the bytes it sent, and its user metrics.
+type Gathered = (Vec<[u64; 6]>, u64, std::collections::BTreeMap<String, crate::metrics::UserMetric>);
+
+/// Sums every process's stage counts, bytes sent and user metrics on process 0,
+/// whose `run()` returns them.
 fn gather_metrics(ctx: &Context) -> Result<()> {
     let (me, processes, sent) = with_link(|link| Ok((link.index(), link.processes(), link.bytes_sent())))?;
-    let mine = encode(&(ctx.stage_counts(), sent))?;
+    let mine = encode(&(ctx.stage_counts(), sent, ctx.metrics().user))?;
     let received = with_link(|link| {
         let mut outgoing = vec![Vec::new(); processes];
         outgoing[0] = mine;
@@ -201,9 +205,10 @@ fn gather_metrics(ctx: &Context) -> Result<()> {
     if me == 0 {
         ctx.add_bytes_exchanged(sent);
         for bytes in received.iter().skip(1) {
-            let (counts, sent): (Vec<[u64; 6]>, u64) = decode(bytes)?;
+            let (counts, sent, user): Gathered = decode(bytes)?;
             ctx.add_stage_counts(&counts);
             ctx.add_bytes_exchanged(sent);
+            ctx.add_user_metrics(user);
         }
     }
     Ok(())
