@@ -470,7 +470,8 @@ fn a_process_that_never_starts_is_a_timeout_not_a_hang() {
 }
 
 /// Joins, a co-group, an outer join and side inputs over seeded data with skewed
-/// keys, some on one side only.
+/// keys, some on one side only; the join's pairs are made twice, by `join()` and
+/// by `partitioned_join()`, which must agree.
 type Relational = (
     Vec<(u32, (u64, u64))>,
     Vec<(u32, (u64, Option<u64>))>,
@@ -488,6 +489,7 @@ fn relational(n: u64) -> beam::Result<Relational> {
         orders = from_iter(orders);
         customers = from_iter(customers);
         joined = (orders, customers) -> join() -> collect();
+        partitioned = (orders, customers) -> partitioned_join() -> collect();
         left = (orders, customers) -> left_join() -> collect();
         grouped = (orders, customers) -> co_group_by_key() -> collect();
         outer = (orders, customers) -> outer_join() -> collect();
@@ -501,7 +503,9 @@ fn relational(n: u64) -> beam::Result<Relational> {
     .threads(1)
     .run()?;
     let grouped = out.grouped.into_iter().map(|(k, (a, b))| (k, (sorted(a), sorted(b)))).collect();
-    Ok((sorted(out.joined), sorted(out.left), sorted(grouped), sorted(out.outer), sorted(out.shifted)))
+    let joined = sorted(out.joined);
+    assert_eq!(sorted(out.partitioned), joined, "partitioned_join() gives join()'s pairs");
+    Ok((joined, sorted(out.left), sorted(grouped), sorted(out.outer), sorted(out.shifted)))
 }
 
 #[test]

@@ -280,7 +280,7 @@ fn a_join_of_two_collections_from_one_source() {
 type Groups<'a> = BTreeMap<u32, (Vec<i64>, Vec<i64>, Vec<&'a str>)>;
 
 #[test]
-fn co_group_by_key_and_outer_join_match_sequential_grouping() {
+fn co_group_by_key_outer_join_and_partitioned_join_match_sequential_grouping() {
     let rights: [Vec<(u32, i64)>; 2] = [(0..300u32).flat_map(|k| [(k * 3, 1), (k * 3, 2)]).collect(), Vec::new()];
     for ((name, left), right) in keyed_datasets().into_iter().flat_map(|d| rights.iter().map(move |r| (d.clone(), r))) {
         let left: Vec<(u32, i64)> = left.into_iter().take(2000).collect();
@@ -292,6 +292,7 @@ fn co_group_by_key_and_outer_join_match_sequential_grouping() {
             t = from_iter(third.clone());
             grouped = (l, r, t) -> co_group_by_key() -> collect();
             outer = (l, r) -> outer_join() -> collect();
+            partitioned = (l, r) -> partitioned_join() -> collect();
         }
         .run()
         .unwrap();
@@ -324,7 +325,9 @@ fn co_group_by_key_and_outer_join_match_sequential_grouping() {
                 (true, true) => {}
             }
         }
+        let inner: Vec<(u32, (i64, i64))> = outer.iter().filter_map(|&(k, (l, r))| Some((k, (l?, r?)))).collect();
         assert_that!(out.outer, "{name}, {} right: outer_join", right.len()).contains_in_any_order(outer);
+        assert_that!(out.partitioned, "{name}, {} right: partitioned_join", right.len()).contains_in_any_order(inner);
     }
 }
 

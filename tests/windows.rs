@@ -518,6 +518,7 @@ fn co_groups_and_outer_joins_work_per_window() {
             -> map(|e: Event| (e.0, e.2));
         grouped = (c, v) -> co_group_by_key() -> reify() -> collect();
         joined = (c, v) -> outer_join() -> count() -> reify() -> collect();
+        inner = (c, v) -> partitioned_join() -> count() -> reify() -> collect();
     }
     .run()
     .unwrap();
@@ -553,6 +554,15 @@ fn co_groups_and_outer_joins_work_per_window() {
     }
     let got: BTreeMap<i64, u64> = out.joined.iter().map(|w| (w.window.start.millis(), w.value)).collect();
     assert_eq!(got, rows);
+    // `partitioned_join()` per window: a pair per two values of a key in both.
+    let mut pairs: BTreeMap<i64, u64> = BTreeMap::new();
+    for (&(window, _), (a, b)) in &expect {
+        if !a.is_empty() && !b.is_empty() {
+            *pairs.entry(window).or_default() += (a.len() * b.len()) as u64;
+        }
+    }
+    let got: BTreeMap<i64, u64> = out.inner.iter().map(|w| (w.window.start.millis(), w.value)).collect();
+    assert_eq!(got, pairs);
 }
 
 #[test]

@@ -418,6 +418,15 @@ pub static OPS: &[OpSpec] = &[
         ),
         Inputs::Grouped { most: 2 },
     ),
+    reading(
+        op(
+            "partitioned_join",
+            Flatten,
+            &[],
+            "`join()` for a large right input: both inputs grouped by key (exchanged by key on several processes, where `join()` copies the right one to each)",
+        ),
+        Inputs::Grouped { most: 2 },
+    ),
     // Sinks.
     making(op("collect", Sink, &[], "a `Vec` of all elements, as a field of `run()`'s result"), Outputs::Field),
     with_closure(op("for_each", Sink, &["f"], "calls `f(x)` for every element, in parallel"), 0, ByValue),

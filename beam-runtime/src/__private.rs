@@ -47,7 +47,7 @@ pub mod ops {
     pub use crate::transform::cogroup::{
         co_group_by_key, co_group_by_key_per_pane, co_group_by_key_witness, join_per_window_per_pane,
         join_per_window_witness, left_join_per_window_per_pane, left_join_per_window_witness, outer_join,
-        outer_join_per_pane, outer_join_witness,
+        outer_join_per_pane, outer_join_witness, partitioned_join, partitioned_join_per_pane, partitioned_join_witness,
     };
     pub use crate::transform::elementwise::{
         filter, filter_map, flat_map, inspect, key_by, keys, kv_swap, map, map_values, partition, values,

@@ -145,6 +145,53 @@ where
     CollectionSource::new(Collection::from_parts(vec![joined]))
 }
 
+/// The element type of `partitioned_join`: `join`'s.
+#[doc(hidden)]
+#[allow(clippy::type_complexity)]
+pub fn partitioned_join_witness<K, V1, K2, V2, Left, Right>(
+    names: InputNames<(Left, Right)>,
+    inputs: (Witness<(K, V1)>, Witness<(K2, V2)>),
+) -> Witness<(K, (V1, V2))>
+where
+    K: SameKey<K2, Left, Right>,
+{
+    join_per_window_witness(names, inputs)
+}
+
+/// `(a, b) -> partitioned_join()`: `join()`'s pairs, `(k, (v1, v2))` for every pair
+/// of values of a key in both inputs, made by grouping both inputs by key, as
+/// `co_group_by_key` does. `join()` builds a table of the right input and looks
+/// the left one's elements up in it as they stream by, so on several processes
+/// every process holds the whole right input; here each process groups only the
+/// keys it owns, of both inputs, which suits a right input too large to copy.
+#[doc(hidden)]
+#[allow(clippy::type_complexity)]
+pub fn partitioned_join<K, V1, K2, V2, Left, Right>(
+    _: InputNames<(Left, Right)>,
+    (lefts, rights): (Collection<(K, V1)>, Collection<(K2, V2)>),
+    scope: &Scope,
+) -> CollectionSource<(K, (V1, V2))>
+where
+    K: SameKey<K2, Left, Right> + Hash + Eq + Clone + Send,
+    V1: Clone + Send,
+    V2: Clone + Send,
+{
+    let grouped = CoGroup::<(Left, Right)>::group((lefts, K::same_pairs(rights)), scope);
+    let parts = scope.par_map(grouped, |part| {
+        let mut joined = Vec::new();
+        for (k, groups) in part {
+            partitioned_join_per_pane(groups, &mut |pair| joined.push((k.clone(), pair)));
+        }
+        joined
+    });
+    CollectionSource::new(Collection::from_parts(parts))
+}
+
+#[doc(hidden)]
+pub fn partitioned_join_per_pane<V1: Clone, V2: Clone>(groups: (Vec<V1>, Vec<V2>), emit: &mut dyn FnMut((V1, V2))) {
+    join_per_window_per_pane(groups, emit)
+}
+
 // What each grouping of the inputs per window gives, for a key's pane: its values
 // of each input (`co_group_by_key` as they are; the joins, paired as Beam's joins,
 // built on `CoGroupByKey`, pair them).
