@@ -74,6 +74,9 @@ fn main() -> Result<(), beam::Error> {
             -> collect();
     }
     .run()?;
+    if beam::process_index() != 0 {
+        return Ok(()); // one of a group of processes: process 0 has the results
+    }
 
     let mut teams = out.teams;
     teams.sort_by_key(|w| (w.window.start, w.value.0.clone(), w.pane.index));
