@@ -301,11 +301,60 @@ fn build_stage(graph: &Graph, n: NodeId, lending: bool) -> TokenStream {
             #late
         }
     };
+    let crossing = crossing_check(graph, n, &checked);
     quote_spanned! {at=>
         let #checked = #check;
+        #crossing
         #side_slot
         #hoisted
         #built
+    }
+}
+
+/// Where a barrier's data crosses processes on the distributed runner (feature
+/// `timely`: keys, or whole elements for `count_per_element`, `distinct` and
+/// `collect`), a check that it serializes, failing in our words: the collection
+/// that crosses, the stage and its line. The runtime states the same bound on the
+/// stage (and on what only it knows, a combiner's accumulator) in general words;
+/// without the feature every type passes.
+fn crossing_check(graph: &Graph, n: NodeId, checked: &Ident) -> TokenStream {
+    let node = &graph.nodes[n];
+    let op = node.call.op.to_string();
+    let at = node.call.op.span();
+    let (of, what) = match (node.spec.map(|s| s.kind), op.as_str()) {
+        (_, "count_per_element" | "distinct") | (_, "collect") => (quote_spanned!(at=> &#checked), "its elements"),
+        (Some(Kind::KeyedShuffle), _) => {
+            let key = quote_spanned! {at=> {
+                #[allow(unused_imports)]
+                use ::beam::__private::{NoPairKey as _, PairKey as _};
+                (&::beam::__private::KeyOf(&#checked)).key()
+            }};
+            (quote_spanned!(at=> &#key), "its keys")
+        }
+        _ => return quote!(),
+    };
+    let input = node.inputs[0].node.expect("planned nodes have inputs");
+    let line = at.start().line;
+    let collection = match graph.nodes[input].name.as_ref().or(node.name.as_ref()) {
+        Some(name) => format!("`{name}`"),
+        None => format!("the input of `{op}`"),
+    };
+    let message = format!(
+        "{collection} is exchanged between processes at `{op}` (line {line}): `{{Self}}` must implement `Serialize` and `Deserialize`"
+    );
+    let label = format!("{what} cross processes here");
+    quote_spanned! {at=>
+        {
+            #[diagnostic::on_unimplemented(
+                message = #message,
+                label = #label,
+                note = "derive them with `#[derive(serde::Serialize, serde::Deserialize)]` (beam re-exports serde as `beam::serde`)"
+            )]
+            trait SentBetweenProcesses {}
+            impl<T: ::beam::Exchangeable> SentBetweenProcesses for T {}
+            fn sent_between_processes<T: SentBetweenProcesses>(_: &::beam::__private::Witness<T>) {}
+            sent_between_processes(#of);
+        }
     }
 }
 

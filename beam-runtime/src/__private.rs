@@ -89,6 +89,34 @@ pub fn output_witness<L: Leaf>(_: &L) -> Witness<L::Out> {
     Witness::new()
 }
 
+/// The key type of a keyed collection's elements, for `pipeline!`'s check that
+/// keys can cross processes; `()` for elements that are not pairs (which the
+/// stage itself reports, in its words). Picked by method resolution: `KeyOf`'s
+/// own impl where the elements are pairs, else the one on `&KeyOf`.
+pub struct KeyOf<'a, T>(pub &'a Witness<T>);
+
+pub trait PairKey {
+    type Key;
+    fn key(&self) -> Witness<Self::Key>;
+}
+
+impl<T: KeyValue> PairKey for KeyOf<'_, T> {
+    type Key = T::Key;
+    fn key(&self) -> Witness<T::Key> {
+        Witness::new()
+    }
+}
+
+pub trait NoPairKey {
+    fn key(&self) -> Witness<()>;
+}
+
+impl<T> NoPairKey for &KeyOf<'_, T> {
+    fn key(&self) -> Witness<()> {
+        Witness::new()
+    }
+}
+
 /// A source that can keep its bad records for a dead-letter output.
 pub trait DeadLetterSource: Sized {
     fn keep_bad_records(self) -> Self;
