@@ -958,3 +958,69 @@ fn quoted_csv_fields_across_ranges_are_read_once() {
         }
     }
 }
+
+/// Panes of an unbounded input: (window start, key, sum, timing, pane index), and
+/// what came too late.
+type Streamed = (Vec<(i64, u32, u64, String, u32)>, Vec<(u32, u64)>);
+
+fn streamed() -> beam::Result<Streamed> {
+    // Bundles of seeded bids over many keys, the watermark advancing between them,
+    // some elements late; windows of 10 s with early panes every 50 elements,
+    // accumulating, late panes for 5 s, and later elements dropped as too late.
+    let mut rng = StdRng::seed_from_u64(23);
+    let mut script = TestStream::new();
+    for tick in 0..8u64 {
+        let bundle: Vec<_> = (0..5_000)
+            .map(|_| {
+                let at = (tick * 10_000).saturating_sub(rng.random_range(0..25_000));
+                timestamped((rng.random_range(0..300u32), rng.random_range(1..100u64)), at)
+            })
+            .collect();
+        script = script.add_elements(bundle).advance_watermark_to(tick * 10_000);
+    }
+    let script = script.advance_watermark_to_infinity();
+    let out = pipeline! {
+        (sums, late) = test_stream(script)
+            -> window(FixedWindows::of(Duration::from_secs(10))
+                          .triggering(AfterWatermark::past_end_of_window()
+                                          .with_early_firings(AfterCount::new(50))
+                                          .with_late_firings(AfterCount::new(1)))
+                          .with_allowed_lateness(Duration::from_secs(5))
+                          .accumulating_fired_panes())
+            -> sum_per_key();
+        panes = sums -> reify() -> collect();
+        too_late = late -> collect();
+    }
+    .threads(1)
+    .run()?;
+    let panes = out
+        .panes
+        .iter()
+        .map(|w| (w.window.start.millis(), w.value.0, w.value.1, format!("{:?}", w.pane.timing), w.pane.index))
+        .collect();
+    let late = out.too_late.iter().map(|l| l.value).collect();
+    Ok((sorted(panes), sorted(late)))
+}
+
+#[test]
+fn an_unbounded_input_with_triggers_on_one_two_and_three_processes() {
+    if as_child(streamed) {
+        return;
+    }
+    let local = streamed().unwrap();
+    assert!(local.0.len() > 1000 && !local.1.is_empty(), "early, on-time and late panes, and late data");
+    let dir = tempfile::tempdir().unwrap();
+    for n in 1..=3 {
+        let outcomes: Outcomes<Streamed> =
+            Launch::of("an_unbounded_input_with_triggers_on_one_two_and_three_processes", n).run(dir.path());
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            let got = outcome.unwrap_or_else(|e| panic!("process {i} of {n} failed: {e}"));
+            if i == 0 {
+                assert!(got.0 == local.0, "{n} processes: panes differ ({} against {})", got.0.len(), local.0.len());
+                assert!(got.1 == local.1, "{n} processes: late data differs");
+            } else {
+                assert!(got.0.is_empty() && got.1.is_empty(), "{n} processes, process {i}");
+            }
+        }
+    }
+}

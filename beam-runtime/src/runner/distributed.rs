@@ -21,7 +21,7 @@ use std::cell::RefCell;
 
 use crate::barrier::{EachWorker, GlobalCombine, KeyedCombine, Leaf, Merge};
 use crate::collection::Collection;
-use crate::context::{Context, Worker};
+use crate::context::{Context, Scope, Worker};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exchange::{Exchangeable, decode, encode};
 use crate::runner::group::Group;
@@ -30,9 +30,11 @@ use crate::runner::local::{InProcess, LocalReads, LocalRunner, finish_as_task};
 use crate::runner::segment::{Destination, FinishLeaf};
 use crate::runner::timely::TimelyLink;
 use crate::runner::{AnySegment, Runner, SegmentTask, Share};
-use crate::shuffle::{by_partition, merge_entries, merge_partition, partition_of};
+use crate::shuffle::{KeyedTables, by_partition, merge_entries, merge_partition, partition_of};
 use crate::transform::timed::{SessionBarrier, SessionList, WindowAcc, WindowedBarrier};
 use crate::window::{Accumulate, IntervalWindow, Windowed};
+use hashbrown::HashTable;
+use std::hash::Hash;
 
 thread_local! {
     /// This process's link to the group, on the thread that drives the run (a
@@ -72,11 +74,15 @@ impl DistributedRunner {
         for segment in segments {
             segment.perform(SegmentTask::Prepare(ctx))?;
         }
-        if ctx.take_schedule().is_some() {
-            return Err(Error::new(
-                ErrorKind::Runner,
-                "an unbounded input (event time in ticks) cannot run on several processes yet",
-            ));
+        if let Some(schedule) = ctx.take_schedule() {
+            // An unbounded input: every segment once per tick, in every process,
+            // each tick's bundle shared out as a bounded input is; a grouping per
+            // window keeps the panes of its partitions in the process that owns
+            // them, and fires them there.
+            return crate::runner::run_ticks(ctx, schedule, |tick| {
+                let reads = AcrossReads { local: LocalReads::new(ctx.plan()) };
+                segments.iter().try_for_each(|segment| segment.perform(SegmentTask::RunTickAcross(ctx, &reads, tick)))
+            });
         }
         let reads = AcrossReads { local: LocalReads::new(ctx.plan()) };
         for segment in segments {
@@ -298,13 +304,49 @@ impl FinishLeaf for FinishAcross<'_> {
     }
 }
 
+/// The partitions of a keyed barrier this process owns (`partition % processes`),
+/// each merged from every process's workers: this process's workers' states are
+/// merged first (combiner lifting), so one state per key leaves the process, then
+/// each partition goes to its owner in one round.
+#[allow(clippy::type_complexity)]
+pub(crate) fn exchange_partitions<K: Hash + Eq + Send + Exchangeable, S: Send + Exchangeable>(
+    scope: &Scope,
+    workers: Vec<KeyedTables<K, S>>,
+    merge: impl Fn(&mut S, S) + Sync,
+) -> Result<Vec<(usize, HashTable<(K, S)>)>> {
+    let merged = scope.par_map(by_partition(workers), |tables| merge_partition(tables, &merge));
+    let (me, processes) = with_link(|link| Ok((link.index(), link.processes())))?;
+    let mut outgoing: Vec<Partitions<K, S>> = (0..processes).map(|_| Vec::new()).collect();
+    let mut mine = Vec::new();
+    for (partition, table) in merged.into_iter().enumerate() {
+        match partition % processes {
+            owner if owner == me => mine.push((partition, table)),
+            owner if !table.is_empty() => outgoing[owner].push((partition, table.into_iter().collect())),
+            _ => {}
+        }
+    }
+    let sent = outgoing.iter().map(encode).collect::<Result<Vec<_>>>()?;
+    let received = with_link(|link| link.all_to_all(sent))?;
+    for (from, bytes) in received.iter().enumerate().filter(|(from, _)| *from != me) {
+        for (partition, entries) in decode::<Partitions<K, S>>(bytes)? {
+            let Some((_, table)) = mine.iter_mut().find(|(p, _)| *p == partition) else {
+                return Err(Error::internal(format!(
+                    "process {from} sent partition {partition}, which process {me} does not own"
+                )));
+            };
+            merge_entries(table, entries, &merge);
+        }
+    }
+    Ok(mine)
+}
+
 /// Keyed states on their way to the process that owns their partitions:
 /// `(partition, (key, state) pairs)`.
 type Partitions<K, S> = Vec<(usize, Vec<(K, S)>)>;
 
 /// Merges one barrier's workers' states across the group.
-struct Across<'s, 'c> {
-    here: InProcess<'s, 'c>,
+pub(crate) struct Across<'s, 'c> {
+    pub here: InProcess<'s, 'c>,
 }
 
 impl Merge for Across<'_, '_> {
@@ -313,32 +355,7 @@ impl Merge for Across<'_, '_> {
         combine: &C,
         workers: Vec<crate::shuffle::KeyedTables<C::Key, C::Acc>>,
     ) -> Result<Collection<C::Out>> {
-        let merge = |acc: &mut C::Acc, other| combine.merge(acc, other);
-        // Combiner lifting: this process's workers' states merged first, so one
-        // state per key leaves the process.
-        let merged = self.here.scope.par_map(by_partition(workers), |tables| merge_partition(tables, merge));
-        let (me, processes) = with_link(|link| Ok((link.index(), link.processes())))?;
-        let mut outgoing: Vec<Partitions<C::Key, C::Acc>> = (0..processes).map(|_| Vec::new()).collect();
-        let mut mine = Vec::new();
-        for (partition, table) in merged.into_iter().enumerate() {
-            match partition % processes {
-                owner if owner == me => mine.push((partition, table)),
-                owner if !table.is_empty() => outgoing[owner].push((partition, table.into_iter().collect())),
-                _ => {}
-            }
-        }
-        let sent = outgoing.iter().map(encode).collect::<Result<Vec<_>>>()?;
-        let received = with_link(|link| link.all_to_all(sent))?;
-        for (from, bytes) in received.iter().enumerate().filter(|(from, _)| *from != me) {
-            for (partition, entries) in decode::<Partitions<C::Key, C::Acc>>(bytes)? {
-                let Some((_, table)) = mine.iter_mut().find(|(p, _)| *p == partition) else {
-                    return Err(Error::internal(format!(
-                        "process {from} sent partition {partition}, which process {me} does not own"
-                    )));
-                };
-                merge_entries(table, entries, merge);
-            }
-        }
+        let mine = exchange_partitions(self.here.scope, workers, |acc: &mut C::Acc, other| combine.merge(acc, other))?;
         let parts = self.here.scope.par_map(mine, |(_, table)| {
             let mut out = Vec::with_capacity(table.len());
             for (key, acc) in table {

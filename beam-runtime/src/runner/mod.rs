@@ -39,6 +39,8 @@ pub use segment::{
     Destination, FinishLeaf, FlattenInput, GroupInput, HeldInput, Input, LeafTo, Leaves, SegmentDef, SideFill, Sides,
     SourceInput, SourceWithBadRecords, segment,
 };
+#[cfg(feature = "timely")]
+pub(crate) use windowed::run_ticks;
 pub(crate) use windowed::{NO_BUNDLE, Schedule, Step, finish_on_tick};
 pub use windowed::{PartitionedPanes, Tick};
 
@@ -112,6 +114,9 @@ pub enum SegmentTask<'a> {
     /// barriers across the processes of a group.
     #[cfg(feature = "timely")]
     RunAcross(&'a Context, &'a distributed::AcrossReads),
+    /// One tick of an unbounded input across a group of processes.
+    #[cfg(feature = "timely")]
+    RunTickAcross(&'a Context, &'a distributed::AcrossReads, &'a Tick),
 }
 
 /// A segment of any type: the generated code hands the runner its segments as a
@@ -132,7 +137,11 @@ impl<S: Segment> AnySegment for S {
                 local::run_segment(ctx, reads, self, &local::FinishInProcess { ctx })
             }
             SegmentTask::RunTick(ctx, reads, tick) => {
-                local::run_segment(ctx, reads, self, &windowed::FinishTick { ctx, tick })
+                local::run_segment(ctx, reads, self, &windowed::FinishTick { ctx, tick, across: false })
+            }
+            #[cfg(feature = "timely")]
+            SegmentTask::RunTickAcross(ctx, reads, tick) => {
+                local::run_segment(ctx, reads, self, &windowed::FinishTick { ctx, tick, across: true })
             }
             #[cfg(feature = "timely")]
             SegmentTask::RunAcross(ctx, reads) => {

@@ -74,6 +74,20 @@ struct Now {
 
 /// Runs the pipeline tick by tick, following `schedule`; `segments` are prepared.
 pub(crate) fn run_in_ticks(ctx: &Context, segments: &[&dyn AnySegment], schedule: Schedule) -> Result<()> {
+    run_ticks(ctx, schedule, |tick| {
+        let reads = LocalReads::new(ctx.plan());
+        segments.iter().try_for_each(|segment| segment.perform(SegmentTask::RunTick(ctx, &reads, tick)))
+    })
+}
+
+/// Steps through `schedule`, calling `run_tick` for each tick (every segment, in
+/// plan order, on this tick's bundle and watermark): in this process, or in every
+/// process of a group.
+pub(crate) fn run_ticks(
+    ctx: &Context,
+    schedule: Schedule,
+    mut run_tick: impl FnMut(&Tick) -> Result<()>,
+) -> Result<()> {
     for info in ctx.plan().segments {
         if let SegmentInput::Source(n) = info.input
             && ctx.stage(n).op != "test_stream"
@@ -98,12 +112,9 @@ pub(crate) fn run_in_ticks(ctx: &Context, segments: &[&dyn AnySegment], schedule
                 now.processing_time = Timestamp::from_millis(now.processing_time.millis().saturating_add(by));
             }
         }
-        let reads = LocalReads::new(ctx.plan());
         let tick = Tick { now };
         ctx.set_tick(tick);
-        for segment in segments {
-            segment.perform(SegmentTask::RunTick(ctx, &reads, &tick))?;
-        }
+        run_tick(&tick)?;
         now.watermark = now.next_watermark;
     }
     Ok(())
@@ -121,6 +132,8 @@ pub struct Tick {
 pub(crate) struct FinishTick<'c, 't> {
     pub ctx: &'c Context,
     pub tick: &'t Tick,
+    /// Whether barriers are merged across a group of processes.
+    pub across: bool,
 }
 
 impl FinishLeaf for FinishTick<'_, '_> {
@@ -132,7 +145,7 @@ impl FinishLeaf for FinishTick<'_, '_> {
         locals: Vec<L::Local>,
     ) -> Result<()> {
         let out = self.ctx.task(stage, |scope| {
-            let merge = TickMerge { in_process: InProcess { scope }, tick: self.tick, stage };
+            let merge = TickMerge { in_process: InProcess { scope }, tick: self.tick, stage, across: self.across };
             leaf.finish(&merge, locals)
         })?;
         if self.ctx.stage(stage).kind.is_barrier() {
@@ -151,7 +164,8 @@ pub(crate) fn finish_on_tick<L: Leaf>(
     leaf: &L,
     locals: Vec<L::Local>,
 ) -> Result<Collection<L::Out>> {
-    let merge = TickMerge { in_process: InProcess { scope }, tick, stage: scope.stage().get() };
+    // A co-group's grouping is in process: its inputs were read by key.
+    let merge = TickMerge { in_process: InProcess { scope }, tick, stage: scope.stage().get(), across: false };
     leaf.finish(&merge, locals)
 }
 
@@ -161,6 +175,10 @@ pub(crate) struct TickMerge<'s, 'c> {
     pub in_process: InProcess<'s, 'c>,
     pub tick: &'s Tick,
     pub stage: usize,
+    /// Whether barriers are merged across a group of processes: each process
+    /// keeps the panes of the partitions it owns.
+    #[cfg_attr(not(feature = "timely"), allow(dead_code))]
+    pub across: bool,
 }
 
 impl Merge for TickMerge<'_, '_> {
@@ -169,6 +187,10 @@ impl Merge for TickMerge<'_, '_> {
         combine: &C,
         workers: Vec<KeyedTables<C::Key, C::Acc>>,
     ) -> Result<Collection<C::Out>> {
+        #[cfg(feature = "timely")]
+        if self.across {
+            return self.across_group().keyed(combine, workers);
+        }
         self.in_process.keyed(combine, workers)
     }
 
@@ -177,6 +199,10 @@ impl Merge for TickMerge<'_, '_> {
         combine: &C,
         workers: Vec<C::Acc>,
     ) -> Result<Collection<C::Out>> {
+        #[cfg(feature = "timely")]
+        if self.across {
+            return self.across_group().global(combine, workers);
+        }
         self.in_process.global(combine, workers)
     }
 
@@ -185,6 +211,10 @@ impl Merge for TickMerge<'_, '_> {
         each: &E,
         workers: Vec<E::Local>,
     ) -> Result<Collection<E::Out>> {
+        #[cfg(feature = "timely")]
+        if self.across {
+            return self.across_group().gathered(each, workers);
+        }
         self.in_process.gathered(each, workers)
     }
 
@@ -201,7 +231,8 @@ impl Merge for TickMerge<'_, '_> {
         let (strategy, now, all_panes) = (&barrier.strategy, self.tick.now, &barrier.panes);
         // Each partition in a task of its own: this tick's data, merged across
         // workers, arrives into the partition's panes, which fire and advance.
-        let fired = self.in_process.scope.par_map(indexed(by_partition(workers)), |(p, tables)| {
+        let partitions = self.tick_partitions(workers, |acc, other| combine.merge(acc, other))?;
+        let fired = self.in_process.scope.par_map(partitions, |(p, tables)| {
             let arrived = merge_partition(tables, |acc, other| combine.merge(acc, other));
             let mut panes = all_panes.partition(p);
             let mut fire = Firing::<C, M>::new(&combine.combine, strategy, now);
@@ -220,7 +251,8 @@ impl Merge for TickMerge<'_, '_> {
         let combine = &barrier.per_session;
         let (strategy, now, all_panes) = (&barrier.strategy, self.tick.now, &barrier.panes);
         // As for windows that never merge; a key's sessions are all in its partition.
-        let fired = self.in_process.scope.par_map(indexed(by_partition(workers)), |(p, tables)| {
+        let partitions = self.tick_partitions(workers, |acc, other| combine.merge(acc, other))?;
+        let fired = self.in_process.scope.par_map(partitions, |(p, tables)| {
             let arrived = merge_partition(tables, |acc, other| combine.merge(acc, other));
             let mut panes = all_panes.partition(p);
             let mut fire = Firing::<C, M>::new(&combine.combine, strategy, now);
@@ -238,6 +270,30 @@ fn indexed<T>(items: Vec<T>) -> Vec<(usize, T)> {
 }
 
 impl TickMerge<'_, '_> {
+    /// This tick's tables of a grouping per window, partition by partition: every
+    /// partition of this process's workers' tables, or, across a group, the
+    /// partitions this process owns (whose panes it keeps), from every process.
+    #[allow(clippy::type_complexity)]
+    fn tick_partitions<K: Hash + Eq + Send + Exchangeable, S: Send + Exchangeable>(
+        &self,
+        workers: Vec<KeyedTables<K, S>>,
+        merge: impl Fn(&mut S, S) + Sync,
+    ) -> Result<Vec<(usize, Vec<hashbrown::HashTable<(K, S)>>)>> {
+        #[cfg(feature = "timely")]
+        if self.across {
+            let mine = crate::runner::distributed::exchange_partitions(self.in_process.scope, workers, merge)?;
+            return Ok(mine.into_iter().map(|(p, table)| (p, vec![table])).collect());
+        }
+        let _ = merge;
+        Ok(indexed(by_partition(workers)))
+    }
+
+    /// This tick's merges across the group, for barriers that are not per window.
+    #[cfg(feature = "timely")]
+    fn across_group(&self) -> crate::runner::distributed::Across<'_, '_> {
+        crate::runner::distributed::Across { here: InProcess { scope: self.in_process.scope } }
+    }
+
     /// After every partition has fired: the panes fired, and what was dropped as
     /// too late (by the partitions, and by the workers' `push`, `late`).
     fn finish_tick<Out>(

@@ -101,9 +101,12 @@ impl<T> Default for TestStream<T> {
 #[doc(hidden)]
 pub struct TestStreamSource<T> {
     steps: Vec<Step>,
-    bundles: Vec<Mutex<Vec<Windowed<T>>>>,
+    /// Each bundle's elements not yet read, and how many chunks of it were taken
+    /// (with several processes, each reads every `n`-th chunk of every bundle).
+    bundles: Vec<Mutex<(Vec<Windowed<T>>, usize)>>,
     /// The bundle of the current tick, set by the runner.
     current: Arc<AtomicUsize>,
+    share: std::sync::OnceLock<crate::runner::Share>,
 }
 
 /// `test_stream(script)`: the elements of `script`, as it hands them out.
@@ -113,14 +116,19 @@ pub fn test_stream<T: Send>(script: TestStream<T>) -> (TestStreamSource<T>, Witn
     for step in script.steps {
         steps.push(match step {
             Scripted::Elements(elements) => {
-                bundles.push(Mutex::new(elements));
+                bundles.push(Mutex::new((elements, 0)));
                 Step::Elements(bundles.len() - 1)
             }
             Scripted::Watermark(to) => Step::Watermark(to),
             Scripted::ProcessingTime(by) => Step::ProcessingTime(by),
         });
     }
-    let source = TestStreamSource { steps, bundles, current: Arc::new(AtomicUsize::new(NO_BUNDLE)) };
+    let source = TestStreamSource {
+        steps,
+        bundles,
+        current: Arc::new(AtomicUsize::new(NO_BUNDLE)),
+        share: std::sync::OnceLock::new(),
+    };
     (source, Witness::new())
 }
 
@@ -129,14 +137,25 @@ impl<T: Send> Source for TestStreamSource<T> {
     type State = ();
 
     fn prepare(&self, ctx: &Context) -> Result<()> {
+        let _ = self.share.set(ctx.share());
         ctx.register_schedule(Schedule { steps: self.steps.clone(), bundle: self.current.clone() })
     }
 
     fn next_chunk(&self, _: &mut (), chunk: &mut Vec<Windowed<T>>) -> Result<bool> {
         let Some(bundle) = self.bundles.get(self.current.load(Ordering::Relaxed)) else { return Ok(false) };
         let mut bundle = bundle.lock().unwrap_or_else(|e| e.into_inner());
-        let take = bundle.len().min(CHUNK);
-        chunk.extend(bundle.drain(..take));
-        Ok(take > 0)
+        let (elements, taken) = &mut *bundle;
+        let share = self.share.get().copied().unwrap_or(crate::runner::Share { index: 0, count: 1 });
+        while !elements.is_empty() {
+            let take = elements.len().min(CHUNK);
+            let mine = *taken % share.count == share.index;
+            *taken += 1;
+            if mine {
+                chunk.extend(elements.drain(..take));
+                return Ok(true);
+            }
+            elements.drain(..take);
+        }
+        Ok(false)
     }
 }
