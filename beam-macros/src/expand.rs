@@ -348,7 +348,7 @@ fn crossing_check(graph: &Graph, n: NodeId, checked: &Ident) -> TokenStream {
             #[diagnostic::on_unimplemented(
                 message = #message,
                 label = #label,
-                note = "derive them with `#[derive(serde::Serialize, serde::Deserialize)]` (beam re-exports serde as `beam::serde`)"
+                note = "derive them: `#[derive(serde::Serialize, serde::Deserialize)]` with serde (feature `derive`) in your Cargo.toml, or beam's copy: `#[derive(beam::serde::Serialize, beam::serde::Deserialize)]` and `#[serde(crate = \"beam::serde\")]`"
             )]
             trait SentBetweenProcesses {}
             impl<T: ::beam::Exchangeable> SentBetweenProcesses for T {}

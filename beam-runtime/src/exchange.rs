@@ -15,7 +15,7 @@
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is sent between processes here, so it must implement `Serialize` and `Deserialize`",
     label = "its values cross processes at this stage",
-    note = "derive them with `#[derive(serde::Serialize, serde::Deserialize)]` (beam re-exports serde as `beam::serde`)"
+    note = "derive them: `#[derive(serde::Serialize, serde::Deserialize)]` with serde (feature `derive`) in your Cargo.toml, or beam's copy: `#[derive(beam::serde::Serialize, beam::serde::Deserialize)]` and `#[serde(crate = \"beam::serde\")]`"
 )]
 pub trait Exchangeable: serde::Serialize + serde::de::DeserializeOwned {}
 #[cfg(feature = "timely")]

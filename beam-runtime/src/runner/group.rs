@@ -123,7 +123,8 @@ impl Group {
                 "{count_from}={processes} but BEAM_HOSTS is not set: a file with one host[:port] per line, or a comma-separated list"
             ));
         };
-        let listed = if Path::new(&hosts).is_file() {
+        let is_file = Path::new(&hosts).is_file();
+        let listed = if is_file {
             std::fs::read_to_string(&hosts).map_err(|e| {
                 Error::new(ErrorKind::Runner, format!("could not read the hosts file {hosts}")).with_source(e)
             })?
@@ -133,7 +134,12 @@ impl Group {
         let hosts: Vec<String> =
             listed.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect();
         if hosts.len() != processes {
-            return bad(format!("{count_from}={processes} but BEAM_HOSTS lists {} hosts", hosts.len()));
+            let listed = match hosts.len() {
+                1 if !is_file => format!("BEAM_HOSTS={:?} is no file, and as a list names one host", hosts[0]),
+                1 => "BEAM_HOSTS lists one host".to_owned(),
+                n => format!("BEAM_HOSTS lists {n} hosts"),
+            };
+            return bad(format!("{count_from}={processes} but {listed}"));
         }
         let mut group = Group::new(index, hosts)?;
         if let Some(seconds) = var("BEAM_CONNECT_TIMEOUT") {
@@ -300,7 +306,11 @@ mod tests {
             (vec![("BEAM_PROCESSES", "3"), ("BEAM_PROCESS_INDEX", "0"), ("BEAM_HOSTS", "a,b")], "lists 2 hosts"),
             (vec![("BEAM_PROCESSES", "2"), ("BEAM_PROCESS_INDEX", "2"), ("BEAM_HOSTS", "a,b")], "not one of the 2"),
             (vec![("BEAM_PROCESSES", "x")], "not a number"),
-            (vec![("SLURM_NTASKS", "2"), ("SLURM_PROCID", "0"), ("BEAM_HOSTS", "a")], "lists 1 hosts"),
+            (vec![("SLURM_NTASKS", "2"), ("SLURM_PROCID", "0"), ("BEAM_HOSTS", "a")], "is no file"),
+            (
+                vec![("BEAM_PROCESSES", "2"), ("BEAM_PROCESS_INDEX", "0"), ("BEAM_HOSTS", "/no/such/hosts.txt")],
+                "is no file",
+            ),
         ] {
             let e = Group::from_vars(vars(&pairs)).unwrap_err().to_string();
             assert!(e.contains(says), "{e}");
