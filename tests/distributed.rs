@@ -59,11 +59,19 @@ struct Launch<'a> {
     n: usize,
     start: usize,
     env_of: &'a dyn Fn(usize) -> Vec<(&'static str, String)>,
+    /// The folder of the input files every process reads (`shared_dir()` in the
+    /// children): per launch, as tests of this binary run at once.
+    data: Option<&'a Path>,
 }
 
-impl Launch<'_> {
-    fn of(test: &str, n: usize) -> Launch<'_> {
-        Launch { test, n, start: n, env_of: &|_| Vec::new() }
+impl<'a> Launch<'a> {
+    fn of(test: &'a str, n: usize) -> Launch<'a> {
+        Launch { test, n, start: n, env_of: &|_| Vec::new(), data: None }
+    }
+
+    /// With the input files in `data`.
+    fn reading(self, data: &'a Path) -> Launch<'a> {
+        Launch { data: Some(data), ..self }
     }
 
     /// Runs the group and returns each started process's outcome, in process order.
@@ -87,6 +95,9 @@ impl Launch<'_> {
                 }
                 for (name, value) in (self.env_of)(i) {
                     command.env(name, value);
+                }
+                if let Some(data) = self.data {
+                    command.env("BEAM_TEST_DATA", data);
                 }
                 command.spawn().unwrap()
             })
@@ -205,10 +216,10 @@ fn word_count_on_one_two_and_three_processes() {
     assert_eq!(local.counts, sorted(reference.iter().map(|(w, n)| (w.to_string(), *n)).collect()));
     let words: u64 = reference.values().sum();
     assert!(local.user.contains(&("words".to_owned(), format!("{:?}", beam::metrics::UserMetric::Counter(words)))));
-    unsafe { std::env::set_var("BEAM_TEST_DATA", data.path()) };
     let dir = tempfile::tempdir().unwrap();
     for n in 1..=3 {
-        let outcomes: Outcomes<Counted> = Launch::of("word_count_on_one_two_and_three_processes", n).run(dir.path());
+        let outcomes: Outcomes<Counted> =
+            Launch::of("word_count_on_one_two_and_three_processes", n).reading(data.path()).run(dir.path());
         for (i, outcome) in outcomes.into_iter().enumerate() {
             let got = outcome.unwrap_or_else(|e| panic!("process {i} of {n} failed: {e}"));
             if i == 0 {
@@ -312,11 +323,10 @@ fn csv_group_by_and_a_global_sum_on_one_two_and_three_processes() {
     assert_eq!(local[2].0, reference.clone().into_iter().collect::<Vec<_>>());
     assert_eq!(local[2].1, vec![reference.values().map(|v| v.1).sum::<i64>()]);
     assert_eq!(local[0], (vec![], vec![0]), "an empty file sums to 0");
-    unsafe { std::env::set_var("BEAM_TEST_DATA", data.path()) };
     let dir = tempfile::tempdir().unwrap();
     let test = "csv_group_by_and_a_global_sum_on_one_two_and_three_processes";
     for n in 1..=3 {
-        let outcomes: Outcomes<Vec<CsvResult>> = Launch::of(test, n).run(dir.path());
+        let outcomes: Outcomes<Vec<CsvResult>> = Launch::of(test, n).reading(data.path()).run(dir.path());
         for (i, outcome) in outcomes.into_iter().enumerate() {
             let got: Vec<CsvResult> = outcome
                 .unwrap_or_else(|e| panic!("process {i} of {n} failed: {e}"))
@@ -456,6 +466,7 @@ fn a_process_that_never_starts_is_a_timeout_not_a_hang() {
         n: 3,
         start: 2,
         env_of: &|_| vec![("BEAM_CONNECT_TIMEOUT", "1".to_owned())],
+        data: None,
     };
     let started = Instant::now();
     let outcomes: Outcomes<Vec<u64>> = group.run(dir.path());
@@ -561,6 +572,7 @@ fn outputs_that_do_not_run_on_several_processes_yet_are_refused() {
         n: 2,
         start: 2,
         env_of: &|_| vec![("BEAM_TEST_OUT", out_path.display().to_string())],
+        data: None,
     };
     let outcomes: Outcomes<()> = launch.run(dir.path());
     for outcome in outcomes {
@@ -617,6 +629,7 @@ fn two_sinks_publish_every_process_parts_once_all_succeeded() {
             n,
             start: n,
             env_of: &|_| vec![("BEAM_TEST_OUT", out_path.display().to_string())],
+            data: None,
         };
         let outcomes: Outcomes<Vec<u64>> = launch.run(dir.path());
         for (i, outcome) in outcomes.into_iter().enumerate() {
@@ -663,6 +676,7 @@ fn a_failed_process_publishes_nothing() {
         n: 3,
         start: 3,
         env_of: &|_| vec![("BEAM_TEST_OUT", out_path.display().to_string())],
+        data: None,
     };
     let outcomes: Outcomes<Vec<u64>> = launch.run(dir.path());
     assert!(outcomes.iter().all(Result::is_err), "{outcomes:?}");
@@ -754,11 +768,12 @@ fn processes_with_different_thread_counts_read_every_range_once() {
     }
     fs::write(big(data.path()), &text).unwrap();
     let local = run(&big(data.path()), 2).unwrap();
-    unsafe { std::env::set_var("BEAM_TEST_DATA", data.path()) };
     let dir = tempfile::tempdir().unwrap();
     for n in [2, 3] {
         let outcomes: Outcomes<Vec<(String, u64)>> =
-            Launch::of("processes_with_different_thread_counts_read_every_range_once", n).run(dir.path());
+            Launch::of("processes_with_different_thread_counts_read_every_range_once", n)
+                .reading(data.path())
+                .run(dir.path());
         let got = outcomes.into_iter().next().unwrap().unwrap();
         assert_eq!(got, local, "{n} processes of 1, 2 and 3 threads");
     }
@@ -944,12 +959,11 @@ fn quoted_csv_fields_across_ranges_are_read_once() {
     }
     let local: Vec<Vec<Note>> = files(data.path()).iter().map(|p| notes(p).unwrap()).collect();
     assert_eq!(local, expected);
-    unsafe { std::env::set_var("BEAM_TEST_DATA", data.path()) };
     let dir = tempfile::tempdir().unwrap();
     for n in 2..=3 {
         let outcomes: Outcomes<Vec<Vec<Note>>> =
-            Launch::of("quoted_csv_fields_across_ranges_are_read_once", n).run(dir.path());
-        let got = outcomes.into_iter().next().unwrap().unwrap();
+            Launch::of("quoted_csv_fields_across_ranges_are_read_once", n).reading(data.path()).run(dir.path());
+        let got = outcomes.into_iter().next().unwrap().unwrap_or_else(|e| panic!("{n} processes: {e}"));
         for (file, (got, want)) in got.iter().zip(&expected).enumerate() {
             // Compared by the rows' ids first, so that a failure says what is missing.
             let ids = |notes: &[Note]| notes.iter().map(|n| n.id).collect::<Vec<_>>();

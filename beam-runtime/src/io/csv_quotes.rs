@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
-use crate::io::input::{InputFile, LineReader, Split};
+use crate::io::input::{InputFile, Split};
 use crate::runner::Share;
 
 /// How a worker reads the range it has read in.
@@ -145,16 +145,41 @@ impl SplitQuotes {
 
 /// Whether the lines that start in `split` hold a quote: what the process that
 /// reads the range found (`SplitQuotes::seen`), found again by another process
-/// that needs it, through the same line reader so that both agree exactly.
-fn range_has_quote(file: &InputFile, split: Split, quote: u8, max_line_bytes: usize) -> Result<bool> {
-    let mut lines = LineReader::open(file, split, max_line_bytes)?;
-    let mut line = Vec::new();
-    while lines.next(&mut line)?.is_some() {
-        if memchr::memchr(quote, &line).is_some() {
+/// that needs it. The same lines as the range's reader takes: from the first line
+/// that starts at or after the range's start, through the end of the last line
+/// that starts before its end; scanned as bytes, not split into lines.
+fn range_has_quote(file: &InputFile, split: Split, quote: u8, _max_line_bytes: usize) -> Result<bool> {
+    use std::io::{Seek, SeekFrom};
+    let io = |e| Error::io(&file.path, e);
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&file.path).map_err(io)?);
+    let mut at = split.start;
+    if split.start > 0 {
+        // From the byte before: a line starts at `start` if that byte ends one.
+        reader.seek(SeekFrom::Start(split.start - 1)).map_err(io)?;
+        at = split.start - 1 + reader.skip_until(b'\n').map_err(io)? as u64;
+    }
+    // Lines that start before the end: their bytes up to the end, then the rest
+    // of the last one, unless the byte before the end ends it.
+    let mut last = b'\n';
+    while at < split.end {
+        let buf = reader.fill_buf().map_err(io)?;
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        let take = buf.len().min((split.end - at) as usize);
+        if memchr::memchr(quote, &buf[..take]).is_some() {
             return Ok(true);
         }
+        last = buf[take - 1];
+        reader.consume(take);
+        at += take as u64;
     }
-    Ok(false)
+    if last == b'\n' {
+        return Ok(false);
+    }
+    let mut rest = Vec::new();
+    reader.read_until(b'\n', &mut rest).map_err(io)?;
+    Ok(memchr::memchr(quote, &rest).is_some())
 }
 
 /// Whether a line break lies inside a quoted field in `file` from the first line
