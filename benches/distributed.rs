@@ -28,28 +28,6 @@ const RUNS: usize = 5;
 /// how many threads; process 0 prints its figures on stdout.
 const CHILD: &str = "BEAM_BENCH_CHILD";
 
-/// Sum and count per key, as in `benches/files.rs`.
-struct SumCount;
-
-impl CombineFn<f64> for SumCount {
-    type Acc = (f64, u64);
-    type Out = (f64, u64);
-    fn create_accumulator(&self) -> (f64, u64) {
-        (0.0, 0)
-    }
-    fn add_input(&self, acc: &mut (f64, u64), value: f64) {
-        acc.0 += value;
-        acc.1 += 1;
-    }
-    fn merge_accumulators(&self, acc: &mut (f64, u64), other: (f64, u64)) {
-        acc.0 += other.0;
-        acc.1 += other.1;
-    }
-    fn extract_output(&self, acc: (f64, u64)) -> (f64, u64) {
-        acc
-    }
-}
-
 /// What process 0 reports: distinct keys, input records, bytes exchanged.
 fn child(which: &str, path: &Path, threads: usize) -> (usize, u64, u64) {
     match which {
@@ -65,7 +43,7 @@ fn child(which: &str, path: &Path, threads: usize) -> (usize, u64, u64) {
         "csv" => {
             let out = pipeline! {
                 pairs = read_csv::<(u64, f64)>(path);
-                sums = pairs -> combine_per_key(SumCount) -> collect();
+                sums = pairs -> combine_per_key(common::SumCount) -> collect();
             }
             .threads(threads)
             .run()

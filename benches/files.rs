@@ -228,32 +228,10 @@ fn memchr_count(bytes: &[u8]) -> u64 {
     bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
-/// Sum and count per key, pre-combined like any combiner.
-struct SumCount;
-
-impl CombineFn<f64> for SumCount {
-    type Acc = (f64, u64);
-    type Out = (f64, u64);
-    fn create_accumulator(&self) -> (f64, u64) {
-        (0.0, 0)
-    }
-    fn add_input(&self, acc: &mut (f64, u64), value: f64) {
-        acc.0 += value;
-        acc.1 += 1;
-    }
-    fn merge_accumulators(&self, acc: &mut (f64, u64), other: (f64, u64)) {
-        acc.0 += other.0;
-        acc.1 += other.1;
-    }
-    fn extract_output(&self, acc: (f64, u64)) -> (f64, u64) {
-        acc
-    }
-}
-
 fn csv_pipeline(path: &Path) -> Vec<(u64, (f64, u64))> {
     let out = pipeline! {
         pairs = read_csv::<(u64, f64)>(path);
-        sums = pairs -> combine_per_key(SumCount) -> collect();
+        sums = pairs -> combine_per_key(common::SumCount) -> collect();
     }
     .run()
     .expect("CSV group-by runs");

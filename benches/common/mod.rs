@@ -129,3 +129,25 @@ pub fn generate_csv(path: &Path, rows: u64, keys: u64) {
     }
     out.flush().unwrap();
 }
+
+/// Sum and count per key, pre-combined like any combiner: the CSV group-by's.
+pub struct SumCount;
+
+impl beam::CombineFn<f64> for SumCount {
+    type Acc = (f64, u64);
+    type Out = (f64, u64);
+    fn create_accumulator(&self) -> (f64, u64) {
+        (0.0, 0)
+    }
+    fn add_input(&self, acc: &mut (f64, u64), value: f64) {
+        acc.0 += value;
+        acc.1 += 1;
+    }
+    fn merge_accumulators(&self, acc: &mut (f64, u64), other: (f64, u64)) {
+        acc.0 += other.0;
+        acc.1 += other.1;
+    }
+    fn extract_output(&self, acc: (f64, u64)) -> (f64, u64) {
+        acc
+    }
+}

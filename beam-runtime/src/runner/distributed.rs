@@ -13,9 +13,10 @@
 //!   which merges and extracts;
 //! - `collect()` sends its elements to process 0, which returns them from `run()`.
 //!
+//! Side inputs and co-group inputs take a round each too (see [`AcrossReads`]).
 //! A process that fails says so in its next round, so every process fails at the
-//! same round with its error; a last round after the last segment agrees that every
-//! process succeeded before any publishes its output.
+//! same round with its error; after the last segment, rounds gather the metrics
+//! and publish the outputs once every process has succeeded (`publish_across`).
 
 use std::cell::RefCell;
 
@@ -166,8 +167,7 @@ impl ReadHeld for AcrossReads {
     fn read_everywhere<T: Send + Exchangeable>(&self, held: &Held<T>) -> Result<Collection<T>> {
         let here = self.local.read(held)?.into_vec();
         let bytes = encode(&here)?;
-        let received = with_link(|link| link.all_to_all(vec![bytes; link.processes()]))?;
-        let me = with_link(|link| Ok(link.index()))?;
+        let (me, received) = with_link(|link| Ok((link.index(), link.all_to_all(vec![bytes; link.processes()])?)))?;
         let mut parts = Vec::with_capacity(received.len());
         let mut here = Some(here);
         for (from, bytes) in received.iter().enumerate() {
@@ -177,8 +177,7 @@ impl ReadHeld for AcrossReads {
     }
 
     fn read_by_key<T: Send + Exchangeable + KeyedElement>(&self, held: &Held<T>) -> Result<Collection<T>> {
-        let processes = with_link(|link| Ok(link.processes()))?;
-        let me = with_link(|link| Ok(link.index()))?;
+        let (me, processes) = with_link(|link| Ok((link.index(), link.processes())))?;
         let mut outgoing: Vec<Vec<T>> = (0..processes).map(|_| Vec::new()).collect();
         for element in self.local.read(held)?.into_vec() {
             outgoing[partition_of(element.key_hash()) % processes].push(element);
@@ -201,17 +200,11 @@ type Gathered = (Vec<[u64; 6]>, u64, std::collections::BTreeMap<String, crate::m
 /// Sums every process's stage counts, bytes sent and user metrics on process 0,
 /// whose `run()` returns them.
 fn gather_metrics(ctx: &Context) -> Result<()> {
-    let (me, processes, sent) = with_link(|link| Ok((link.index(), link.processes(), link.bytes_sent())))?;
-    let mine = encode(&(ctx.stage_counts(), sent, ctx.metrics().user))?;
-    let received = with_link(|link| {
-        let mut outgoing = vec![Vec::new(); processes];
-        outgoing[0] = mine;
-        link.all_to_all(outgoing)
-    })?;
-    if me == 0 {
+    let sent = with_link(|link| Ok(link.bytes_sent()))?;
+    if let Some(others) = to_process_zero(&(ctx.stage_counts(), sent, ctx.metrics().user))? {
         ctx.add_bytes_exchanged(sent);
-        for bytes in received.iter().skip(1) {
-            let (counts, sent, user): Gathered = decode(bytes)?;
+        for bytes in others {
+            let (counts, sent, user): Gathered = decode(&bytes)?;
             ctx.add_stage_counts(&counts);
             ctx.add_bytes_exchanged(sent);
             ctx.add_user_metrics(user);
@@ -232,27 +225,17 @@ fn publish_across(ctx: &Context) -> Result<()> {
     let publications = ctx.take_publications();
     let temps: Vec<String> = publications.iter().map(|p| p.temp.path.to_string_lossy().into_owned()).collect();
     let me = with_link(|link| Ok(link.index()))?;
-    let sent = if me == 0 { Vec::new() } else { encode(&temps)? };
-    let received = with_link(|link| {
-        let mut outgoing = vec![Vec::new(); link.processes()];
-        outgoing[0] = sent;
-        link.all_to_all(outgoing)
-    });
-    let received = match received {
-        Ok(received) => received,
+    let others = match to_process_zero(&temps) {
+        Ok(others) => others,
         Err(e) => {
             crate::io::publish::discard_all(publications);
             return Err(e);
         }
     };
-    let adopted = if me == 0 {
-        received.iter().skip(1).try_for_each(|bytes| {
-            let theirs: Vec<String> = decode(bytes)?;
-            publications.iter().zip(&theirs).try_for_each(|(p, dir)| crate::io::publish::adopt_parts(p, dir.as_ref()))
-        })
-    } else {
-        Ok(())
-    };
+    let adopted = others.unwrap_or_default().iter().try_for_each(|bytes| {
+        let theirs: Vec<String> = decode(bytes)?;
+        publications.iter().zip(&theirs).try_for_each(|(p, dir)| crate::io::publish::adopt_parts(p, dir.as_ref()))
+    });
     // The others' directories are empty now (or, if gathering failed, left to
     // be removed with this run's).
     let done = with_link(|link| link.all_to_all(vec![Vec::new(); link.processes()]).map(drop));
@@ -376,7 +359,7 @@ impl Merge for Across<'_, '_> {
         for other in workers {
             combine.merge(&mut merged, other);
         }
-        let out = self.to_process_zero(&merged)?;
+        let out = to_process_zero(&merged)?;
         let mut result = Vec::new();
         if let Some(states) = out {
             for state in states {
@@ -397,7 +380,7 @@ impl Merge for Across<'_, '_> {
         workers: Vec<E::Local>,
     ) -> Result<Collection<E::Out>> {
         let here = self.here.each_worker(each, workers)?.into_vec();
-        match self.to_process_zero(&here)? {
+        match to_process_zero(&here)? {
             Some(others) => {
                 let mut parts = vec![here];
                 for bytes in others {
@@ -409,8 +392,8 @@ impl Merge for Across<'_, '_> {
         }
     }
 
-    /// A bounded input has been read whole (unbounded ones do not run on several
-    /// processes): every window fires once, on time, as in one process, after
+    /// A bounded input has been read whole (an unbounded one runs in ticks, with
+    /// `TickMerge`): every window fires once, on time, as in one process, after
     /// its states are exchanged by `(window, key)` as a keyed barrier's are.
     fn windowed<C: KeyedCombine<Key: Clone + Exchangeable, Acc: Exchangeable>, M: Accumulate<C::Acc>>(
         &self,
@@ -430,21 +413,17 @@ impl Merge for Across<'_, '_> {
     }
 }
 
-impl Across<'_, '_> {
-    /// Sends `value` to process 0: there, returns what every other process sent,
-    /// in process order; elsewhere, `None`.
-    fn to_process_zero<T: Exchangeable>(&self, value: &T) -> Result<Option<Vec<Vec<u8>>>> {
-        let me = with_link(|link| Ok(link.index()))?;
-        let bytes = if me == 0 { Vec::new() } else { encode(value)? };
-        with_link(|link| {
-            let mut outgoing = vec![Vec::new(); link.processes()];
-            if me != 0 {
-                outgoing[0] = bytes;
-            }
-            let received = link.all_to_all(outgoing)?;
-            Ok((me == 0).then(|| received.into_iter().skip(1).collect()))
-        })
-    }
+/// One round that sends `value` to process 0: there, returns what every other
+/// process sent, in process order; elsewhere, `None`.
+fn to_process_zero<T: Exchangeable>(value: &T) -> Result<Option<Vec<Vec<u8>>>> {
+    let me = with_link(|link| Ok(link.index()))?;
+    let bytes = if me == 0 { Vec::new() } else { encode(value)? };
+    with_link(|link| {
+        let mut outgoing = vec![Vec::new(); link.processes()];
+        outgoing[0] = bytes;
+        let received = link.all_to_all(outgoing)?;
+        Ok((me == 0).then(|| received.into_iter().skip(1).collect()))
+    })
 }
 
 #[cfg(test)]
