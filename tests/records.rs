@@ -833,6 +833,132 @@ fn csv_integers_read_as_the_csv_crate_reads_them() {
     assert!(refused == expected_bad, "tuples: the same records refused, at the same columns");
 }
 
+/// Float columns in a struct's order: a plain decimal is read as it is split off
+/// the line, by one division where that is exact; every value, plain or not
+/// (exponents, `inf`, `NaN`, 17 and 25 digits, 22 and 23 decimals, around 2^53,
+/// signs, junk), reads to the same bits as the csv crate reads it, or is refused
+/// as the csv crate refuses it.
+#[test]
+fn csv_floats_read_as_the_csv_crate_reads_them() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    #[derive(Debug, Clone, Deserialize)]
+    struct Floats {
+        line: u32,
+        a: f64,
+        b: f64,
+    }
+    let odd = [
+        "0",
+        "-0",
+        "0.0",
+        "-0.0",
+        "00.50",
+        "1.",
+        ".5",
+        "-.5",
+        "+1.5",
+        "1e5",
+        "1E-3",
+        "-2.5e+10",
+        "inf",
+        "-inf",
+        "NaN",
+        "infinity",
+        " 1",
+        "1 ",
+        "",
+        "-",
+        ".",
+        "1.2.3",
+        "--1",
+        "x",
+        "0x10",
+        "9007199254740992",
+        "9007199254740993",
+        "9007199254740992.5",
+        "900719925474099.3",
+        "0.1",
+        "0.3",
+        "2.2250738585072014",
+        "1234567890123456789",
+        "12345678901234567890",
+        "0.0000000000000000000001",
+        "0.00000000000000000000001",
+        "1.0000000000000000000000001",
+        "17976931348623157",
+        "4.35",
+        "1_000",
+    ];
+    let mut rng = StdRng::seed_from_u64(12);
+    let mut text = String::from("line,a,b\n");
+    for line in 2..30_000u32 {
+        text.push_str(&line.to_string());
+        for _ in 0..2 {
+            let value = if rng.random_bool(0.1) {
+                odd[rng.random_range(0..odd.len())].to_owned()
+            } else {
+                let digits: String =
+                    (0..rng.random_range(1..=20)).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect();
+                let point = rng.random_range(0..=digits.len());
+                let sign = if rng.random_bool(0.3) { "-" } else { "" };
+                if point == 0 || point == digits.len() {
+                    format!("{sign}{digits}")
+                } else {
+                    format!("{sign}{}.{}", &digits[..point], &digits[point..])
+                }
+            };
+            text.push(',');
+            text.push_str(&value);
+        }
+        text.push('\n');
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("floats.csv");
+    fs::write(&path, &text).unwrap();
+    let out = pipeline! {
+        (rows, bad) = read_csv::<Floats>(CsvInput::new(&path).split_bytes(100_000));
+        good = rows -> collect();
+        refused = bad -> collect();
+        (tuples, bad_tuples) = read_csv::<(u32, f64, f64)>(CsvInput::new(&path).split_bytes(100_000));
+        good_tuples = tuples -> collect();
+        refused_tuples = bad_tuples -> collect();
+    }
+    .run()
+    .unwrap();
+    let bits = |(line, a, b): (u32, f64, f64)| (line, a.to_bits(), b.to_bits());
+    let (mut expected, mut expected_bad) = (Vec::new(), Vec::new());
+    for (i, record) in csv::Reader::from_reader(text.as_bytes()).deserialize::<Floats>().enumerate() {
+        match record {
+            Ok(f) => expected.push(bits((f.line, f.a, f.b))),
+            Err(e) => match e.kind() {
+                csv::ErrorKind::Deserialize { err, .. } => {
+                    expected_bad.push((i as u64 + 2, err.field().map(|f| f + 1)))
+                }
+                kind => panic!("{kind:?}"),
+            },
+        }
+    }
+    assert!(expected_bad.len() > 100, "the odd values make some records bad");
+    for (read, refused) in [
+        (out.good.into_iter().map(|f| bits((f.line, f.a, f.b))).collect::<Vec<_>>(), out.refused),
+        (out.good_tuples.into_iter().map(bits).collect(), out.refused_tuples),
+    ] {
+        let mut read = read;
+        read.sort();
+        let first_difference = read.iter().zip(&expected).find(|(a, b)| a != b);
+        assert!(
+            read == expected,
+            "{} read, {} expected; first difference {first_difference:?}",
+            read.len(),
+            expected.len()
+        );
+        let mut refused: Vec<(u64, Option<u64>)> = refused.iter().map(|b| (b.line, b.column)).collect();
+        refused.sort();
+        assert!(refused == expected_bad, "refused (line, column) vs expected");
+    }
+}
+
 /// A tuple element that takes several fields (a nested tuple, a `Vec` taking the
 /// rest of the record) is read as the csv crate reads it, as are flat tuples.
 #[test]

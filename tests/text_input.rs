@@ -364,3 +364,49 @@ fn paths_computed_in_the_pipeline_are_read() {
     assert_eq!(err.input().unwrap().line, Some(2), "{err}");
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
+
+/// Lines are found a buffer of the file at a time: lines that cross from one
+/// buffer to the next, lines longer than a buffer, `\r\n` split between buffers,
+/// and characters of several bytes all read as `str::lines` gives them, as owned
+/// and as lent lines; an invalid line deep in the file is an error at its line.
+#[test]
+fn lines_across_the_readers_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(17);
+    let mut text = String::new();
+    while text.len() < 3_000_000 {
+        let len = if rng.random_bool(0.0002) { rng.random_range(200_000..400_000) } else { rng.random_range(0..120) };
+        text.extend(
+            (0..len).map(|_| if rng.random_bool(0.05) { '\u{e9}' } else { rng.random_range(b'a'..=b'z') as char }),
+        );
+        text.push_str(if rng.random_bool(0.3) { "\r\n" } else { "\n" });
+    }
+    text.push_str("tail without newline");
+    let path = dir.path().join("big.txt");
+    fs::write(&path, &text).unwrap();
+    for split in [None, Some(1 << 20), Some(777_777)] {
+        let input = match split {
+            Some(bytes) => TextInput::new(&path).split_bytes(bytes),
+            None => TextInput::new(&path),
+        };
+        assert!(read_all(input.clone()).unwrap() == expected(&text), "owned lines, split {split:?}");
+        let out = pipeline! {
+            lent = read_text(input.clone()) -> map(|line: &str| line.to_owned()) -> collect();
+        }
+        .threads(3)
+        .run()
+        .unwrap();
+        let mut lent = out.lent;
+        lent.sort();
+        assert!(lent == expected(&text), "lent lines, split {split:?}");
+    }
+
+    let mut bad = text.into_bytes();
+    let at = 2_500_000 + bad[2_500_000..].iter().position(|&b| b == b'a').unwrap();
+    let line = 1 + bad[..at].iter().filter(|&&b| b == b'\n').count();
+    bad[at] = 0xff;
+    let path = dir.path().join("bad.txt");
+    fs::write(&path, &bad).unwrap();
+    let err = error_of(TextInput::new(&path).split_bytes(1 << 20));
+    assert_eq!(err.input().unwrap().line, Some(line as u64), "{err}");
+}

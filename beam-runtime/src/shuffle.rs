@@ -86,9 +86,14 @@ impl<K: Hash + Eq, S> KeyedTables<K, S> {
     ) -> &mut S {
         let hasher = KeyHasher::default();
         let table = &mut self.tables[partition_of(hash)];
-        match table.entry(hash, |e| is(&key, &e.0), |e| hasher.hash_one(&e.0)) {
-            Entry::Occupied(e) => &mut e.into_mut().1,
-            Entry::Vacant(e) => &mut e.insert((own(key), create())).into_mut().1,
+        // Most look-ups find their key: a plain search for it is shorter than one
+        // that also notes where the key would go, which a new key searches again for.
+        match table.find_entry(hash, |e| is(&key, &e.0)) {
+            Ok(found) => &mut found.into_mut().1,
+            Err(absent) => {
+                let new = (own(key), create());
+                &mut absent.into_table().insert_unique(hash, new, |e| hasher.hash_one(&e.0)).into_mut().1
+            }
         }
     }
 
@@ -159,12 +164,15 @@ pub struct Batched<K, V, S> {
     pending: Vec<(u64, K, V)>,
     /// Borrowed keys lent by the loop's source, waiting in a batch as `pending`
     /// does until the end of their chunk at the latest (see `Leaf::end_chunk`).
-    parked: Vec<(u64, Parked, V, LookUpParked<K, S>)>,
+    parked: Vec<(Parked, V)>,
+    /// How to look the parked keys up, for their borrowed type, which only the
+    /// code that parks them knows; kept for the end of the chunk.
+    look_up: Option<LookUpParked<K, S>>,
 }
 
 impl<K: Hash + Eq, V, S> Batched<K, V, S> {
     pub fn new() -> Self {
-        Batched { tables: KeyedTables::new(), pending: Vec::with_capacity(BATCH), parked: Vec::new() }
+        Batched { tables: KeyedTables::new(), pending: Vec::with_capacity(BATCH), parked: Vec::new(), look_up: None }
     }
 
     /// Adds `value` under `key` with `add`, the state created by `create` the
@@ -180,28 +188,36 @@ impl<K: Hash + Eq, V, S> Batched<K, V, S> {
 
     /// Adds `value` under a borrowed key, `parked`, with the rest of its batch, and
     /// at the latest at the end of its chunk ([`flush_parked`](Self::flush_parked)).
+    /// `look_up` finds the parked key's state; a full batch calls it directly,
+    /// where the compiler inlines it.
     #[inline(always)]
     pub fn park(
         &mut self,
-        hash: u64,
         parked: Parked,
         value: V,
         look_up: LookUpParked<K, S>,
         create: impl Fn() -> S,
         add: impl Fn(&mut S, V),
     ) {
-        self.parked.push((hash, parked, value, look_up));
+        self.parked.push((parked, value));
+        self.look_up = Some(look_up);
         if self.parked.len() == BATCH {
-            self.flush_parked(create, add);
+            self.add_parked(look_up, create, add);
         }
     }
 
     /// Adds every parked value, looking each key up as it is and making it owned
     /// only if it is new. Called before the chunk the keys borrow from is reused.
-    #[inline(always)]
     pub fn flush_parked(&mut self, create: impl Fn() -> S, add: impl Fn(&mut S, V)) {
-        for (hash, parked, value, look_up) in self.parked.drain(..) {
-            add(look_up(&mut self.tables, hash, &parked, &create), value);
+        if let Some(look_up) = self.look_up {
+            self.add_parked(look_up, create, add);
+        }
+    }
+
+    #[inline(always)]
+    fn add_parked(&mut self, look_up: LookUpParked<K, S>, create: impl Fn() -> S, add: impl Fn(&mut S, V)) {
+        for (parked, value) in self.parked.drain(..) {
+            add(look_up(&mut self.tables, &parked, &create), value);
         }
     }
 

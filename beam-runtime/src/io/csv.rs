@@ -201,6 +201,24 @@ struct CsvPlan {
     quotes: SplitQuotes,
 }
 
+/// What reading a record of one file needs of the plan, looked up once per
+/// chunk rather than once per record.
+struct FileSchema<'p> {
+    width: Option<usize>,
+    header: Option<&'p csv::ByteRecord>,
+    columns: Option<&'p Columns>,
+}
+
+impl CsvPlan {
+    fn schema(&self, file: usize) -> FileSchema<'_> {
+        FileSchema {
+            width: self.widths[file],
+            header: self.headers[file].as_ref(),
+            columns: self.columns[file].as_ref(),
+        }
+    }
+}
+
 /// The largest range read as lines: its worker holds it whole.
 const MAX_LINES_SPLIT: u64 = 16 << 20;
 
@@ -332,13 +350,14 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> ReadCsv<T, N> {
         scratch: &mut csv::ByteRecord,
         chunk: &mut Vec<N::Item>,
     ) -> Result<bool> {
+        let schema = plan.schema(file);
         lines.read(|record, bytes| {
             let rejected = if record.unclosed_quote {
                 Rejected { column: None, reason: unclosed_quote(1) }
             } else if std::mem::take(skip_header) {
                 return Ok(true);
             } else {
-                match self.typed(plan, file, &record.fields, scratch) {
+                match self.typed(&schema, &record.fields, scratch) {
                     Ok(value) => {
                         chunk.push(N::item(|| Arc::clone(&plan.names[file]), value));
                         return Ok(chunk.len() < CHUNK);
@@ -377,7 +396,7 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> ReadCsv<T, N> {
                 (line, Rejected { column: None, reason: unclosed_quote(lines) })
             }
             Ok(true) if std::mem::take(skip_header) => return Ok(true),
-            Ok(true) => match self.typed(plan, file, record, scratch) {
+            Ok(true) => match self.typed(&plan.schema(file), record, scratch) {
                 Ok(value) => {
                     chunk.push(N::item(|| Arc::clone(&plan.names[file]), value));
                     return Ok(true);
@@ -403,21 +422,19 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> ReadCsv<T, N> {
         Ok(true)
     }
 
-    /// A record of `file` as a `T`, or why it is not one.
+    /// A record of a file of schema `schema` as a `T`, or why it is not one.
     fn typed(
         &self,
-        plan: &CsvPlan,
-        file: usize,
+        schema: &FileSchema,
         fields: &impl Fields,
         scratch: &mut csv::ByteRecord,
     ) -> std::result::Result<T, Rejected> {
-        let width = plan.widths[file];
+        let FileSchema { width, header, columns } = *schema;
         let wrong_width = |found: usize| Rejected {
             column: None,
             reason: format!("found {found} fields, but the file's first record has {}", width.unwrap_or_default()),
         };
-        let header = plan.headers[file].as_ref();
-        if let Some(columns) = &plan.columns[file] {
+        if let Some(columns) = columns {
             // The record's width is known once its fields are read (a line is split
             // as they are), and is checked first when a field is bad.
             match csv_fields::deserialize::<T>(fields, columns) {

@@ -273,6 +273,51 @@ impl<'r> LineField<'r, '_> {
         *self.len = sign + len;
         Some((n, negative))
     }
+
+    /// The field as an `f64`, if it is a plain decimal (`-12.5`: a `-` perhaps,
+    /// digits, perhaps a `.` and more digits) exact enough to be read by one
+    /// division, up to the delimiter or the end of the line; `None` for anything
+    /// else, which `str::parse` reads. The result is `str::parse`'s: the digits
+    /// without the point (at most 2^53) and ten to the number of decimals (at most
+    /// 10^22) are both exact as `f64`s, and IEEE division rounds their exact
+    /// quotient correctly, as `str::parse` rounds the decimal (Clinger's fast path,
+    /// which `str::parse` takes too, after more general work).
+    #[inline(always)]
+    fn plain_decimal(&mut self) -> Option<f64> {
+        const POWERS_OF_TEN: [f64; 23] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+            1e19, 1e20, 1e21, 1e22,
+        ];
+        let negative = self.rest.first() == Some(&b'-');
+        let sign = usize::from(negative);
+        let bytes = &self.rest[sign..];
+        // The digits before the point, then those after it, into one integer.
+        let mut mantissa = 0u64;
+        let mut digits_through = |mut at: usize| {
+            while let Some(digit) = bytes.get(at).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
+                at += 1;
+            }
+            at
+        };
+        let whole = digits_through(0);
+        let (end, decimals) = match bytes.get(whole) {
+            Some(b'.') => {
+                let end = digits_through(whole + 1);
+                (end, end - whole - 1)
+            }
+            _ => (whole, 0),
+        };
+        let ends_field = bytes.get(end).is_none_or(|&b| b == self.delimiter);
+        // Digits on both sides of a point; 19 digits cannot overflow a `u64`.
+        let well_formed = ends_field && whole > 0 && (end == whole || decimals > 0) && whole + decimals <= 19;
+        if !well_formed || mantissa > 1 << 53 || decimals >= POWERS_OF_TEN.len() {
+            return None;
+        }
+        *self.len = sign + end;
+        let value = mantissa as f64 / POWERS_OF_TEN[decimals];
+        Some(if negative { -value } else { value })
+    }
 }
 
 /// Integers split off a line as they are parsed; anything else (a `+`, a space,
@@ -312,6 +357,20 @@ macro_rules! split_first {
 impl<'de> de::Deserializer<'de> for LineField<'_, '_> {
     type Error = FieldError;
 
+    // A plain decimal is read as it is split off; anything else as `Field` reads it.
+    #[inline(always)]
+    fn deserialize_f64<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, FieldError> {
+        #[cold]
+        #[inline(never)]
+        fn otherwise<'de, V: Visitor<'de>>(field: LineField<'_, '_>, visitor: V) -> Result<V::Value, FieldError> {
+            field.split().deserialize_f64(visitor)
+        }
+        match self.plain_decimal() {
+            Some(value) => visitor.visit_f64(value),
+            None => otherwise(self, visitor),
+        }
+    }
+
     line_integers! {
         deserialize_u8 visit_u8 u8, false;
         deserialize_u16 visit_u16 u16, false;
@@ -324,7 +383,7 @@ impl<'de> de::Deserializer<'de> for LineField<'_, '_> {
     }
 
     split_first! {
-        deserialize_any(); deserialize_u128(); deserialize_i128(); deserialize_f32(); deserialize_f64();
+        deserialize_any(); deserialize_u128(); deserialize_i128(); deserialize_f32();
         deserialize_bool(); deserialize_char(); deserialize_str(); deserialize_string(); deserialize_bytes();
         deserialize_byte_buf(); deserialize_option(); deserialize_unit(); deserialize_identifier();
         deserialize_ignored_any(); deserialize_seq(); deserialize_map();
