@@ -8,10 +8,15 @@
 //!   the raw read throughput of the file (all bytes read, newlines counted). The
 //!   pipeline is measured in three forms: lines lent as `&str` and split with
 //!   `str::split_whitespace`, the same with `str::split_ascii_whitespace`, and
-//!   lent lines split with `beam::text::words` (as `split_whitespace`);
+//!   lent lines split with `beam::text::words` (the words of `split_whitespace`).
+//!   The `split_whitespace` form is also set against its twin: the hand-written
+//!   program splitting with `split_whitespace`, which decodes every character;
 //! - sum and count per key over a CSV of 20M `key,value` rows with 1M keys: the
 //!   pipeline and hand-written rayon (byte ranges read whole, lines and fields
-//!   split on bytes, the key parsed by hand, the value by `str::parse`).
+//!   split on bytes, the key parsed by hand, the value by `str::parse`). The
+//!   pipeline reads a plain decimal by one exact division, which `str::parse`
+//!   does after more general work, so it is also set against the hand-written
+//!   program doing the same.
 //!
 //! ```text
 //! cargo bench --bench files
@@ -77,10 +82,13 @@ fn main() {
         raw_read(&text);
     });
     let (lent, lent_baseline) = compare(RUNS, || wordcount_lent_pipeline(&text), || wordcount_baseline(&text));
+    let (lent_again, lent_twin) =
+        compare(RUNS, || wordcount_lent_pipeline(&text), || wordcount_baseline_with(&text, Split::Unicode));
     let (ascii, ascii_baseline) = compare(RUNS, || wordcount_lent_ascii_pipeline(&text), || wordcount_baseline(&text));
     let (pipeline, baseline) = compare(RUNS, || wordcount_pipeline(&text), || wordcount_baseline(&text));
     let csv_mb = std::fs::metadata(&csv).unwrap().len() as f64 / 1e6;
     let (csv_pipeline_time, csv_baseline) = compare(RUNS, || csv_pipeline(&csv), || csv_baseline(&csv));
+    let (csv_again, csv_decimals) = compare(RUNS, || csv_pipeline(&csv), || csv_baseline_with(&csv, plain_decimal));
 
     println!();
     println!("| case | data | pipeline | hand-written rayon | ratio | raw read |");
@@ -92,6 +100,12 @@ fn main() {
         rate(mb, lent_baseline),
         lent_baseline.as_secs_f64() / lent.as_secs_f64(),
         rate(mb, raw)
+    );
+    println!(
+        "| word count, `&str` lines, against the hand-written program with `split_whitespace` | {mb:.0} MB text | {:.0} MB/s | {:.0} MB/s | {:.2}x | |",
+        rate(mb, lent_again),
+        rate(mb, lent_twin),
+        lent_twin.as_secs_f64() / lent_again.as_secs_f64(),
     );
     println!(
         "| word count, `&str` lines, `split_ascii_whitespace` | {mb:.0} MB text | {:.0} MB/s | {:.0} MB/s | {:.2}x | |",
@@ -112,6 +126,13 @@ fn main() {
         rate(csv_mb, csv_pipeline_time),
         rate(csv_mb, csv_baseline),
         csv_baseline.as_secs_f64() / csv_pipeline_time.as_secs_f64()
+    );
+    println!(
+        "| CSV, against the hand-written program reading decimals by division | {csv_mb:.0} MB, {}M rows | {:.0} MB/s | {:.0} MB/s | {:.2}x | |",
+        (20.0 * scale) as u64,
+        rate(csv_mb, csv_again),
+        rate(csv_mb, csv_decimals),
+        csv_decimals.as_secs_f64() / csv_again.as_secs_f64()
     );
 }
 
@@ -186,22 +207,42 @@ fn ranges(path: &Path, parts: usize) -> Vec<(u64, u64)> {
 /// table per thread whose keys are inline small strings (so that only a word not
 /// seen before is copied, and a look-up rarely follows a pointer), merged at the end.
 fn wordcount_baseline(path: &Path) -> Vec<(String, u64)> {
+    wordcount_baseline_with(path, Split::Ascii)
+}
+
+/// How a hand-written word count splits its text.
+#[derive(Clone, Copy)]
+enum Split {
+    /// `str::split_ascii_whitespace`.
+    Ascii,
+    /// `str::split_whitespace`.
+    Unicode,
+}
+
+fn wordcount_baseline_with(path: &Path, split: Split) -> Vec<(String, u64)> {
     let ranges = ranges(path, rayon::current_num_threads() * 16);
     let tables = common::per_thread(&ranges, FastMap::default, |counts: &mut FastMap<Word, u64>, &(start, end)| {
         let bytes = common::range_lines(path, start, end);
         let text = std::str::from_utf8(&bytes).expect("UTF-8");
-        // Split a batch at a time, then counted (see `csv_baseline`).
-        let mut words = text.split_ascii_whitespace().peekable();
-        let mut batch: Vec<&str> = Vec::with_capacity(BATCH);
-        while words.peek().is_some() {
-            batch.extend(words.by_ref().take(BATCH));
-            for word in batch.drain(..) {
-                *counts.entry_ref(word).or_insert(0) += 1;
-            }
+        match split {
+            Split::Ascii => count_words(counts, text.split_ascii_whitespace()),
+            Split::Unicode => count_words(counts, text.split_whitespace()),
         }
     });
     let counts = tables.into_iter().reduce(merge).unwrap_or_default();
     sorted(counts.into_iter().map(|(word, n)| (word.into_string(), n)).collect())
+}
+
+/// Split a batch at a time, then counted (see `csv_baseline`).
+fn count_words<'t>(counts: &mut FastMap<Word, u64>, words: impl Iterator<Item = &'t str>) {
+    let mut words = words.peekable();
+    let mut batch: Vec<&str> = Vec::with_capacity(BATCH);
+    while words.peek().is_some() {
+        batch.extend(words.by_ref().take(BATCH));
+        for word in batch.drain(..) {
+            *counts.entry_ref(word).or_insert(0) += 1;
+        }
+    }
 }
 
 fn raw_read(path: &Path) -> u64 {
@@ -243,6 +284,17 @@ fn csv_pipeline(path: &Path) -> Vec<(u64, (f64, u64))> {
 /// standard library (checked as ASCII, not by the general UTF-8 validator), a
 /// table per thread merged at the end.
 fn csv_baseline(path: &Path) -> Vec<(u64, (f64, u64))> {
+    csv_baseline_with(path, |value| {
+        // ASCII checked inline: the general validator is a call whose result comes
+        // back through memory (as the pipeline does).
+        assert!(value.is_ascii());
+        // SAFETY: ASCII bytes are valid UTF-8.
+        unsafe { std::str::from_utf8_unchecked(value) }.parse().unwrap()
+    })
+}
+
+/// The same, reading each value with `parse`.
+fn csv_baseline_with(path: &Path, parse: impl Fn(&[u8]) -> f64 + Sync) -> Vec<(u64, (f64, u64))> {
     let ranges = ranges(path, rayon::current_num_threads() * 16);
     let tables = common::per_thread(&ranges, FastMap::default, |sums: &mut FastMap<u64, (f64, u64)>, &(start, end)| {
         let bytes = common::range_lines(path, start, end);
@@ -260,13 +312,7 @@ fn csv_baseline(path: &Path) -> Vec<(u64, (f64, u64))> {
             batch.extend(lines.by_ref().take(BATCH).map(|line| {
                 let comma = line.iter().position(|&b| b == b',').expect("two fields");
                 let key = line[..comma].iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
-                let value = &line[comma + 1..];
-                // ASCII checked inline: the general validator is a call whose
-                // result comes back through memory (as the pipeline does).
-                assert!(value.is_ascii());
-                // SAFETY: ASCII bytes are valid UTF-8.
-                let value: f64 = unsafe { std::str::from_utf8_unchecked(value) }.parse().unwrap();
-                (key, value)
+                (key, parse(&line[comma + 1..]))
             }));
             for (key, value) in batch.drain(..) {
                 let entry = sums.entry(key).or_insert((0.0, 0));
@@ -286,6 +332,32 @@ fn csv_baseline(path: &Path) -> Vec<(u64, (f64, u64))> {
     });
     let sums = sums.unwrap_or_default();
     sorted(sums.into_iter().collect())
+}
+
+/// A value as the pipeline reads a plain decimal (digits, perhaps a point and
+/// more digits, 2^53 at most without the point): the digits as an integer over a
+/// power of ten, one division that rounds as `str::parse` does; anything else by
+/// `str::parse`.
+fn plain_decimal(value: &[u8]) -> f64 {
+    const POWERS_OF_TEN: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+        1e20, 1e21, 1e22,
+    ];
+    let mut mantissa = 0u64;
+    let mut digits = |mut at: usize| {
+        while let Some(digit) = value.get(at).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
+            at += 1;
+        }
+        at
+    };
+    let whole = digits(0);
+    let end = if value.get(whole) == Some(&b'.') { digits(whole + 1) } else { whole };
+    let decimals = end.saturating_sub(whole + 1);
+    if end == value.len() && whole > 0 && whole + decimals <= 19 && mantissa <= 1 << 53 && decimals < 23 {
+        return mantissa as f64 / POWERS_OF_TEN[decimals];
+    }
+    std::str::from_utf8(value).unwrap().parse().unwrap()
 }
 
 fn merge<K: std::hash::Hash + Eq>(a: FastMap<K, u64>, b: FastMap<K, u64>) -> FastMap<K, u64> {
