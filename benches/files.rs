@@ -18,6 +18,9 @@
 //!   does after more general work, so it is also set against the hand-written
 //!   program doing the same.
 //!
+//! Each row gives the ratio of the medians of five alternating runs and that of
+//! the fastest runs, which a busy machine disturbs least.
+//!
 //! ```text
 //! cargo bench --bench files
 //! BEAM_BENCH_SCALE=0.1 cargo bench --bench files    # smaller files
@@ -33,7 +36,7 @@ use beam::prelude::*;
 use beam::text::Word;
 
 mod common;
-use common::compare;
+use common::compare_timings;
 use rayon::prelude::*;
 
 type FastMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
@@ -81,59 +84,50 @@ fn main() {
     let raw = median(|| {
         raw_read(&text);
     });
-    let (lent, lent_baseline) = compare(RUNS, || wordcount_lent_pipeline(&text), || wordcount_baseline(&text));
-    let (lent_again, lent_twin) =
-        compare(RUNS, || wordcount_lent_pipeline(&text), || wordcount_baseline_with(&text, Split::Unicode));
-    let (ascii, ascii_baseline) = compare(RUNS, || wordcount_lent_ascii_pipeline(&text), || wordcount_baseline(&text));
-    let (pipeline, baseline) = compare(RUNS, || wordcount_pipeline(&text), || wordcount_baseline(&text));
     let csv_mb = std::fs::metadata(&csv).unwrap().len() as f64 / 1e6;
-    let (csv_pipeline_time, csv_baseline) = compare(RUNS, || csv_pipeline(&csv), || csv_baseline(&csv));
-    let (csv_again, csv_decimals) = compare(RUNS, || csv_pipeline(&csv), || csv_baseline_with(&csv, plain_decimal));
+    let rows = [
+        (
+            "word count, `&str` lines",
+            compare_timings(RUNS, || wordcount_lent_pipeline(&text), || wordcount_baseline(&text)),
+        ),
+        (
+            "word count, `&str` lines, against the hand-written program with `split_whitespace`",
+            compare_timings(RUNS, || wordcount_lent_pipeline(&text), || wordcount_baseline_with(&text, Split::Unicode)),
+        ),
+        (
+            "word count, `&str` lines, `split_ascii_whitespace`",
+            compare_timings(RUNS, || wordcount_lent_ascii_pipeline(&text), || wordcount_baseline(&text)),
+        ),
+        (
+            "word count, `beam::text::words`",
+            compare_timings(RUNS, || wordcount_pipeline(&text), || wordcount_baseline(&text)),
+        ),
+        ("CSV sum and count per key", compare_timings(RUNS, || csv_pipeline(&csv), || csv_baseline(&csv))),
+        (
+            "CSV, against the hand-written program reading decimals by division",
+            compare_timings(RUNS, || csv_pipeline(&csv), || csv_baseline_with(&csv, plain_decimal)),
+        ),
+    ];
 
     println!();
-    println!("| case | data | pipeline | hand-written rayon | ratio | raw read |");
+    println!("raw read of the text: {:.0} MB/s", mb / raw.as_secs_f64());
+    println!();
+    println!("| case | data | pipeline | hand-written rayon | ratio | ratio of the fastest runs |");
     println!("|---|---|---|---|---|---|");
-    let rate = |mb: f64, t: Duration| mb / t.as_secs_f64();
-    println!(
-        "| word count, `&str` lines | {mb:.0} MB text | {:.0} MB/s | {:.0} MB/s | {:.2}x | {:.0} MB/s |",
-        rate(mb, lent),
-        rate(mb, lent_baseline),
-        lent_baseline.as_secs_f64() / lent.as_secs_f64(),
-        rate(mb, raw)
-    );
-    println!(
-        "| word count, `&str` lines, against the hand-written program with `split_whitespace` | {mb:.0} MB text | {:.0} MB/s | {:.0} MB/s | {:.2}x | |",
-        rate(mb, lent_again),
-        rate(mb, lent_twin),
-        lent_twin.as_secs_f64() / lent_again.as_secs_f64(),
-    );
-    println!(
-        "| word count, `&str` lines, `split_ascii_whitespace` | {mb:.0} MB text | {:.0} MB/s | {:.0} MB/s | {:.2}x | |",
-        rate(mb, ascii),
-        rate(mb, ascii_baseline),
-        ascii_baseline.as_secs_f64() / ascii.as_secs_f64(),
-    );
-    println!(
-        "| word count, `beam::text::words` | {mb:.0} MB text | {:.0} MB/s | {:.0} MB/s | {:.2}x | {:.0} MB/s |",
-        rate(mb, pipeline),
-        rate(mb, baseline),
-        baseline.as_secs_f64() / pipeline.as_secs_f64(),
-        rate(mb, raw)
-    );
-    println!(
-        "| CSV sum and count per key | {csv_mb:.0} MB, {}M rows | {:.0} MB/s | {:.0} MB/s | {:.2}x | |",
-        (20.0 * scale) as u64,
-        rate(csv_mb, csv_pipeline_time),
-        rate(csv_mb, csv_baseline),
-        csv_baseline.as_secs_f64() / csv_pipeline_time.as_secs_f64()
-    );
-    println!(
-        "| CSV, against the hand-written program reading decimals by division | {csv_mb:.0} MB, {}M rows | {:.0} MB/s | {:.0} MB/s | {:.2}x | |",
-        (20.0 * scale) as u64,
-        rate(csv_mb, csv_again),
-        rate(csv_mb, csv_decimals),
-        csv_decimals.as_secs_f64() / csv_again.as_secs_f64()
-    );
+    for (case, timings) in rows {
+        let (data, mb) = if case.starts_with("CSV") {
+            (format!("{csv_mb:.0} MB, {}M rows", (20.0 * scale) as u64), csv_mb)
+        } else {
+            (format!("{mb:.0} MB text"), mb)
+        };
+        let rate = |t: Duration| mb / t.as_secs_f64();
+        let (ratio, fastest) = timings.ratios();
+        println!(
+            "| {case} | {data} | {:.0} MB/s | {:.0} MB/s | {ratio:.2}x | {fastest:.2}x |",
+            rate(timings.pipeline.median()),
+            rate(timings.baseline.median()),
+        );
+    }
 }
 
 fn median(mut f: impl FnMut()) -> Duration {

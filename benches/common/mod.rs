@@ -12,9 +12,43 @@ use std::time::{Duration, Instant};
 /// noise from other processes hits both alike. Returns the medians.
 pub fn compare<T: PartialEq + std::fmt::Debug>(
     runs: usize,
+    pipeline: impl FnMut() -> T,
+    baseline: impl FnMut() -> T,
+) -> (Duration, Duration) {
+    let timings = compare_timings(runs, pipeline, baseline);
+    (timings.pipeline.median(), timings.baseline.median())
+}
+
+/// Each side's run times, sorted.
+pub struct Timings {
+    pub pipeline: Runs,
+    pub baseline: Runs,
+}
+
+impl Timings {
+    /// The pipeline's speed as a share of the baseline's: of the medians, and of
+    /// the fastest runs (which a busy machine disturbs least).
+    pub fn ratios(&self) -> (f64, f64) {
+        let ratio = |p: Duration, b: Duration| b.as_secs_f64() / p.as_secs_f64();
+        (ratio(self.pipeline.median(), self.baseline.median()), ratio(self.pipeline.0[0], self.baseline.0[0]))
+    }
+}
+
+/// Run times, sorted.
+pub struct Runs(Vec<Duration>);
+
+impl Runs {
+    pub fn median(&self) -> Duration {
+        self.0[self.0.len() / 2]
+    }
+}
+
+/// What [`compare`] measures, every run kept.
+pub fn compare_timings<T: PartialEq + std::fmt::Debug>(
+    runs: usize,
     mut pipeline: impl FnMut() -> T,
     mut baseline: impl FnMut() -> T,
-) -> (Duration, Duration) {
+) -> Timings {
     assert_eq!(pipeline(), baseline(), "pipeline and baseline disagree");
     let (mut p, mut b) = (Vec::new(), Vec::new());
     for _ in 0..runs {
@@ -27,7 +61,7 @@ pub fn compare<T: PartialEq + std::fmt::Debug>(
     }
     p.sort();
     b.sort();
-    (p[runs / 2], b[runs / 2])
+    Timings { pipeline: Runs(p), baseline: Runs(b) }
 }
 
 /// The bytes of the lines of `path` that start in `start..end`, read whole, as a
