@@ -351,16 +351,19 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> ReadCsv<T, N> {
         chunk: &mut Vec<N::Item>,
     ) -> Result<bool> {
         let schema = plan.schema(file);
-        lines.read(|record, bytes| {
+        while let Some((record, bytes)) = lines.next_record() {
             let rejected = if record.unclosed_quote {
                 Rejected { column: None, reason: unclosed_quote(1) }
             } else if std::mem::take(skip_header) {
-                return Ok(true);
+                continue;
             } else {
                 match self.typed(&schema, &record.fields, scratch) {
                     Ok(value) => {
                         chunk.push(N::item(|| Arc::clone(&plan.names[file]), value));
-                        return Ok(chunk.len() < CHUNK);
+                        if chunk.len() == CHUNK {
+                            return Ok(true);
+                        }
+                        continue;
                     }
                     Err(rejected) => rejected,
                 }
@@ -369,8 +372,11 @@ impl<T: DeserializeOwned + Send, N: Naming<T>> ReadCsv<T, N> {
             let (path, line) = (plan.files[file].path.clone(), bytes.file_line(record.line));
             let raw = raw_text(&record.fields, self.input.delimiter);
             self.dead_letters.bad(BadRecord { path, line, column, raw, reason })?;
-            Ok(chunk.len() < CHUNK)
-        })
+            if chunk.len() == CHUNK {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Reads the next record of a split read by the csv crate into `chunk` (or the

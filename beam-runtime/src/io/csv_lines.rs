@@ -13,7 +13,6 @@ use std::io::Read;
 
 use memchr::{memchr, memchr2_iter};
 
-use crate::error::Result;
 use crate::io::csv_fields::Fields;
 use crate::io::input::SplitBytes;
 
@@ -126,54 +125,48 @@ impl LineRecords {
         &mut self.bytes
     }
 
-    /// Hands the split's next records to `each`, in a loop with no call per
-    /// record, until `each` says to stop (`Ok(true)`: the split has more) or the
-    /// split ends (`Ok(false)`). Blank lines are skipped, as the csv crate skips
-    /// them. `each` also gets the split's bytes, to number a bad record's line.
+    /// The split's next record, with the split's bytes (to number a bad record's
+    /// line); `None` at the split's end. Blank lines are skipped, as the csv crate
+    /// skips them. Inlined into the caller's loop, so that reading a record and
+    /// handling it are one loop with nothing called per record.
     #[inline]
-    pub(crate) fn read(&mut self, mut each: impl FnMut(LineRecord<'_>, &SplitBytes) -> Result<bool>) -> Result<bool> {
+    pub(crate) fn next_record(&mut self) -> Option<(LineRecord<'_>, &SplitBytes)> {
         loop {
             if self.pos == self.lines_end && !self.fill() {
-                return Ok(false);
+                return None;
             }
             if !self.plain {
                 if let Some((line, unclosed_quote)) = self.parse() {
                     let fields = LineFields::Split { bytes: &self.parsed, bounds: &self.bounds };
-                    if !each(LineRecord { fields, line, unclosed_quote }, &self.bytes)? {
-                        return Ok(true);
-                    }
+                    return Some((LineRecord { fields, line, unclosed_quote }, &self.bytes));
                 }
                 continue;
             }
-            while self.pos < self.lines_end {
-                let start = self.pos;
-                // The block ends in `\n`, so every line in it has one.
-                let newline = start + memchr(b'\n', &self.buf[start..self.lines_end]).unwrap_or(0);
-                let end = if newline > start && self.buf[newline - 1] == b'\r' { newline - 1 } else { newline };
-                let line = self.line;
-                self.pos = newline + 1;
-                self.line += 1;
-                if start == end {
-                    continue;
-                }
-                let fields = if self.in_order {
-                    LineFields::Line { line: &self.buf[start..end], delimiter: self.delimiter }
-                } else {
-                    self.bounds.clear();
-                    let mut field = start;
-                    for (i, &b) in self.buf[start..end].iter().enumerate() {
-                        if b == self.delimiter {
-                            self.bounds.push((field, start + i));
-                            field = start + i + 1;
-                        }
-                    }
-                    self.bounds.push((field, end));
-                    LineFields::Split { bytes: &self.buf, bounds: &self.bounds }
-                };
-                if !each(LineRecord { fields, line, unclosed_quote: false }, &self.bytes)? {
-                    return Ok(true);
-                }
+            let start = self.pos;
+            // The block ends in `\n`, so every line in it has one.
+            let newline = start + memchr(b'\n', &self.buf[start..self.lines_end]).unwrap_or(0);
+            let end = if newline > start && self.buf[newline - 1] == b'\r' { newline - 1 } else { newline };
+            let line = self.line;
+            self.pos = newline + 1;
+            self.line += 1;
+            if start == end {
+                continue;
             }
+            let fields = if self.in_order {
+                LineFields::Line { line: &self.buf[start..end], delimiter: self.delimiter }
+            } else {
+                self.bounds.clear();
+                let mut field = start;
+                for (i, &b) in self.buf[start..end].iter().enumerate() {
+                    if b == self.delimiter {
+                        self.bounds.push((field, start + i));
+                        field = start + i + 1;
+                    }
+                }
+                self.bounds.push((field, end));
+                LineFields::Split { bytes: &self.buf, bounds: &self.bounds }
+            };
+            return Some((LineRecord { fields, line, unclosed_quote: false }, &self.bytes));
         }
     }
 
