@@ -194,6 +194,58 @@ impl LineReader {
         self.append_next(line)
     }
 
+    /// Appends the split's next lines to `block`, each with its line end: every
+    /// line that ends in the reader's buffer, up to `max_lines` in `lines`, and at
+    /// least one if the split has one left. Each line's range in `block` (without
+    /// its `\n` or `\r\n`) goes to `lines`, where it starts in the file to
+    /// `starts`. `false` when the split has no more lines.
+    ///
+    /// The lines in the buffer are found in one pass and copied in one piece, not
+    /// a line at a time with four calls each; a line with anything to handle (a
+    /// byte order mark, the buffer's end, the length limit, the file's end without
+    /// a `\n`) is read by [`append_next`](Self::append_next).
+    pub fn append_lines(
+        &mut self,
+        block: &mut Vec<u8>,
+        lines: &mut Vec<(usize, usize)>,
+        starts: &mut Vec<LineStart>,
+        max_lines: usize,
+    ) -> Result<bool> {
+        if self.pos >= self.end {
+            return Ok(false);
+        }
+        if self.pos > 0 {
+            let available = match self.reader.fill_buf() {
+                Ok(available) => available,
+                Err(e) => return Err(self.read_error(self.pos, e)),
+            };
+            let base = block.len();
+            let mut taken = 0;
+            for newline in memchr::memchr_iter(b'\n', available) {
+                let offset = self.pos + taken as u64;
+                if offset >= self.end || lines.len() == max_lines || newline - taken > self.max_line_bytes {
+                    break;
+                }
+                let end = if newline > taken && available[newline - 1] == b'\r' { newline - 1 } else { newline };
+                lines.push((base + taken, base + end));
+                starts.push(LineStart { offset, line: self.next_line });
+                self.next_line = self.next_line.map(|n| n + 1);
+                taken = newline + 1;
+            }
+            if taken > 0 {
+                block.extend_from_slice(&available[..taken]);
+                self.consume(taken);
+                return Ok(true);
+            }
+        }
+        let base = block.len();
+        let Some(start) = self.append_next(block)? else { return Ok(false) };
+        lines.push((base, block.len()));
+        block.push(b'\n');
+        starts.push(start);
+        Ok(true)
+    }
+
     /// Like [`next`](Self::next), but appends the line to what `block` holds (a
     /// chunk's lines, read into one buffer).
     pub fn append_next(&mut self, block: &mut Vec<u8>) -> Result<Option<LineStart>> {

@@ -203,16 +203,14 @@ impl Lines {
         block.clear();
         loop {
             let Some(reader) = self.open_reader(&mut state.reader)? else { return Ok(false) };
-            while block.ends.len() < max_lines {
-                let Some(start) = reader.append_next(&mut block.bytes)? else { break };
-                block.ends.push(block.bytes.len());
-                block.starts.push(start);
-            }
-            let read_any = !block.ends.is_empty();
+            while block.lines.len() < max_lines
+                && reader.append_lines(&mut block.bytes, &mut block.lines, &mut block.starts, max_lines)?
+            {}
+            let read_any = !block.lines.is_empty();
             if read_any {
                 block.check_utf8(&self.input, reader)?;
             }
-            if block.ends.len() < max_lines {
+            if block.lines.len() < max_lines {
                 // The split is done: take the next one, unless this chunk has lines.
                 self.close_reader(&mut state.reader);
             }
@@ -288,13 +286,13 @@ impl Source for ReadText {
     }
 }
 
-/// A worker's chunk of lines, read into one buffer: `bytes[ends[i - 1]..ends[i]]`
-/// is line `i`.
+/// A worker's chunk of lines, read into one buffer with their line ends:
+/// `bytes[lines[i].0..lines[i].1]` is line `i`.
 #[doc(hidden)]
 #[derive(Default)]
 pub struct TextBlock {
     bytes: Vec<u8>,
-    ends: Vec<usize>,
+    lines: Vec<(usize, usize)>,
     /// Where each line starts in its file, for an error at one of them.
     starts: Vec<LineStart>,
 }
@@ -302,25 +300,22 @@ pub struct TextBlock {
 impl TextBlock {
     fn clear(&mut self) {
         self.bytes.clear();
-        self.ends.clear();
+        self.lines.clear();
         self.starts.clear();
     }
 
-    /// Checks the whole block as UTF-8 at once, and that no character spans two
-    /// lines (the block holds the lines without their line ends, so the end of one
-    /// and the start of the next could make a character that neither has). Where
-    /// that fails, the lines are checked one by one: the first invalid one is an
-    /// error at its line, or, if the input is lossy, each is replaced where it is
-    /// invalid.
+    /// Checks the whole block as UTF-8 at once: each line ends at an ASCII line
+    /// end, which no character spans, so each line is then valid too. Where that
+    /// fails, the lines are checked one by one: the first invalid one is an error
+    /// at its line, or, if the input is lossy, each is replaced where it is invalid.
     fn check_utf8(&mut self, input: &TextInput, reader: &LineReader) -> Result<()> {
-        if let Ok(text) = std::str::from_utf8(&self.bytes)
-            && self.ends.iter().all(|&end| text.is_char_boundary(end))
-        {
+        if std::str::from_utf8(&self.bytes).is_ok() {
             return Ok(());
         }
-        let (mut bytes, mut ends, mut begin) = (Vec::with_capacity(self.bytes.len()), Vec::new(), 0);
-        for (i, &end) in self.ends.iter().enumerate() {
-            let line = &self.bytes[begin..end];
+        let mut bytes = Vec::with_capacity(self.bytes.len());
+        for (i, range) in self.lines.iter_mut().enumerate() {
+            let line = &self.bytes[range.0..range.1];
+            let start = bytes.len();
             match std::str::from_utf8(line) {
                 Ok(text) => bytes.extend_from_slice(text.as_bytes()),
                 Err(e) if !input.lossy => {
@@ -330,10 +325,10 @@ impl TextBlock {
                 }
                 Err(_) => bytes.extend_from_slice(String::from_utf8_lossy(line).as_bytes()),
             }
-            ends.push(bytes.len());
-            begin = end;
+            *range = (start, bytes.len());
+            bytes.push(b'\n');
         }
-        (self.bytes, self.ends) = (bytes, ends);
+        self.bytes = bytes;
         Ok(())
     }
 
@@ -345,13 +340,10 @@ impl TextBlock {
     /// Calls `f` on each of the block's lines, in order.
     #[inline]
     fn for_each_line<'b>(&'b self, mut f: impl FnMut(&'b str)) {
-        // SAFETY: `check_utf8` checked (or replaced) every byte, and that every
-        // line ends on a character boundary.
+        // SAFETY: `check_utf8` checked (or replaced) every byte.
         let text = unsafe { std::str::from_utf8_unchecked(&self.bytes) };
-        let mut begin = 0;
-        for &end in &self.ends {
-            f(&text[begin..end]);
-            begin = end;
+        for &(start, end) in &self.lines {
+            f(&text[start..end]);
         }
     }
 }
