@@ -110,11 +110,13 @@ impl<'a> Iterator for StrWords<'a> {
     }
 }
 
-/// Whether `byte` is printable ASCII other than a space: inside a word, with no
-/// more to ask. Any other byte is looked up in `BYTE_CLASS`.
+/// Whether `byte` is ASCII above the space (`!` to DEL): inside a word, with no
+/// more to ask. Any other byte is looked up in `BYTE_CLASS`. As a signed byte,
+/// one comparison: bytes from 0x80 up, which may start Unicode whitespace, are
+/// negative.
 #[inline(always)]
 fn plain(byte: u8) -> bool {
-    byte.wrapping_sub(b'!') <= b'~' - b'!'
+    byte as i8 > b' ' as i8
 }
 
 /// What a byte says about the character it starts (or continues).
