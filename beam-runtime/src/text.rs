@@ -82,9 +82,10 @@ impl<'a> Line for &'a str {
 
 /// The iterator of [`words`] over a `&str` line: the words `str::split_whitespace`
 /// gives, found a byte at a time. `split_whitespace` decodes every character to ask
-/// whether it is whitespace; here an ASCII byte is judged by a table, and only the
-/// lead byte of a character that may be Unicode whitespace is decoded, which makes
-/// a word count over mostly-ASCII text about a quarter faster.
+/// whether it is whitespace; here a byte of a word's ASCII is passed by one
+/// comparison, and only the lead byte of a character that may be Unicode
+/// whitespace is decoded. A file word count takes a quarter fewer instructions
+/// than with `split_whitespace`, about as few as with `split_ascii_whitespace`.
 ///
 /// ```
 /// use beam::text::words;
