@@ -365,3 +365,70 @@ fn text_words_splits_lent_lines_beside_a_reader_of_str() {
         }
     }
 }
+
+/// `read_text(p) -> flat_map(beam::text::words)` alone lends blocks of whole lines,
+/// not lines: the words, and the metrics' line and word counts, are those of the
+/// lines, across split sizes, thread counts, a byte order mark, `\r\n`, Unicode
+/// whitespace, lines longer than the reader's buffer and no final line break;
+/// an invalid line is an error at its line, or replaced if the input is lossy.
+#[test]
+fn words_of_line_blocks_are_the_words_of_the_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut long = text(8, 20_000);
+    long.push_str(&"x".repeat(300_000));
+    long.push_str(" after\u{2028}the\u{85}long\u{3000}line\r\n");
+    long.push_str(&text(9, 20_000));
+    long.push_str("no final line break");
+    let cases = [
+        (String::new(), "empty"),
+        ("\u{feff}bom first\nthen more\n".to_owned(), "byte order mark"),
+        (text(7, 3000), "random"),
+        (long, "long lines"),
+    ];
+    for (text, what) in &cases {
+        let path = write(dir.path(), "in.txt", text);
+        for (threads, split) in [(1, 1 << 30), (2, 97), (3, 100_003)] {
+            let out = pipeline! {
+                counts = read_text(TextInput::new(&path).split_bytes(split))
+                    -> split: flat_map(beam::text::words)
+                    -> count_per_element()
+                    -> collect();
+            }
+            .threads(threads)
+            .run()
+            .unwrap();
+            let counts: Vec<(String, u64)> = out.counts.into_iter().map(|(w, n)| (w.to_string(), n)).collect();
+            let expected = reference_counts(text.strip_prefix('\u{feff}').unwrap_or(text));
+            assert!(sorted(counts) == expected, "{what}, {threads} threads, splits of {split}");
+            let read = out.metrics.stage("read_text").unwrap();
+            let split_words = out.metrics.stage("split").unwrap();
+            assert_eq!(read.elements_out, text.lines().count() as u64, "{what}: lines");
+            assert_eq!(split_words.elements_in, read.elements_out, "{what}");
+            assert_eq!(split_words.elements_out, expected.iter().map(|(_, n)| n).sum::<u64>(), "{what}: words");
+        }
+    }
+
+    let mut bad = text(10, 5000).into_bytes();
+    let at = bad.len() / 2 + bad[bad.len() / 2..].iter().position(|&b| b == b'w').unwrap();
+    bad[at] = 0xff;
+    let line = 1 + bad[..at].iter().filter(|&&b| b == b'\n').count();
+    let path = dir.path().join("bad.txt");
+    fs::write(&path, &bad).unwrap();
+    for split in [1 << 30, 10_007] {
+        let err = pipeline! {
+            counts = read_text(TextInput::new(&path).split_bytes(split)) -> flat_map(beam::text::words) -> count_per_element() -> collect();
+        }
+        .threads(2)
+        .run()
+        .unwrap_err();
+        assert_eq!(err.input().unwrap().line, Some(line as u64), "{err}");
+        assert!(err.to_string().contains("not valid UTF-8"), "{err}");
+    }
+    let out = pipeline! {
+        counts = read_text(TextInput::new(&path).lossy_utf8()) -> flat_map(beam::text::words) -> count_per_element() -> collect();
+    }
+    .run()
+    .unwrap();
+    let counts: Vec<(String, u64)> = out.counts.into_iter().map(|(w, n)| (w.to_string(), n)).collect();
+    assert!(sorted(counts) == reference_counts(&String::from_utf8_lossy(&bad)), "lossy");
+}

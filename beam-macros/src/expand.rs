@@ -152,7 +152,10 @@ fn build_input(graph: &Graph, segment: &Segment) -> TokenStream {
             let node = &graph.nodes[n];
             let (mut op, generics, args) = (node.call.op.clone(), &node.call.generics, &node.call.args);
             if lends(graph, segment) {
-                op = Ident::new("read_text_lent", op.span());
+                op = Ident::new(
+                    if reads_words_only(graph, n) { "read_text_line_blocks" } else { "read_text_lent" },
+                    op.span(),
+                );
             }
             let (source, w) = (var(graph, "src", n), var(graph, "w", n));
             let keep_bad = bad_records(graph, n).map(|bad| {
@@ -444,6 +447,13 @@ fn lends(graph: &Graph, segment: &Segment) -> bool {
         && readers.iter().any(|&r| takes_lent(graph, r))
         && readers.iter().all(|&r| segment.members.contains(&r) && (takes_lent(graph, r) || keeps_whole(graph, r)))
         && segment.members.iter().all(|&m| !graph.nodes[m].timing.is_timed())
+}
+
+/// Whether the lines of source `source` are read by `flat_map(beam::text::words)`
+/// alone: words never span lines, so the source may lend blocks of whole lines
+/// (see `read_text_line_blocks`).
+fn reads_words_only(graph: &Graph, source: NodeId) -> bool {
+    graph.consumers(source).iter().all(|&r| graph.nodes[r].call.op == "flat_map" && graph.nodes[r].calls_text_words())
 }
 
 /// Whether stage `id` is element-wise and its closure takes `&str` lines.

@@ -41,7 +41,9 @@ pub mod ops {
     pub use crate::io::csv::{read_csv, read_csv_with_filename, write_csv};
     pub use crate::io::jsonl::{read_jsonl, read_jsonl_with_filename, write_jsonl};
     pub use crate::io::text::write_text;
-    pub use crate::io::text::{read_all_text, read_text, read_text_lent, read_text_with_filename};
+    pub use crate::io::text::{
+        read_all_text, read_text, read_text_lent, read_text_line_blocks, read_text_with_filename,
+    };
     pub use crate::sink::{collect, for_each, materialize};
     pub use crate::source::{CollectionSource, from_iter, from_slice, test_stream};
     pub use crate::transform::cogroup::{

@@ -220,6 +220,37 @@ impl Lines {
         }
     }
 
+    /// Reads whole lines of one split into `block`, as they are in the file, about
+    /// [`LINE_BLOCK`] bytes of them; `false` when no split is left. The block is
+    /// checked as UTF-8 at once (an invalid line is an error at its line, or
+    /// replaced if the input is lossy).
+    pub(crate) fn next_line_block(&self, state: &mut LineState, block: &mut LineBlock) -> Result<bool> {
+        block.clear();
+        loop {
+            let Some(reader) = self.open_reader(&mut state.reader)? else { return Ok(false) };
+            let mut split_done = false;
+            while block.bytes.len() < LINE_BLOCK {
+                let Some((start, lines)) = reader.append_line_block(&mut block.bytes)? else {
+                    split_done = true;
+                    break;
+                };
+                block.pieces.push((block.bytes.len(), start));
+                block.lines += lines;
+            }
+            let read_any = !block.pieces.is_empty();
+            if read_any {
+                block.check_utf8(&self.input, reader)?;
+            }
+            if split_done {
+                // The split is done: take the next one, unless this chunk has lines.
+                self.close_reader(&mut state.reader);
+            }
+            if read_any {
+                return Ok(true);
+            }
+        }
+    }
+
     /// The worker's open split, or the next unread one; `None` when none is left.
     fn open_reader<'s>(&self, reader: &'s mut Option<LineReader>) -> Result<Option<&'s mut LineReader>> {
         Ok(match reader {
@@ -391,6 +422,128 @@ impl Source for ReadTextLent {
 
     fn counters(&self) -> SourceCounters {
         self.lines.counters(0)
+    }
+}
+
+/// How many bytes of whole lines a [`LineBlock`] holds at least.
+const LINE_BLOCK: usize = 1 << 18;
+
+/// A worker's chunk of whole lines, for a reader of words: pieces of the file as
+/// they are, line ends and all, with no note of where each line ends.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct LineBlock {
+    bytes: Vec<u8>,
+    /// Each piece: where it ends in `bytes`, and where its first line starts in
+    /// its file.
+    pieces: Vec<(usize, LineStart)>,
+    /// How many lines the pieces hold.
+    lines: u64,
+}
+
+impl LineBlock {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.pieces.clear();
+        self.lines = 0;
+    }
+
+    /// Checks the whole block as UTF-8 at once. If it is not valid, the first
+    /// invalid line is an error at its line, or, if the input is lossy, each piece
+    /// is replaced where it is invalid: as each of its lines would be, since no
+    /// invalid sequence spans a line end.
+    fn check_utf8(&mut self, input: &TextInput, reader: &LineReader) -> Result<()> {
+        let Err(e) = std::str::from_utf8(&self.bytes) else { return Ok(()) };
+        if input.lossy {
+            let (mut bytes, mut begin) = (Vec::with_capacity(self.bytes.len()), 0);
+            for (end, _) in &mut self.pieces {
+                bytes.extend_from_slice(String::from_utf8_lossy(&self.bytes[begin..*end]).as_bytes());
+                begin = *end;
+                *end = bytes.len();
+            }
+            self.bytes = bytes;
+            return Ok(());
+        }
+        let bad = e.valid_up_to();
+        let piece = self.pieces.partition_point(|(end, _)| *end <= bad);
+        let (begin, start) = match piece {
+            0 => (0, &self.pieces[0].1),
+            i => (self.pieces[i - 1].0, &self.pieces[i].1),
+        };
+        // A piece is the file's bytes as they are (or one line), so the bad line's
+        // place in it is its place in the file.
+        let before = &self.bytes[begin..bad];
+        let line_begin = before.iter().rposition(|&b| b == b'\n').map_or(begin, |i| begin + i + 1);
+        let line_end = bad + self.bytes[bad..].iter().position(|&b| b == b'\n').unwrap_or(self.bytes.len() - bad);
+        let newlines = before.iter().filter(|&&b| b == b'\n').count() as u64;
+        let line_start =
+            LineStart { offset: start.offset + (line_begin - begin) as u64, line: start.line.map(|n| n + newlines) };
+        let source = std::str::from_utf8(&self.bytes[line_begin..line_end]).expect_err("the line is invalid");
+        Err(Error::new(ErrorKind::InvalidInput, "line is not valid UTF-8")
+            .at(reader.position(&line_start))
+            .with_source(source))
+    }
+
+    /// The block's pieces, lent to the loop as `&str`s: valid until the block is
+    /// next filled.
+    fn lend_pieces(&self, chunk: &mut Vec<LentLine>) {
+        // SAFETY: `check_utf8` checked (or replaced) every byte, and a piece ends
+        // at a line end.
+        let text = unsafe { std::str::from_utf8_unchecked(&self.bytes) };
+        let mut begin = 0;
+        for &(end, _) in &self.pieces {
+            chunk.push(LentLine::of(&text[begin..end]));
+            begin = end;
+        }
+    }
+}
+
+/// The `read_text` source when its one reader is `flat_map(beam::text::words)`:
+/// words never span lines, so it lends blocks of whole lines, each as one `&str`,
+/// and `words` splits a block into the same words as its lines; no line's end is
+/// looked for (the hand-written word count never looks for one either). Its
+/// metrics count the lines.
+#[doc(hidden)]
+pub struct ReadTextLineBlocks {
+    lines: Lines,
+}
+
+/// A worker's open split and the block its current chunk is in.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct LineBlockState {
+    lines: LineState,
+    block: LineBlock,
+}
+
+#[doc(hidden)]
+pub fn read_text_line_blocks(input: impl Into<TextInput>) -> (ReadTextLineBlocks, Witness<&'static str>) {
+    (ReadTextLineBlocks { lines: Lines::new(input.into()) }, Witness::new())
+}
+
+impl Source for ReadTextLineBlocks {
+    type Item = LentLine;
+    type State = LineBlockState;
+
+    fn prepare(&self, ctx: &Context) -> Result<()> {
+        self.lines.prepare(ctx.share())
+    }
+
+    fn next_chunk(&self, state: &mut LineBlockState, chunk: &mut Vec<LentLine>) -> Result<bool> {
+        if !self.lines.next_line_block(&mut state.lines, &mut state.block)? {
+            return Ok(false);
+        }
+        state.block.lend_pieces(chunk);
+        self.lines.count_bytes(&mut state.lines);
+        Ok(true)
+    }
+
+    fn counters(&self) -> SourceCounters {
+        self.lines.counters(0)
+    }
+
+    fn elements(&self, state: &LineBlockState, _chunk: &[LentLine]) -> u64 {
+        state.block.lines
     }
 }
 

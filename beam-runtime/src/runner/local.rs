@@ -157,9 +157,10 @@ fn run_loop<S: Segment>(
                 if !source.next_chunk(&mut source_state, &mut chunk)? {
                     break Ok(Some(state));
                 }
-                produced.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                let elements = source.elements(&source_state, &chunk);
+                produced.fetch_add(elements, Ordering::Relaxed);
                 if let Some(progress) = ctx.progress() {
-                    progress.chunk(chunk.len() as u64, source.counters().bytes_read);
+                    progress.chunk(elements, source.counters().bytes_read);
                 }
                 segment.look_ahead(&mut state, &chunk);
                 for element in chunk.drain(..) {

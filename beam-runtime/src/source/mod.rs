@@ -36,6 +36,12 @@ pub trait Source: Sync {
     fn counters(&self) -> SourceCounters {
         SourceCounters::default()
     }
+
+    /// How many elements `chunk`, just read, counts as in the metrics: its length,
+    /// unless the source lends several as one (lines lent as a block of them).
+    fn elements(&self, _state: &Self::State, chunk: &[Self::Item]) -> u64 {
+        chunk.len() as u64
+    }
 }
 
 /// What a source has read so far.
@@ -66,6 +72,10 @@ impl<S: Source> Source for &S {
 
     fn counters(&self) -> SourceCounters {
         (**self).counters()
+    }
+
+    fn elements(&self, state: &Self::State, chunk: &[Self::Item]) -> u64 {
+        (**self).elements(state, chunk)
     }
 }
 
