@@ -431,4 +431,14 @@ fn words_of_line_blocks_are_the_words_of_the_lines() {
     .unwrap();
     let counts: Vec<(String, u64)> = out.counts.into_iter().map(|(w, n)| (w.to_string(), n)).collect();
     assert!(sorted(counts) == reference_counts(&String::from_utf8_lossy(&bad)), "lossy");
+
+    // A line over the length limit is still an error at its line.
+    let path = write(dir.path(), "long.txt", &format!("short\n{}\nshort\n", "x ".repeat(5_000)));
+    let err = pipeline! {
+        counts = read_text(TextInput::new(&path).max_line_bytes(1000)) -> flat_map(beam::text::words) -> count_per_element() -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(err.input().unwrap().line, Some(2), "{err}");
+    assert!(err.message().contains("longer than the limit of 1000 bytes"), "{err}");
 }
