@@ -432,6 +432,23 @@ fn words_of_line_blocks_are_the_words_of_the_lines() {
     let counts: Vec<(String, u64)> = out.counts.into_iter().map(|(w, n)| (w.to_string(), n)).collect();
     assert!(sorted(counts) == reference_counts(&String::from_utf8_lossy(&bad)), "lossy");
 
+    // Bad bytes before a `\r\n`: the same line and the same detail as reading lines.
+    let path = dir.path().join("crlf.txt");
+    fs::write(&path, b"ok\nx\xe2\x80\r\nmore\n").unwrap();
+    let blocks = pipeline! {
+        counts = read_text(&path) -> flat_map(beam::text::words) -> count_per_element() -> collect();
+    }
+    .run()
+    .unwrap_err();
+    let lines = pipeline! {
+        n = read_text(&path) -> map(|l: String| l.len()) -> sum() -> collect();
+    }
+    .run()
+    .unwrap_err();
+    assert_eq!(blocks.input().unwrap().line, Some(2), "{blocks}");
+    let detail = |e: &beam::Error| std::error::Error::source(e).map(|s| s.to_string());
+    assert_eq!(detail(&blocks), detail(&lines));
+
     // A line over the length limit is still an error at its line.
     let path = write(dir.path(), "long.txt", &format!("short\n{}\nshort\n", "x ".repeat(5_000)));
     let err = pipeline! {
@@ -441,4 +458,26 @@ fn words_of_line_blocks_are_the_words_of_the_lines() {
     .unwrap_err();
     assert_eq!(err.input().unwrap().line, Some(2), "{err}");
     assert!(err.message().contains("longer than the limit of 1000 bytes"), "{err}");
+}
+
+/// Only beam's own `words`, named by its whole path, is handed blocks of lines: a
+/// function of the user's that is also called `text::words` is handed each line,
+/// as a closure is.
+#[test]
+fn a_function_of_ones_own_named_text_words_is_handed_lines() {
+    mod text {
+        pub fn words(line: &str) -> impl Iterator<Item = &str> {
+            line.split(' ').filter(|w| !w.is_empty())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "in.txt", "a b\nc d\r\nb\n");
+    let out = pipeline! {
+        counts = read_text(&path) -> flat_map(text::words) -> count_per_element() -> collect();
+    }
+    .run()
+    .unwrap();
+    let counts: Vec<(String, u64)> = out.counts.into_iter().map(|(w, n)| (w.to_string(), n)).collect();
+    let expected: Vec<(String, u64)> = [("a", 1), ("b", 2), ("c", 1), ("d", 1)].map(|(w, n)| (w.to_owned(), n)).into();
+    assert_eq!(sorted(counts), expected);
 }

@@ -453,7 +453,10 @@ fn lends(graph: &Graph, segment: &Segment) -> bool {
 /// alone: words never span lines, so the source may lend blocks of whole lines
 /// (see `read_text_line_blocks`).
 fn reads_words_only(graph: &Graph, source: NodeId) -> bool {
-    graph.consumers(source).iter().all(|&r| graph.nodes[r].call.op == "flat_map" && graph.nodes[r].calls_text_words())
+    graph
+        .consumers(source)
+        .iter()
+        .all(|&r| graph.nodes[r].call.op == "flat_map" && graph.nodes[r].calls_beam_text_words())
 }
 
 /// Whether stage `id` is element-wise and its closure takes `&str` lines.

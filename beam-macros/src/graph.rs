@@ -177,10 +177,21 @@ impl Node {
     /// which splits a `&str` line into `&str` words as readily as a `String` line
     /// into `Word`s: such a stage takes lent lines as a `&str` closure does.
     pub fn calls_text_words(&self) -> bool {
-        let Some((arg, _)) = self.spec.and_then(|spec| spec.closure) else { return false };
-        let Some(syn::Expr::Path(path)) = self.call.args.get(arg) else { return false };
-        let names: Vec<String> = path.path.segments.iter().map(|s| s.ident.to_string()).collect();
-        path.qself.is_none() && names.ends_with(&["text".to_owned(), "words".to_owned()])
+        self.function_path().is_some_and(|names| names.ends_with(&["text".to_owned(), "words".to_owned()]))
+    }
+
+    /// Whether the stage's function is named by its whole path,
+    /// `beam::text::words`: only then is it surely ours (a `text::words` may be
+    /// the user's own), which may be handed a block of lines as one `&str`.
+    pub fn calls_beam_text_words(&self) -> bool {
+        self.function_path().is_some_and(|names| names == ["beam", "text", "words"])
+    }
+
+    /// The names of the path that is the stage's function, if it is one.
+    fn function_path(&self) -> Option<Vec<String>> {
+        let (arg, _) = self.spec.and_then(|spec| spec.closure)?;
+        let Some(syn::Expr::Path(path)) = self.call.args.get(arg) else { return None };
+        path.qself.is_none().then(|| path.path.segments.iter().map(|s| s.ident.to_string()).collect())
     }
 }
 

@@ -474,7 +474,11 @@ impl LineBlock {
         // place in it is its place in the file.
         let before = &self.bytes[begin..bad];
         let line_begin = before.iter().rposition(|&b| b == b'\n').map_or(begin, |i| begin + i + 1);
-        let line_end = bad + self.bytes[bad..].iter().position(|&b| b == b'\n').unwrap_or(self.bytes.len() - bad);
+        let mut line_end = bad + self.bytes[bad..].iter().position(|&b| b == b'\n').unwrap_or(self.bytes.len() - bad);
+        // The line without its `\r\n`, as the line reader gives it, for the same detail.
+        if line_end > bad && self.bytes[line_end - 1] == b'\r' {
+            line_end -= 1;
+        }
         let newlines = before.iter().filter(|&&b| b == b'\n').count() as u64;
         let line_start =
             LineStart { offset: start.offset + (line_begin - begin) as u64, line: start.line.map(|n| n + newlines) };
