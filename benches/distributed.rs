@@ -14,7 +14,7 @@
 //! ```
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -104,17 +104,7 @@ fn main() {
         }
         return;
     }
-    let scale: f64 = std::env::var("BEAM_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    std::fs::create_dir_all(&dir).expect("bench data directory");
-    let text = dir.join(format!("words-{scale}.txt"));
-    let csv = dir.join(format!("pairs-{scale}.csv"));
-    if !text.exists() {
-        common::generate_text(&text, (200_000_000.0 * scale) as u64);
-    }
-    if !csv.exists() {
-        common::generate_csv(&csv, (20_000_000.0 * scale) as u64, (1_000_000.0 * scale) as u64);
-    }
+    let (text, csv, _) = common::bench_files();
     let median = |mut v: Vec<Duration>| {
         v.sort();
         v[v.len() / 2]

@@ -29,7 +29,7 @@
 //! ```
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use beam::prelude::*;
@@ -47,17 +47,7 @@ const RUNS: usize = 5;
 const BATCH: usize = 2048;
 
 fn main() {
-    let scale: f64 = std::env::var("BEAM_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    std::fs::create_dir_all(&dir).expect("bench data directory");
-    let text = dir.join(format!("words-{scale}.txt"));
-    let csv = dir.join(format!("pairs-{scale}.csv"));
-    if !text.exists() {
-        common::generate_text(&text, (200_000_000.0 * scale) as u64);
-    }
-    if !csv.exists() {
-        common::generate_csv(&csv, (20_000_000.0 * scale) as u64, (1_000_000.0 * scale) as u64);
-    }
+    let (text, csv, scale) = common::bench_files();
 
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--only") {

@@ -231,9 +231,6 @@ impl<E: EachWorker> Leaf for PerWorker<E> {
     }
 }
 
-/// Another barrier whose every output element becomes the items `reshape` makes of
-/// it: `distinct` keeps the element of each `(element, count)`, `top` spreads its
-/// one list into its elements.
 /// A barrier whose workers' results are gathered to one process: `collect()`.
 #[doc(hidden)]
 pub struct Gathered<E>(pub E);
@@ -257,6 +254,9 @@ impl<E: EachWorker<Out: Exchangeable>> Leaf for Gathered<E> {
     }
 }
 
+/// Another barrier whose every output element becomes the items `reshape` makes of
+/// it: `distinct` keeps the element of each `(element, count)`, `top` spreads its
+/// one list into its elements.
 #[doc(hidden)]
 pub struct Reshape<C, F> {
     pub inner: C,

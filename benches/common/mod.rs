@@ -118,6 +118,25 @@ pub fn per_thread<R: Sync, S: Send>(
     })
 }
 
+/// The text and CSV files of the file benches, at the scale `BEAM_BENCH_SCALE`
+/// gives (1 unless set), in `target/bench-data/`, made on first use: ~200 MB of
+/// text (`generate_text`) and 20M `key,value` rows over 1M keys (`generate_csv`).
+/// Returns the text's path, the CSV's and the scale.
+pub fn bench_files() -> (std::path::PathBuf, std::path::PathBuf, f64) {
+    let scale: f64 = std::env::var("BEAM_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&dir).expect("bench data directory");
+    let text = dir.join(format!("words-{scale}.txt"));
+    let csv = dir.join(format!("pairs-{scale}.csv"));
+    if !text.exists() {
+        generate_text(&text, (200_000_000.0 * scale) as u64);
+    }
+    if !csv.exists() {
+        generate_csv(&csv, (20_000_000.0 * scale) as u64, (1_000_000.0 * scale) as u64);
+    }
+    (text, csv, scale)
+}
+
 /// `bytes` of seeded text: lines of 5 to 15 words from a vocabulary of 200,000,
 /// skewed towards its start.
 pub fn generate_text(path: &Path, bytes: u64) {
