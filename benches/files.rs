@@ -60,9 +60,12 @@ fn main() {
             Some("wordcount-ascii") => println!("{} distinct words", wordcount_lent_ascii_pipeline(&text).len()),
             Some("csv") => println!("{} keys", csv_pipeline(&csv).len()),
             Some("wordcount-baseline") => println!("{} distinct words", wordcount_baseline(&text).len()),
+            Some("wordcount-unicode-baseline") => {
+                println!("{} distinct words", wordcount_baseline_with(&text, Split::Unicode).len())
+            }
             Some("csv-baseline") => println!("{} keys", csv_baseline(&csv).len()),
             _ => panic!(
-                "--only wordcount | wordcount-str | wordcount-ascii | wordcount-owned | csv | wordcount-baseline | csv-baseline"
+                "--only wordcount | wordcount-str | wordcount-ascii | wordcount-owned | csv | wordcount-baseline | wordcount-unicode-baseline | csv-baseline"
             ),
         }
         println!("{:.2}s", start.elapsed().as_secs_f64());

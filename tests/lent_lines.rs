@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
+use beam::plan::Lending;
 use beam::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -397,14 +398,28 @@ fn words_of_line_blocks_are_the_words_of_the_lines() {
             .threads(threads)
             .run()
             .unwrap();
-            let counts: Vec<(String, u64)> = out.counts.into_iter().map(|(w, n)| (w.to_string(), n)).collect();
+            // The same closure as `str::split_whitespace` is read as blocks too.
+            let with_closure = pipeline! {
+                counts = read_text(TextInput::new(&path).split_bytes(split))
+                    -> split: flat_map(|line: &str| line.split_whitespace())
+                    -> count_per_element()
+                    -> collect();
+            };
+            assert_eq!(with_closure.plan().segments[0].lends, Lending::LineBlocks);
+            let by_closure = with_closure.threads(threads).run().unwrap();
             let expected = reference_counts(text.strip_prefix('\u{feff}').unwrap_or(text));
-            assert!(sorted(counts) == expected, "{what}, {threads} threads, splits of {split}");
-            let read = out.metrics.stage("read_text").unwrap();
-            let split_words = out.metrics.stage("split").unwrap();
-            assert_eq!(read.elements_out, text.lines().count() as u64, "{what}: lines");
-            assert_eq!(split_words.elements_in, read.elements_out, "{what}");
-            assert_eq!(split_words.elements_out, expected.iter().map(|(_, n)| n).sum::<u64>(), "{what}: words");
+            let runs =
+                [(out.counts, out.metrics, "beam::text::words"), (by_closure.counts, by_closure.metrics, "closure")];
+            for (counts, metrics, form) in runs {
+                let counts: Vec<(String, u64)> = counts.into_iter().map(|(w, n)| (w.to_string(), n)).collect();
+                assert!(sorted(counts) == expected, "{form}: {what}, {threads} threads, splits of {split}");
+                let read = metrics.stage("read_text").unwrap();
+                let split_words = metrics.stage("split").unwrap();
+                assert_eq!(read.elements_out, text.lines().count() as u64, "{form}: {what}: lines");
+                assert_eq!(split_words.elements_in, read.elements_out, "{form}: {what}");
+                let words = expected.iter().map(|(_, n)| n).sum::<u64>();
+                assert_eq!(split_words.elements_out, words, "{form}: {what}: words");
+            }
         }
     }
 
@@ -458,6 +473,43 @@ fn words_of_line_blocks_are_the_words_of_the_lines() {
     .unwrap_err();
     assert_eq!(err.input().unwrap().line, Some(2), "{err}");
     assert!(err.message().contains("longer than the limit of 1000 bytes"), "{err}");
+}
+
+/// Only a closure that does nothing but split its line with `split_whitespace` is
+/// handed blocks of lines: one that does more, or anything else, is handed each
+/// line (a block would give it other results).
+#[test]
+fn a_closure_that_does_more_than_split_whitespace_is_handed_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = text(12, 3000);
+    let path = write(dir.path(), "in.txt", &text);
+    let firsts = pipeline! {
+        counts = read_text(&path) -> flat_map(|line: &str| line.split_whitespace().take(1)) -> count_per_element() -> collect();
+    };
+    let trimmed = pipeline! {
+        counts = read_text(&path) -> flat_map(|line: &str| line.trim_start_matches('w').split_whitespace()) -> count_per_element() -> collect();
+    };
+    let blocked = pipeline! {
+        counts = read_text(&path) -> flat_map(|line: &str| { line.split_whitespace() }) -> count_per_element() -> collect();
+    };
+    assert_eq!(firsts.plan().segments[0].lends, Lending::Lines);
+    assert_eq!(trimmed.plan().segments[0].lends, Lending::Lines);
+    assert_eq!(blocked.plan().segments[0].lends, Lending::LineBlocks);
+    let reference = |f: &dyn Fn(&str) -> Vec<&str>| {
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        for word in text.lines().flat_map(f) {
+            *counts.entry(word.to_owned()).or_default() += 1;
+        }
+        sorted(counts.into_iter().collect())
+    };
+    let got =
+        |counts: Vec<(beam::text::Word, u64)>| sorted(counts.into_iter().map(|(w, n)| (w.to_string(), n)).collect());
+    assert_eq!(got(firsts.threads(2).run().unwrap().counts), reference(&|l| l.split_whitespace().take(1).collect()));
+    assert_eq!(
+        got(trimmed.threads(2).run().unwrap().counts),
+        reference(&|l| l.trim_start_matches('w').split_whitespace().collect())
+    );
+    assert_eq!(got(blocked.threads(2).run().unwrap().counts), reference_counts(&text));
 }
 
 /// Only beam's own `words`, named by its whole path, is handed blocks of lines: a

@@ -21,7 +21,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::{Ident, Type};
 
 use crate::diag::Diagnostics;
-use crate::graph::{Graph, Node, NodeId, Timing};
+use crate::graph::{Graph, Node, NodeId, Timing, is_ref_to_str};
 use crate::ops::{Inputs, Kind, Outputs, TakesElement, Time};
 use crate::plan::{Plan, Segment, SegmentInput, is_barrier_output};
 
@@ -151,11 +151,10 @@ fn build_input(graph: &Graph, segment: &Segment) -> TokenStream {
         SegmentInput::Source(n) => {
             let node = &graph.nodes[n];
             let (mut op, generics, args) = (node.call.op.clone(), &node.call.generics, &node.call.args);
-            if lends(graph, segment) {
-                op = Ident::new(
-                    if reads_words_only(graph, n) { "read_text_line_blocks" } else { "read_text_lent" },
-                    op.span(),
-                );
+            match lending(graph, segment) {
+                Lending::LineBlocks => op = Ident::new("read_text_line_blocks", op.span()),
+                Lending::Lines => op = Ident::new("read_text_lent", op.span()),
+                Lending::Nothing => {}
             }
             let (source, w) = (var(graph, "src", n), var(graph, "w", n));
             let keep_bad = bad_records(graph, n).map(|bad| {
@@ -449,14 +448,32 @@ fn lends(graph: &Graph, segment: &Segment) -> bool {
         && segment.members.iter().all(|&m| !graph.nodes[m].timing.is_timed())
 }
 
-/// Whether the lines of source `source` are read by `flat_map(beam::text::words)`
-/// alone: words never span lines, so the source may lend blocks of whole lines
-/// (see `read_text_line_blocks`).
+/// How segment's loop hands the lines of its `read_text` to its stages (the
+/// plan's `Lending`, with the same variants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lending {
+    Nothing,
+    Lines,
+    LineBlocks,
+}
+
+fn lending(graph: &Graph, segment: &Segment) -> Lending {
+    match segment.input {
+        SegmentInput::Source(n) if lends(graph, segment) && reads_words_only(graph, n) => Lending::LineBlocks,
+        _ if lends(graph, segment) => Lending::Lines,
+        _ => Lending::Nothing,
+    }
+}
+
+/// Whether the lines of source `source` are read only by stages that split them
+/// on whitespace (`flat_map(beam::text::words)`, `flat_map(|l: &str|
+/// l.split_whitespace())`): words never span lines, so the source may lend
+/// blocks of whole lines (see `read_text_line_blocks`).
 fn reads_words_only(graph: &Graph, source: NodeId) -> bool {
     graph
         .consumers(source)
         .iter()
-        .all(|&r| graph.nodes[r].call.op == "flat_map" && graph.nodes[r].calls_beam_text_words())
+        .all(|&r| graph.nodes[r].call.op == "flat_map" && graph.nodes[r].splits_on_whitespace())
 }
 
 /// Whether stage `id` is element-wise and its closure takes `&str` lines.
@@ -521,11 +538,11 @@ pub fn lending_mistakes(graph: &Graph, plan: &Plan, diag: &mut Diagnostics) {
 /// takes its element by reference, as `filter`'s does), or its function is
 /// `beam::text::words`, which takes either.
 fn declares_str(graph: &Graph, id: NodeId) -> bool {
-    let is_str = |ty: &Type| matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident("str"));
-    let is_ref_to = |ty: &Type, inner: &dyn Fn(&Type) -> bool| matches!(ty, Type::Reference(r) if r.mutability.is_none() && inner(&r.elem));
     match graph.nodes[id].closure_param() {
-        Some((ty, TakesElement::ByValue)) => is_ref_to(ty, &is_str),
-        Some((ty, TakesElement::ByRef)) => is_ref_to(ty, &|t: &Type| is_ref_to(t, &is_str)),
+        Some((ty, TakesElement::ByValue)) => is_ref_to_str(ty),
+        Some((ty, TakesElement::ByRef)) => {
+            matches!(ty, Type::Reference(r) if r.mutability.is_none() && is_ref_to_str(&r.elem))
+        }
         None => graph.nodes[id].calls_text_words(),
     }
 }
@@ -567,6 +584,10 @@ fn hoisted_args(graph: &Graph, n: NodeId) -> (TokenStream, Vec<TokenStream>) {
                      it borrows what it uses",
                 )
                 .to_compile_error(),
+                // The same words, found without decoding every character.
+                None if Some(position) == function_at && node.is_split_whitespace_closure() => {
+                    quote_spanned!(syn::spanned::Spanned::span(closure)=> ::beam::text::words)
+                }
                 None => quote!(#arg),
             },
             // The side input's place: the stage reads its slot there instead.
@@ -1226,11 +1247,13 @@ fn plan_tokens(graph: &Graph, plan: &Plan) -> TokenStream {
         };
         let stages = first.into_iter().chain(segment.members.iter().copied());
         let reads = segment.reads(graph);
+        let lends = Ident::new(&format!("{:?}", lending(graph, segment)), Span::call_site());
         quote! {
             ::beam::__private::SegmentInfo {
                 input: ::beam::__private::SegmentInput::#input,
                 stages: &[#(#stages),*],
                 reads: &[#(#reads),*],
+                lends: ::beam::__private::Lending::#lends,
             }
         }
     });

@@ -187,12 +187,67 @@ impl Node {
         self.function_path().is_some_and(|names| names == ["beam", "text", "words"])
     }
 
+    /// Whether the stage's function splits a `&str` line on whitespace and does
+    /// nothing else: `beam::text::words` named by its whole path, or the closure
+    /// `|line: &str| line.split_whitespace()`. Words never span lines, so such a
+    /// stage may be handed a block of whole lines as one `&str`.
+    pub fn splits_on_whitespace(&self) -> bool {
+        self.calls_beam_text_words() || self.is_split_whitespace_closure()
+    }
+
+    /// Whether the stage is `flat_map(|line: &str| line.split_whitespace())` and
+    /// nothing more. `beam::text::words` gives the same words (a test checks
+    /// every `char`) without decoding each character, and runs in its place where
+    /// lines are lent. `split_whitespace` on a `&str` is always `str`'s own: an
+    /// inherent method comes before any trait's.
+    pub fn is_split_whitespace_closure(&self) -> bool {
+        if self.call.op != "flat_map" {
+            return false;
+        }
+        let Some((arg, _)) = self.spec.and_then(|spec| spec.closure) else { return false };
+        let Some(syn::Expr::Closure(closure)) = self.call.args.get(arg) else { return false };
+        let [syn::Pat::Type(param)] = &closure.inputs.iter().collect::<Vec<_>>()[..] else { return false };
+        let syn::Pat::Ident(name) = &*param.pat else { return false };
+        let syn::Expr::MethodCall(call) = unwrap_body(&closure.body) else { return false };
+        let receiver_is_line =
+            matches!(&*call.receiver, syn::Expr::Path(p) if p.qself.is_none() && p.path.is_ident(&name.ident));
+        closure.capture.is_none()
+            && closure.asyncness.is_none()
+            && matches!(closure.output, syn::ReturnType::Default)
+            && name.by_ref.is_none()
+            && name.subpat.is_none()
+            && is_ref_to_str(&param.ty)
+            && call.method == "split_whitespace"
+            && call.turbofish.is_none()
+            && call.args.is_empty()
+            && receiver_is_line
+    }
+
     /// The names of the path that is the stage's function, if it is one.
     fn function_path(&self) -> Option<Vec<String>> {
         let (arg, _) = self.spec.and_then(|spec| spec.closure)?;
         let Some(syn::Expr::Path(path)) = self.call.args.get(arg) else { return None };
         path.qself.is_none().then(|| path.path.segments.iter().map(|s| s.ident.to_string()).collect())
     }
+}
+
+/// A closure's body without the parentheses or braces around its one expression.
+fn unwrap_body(body: &syn::Expr) -> &syn::Expr {
+    match body {
+        syn::Expr::Paren(paren) => unwrap_body(&paren.expr),
+        syn::Expr::Group(group) => unwrap_body(&group.expr),
+        syn::Expr::Block(block) if block.label.is_none() && block.attrs.is_empty() => match &block.block.stmts[..] {
+            [syn::Stmt::Expr(expr, None)] => unwrap_body(expr),
+            _ => body,
+        },
+        _ => body,
+    }
+}
+
+/// Whether `ty` is `&str` (not `&mut str`).
+pub fn is_ref_to_str(ty: &syn::Type) -> bool {
+    let is_str = |ty: &syn::Type| matches!(ty, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("str"));
+    matches!(ty, syn::Type::Reference(r) if r.mutability.is_none() && is_str(&r.elem))
 }
 
 /// The graph as it is built, statement by statement. Names are resolved after every

@@ -163,6 +163,8 @@ pub struct SegmentInfo {
     /// them: its input's, and its stages' side inputs'; a stage read twice is listed
     /// twice.
     pub reads: &'static [usize],
+    /// How the loop hands `read_text`'s lines to its stages.
+    pub lends: Lending,
 }
 
 impl SegmentInfo {
@@ -243,6 +245,39 @@ impl SegmentInput {
     }
 }
 
+/// How a loop reading `read_text` hands the lines to its stages: as owned
+/// `String`s, or lent as `&str` slices of the reader's buffer when every stage
+/// reading them takes `&str` (no line is copied). When every reader splits lines
+/// on whitespace (`flat_map(beam::text::words)` or
+/// `flat_map(|line: &str| line.split_whitespace())`), a block of whole lines is
+/// lent as one `&str`: words never span lines, so no line's end is looked for.
+///
+/// ```
+/// use beam::prelude::*;
+/// use beam::plan::Lending;
+///
+/// let path = std::env::temp_dir().join("beam-lending-doc.txt");
+/// let p = pipeline! {
+///     counts = read_text(&path) -> flat_map(|line: &str| line.split_whitespace())
+///         -> count_per_element() -> collect();
+///     lengths = read_text(&path) -> map(|line: &str| line.len()) -> collect();
+///     upper = read_text(&path) -> map(|line: String| line.to_uppercase()) -> collect();
+/// };
+/// // The loops over the three sources, in order (the counts are summed in a fourth).
+/// let lends: Vec<Lending> = p.plan().segments.iter().filter(|s| s.input.runs_its_input()).map(|s| s.lends).collect();
+/// assert_eq!(lends, [Lending::LineBlocks, Lending::Lines, Lending::Nothing]);
+/// assert!(p.explain().contains("lends blocks of whole lines as `&str`"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lending {
+    /// Nothing is lent: the loop's elements are owned values.
+    Nothing,
+    /// Each line is lent as a `&str`.
+    Lines,
+    /// Blocks of whole lines are lent, each as one `&str`.
+    LineBlocks,
+}
+
 /// The whole plan: every stage and how they are grouped into segments.
 ///
 /// ```
@@ -297,7 +332,12 @@ impl Plan {
                 SegmentInput::Flatten(id) => format!("reads the inputs of {} [{id}]", self.stages[id].op),
                 SegmentInput::Reread(id, _) => format!("reads the output of [{id}] again"),
             };
-            let _ = writeln!(out, "segment {n}: one fused loop per chunk, {input}");
+            let lends = match segment.lends {
+                Lending::Nothing => "",
+                Lending::Lines => ", lends lines as `&str`",
+                Lending::LineBlocks => ", lends blocks of whole lines as `&str`",
+            };
+            let _ = writeln!(out, "segment {n}: one fused loop per chunk, {input}{lends}");
             for &id in segment.stages {
                 let stage = &self.stages[id];
                 let mut inputs: Vec<String> = stage.inputs.iter().map(|i| format!("[{i}]")).collect();

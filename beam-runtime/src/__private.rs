@@ -14,7 +14,7 @@ pub use crate::lent::{
     SameWitness, lend,
 };
 pub use crate::pipeline::Pipeline;
-pub use crate::plan::{Plan, SegmentInfo, SegmentInput, StageInfo, StageKind};
+pub use crate::plan::{Lending, Plan, SegmentInfo, SegmentInput, StageInfo, StageKind};
 pub use crate::runner::{
     AnySegment, Destination, Discard, FinishLeaf, FlattenInput, GroupInput, Held, HeldInput, Input, LeafTo, Leaves,
     ReadHeld, Runner, Segment, SegmentDef, SegmentTask, SideFill, Sides, SourceInput, SourceWithBadRecords, segment,
