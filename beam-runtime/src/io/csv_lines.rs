@@ -15,6 +15,7 @@ use memchr::{memchr, memchr2_iter};
 
 use crate::io::csv_fields::Fields;
 use crate::io::input::SplitBytes;
+use crate::io::newlines::Newlines;
 
 /// How many bytes a block reads at least (a longer line grows it).
 const BLOCK: usize = 1 << 20;
@@ -38,7 +39,11 @@ pub(crate) struct LineRecords {
     at_file_start: bool,
     /// Plain lines are handed on unsplit, to be split as their fields are read.
     in_order: bool,
-    parser: csv_core::Reader,
+    /// The line ends of `buf[..filled]`.
+    newlines: Newlines,
+    /// Made when a block first needs it: making one builds its state machine,
+    /// which costs as much as reading thousands of plain lines.
+    parser: Option<csv_core::Reader>,
     /// The record's fields: ranges of `buf` (plain) or of `parsed` (parser).
     bounds: Vec<(usize, usize)>,
     parsed: Vec<u8>,
@@ -100,7 +105,6 @@ impl LineRecords {
         quote: u8,
         buf: Vec<u8>,
     ) -> Self {
-        let parser = csv_core::ReaderBuilder::new().delimiter(delimiter).quote(quote).build();
         LineRecords {
             bytes,
             delimiter,
@@ -113,7 +117,8 @@ impl LineRecords {
             line: 1,
             at_file_start,
             in_order,
-            parser,
+            newlines: Newlines::default(),
+            parser: None,
             bounds: Vec::new(),
             parsed: vec![0; 1024],
             ends: vec![0; 64],
@@ -144,7 +149,7 @@ impl LineRecords {
             }
             let start = self.pos;
             // The block ends in `\n`, so every line in it has one.
-            let newline = start + memchr(b'\n', &self.buf[start..self.lines_end]).unwrap_or(0);
+            let newline = self.newlines.next(&self.buf[..self.filled], start).unwrap_or(start);
             let end = if newline > start && self.buf[newline - 1] == b'\r' { newline - 1 } else { newline };
             let line = self.line;
             self.pos = newline + 1;
@@ -182,10 +187,13 @@ impl LineRecords {
             self.line = line;
             return None;
         }
+        let (delimiter, quote) = (self.delimiter, self.quote);
+        let parser =
+            self.parser.get_or_insert_with(|| csv_core::ReaderBuilder::new().delimiter(delimiter).quote(quote).build());
         let (mut read, mut written, mut ended) = (0, 0, 0);
         let unclosed_quote = loop {
             let (result, n_in, n_out, n_ends) =
-                self.parser.read_record(&input[read..], &mut self.parsed[written..], &mut self.ends[ended..]);
+                parser.read_record(&input[read..], &mut self.parsed[written..], &mut self.ends[ended..]);
             (read, written, ended) = (read + n_in, written + n_out, ended + n_ends);
             match result {
                 csv_core::ReadRecordResult::OutputFull => self.parsed.resize(self.parsed.len() * 2, 0),
@@ -196,9 +204,9 @@ impl LineRecords {
                 // end of the file): what csv reads to the end of the file.
                 csv_core::ReadRecordResult::InputEmpty => {
                     let (_, _, _, n_ends) =
-                        self.parser.read_record(&[], &mut self.parsed[written..], &mut self.ends[ended..]);
+                        parser.read_record(&[], &mut self.parsed[written..], &mut self.ends[ended..]);
                     ended += n_ends;
-                    self.parser.reset();
+                    parser.reset();
                     // The line break the split's last line was given is not data.
                     if ended > 0 && self.ends[ended - 1] > 0 && self.parsed[self.ends[ended - 1] - 1] == b'\n' {
                         self.ends[ended - 1] -= 1;
@@ -224,6 +232,7 @@ impl LineRecords {
         // The buffer is the worker's, reused from split to split: its bytes are
         // written, never zeroed again.
         self.filled = 0;
+        self.newlines.reset();
         let mut quote = false;
         loop {
             if self.filled == self.buf.len() {

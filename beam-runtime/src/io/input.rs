@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, InputPosition, Result};
+use crate::io::newlines::Newlines;
 
 /// How a file is compressed, from its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,7 +222,8 @@ impl LineReader {
             };
             let base = block.len();
             let mut taken = 0;
-            for newline in memchr::memchr_iter(b'\n', available) {
+            let mut newlines = Newlines::default();
+            while let Some(newline) = newlines.next(available, taken) {
                 let offset = self.pos + taken as u64;
                 if offset >= self.end || lines.len() == max_lines || newline - taken > self.max_line_bytes {
                     break;

@@ -8,6 +8,7 @@ mod csv_lines;
 mod csv_quotes;
 pub mod input;
 pub mod jsonl;
+mod newlines;
 pub mod output;
 pub(crate) mod publish;
 pub mod records;
