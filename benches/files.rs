@@ -83,15 +83,15 @@ fn main() {
     let csv_mb = std::fs::metadata(&csv).unwrap().len() as f64 / 1e6;
     let rows = [
         (
-            "word count, `&str` lines",
+            "word count, `&str` lines, `split_whitespace` (read as blocks)",
             compare_timings(RUNS, || wordcount_lent_pipeline(&text), || wordcount_baseline(&text)),
         ),
         (
-            "word count, `&str` lines, against the hand-written program with `split_whitespace`",
+            "the same, against the hand-written program with `split_whitespace`",
             compare_timings(RUNS, || wordcount_lent_pipeline(&text), || wordcount_baseline_with(&text, Split::Unicode)),
         ),
         (
-            "word count, `&str` lines, `split_ascii_whitespace`",
+            "word count, `&str` lines, `split_ascii_whitespace` (handed each line)",
             compare_timings(RUNS, || wordcount_lent_ascii_pipeline(&text), || wordcount_baseline(&text)),
         ),
         (

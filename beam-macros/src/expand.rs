@@ -584,9 +584,8 @@ fn hoisted_args(graph: &Graph, n: NodeId) -> (TokenStream, Vec<TokenStream>) {
                      it borrows what it uses",
                 )
                 .to_compile_error(),
-                // The same words, found without decoding every character.
                 None if Some(position) == function_at && node.is_split_whitespace_closure() => {
-                    quote_spanned!(syn::spanned::Spanned::span(closure)=> ::beam::text::words)
+                    split_whitespace_as_words(node)
                 }
                 None => quote!(#arg),
             },
@@ -618,6 +617,24 @@ fn hoisted_args(graph: &Graph, n: NodeId) -> (TokenStream, Vec<TokenStream>) {
         quote_spanned!(at=> let #values = __ctx.build(#n, || (#(#hoisted,)*))?;)
     };
     (hoist, args)
+}
+
+/// `flat_map(|line: &str| line.split_whitespace())`'s closure, as
+/// `beam::text::words`: the same words, found without decoding every character.
+/// The closure is still type-checked as written (so that its errors are rustc's
+/// own), and its receiver must be its parameter: a `macro_rules!` whose body names
+/// a variable of its own that is spelled as the parameter is would otherwise split
+/// that variable's text as written and the lines here, so it is an error instead.
+fn split_whitespace_as_words(node: &Node) -> TokenStream {
+    let Some((closure, param, receiver)) = node.split_whitespace_closure() else { return quote!() };
+    let at = syn::spanned::Spanned::span(closure);
+    quote_spanned! {at=> {
+        ::beam::__private::check_split_whitespace(#closure);
+        let _ = |#param: ::beam::__private::TheClosuresOwnLine| {
+            let _: ::beam::__private::TheClosuresOwnLine = #receiver;
+        };
+        ::beam::text::words
+    }}
 }
 
 /// How many segments read each held collection (see `Segment::reads`).

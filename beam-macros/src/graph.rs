@@ -201,26 +201,42 @@ impl Node {
     /// lines are lent. `split_whitespace` on a `&str` is always `str`'s own: an
     /// inherent method comes before any trait's.
     pub fn is_split_whitespace_closure(&self) -> bool {
+        self.split_whitespace_closure().is_some()
+    }
+
+    /// The closure of `flat_map(|line: &str| line.split_whitespace())`, with its
+    /// parameter's name and the receiver of `split_whitespace`. That the receiver
+    /// is the parameter is known here by name only: a `macro_rules!` may write a
+    /// body whose `line` is another variable (hygiene), which the expansion checks.
+    pub fn split_whitespace_closure(&self) -> Option<(&syn::ExprClosure, &syn::Ident, &syn::Expr)> {
         if self.call.op != "flat_map" {
-            return false;
+            return None;
         }
-        let Some((arg, _)) = self.spec.and_then(|spec| spec.closure) else { return false };
-        let Some(syn::Expr::Closure(closure)) = self.call.args.get(arg) else { return false };
-        let [syn::Pat::Type(param)] = &closure.inputs.iter().collect::<Vec<_>>()[..] else { return false };
-        let syn::Pat::Ident(name) = &*param.pat else { return false };
-        let syn::Expr::MethodCall(call) = unwrap_body(&closure.body) else { return false };
-        let receiver_is_line =
-            matches!(&*call.receiver, syn::Expr::Path(p) if p.qself.is_none() && p.path.is_ident(&name.ident));
-        closure.capture.is_none()
+        let (arg, _) = self.spec?.closure?;
+        let Some(syn::Expr::Closure(closure)) = self.call.args.get(arg) else { return None };
+        let [syn::Pat::Type(param)] = &closure.inputs.iter().collect::<Vec<_>>()[..] else { return None };
+        let syn::Pat::Ident(name) = &*param.pat else { return None };
+        let syn::Expr::MethodCall(call) = unwrap_body(&closure.body) else { return None };
+        let receiver_is_line = matches!(&*call.receiver, syn::Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() && p.path.is_ident(&name.ident));
+        let plain = closure.attrs.is_empty()
+            && param.attrs.is_empty()
+            && name.attrs.is_empty()
+            && call.attrs.is_empty()
+            && closure.lifetimes.is_none()
+            && closure.constness.is_none()
+            && closure.movability.is_none()
+            && closure.capture.is_none()
             && closure.asyncness.is_none()
             && matches!(closure.output, syn::ReturnType::Default)
             && name.by_ref.is_none()
-            && name.subpat.is_none()
-            && is_ref_to_str(&param.ty)
+            && name.mutability.is_none()
+            && name.subpat.is_none();
+        let splits = is_ref_to_str(&param.ty)
             && call.method == "split_whitespace"
             && call.turbofish.is_none()
             && call.args.is_empty()
-            && receiver_is_line
+            && receiver_is_line;
+        (plain && splits).then_some((closure, &name.ident, &*call.receiver))
     }
 
     /// The names of the path that is the stage's function, if it is one.

@@ -130,3 +130,14 @@ pub trait DeadLetterSource: Sized {
 pub fn unreachable_output<T>() -> T {
     unreachable!("a pipeline that failed to compile cannot run")
 }
+
+/// What the parameter of `flat_map(|line: &str| line.split_whitespace())` is
+/// given in the check that the closure's body splits that parameter and not
+/// another variable of the same name (which a `macro_rules!` may write): the
+/// macro runs the closure as `beam::text::words` and must know it splits its line.
+pub struct TheClosuresOwnLine;
+
+/// Type-checks the closure of `flat_map(|line: &str| line.split_whitespace())`
+/// as written, though `beam::text::words` runs in its place: its errors are
+/// rustc's own, at the user's closure.
+pub fn check_split_whitespace<F: for<'a> Fn(&'a str) -> std::str::SplitWhitespace<'a>>(_closure: F) {}

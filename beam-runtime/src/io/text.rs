@@ -502,8 +502,10 @@ impl LineBlock {
     }
 }
 
-/// The `read_text` source when its one reader is `flat_map(beam::text::words)`:
-/// words never span lines, so it lends blocks of whole lines, each as one `&str`,
+/// The `read_text` source when every reader splits lines on whitespace and does
+/// nothing else (`flat_map(beam::text::words)`, or
+/// `flat_map(|line: &str| line.split_whitespace())`, run as `words`): words never
+/// span lines, so it lends blocks of whole lines, each as one `&str`,
 /// and `words` splits a block into the same words as its lines; no line's end is
 /// looked for (the hand-written word count never looks for one either). Its
 /// metrics count the lines.
