@@ -20,6 +20,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Ident, Type};
 
+use beam_plan::Lending;
+
 use crate::diag::Diagnostics;
 use crate::graph::{Graph, Node, NodeId, Timing, is_ref_to_str};
 use crate::ops::{Inputs, Kind, Outputs, TakesElement, Time};
@@ -448,20 +450,14 @@ fn lends(graph: &Graph, segment: &Segment) -> bool {
         && segment.members.iter().all(|&m| !graph.nodes[m].timing.is_timed())
 }
 
-/// How segment's loop hands the lines of its `read_text` to its stages (the
-/// plan's `Lending`, with the same variants).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lending {
-    Nothing,
-    Lines,
-    LineBlocks,
-}
-
+/// How the segment's loop hands the lines of its `read_text` to its stages.
 fn lending(graph: &Graph, segment: &Segment) -> Lending {
+    if !lends(graph, segment) {
+        return Lending::Nothing;
+    }
     match segment.input {
-        SegmentInput::Source(n) if lends(graph, segment) && reads_words_only(graph, n) => Lending::LineBlocks,
-        _ if lends(graph, segment) => Lending::Lines,
-        _ => Lending::Nothing,
+        SegmentInput::Source(n) if reads_words_only(graph, n) => Lending::LineBlocks,
+        _ => Lending::Lines,
     }
 }
 
@@ -584,10 +580,10 @@ fn hoisted_args(graph: &Graph, n: NodeId) -> (TokenStream, Vec<TokenStream>) {
                      it borrows what it uses",
                 )
                 .to_compile_error(),
-                None if Some(position) == function_at && node.is_split_whitespace_closure() => {
-                    split_whitespace_as_words(node)
-                }
-                None => quote!(#arg),
+                None => match node.split_whitespace_closure().filter(|_| Some(position) == function_at) {
+                    Some(parts) => split_whitespace_as_words(parts),
+                    None => quote!(#arg),
+                },
             },
             // The side input's place: the stage reads its slot there instead.
             _ if Some(position) == node.spec.and_then(|spec| spec.side) => quote!(#arg),
@@ -625,8 +621,7 @@ fn hoisted_args(graph: &Graph, n: NodeId) -> (TokenStream, Vec<TokenStream>) {
 /// own), and its receiver must be its parameter: a `macro_rules!` whose body names
 /// a variable of its own that is spelled as the parameter is would otherwise split
 /// that variable's text as written and the lines here, so it is an error instead.
-fn split_whitespace_as_words(node: &Node) -> TokenStream {
-    let Some((closure, param, receiver)) = node.split_whitespace_closure() else { return quote!() };
+fn split_whitespace_as_words((closure, param, receiver): (&syn::ExprClosure, &Ident, &syn::Expr)) -> TokenStream {
     let at = syn::spanned::Spanned::span(closure);
     quote_spanned! {at=> {
         ::beam::__private::check_split_whitespace(#closure);

@@ -192,20 +192,15 @@ impl Node {
     /// `|line: &str| line.split_whitespace()`. Words never span lines, so such a
     /// stage may be handed a block of whole lines as one `&str`.
     pub fn splits_on_whitespace(&self) -> bool {
-        self.calls_beam_text_words() || self.is_split_whitespace_closure()
+        self.calls_beam_text_words() || self.split_whitespace_closure().is_some()
     }
 
-    /// Whether the stage is `flat_map(|line: &str| line.split_whitespace())` and
-    /// nothing more. `beam::text::words` gives the same words (a test checks
+    /// The closure of `flat_map(|line: &str| line.split_whitespace())`, if that is
+    /// the whole stage, with its parameter's name and the receiver of
+    /// `split_whitespace`. `beam::text::words` gives the same words (a test checks
     /// every `char`) without decoding each character, and runs in its place where
     /// lines are lent. `split_whitespace` on a `&str` is always `str`'s own: an
-    /// inherent method comes before any trait's.
-    pub fn is_split_whitespace_closure(&self) -> bool {
-        self.split_whitespace_closure().is_some()
-    }
-
-    /// The closure of `flat_map(|line: &str| line.split_whitespace())`, with its
-    /// parameter's name and the receiver of `split_whitespace`. That the receiver
+    /// inherent method comes before any trait's. That the receiver
     /// is the parameter is known here by name only: a `macro_rules!` may write a
     /// body whose `line` is another variable (hygiene), which the expansion checks.
     pub fn split_whitespace_closure(&self) -> Option<(&syn::ExprClosure, &syn::Ident, &syn::Expr)> {
